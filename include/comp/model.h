@@ -1,0 +1,98 @@
+/*
+ * comp/model.h - a loaded language model: hyper-parameters, model-wide weights, and decoder
+ * layers fetched one at a time.
+ *
+ * comp_model_load() opens a checkpoint, validates config and every tensor's shape against it
+ * (from the index alone, no weight data read), and reads only the model-wide tensors (embeddings,
+ * final norm, head). Decoder layers are read on demand with comp_model_layer_get() and released
+ * with comp_model_layer_put(), so a pass over the model holds one layer at a time unless
+ * comp_model_set_cache() asks to keep them (small models, generation).
+ *
+ * Sources: a Hugging Face directory (config.json + model.safetensors or the sharded
+ * model.safetensors.index.json; F32/F16/BF16, computed in fp32), or a llama2.c checkpoint (.bin).
+ *
+ *     comp_model *m; COMP_CALL(comp_model_load("shared/data/trained/llama-8L", &m));
+ *     for (int l = 0; l < m->hp.n_layer; l++) {
+ *       comp_layer *ly; COMP_CALL(comp_model_layer_get(m, l, &ly)); ...; comp_model_layer_put(m, &ly);
+ *     }
+ *     comp_model_destroy(&m);
+ *
+ * Not collective: every rank loads its own copy (they read the same files).
+ */
+#ifndef COMP_MODEL_H
+#define COMP_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "comp/arch.h"
+#include "comp/error.h"
+#include "comp/wstore.h"
+
+typedef struct comp_hparams {
+  comp_arch      arch;
+  int64_t        n_vocab;   /* V                                                      */
+  int64_t        n_embd;    /* D: residual width                                      */
+  int64_t        n_layer;   /* L: decoder layers                                      */
+  int64_t        n_head;    /* H: query heads                                         */
+  int64_t        n_head_kv; /* Hkv: key/value heads (GQA when < H)                    */
+  int64_t        head_dim;  /* hd: H*hd is the attention width (usually D)            */
+  int64_t        n_ff;      /* F: FFN hidden width                                    */
+  int64_t        n_ctx;     /* longest sequence the model allows                      */
+  float          norm_eps;
+  float          rope_theta;
+  comp_rope_kind rope;
+  bool           tied;      /* lm_head shares tok_embd                                */
+  int            bos, eos;  /* -1 when unknown                                        */
+} comp_hparams;
+
+/* One linear sub-layer: y = W x + b on (possibly gathered) inputs. */
+typedef struct comp_dense {
+  float   *w;     /* (d_out, d_in) row-major                                               */
+  float   *b;     /* (d_out) or NULL                                                        */
+  int64_t  d_out;
+  int64_t  d_in;  /* columns of w: the kept inputs                                          */
+  int32_t *in_idx; /* (d_in) which of the d_in_full inputs are read, or NULL for all (dense) */
+  int64_t  d_in_full;
+} comp_dense;
+
+typedef struct comp_layer {
+  int        index;         /* decoder layer index in the model                           */
+  comp_dense dense[COMP_DENSE_COUNT]; /* .w == NULL for denses the architecture lacks   */
+  float     *attn_norm_w;   /* (D)                                                         */
+  float     *attn_norm_b;   /* (D) or NULL                                                 */
+  float     *ffn_norm_w;    /* (D)                                                         */
+  float     *ffn_norm_b;    /* (D) or NULL                                                 */
+  void      *mem;           /* one allocation backing every tensor above (owned)           */
+} comp_layer;
+
+typedef struct comp_model {
+  char                 *path;      /* what was given to comp_model_load                       */
+  comp_hparams          hp;
+  const comp_arch_desc *arch;
+  comp_wstore          *ws;
+  float                *tok_embd;  /* (V, D)                                                  */
+  float                *pos_embd;  /* (n_ctx + pos_offset, D) or NULL                         */
+  float                *out_norm_w; /* (D)                                                     */
+  float                *out_norm_b; /* (D) or NULL                                             */
+  float                *lm_head;   /* (V, D); == tok_embd when tied                           */
+  bool                  cache;     /* keep layers once read                                   */
+  comp_layer          **cached;    /* (L) when cache                                          */
+} comp_model;
+
+comp_status comp_model_load(const char *path, comp_model **out);
+void        comp_model_destroy(comp_model **m);
+void        comp_model_set_cache(comp_model *m, bool keep);
+
+/* Fetch decoder layer l (read from disk unless cached). Release with comp_model_layer_put. */
+comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out);
+void        comp_model_layer_put(comp_model *m, comp_layer **layer);
+void        comp_layer_free(comp_layer **layer);
+
+/* Parameter counts (as stored: tied head counted once). */
+int64_t comp_model_n_params(const comp_model *m);
+int64_t comp_model_layer_n_params(const comp_model *m, int l);
+/* Bytes of fp32 weights in one decoder layer. */
+int64_t comp_model_layer_bytes(const comp_model *m);
+
+#endif

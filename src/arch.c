@@ -1,0 +1,178 @@
+/* arch.c - the architecture table (see comp/arch.h). The only place that compares model_type strings. */
+#include "comp/arch.h"
+
+#include <string.h>
+
+#define LLAMA_TENSORS                                                                                  \
+  [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",      \
+  [COMP_ROLE_LM_HEAD] = "lm_head.weight",                                                              \
+  [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",                                    \
+  [COMP_ROLE_ATTN_Q] = "model.layers.%d.self_attn.q_proj.weight",                                      \
+  [COMP_ROLE_ATTN_Q_B] = "model.layers.%d.self_attn.q_proj.bias",                                      \
+  [COMP_ROLE_ATTN_K] = "model.layers.%d.self_attn.k_proj.weight",                                      \
+  [COMP_ROLE_ATTN_K_B] = "model.layers.%d.self_attn.k_proj.bias",                                      \
+  [COMP_ROLE_ATTN_V] = "model.layers.%d.self_attn.v_proj.weight",                                      \
+  [COMP_ROLE_ATTN_V_B] = "model.layers.%d.self_attn.v_proj.bias",                                      \
+  [COMP_ROLE_ATTN_OUT] = "model.layers.%d.self_attn.o_proj.weight",                                    \
+  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias",                                    \
+  [COMP_ROLE_FFN_NORM] = "model.layers.%d.post_attention_layernorm.weight",                            \
+  [COMP_ROLE_FFN_GATE] = "model.layers.%d.mlp.gate_proj.weight",                                       \
+  [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                       \
+  [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp.up_proj.weight",                                           \
+  [COMP_ROLE_FFN_UP_B] = "model.layers.%d.mlp.up_proj.bias",                                           \
+  [COMP_ROLE_FFN_DOWN] = "model.layers.%d.mlp.down_proj.weight",                                       \
+  [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"
+
+#define LLAMA_NEED(qkv_bias)                                                                           \
+  [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                 \
+  [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL, /* absent when tied */                                     \
+  [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,               \
+  [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,                    \
+  [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,                  \
+  [COMP_ROLE_FFN_GATE] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,                  \
+  [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q_B] = qkv_bias,                          \
+  [COMP_ROLE_ATTN_K_B] = qkv_bias, [COMP_ROLE_ATTN_V_B] = qkv_bias,                                    \
+  [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_GATE_B] = COMP_NEED_OPTIONAL,             \
+  [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL
+
+#define LLAMA_CFG                                                                                      \
+  {.n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",           \
+   .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size",            \
+   .n_vocab = "vocab_size", .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps",            \
+   .rope_theta = "rope_theta", .tie_embd = "tie_word_embeddings"}
+
+static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
+    [COMP_ARCH_LLAMA] =
+        {
+            .name          = "llama",
+            .hf_model_type = {"llama", "mistral", NULL},
+            .norm          = COMP_NORM_RMS,
+            .act           = COMP_ACT_SILU,
+            .ffn           = COMP_FFN_GATED,
+            .rope          = COMP_ROPE_HALF,
+            .norm_eps      = 1e-6f,
+            .rope_theta    = 10000.0f,
+            .tie_default   = false,
+            .cfg           = LLAMA_CFG,
+            .tensor        = {LLAMA_TENSORS},
+            .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+        },
+    [COMP_ARCH_QWEN2] =
+        {
+            .name          = "qwen2",
+            .hf_model_type = {"qwen2", NULL},
+            .norm          = COMP_NORM_RMS,
+            .act           = COMP_ACT_SILU,
+            .ffn           = COMP_FFN_GATED,
+            .rope          = COMP_ROPE_HALF,
+            .norm_eps      = 1e-6f,
+            .rope_theta    = 10000.0f,
+            .tie_default   = false,
+            .cfg           = LLAMA_CFG,
+            .tensor        = {LLAMA_TENSORS},
+            .need          = {LLAMA_NEED(COMP_NEED_REQUIRED)},
+        },
+    [COMP_ARCH_OPT] =
+        {
+            .name          = "opt",
+            .hf_model_type = {"opt", NULL},
+            .norm          = COMP_NORM_LAYER,
+            .act           = COMP_ACT_RELU,
+            .ffn           = COMP_FFN_PLAIN,
+            .rope          = COMP_ROPE_NONE,
+            .pos_offset    = 2,
+            .norm_eps      = 1e-5f,
+            .tie_default   = true,
+            .cfg           = {.n_embd = "hidden_size", .n_layer = "num_hidden_layers",
+                              .n_head = "num_attention_heads", .n_ff = "ffn_dim", .n_vocab = "vocab_size",
+                              .n_ctx = "max_position_embeddings", .tie_embd = "tie_word_embeddings"},
+            .tensor =
+                {
+                    [COMP_ROLE_TOK_EMBD]    = "model.decoder.embed_tokens.weight",
+                    [COMP_ROLE_POS_EMBD]    = "model.decoder.embed_positions.weight",
+                    [COMP_ROLE_OUT_NORM]    = "model.decoder.final_layer_norm.weight",
+                    [COMP_ROLE_OUT_NORM_B]  = "model.decoder.final_layer_norm.bias",
+                    [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+                    [COMP_ROLE_ATTN_NORM]   = "model.decoder.layers.%d.self_attn_layer_norm.weight",
+                    [COMP_ROLE_ATTN_NORM_B] = "model.decoder.layers.%d.self_attn_layer_norm.bias",
+                    [COMP_ROLE_ATTN_Q]      = "model.decoder.layers.%d.self_attn.q_proj.weight",
+                    [COMP_ROLE_ATTN_Q_B]    = "model.decoder.layers.%d.self_attn.q_proj.bias",
+                    [COMP_ROLE_ATTN_K]      = "model.decoder.layers.%d.self_attn.k_proj.weight",
+                    [COMP_ROLE_ATTN_K_B]    = "model.decoder.layers.%d.self_attn.k_proj.bias",
+                    [COMP_ROLE_ATTN_V]      = "model.decoder.layers.%d.self_attn.v_proj.weight",
+                    [COMP_ROLE_ATTN_V_B]    = "model.decoder.layers.%d.self_attn.v_proj.bias",
+                    [COMP_ROLE_ATTN_OUT]    = "model.decoder.layers.%d.self_attn.out_proj.weight",
+                    [COMP_ROLE_ATTN_OUT_B]  = "model.decoder.layers.%d.self_attn.out_proj.bias",
+                    [COMP_ROLE_FFN_NORM]    = "model.decoder.layers.%d.final_layer_norm.weight",
+                    [COMP_ROLE_FFN_NORM_B]  = "model.decoder.layers.%d.final_layer_norm.bias",
+                    [COMP_ROLE_FFN_UP]      = "model.decoder.layers.%d.fc1.weight",
+                    [COMP_ROLE_FFN_UP_B]    = "model.decoder.layers.%d.fc1.bias",
+                    [COMP_ROLE_FFN_DOWN]    = "model.decoder.layers.%d.fc2.weight",
+                    [COMP_ROLE_FFN_DOWN_B]  = "model.decoder.layers.%d.fc2.bias",
+                },
+            .need =
+                {
+                    [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED,    [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,    [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL,     [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_Q_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_K_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_V_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL,  [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED,  [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL,
+                },
+        },
+    [COMP_ARCH_LLAMA2C] =
+        {
+            .name          = "llama2c",
+            .hf_model_type = {NULL},
+            .norm          = COMP_NORM_RMS,
+            .act           = COMP_ACT_SILU,
+            .ffn           = COMP_FFN_GATED,
+            .rope          = COMP_ROPE_INTERLEAVED,
+            .norm_eps      = 1e-5f,
+            .rope_theta    = 10000.0f,
+            .tensor        = {LLAMA_TENSORS},
+            .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+        },
+};
+
+const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? &arch_table[a] : NULL; }
+
+comp_arch comp_arch_from_hf(const char *model_type)
+{
+  for (int a = 0; a < COMP_ARCH_COUNT && model_type; a++)
+    for (int i = 0; i < 3 && arch_table[a].hf_model_type[i]; i++)
+      if (strcmp(arch_table[a].hf_model_type[i], model_type) == 0) return (comp_arch)a;
+  return COMP_ARCH_COUNT;
+}
+
+static const comp_role dense_roles[COMP_DENSE_COUNT][2] = {
+    [COMP_DENSE_Q] = {COMP_ROLE_ATTN_Q, COMP_ROLE_ATTN_Q_B},
+    [COMP_DENSE_K] = {COMP_ROLE_ATTN_K, COMP_ROLE_ATTN_K_B},
+    [COMP_DENSE_V] = {COMP_ROLE_ATTN_V, COMP_ROLE_ATTN_V_B},
+    [COMP_DENSE_O] = {COMP_ROLE_ATTN_OUT, COMP_ROLE_ATTN_OUT_B},
+    [COMP_DENSE_GATE] = {COMP_ROLE_FFN_GATE, COMP_ROLE_FFN_GATE_B},
+    [COMP_DENSE_UP] = {COMP_ROLE_FFN_UP, COMP_ROLE_FFN_UP_B},
+    [COMP_DENSE_DOWN] = {COMP_ROLE_FFN_DOWN, COMP_ROLE_FFN_DOWN_B},
+};
+comp_role comp_dense_weight_role(comp_dense_id d) { return dense_roles[d][0]; }
+comp_role comp_dense_bias_role(comp_dense_id d) { return dense_roles[d][1]; }
+
+const char *comp_dense_name(comp_dense_id d)
+{
+  static const char *const n[COMP_DENSE_COUNT] = {"q", "k", "v", "o", "gate", "up", "down"};
+  return d < COMP_DENSE_COUNT ? n[d] : "?";
+}
+
+const char *comp_role_name(comp_role r)
+{
+  static const char *const n[COMP_ROLE_COUNT] = {
+      "tok_embd", "pos_embd", "out_norm", "out_norm_b", "lm_head", "attn_norm", "attn_norm_b", "attn_q",
+      "attn_q_b", "attn_k", "attn_k_b", "attn_v", "attn_v_b", "attn_out", "attn_out_b", "ffn_norm",
+      "ffn_norm_b", "ffn_gate", "ffn_gate_b", "ffn_up", "ffn_up_b", "ffn_down", "ffn_down_b"};
+  return r < COMP_ROLE_COUNT ? n[r] : "?";
+}

@@ -1,0 +1,308 @@
+/* forward.c - the decoder forward pass (see comp/forward.h). Reads like the math; one switch per
+ * structural kind of the architecture table. */
+#include "comp/forward.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct comp_fwd_ws {
+  int64_t max_tok, max_seq;
+  float  *h;       /* (n, D)   normed input of a block                 */
+  float  *q;       /* (n, H*hd)                                        */
+  float  *k;       /* (n, Hkv*hd)                                      */
+  float  *v;       /* (n, Hkv*hd)                                      */
+  float  *att;     /* (n, H*hd) attention output before o              */
+  float  *s;       /* (T, T)   attention scores of one head            */
+  float  *f1;      /* (n, F)   gate / fc1                              */
+  float  *f2;      /* (n, F)   up                                      */
+  float  *o;       /* (n, D)   block output before the residual add    */
+  float  *gather;  /* (n, max d_in) gathered inputs of compact denses  */
+  float  *rcos;    /* (T, hd/2) RoPE tables                            */
+  float  *rsin;    /* (T, hd/2)                                        */
+  int64_t rope_T;  /* positions the tables hold                        */
+};
+
+comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t max_seq, comp_fwd_ws **out)
+{
+  const int64_t D = hp->n_embd, Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+  int64_t       dmax = D > Hd ? D : Hd;
+  dmax              = dmax > F ? dmax : F;
+  comp_fwd_ws *w    = calloc(1, sizeof *w);
+  COMP_CHECK(w, COMP_ERR_NOMEM, "out of memory");
+  w->max_tok = max_tok;
+  w->max_seq = max_seq;
+  w->h       = malloc((size_t)(max_tok * D) * sizeof(float));
+  w->q       = malloc((size_t)(max_tok * Hd) * sizeof(float));
+  w->k       = malloc((size_t)(max_tok * KVd) * sizeof(float));
+  w->v       = malloc((size_t)(max_tok * KVd) * sizeof(float));
+  w->att     = malloc((size_t)(max_tok * Hd) * sizeof(float));
+  w->s       = malloc((size_t)(max_seq * max_seq) * sizeof(float));
+  w->f1      = malloc((size_t)(max_tok * F) * sizeof(float));
+  w->f2      = malloc((size_t)(max_tok * F) * sizeof(float));
+  w->o       = malloc((size_t)(max_tok * D) * sizeof(float));
+  w->gather  = malloc((size_t)(max_tok * dmax) * sizeof(float));
+  w->rcos    = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+  w->rsin    = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+  if (!w->h || !w->q || !w->k || !w->v || !w->att || !w->s || !w->f1 || !w->f2 || !w->o || !w->gather || !w->rcos ||
+      !w->rsin) {
+    comp_fwd_ws_destroy(&w);
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory for forward scratch (%lld tokens)", (long long)max_tok);
+  }
+  /* RoPE tables, computed as HF does in fp32: inv_freq = 1/theta^(2i/hd), angle = pos*inv_freq */
+  const int64_t half = hp->head_dim / 2;
+  for (int64_t i = 0; i < half; i++) {
+    float inv = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->head_dim);
+    for (int64_t p = 0; p < max_seq; p++) {
+      float a                 = (float)p * inv;
+      w->rcos[p * half + i]   = cosf(a);
+      w->rsin[p * half + i]   = sinf(a);
+    }
+  }
+  w->rope_T = max_seq;
+  *out      = w;
+  return COMP_OK;
+}
+
+void comp_fwd_ws_destroy(comp_fwd_ws **ws)
+{
+  if (!ws || !*ws) return;
+  comp_fwd_ws *w = *ws;
+  free(w->h), free(w->q), free(w->k), free(w->v), free(w->att), free(w->s), free(w->f1), free(w->f2), free(w->o);
+  free(w->gather), free(w->rcos), free(w->rsin);
+  free(w);
+  *ws = NULL;
+}
+
+/* ---- kernels ------------------------------------------------------------------------------------ */
+
+/* o (n, D) = norm(x (n, D)) * w + b; statistics in fp64. */
+static void norm_rows(comp_norm_kind kind, float *o, const float *x, const float *w, const float *b, int64_t n,
+                      int64_t D, float eps)
+{
+  for (int64_t t = 0; t < n; t++) {
+    const float *xr = x + t * D;
+    float       *orow = o + t * D;
+    if (kind == COMP_NORM_RMS) {
+      double ss = 0;
+      for (int64_t i = 0; i < D; i++) ss += (double)xr[i] * xr[i];
+      float r = (float)(1.0 / sqrt(ss / (double)D + (double)eps));
+      for (int64_t i = 0; i < D; i++) orow[i] = w[i] * (xr[i] * r);
+    } else {
+      double mu = 0, var = 0;
+      for (int64_t i = 0; i < D; i++) mu += xr[i];
+      mu /= (double)D;
+      for (int64_t i = 0; i < D; i++) var += ((double)xr[i] - mu) * ((double)xr[i] - mu);
+      double r = 1.0 / sqrt(var / (double)D + (double)eps);
+      for (int64_t i = 0; i < D; i++) orow[i] = (float)(((double)xr[i] - mu) * r) * w[i] + (b ? b[i] : 0.0f);
+    }
+  }
+}
+
+void comp_dense_apply(const comp_dense *d, const float *x, int64_t n, float *y, float *gather)
+{
+  const float *in = x;
+  if (d->in_idx) { /* compact dense: read only the kept input columns */
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t j = 0; j < d->d_in; j++) gather[t * d->d_in + j] = x[t * d->d_in_full + d->in_idx[j]];
+    in = gather;
+  }
+  /* y (n, d_out) = in (n, d_in) · Wᵀ, W (d_out, d_in) row-major */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d->d_out, (int)d->d_in, 1.0f, in, (int)d->d_in,
+              d->w, (int)d->d_in, 0.0f, y, (int)d->d_out);
+  if (d->b)
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t i = 0; i < d->d_out; i++) y[t * d->d_out + i] += d->b[i];
+}
+
+/* Rotate x (B*T, nh*hd) in place: each head's pairs by position (0..T-1 within each sequence). */
+static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int64_t nh, int64_t hd,
+                       const float *rcos, const float *rsin)
+{
+  const int64_t half = hd / 2;
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t p = 0; p < T; p++) {
+      const float *c = rcos + p * half, *s = rsin + p * half;
+      float       *row = x + (b * T + p) * nh * hd;
+      for (int64_t h = 0; h < nh; h++) {
+        float *v = row + h * hd;
+        for (int64_t i = 0; i < half; i++) {
+          /* rotate_half pairs (i, i+hd/2); interleaved pairs (2i, 2i+1) */
+          int64_t i0 = kind == COMP_ROPE_HALF ? i : 2 * i, i1 = kind == COMP_ROPE_HALF ? i + half : 2 * i + 1;
+          float   v0 = v[i0], v1 = v[i1];
+          v[i0]      = v0 * c[i] - v1 * s[i];
+          v[i1]      = v0 * s[i] + v1 * c[i];
+        }
+      }
+    }
+}
+
+/* Causal multi-head attention with grouped kv heads:
+ * att_h = softmax(q_h k_gᵀ / sqrt(hd) + causal mask) v_g,  g = h / (H/Hkv). */
+static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t T)
+{
+  const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd;
+  const float   scale = 1.0f / sqrtf((float)hd);
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t h = 0; h < H; h++) {
+      const int64_t g  = h / (H / Hkv);
+      const float  *qh = w->q + b * T * Hd + h * hd;   /* (T, hd) stride Hd  */
+      const float  *kg = w->k + b * T * KVd + g * hd;  /* (T, hd) stride KVd */
+      const float  *vg = w->v + b * T * KVd + g * hd;  /* (T, hd) stride KVd */
+      float        *oh = w->att + b * T * Hd + h * hd; /* (T, hd) stride Hd  */
+      /* s (T, T) = scale * qh · kgᵀ */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, scale, qh, (int)Hd, kg, (int)KVd,
+                  0.0f, w->s, (int)T);
+      for (int64_t i = 0; i < T; i++) { /* causal softmax of row i over j <= i */
+        float *r  = w->s + i * T;
+        float  mx = r[0];
+        for (int64_t j = 1; j <= i; j++) mx = r[j] > mx ? r[j] : mx;
+        double sum = 0;
+        for (int64_t j = 0; j <= i; j++) {
+          r[j] = expf(r[j] - mx);
+          sum += r[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int64_t j = 0; j <= i; j++) r[j] *= inv;
+        for (int64_t j = i + 1; j < T; j++) r[j] = 0.0f;
+      }
+      /* oh (T, hd) = s (T, T) · vg (T, hd) */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)hd, (int)T, 1.0f, w->s, (int)T, vg, (int)KVd,
+                  0.0f, oh, (int)Hd);
+    }
+}
+
+static inline float act_apply(comp_act_kind a, float x)
+{
+  switch (a) {
+  case COMP_ACT_SILU: return x / (1.0f + expf(-x));
+  case COMP_ACT_RELU: return x > 0.0f ? x : 0.0f;
+  case COMP_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+  }
+  return x;
+}
+
+static void tap(const comp_taps *taps, comp_tap_point where, int layer, int dense, const float *x, int64_t n,
+                int64_t width)
+{
+  if (taps && taps->fn) taps->fn(taps->ctx, where, layer, dense, x, n, width);
+}
+
+/* ---- the model ---------------------------------------------------------------------------------- */
+
+comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *x)
+{
+  const int64_t D = m->hp.n_embd;
+  COMP_CHECK(T <= m->hp.n_ctx, COMP_ERR_ARG, "sequence length %lld exceeds the model's maximum %lld", (long long)T,
+             (long long)m->hp.n_ctx);
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t p = 0; p < T; p++) {
+      int32_t id = tok[b * T + p];
+      COMP_CHECK(id >= 0 && id < m->hp.n_vocab, COMP_ERR_ARG, "token id %d outside the vocabulary (%lld)", id,
+                 (long long)m->hp.n_vocab);
+      float *row = x + (b * T + p) * D;
+      memcpy(row, m->tok_embd + (int64_t)id * D, (size_t)D * sizeof(float));
+      if (m->pos_embd) {
+        const float *pe = m->pos_embd + (p + m->arch->pos_offset) * D;
+        for (int64_t i = 0; i < D; i++) row[i] += pe[i];
+      }
+    }
+  return COMP_OK;
+}
+
+comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float *x, int64_t B, int64_t T,
+                               comp_fwd_ws *w, const comp_taps *taps)
+{
+  const comp_hparams   *hp = &m->hp;
+  const comp_arch_desc *a  = m->arch;
+  const int64_t         n = B * T, D = hp->n_embd, F = hp->n_ff;
+  const int             l = ly->index;
+  COMP_CHECK(n <= w->max_tok && T <= w->max_seq, COMP_ERR_INTERNAL, "forward scratch too small (%lld tokens)",
+             (long long)n);
+  tap(taps, COMP_TAP_LAYER_IN, l, -1, x, n, D);
+
+  /* attention block: x += o(attn(rope(q(h)), rope(k(h)), v(h))),  h = norm(x) */
+  norm_rows(a->norm, w->h, x, ly->attn_norm_w, ly->attn_norm_b, n, D, hp->norm_eps);
+  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_Q, w->h, n, D);
+  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_K, w->h, n, D);
+  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_V, w->h, n, D);
+  comp_dense_apply(&ly->dense[COMP_DENSE_Q], w->h, n, w->q, w->gather);
+  comp_dense_apply(&ly->dense[COMP_DENSE_K], w->h, n, w->k, w->gather);
+  comp_dense_apply(&ly->dense[COMP_DENSE_V], w->h, n, w->v, w->gather);
+  if (hp->rope != COMP_ROPE_NONE) {
+    rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, w->rcos, w->rsin);
+    rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, w->rcos, w->rsin);
+  }
+  attention(hp, w, B, T);
+  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, hp->n_head * hp->head_dim);
+  comp_dense_apply(&ly->dense[COMP_DENSE_O], w->att, n, w->o, w->gather);
+  for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
+
+  /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x) */
+  norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
+  float *hid = w->f2; /* (n, F) input of down */
+  if (a->ffn == COMP_FFN_GATED) {
+    tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_GATE, w->h, n, D);
+    tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_UP, w->h, n, D);
+    comp_dense_apply(&ly->dense[COMP_DENSE_GATE], w->h, n, w->f1, w->gather);
+    comp_dense_apply(&ly->dense[COMP_DENSE_UP], w->h, n, w->f2, w->gather);
+    for (int64_t i = 0; i < n * F; i++) w->f2[i] = act_apply(a->act, w->f1[i]) * w->f2[i];
+  } else {
+    tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_UP, w->h, n, D);
+    comp_dense_apply(&ly->dense[COMP_DENSE_UP], w->h, n, w->f2, w->gather);
+    for (int64_t i = 0; i < n * F; i++) w->f2[i] = act_apply(a->act, w->f2[i]);
+  }
+  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_DOWN, hid, n, F);
+  comp_dense_apply(&ly->dense[COMP_DENSE_DOWN], hid, n, w->o, w->gather);
+  for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
+  tap(taps, COMP_TAP_LAYER_OUT, l, -1, x, n, D);
+  return COMP_OK;
+}
+
+void comp_forward_final_norm(const comp_model *m, float *x, int64_t n)
+{
+  norm_rows(m->arch->norm, x, x, m->out_norm_w, m->out_norm_b, n, m->hp.n_embd, m->hp.norm_eps);
+}
+
+void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *logits)
+{
+  const int64_t D = m->hp.n_embd, V = m->hp.n_vocab;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)D, 1.0f, x, (int)D, m->lm_head, (int)D,
+              0.0f, logits, (int)V);
+}
+
+comp_status comp_forward(comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *logits,
+                         const comp_taps *taps)
+{
+  const int64_t n = B * T;
+  comp_status   s = COMP_OK;
+  comp_fwd_ws  *w = NULL;
+  float        *x = malloc((size_t)(n * m->hp.n_embd) * sizeof(float));
+  if (!x) return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  if ((s = comp_fwd_ws_create(&m->hp, n, T, &w)) || (s = comp_forward_embed(m, tok, B, T, x))) goto out;
+  for (int l = 0; l < m->hp.n_layer && !s; l++) {
+    comp_layer *ly = NULL;
+    if ((s = comp_model_layer_get(m, l, &ly))) break;
+    s = comp_forward_layer(m, ly, x, B, T, w, taps);
+    comp_model_layer_put(m, &ly);
+  }
+  if (!s) {
+    comp_forward_final_norm(m, x, n);
+    comp_forward_logits(m, x, n, logits);
+  }
+out:
+  comp_fwd_ws_destroy(&w);
+  free(x);
+  return s;
+}
+
+double comp_forward_layer_flops(const comp_hparams *hp, int64_t B, int64_t T)
+{
+  const double n = (double)(B * T), D = (double)hp->n_embd, Hd = (double)(hp->n_head * hp->head_dim),
+               KVd = (double)(hp->n_head_kv * hp->head_dim), F = (double)hp->n_ff;
+  const int    gated = comp_arch_get(hp->arch)->ffn == COMP_FFN_GATED;
+  double proj = 2.0 * n * (D * Hd + 2 * D * KVd + Hd * D) + 2.0 * n * ((gated ? 2 : 1) * D * F + F * D);
+  double attn = 2.0 * 2.0 * (double)B * (double)T * (double)T * Hd; /* scores + weighted sum, full square */
+  return proj + attn;
+}

@@ -1,0 +1,462 @@
+/* model.c - checkpoint loading and validation, layers on demand (see comp/model.h). */
+#include "comp/model.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/util.h"
+
+/* ---- config.json ----------------------------------------------------------------------------- */
+
+/* Read integer key `key` (NULL key: use dflt). required: missing is an error. */
+static comp_status cfg_int(const cJSON *cfg, const char *path, const char *key, bool required, int64_t dflt,
+                           int64_t *out)
+{
+  *out           = dflt;
+  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  if (!v || cJSON_IsNull(v)) {
+    COMP_CHECK(!required, COMP_ERR_FORMAT, "%s: missing field \"%s\"", path, key);
+    return COMP_OK;
+  }
+  COMP_CHECK(cJSON_IsNumber(v) && v->valuedouble == (double)(int64_t)v->valuedouble && v->valuedouble > 0 &&
+                 v->valuedouble < 1e12,
+             COMP_ERR_FORMAT, "%s: field \"%s\" must be a positive integer", path, key);
+  *out = (int64_t)v->valuedouble;
+  return COMP_OK;
+}
+
+static comp_status cfg_float(const cJSON *cfg, const char *path, const char *key, float dflt, float *out)
+{
+  *out           = dflt;
+  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  if (!v || cJSON_IsNull(v)) return COMP_OK;
+  COMP_CHECK(cJSON_IsNumber(v) && v->valuedouble > 0, COMP_ERR_FORMAT, "%s: field \"%s\" must be a positive number",
+             path, key);
+  *out = (float)v->valuedouble;
+  return COMP_OK;
+}
+
+static const char *cfg_str(const cJSON *cfg, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static comp_status parse_config(const char *path, comp_hparams *hp)
+{
+  char       *text = NULL;
+  size_t      n    = 0;
+  comp_status s    = comp_read_file(path, &text, &n);
+  if (s != COMP_OK) return s;
+  cJSON *cfg = cJSON_ParseWithLength(text, n);
+  free(text);
+  COMP_CHECK(cJSON_IsObject(cfg), COMP_ERR_FORMAT, "%s: not a JSON object", path);
+  const char *mt = cfg_str(cfg, "model_type");
+  if (!mt) {
+    cJSON_Delete(cfg);
+    return comp_error_set(COMP_ERR_FORMAT, "%s: missing field \"model_type\"", path);
+  }
+  comp_arch a = comp_arch_from_hf(mt);
+  if (a == COMP_ARCH_COUNT) {
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: unknown architecture model_type \"%s\" (supported: llama, mistral, qwen2, opt)",
+                       path, mt);
+    cJSON_Delete(cfg);
+    return s;
+  }
+  const comp_arch_desc       *d = comp_arch_get(a);
+  const comp_arch_config_keys *k = &d->cfg;
+  memset(hp, 0, sizeof *hp);
+  hp->arch = a;
+  hp->rope = d->rope;
+  hp->bos = hp->eos = -1;
+  int64_t v;
+  if ((s = cfg_int(cfg, path, k->n_embd, true, 0, &hp->n_embd)) ||
+      (s = cfg_int(cfg, path, k->n_layer, true, 0, &hp->n_layer)) ||
+      (s = cfg_int(cfg, path, k->n_head, true, 0, &hp->n_head)) ||
+      (s = cfg_int(cfg, path, k->n_ff, true, 0, &hp->n_ff)) ||
+      (s = cfg_int(cfg, path, k->n_vocab, true, 0, &hp->n_vocab)) ||
+      (s = cfg_int(cfg, path, k->n_ctx, true, 0, &hp->n_ctx)) ||
+      (s = cfg_int(cfg, path, k->n_head_kv, false, hp->n_head, &hp->n_head_kv)) ||
+      (s = cfg_int(cfg, path, k->head_dim, false, hp->n_embd / hp->n_head, &hp->head_dim)) ||
+      (s = cfg_float(cfg, path, k->norm_eps, d->norm_eps, &hp->norm_eps)) ||
+      (s = cfg_float(cfg, path, k->rope_theta, d->rope_theta, &hp->rope_theta)))
+    goto out;
+  const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);
+  hp->tied         = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : d->tie_default;
+  if (cfg_int(cfg, path, "bos_token_id", false, -1, &v) == COMP_OK) hp->bos = (int)v;
+  if (cfg_int(cfg, path, "eos_token_id", false, -1, &v) == COMP_OK) hp->eos = (int)v;
+  comp_error_clear(); /* bos/eos are informational: a list or 0 is not an error */
+  if (hp->n_head % hp->n_head_kv != 0) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
+                       path, (long long)hp->n_head, (long long)hp->n_head_kv);
+    goto out;
+  }
+  if (hp->rope != COMP_ROPE_NONE && hp->head_dim % 2 != 0) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: head_dim %lld must be even for RoPE", path, (long long)hp->head_dim);
+    goto out;
+  }
+  /* features this build does not implement: refuse rather than compute something else */
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+  if (rs && !cJSON_IsNull(rs)) {
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: rope_scaling is not supported yet", path);
+    goto out;
+  }
+  const char *act = cfg_str(cfg, a == COMP_ARCH_OPT ? "activation_function" : "hidden_act");
+  const char *want = d->act == COMP_ACT_RELU ? "relu" : "silu";
+  if (act && strcmp(act, want) != 0) {
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation \"%s\" is not supported for %s (expected %s)", path, act,
+                       d->name, want);
+    goto out;
+  }
+  if (a == COMP_ARCH_OPT) {
+    const cJSON *ln = cJSON_GetObjectItemCaseSensitive(cfg, "do_layer_norm_before");
+    int64_t      proj;
+    if (cJSON_IsFalse(ln)) {
+      s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: post-LayerNorm OPT (do_layer_norm_before=false) is not supported", path);
+      goto out;
+    }
+    if ((s = cfg_int(cfg, path, "word_embed_proj_dim", false, hp->n_embd, &proj))) goto out;
+    if (proj != hp->n_embd) {
+      s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: word_embed_proj_dim != hidden_size (project_in/out) is not supported", path);
+      goto out;
+    }
+    if (hp->n_embd % hp->n_head != 0) {
+      s = comp_error_set(COMP_ERR_FORMAT, "%s: hidden_size %lld is not a multiple of num_attention_heads %lld", path,
+                         (long long)hp->n_embd, (long long)hp->n_head);
+      goto out;
+    }
+  }
+out:
+  cJSON_Delete(cfg);
+  return s;
+}
+
+/* ---- llama2.c checkpoints ---------------------------------------------------------------------- */
+
+/* Index a llama2.c "version 0" checkpoint under Hugging Face LLaMA tensor names. */
+static comp_status open_llama2c(const char *path, comp_hparams *hp, comp_wstore **out)
+{
+  comp_wstore *ws = NULL;
+  int          file;
+  uint64_t     fsize;
+  comp_status  s = comp_wstore_create(&ws);
+  if (s != COMP_OK) return s;
+  if ((s = comp_wstore_add_file(ws, path, &file, &fsize))) goto fail;
+  int32_t h[7];
+  FILE   *f = fopen(path, "rb");
+  size_t  got = f ? fread(h, sizeof(int32_t), 7, f) : 0;
+  if (f) fclose(f);
+  if (got != 7) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: truncated llama2.c checkpoint (no 28-byte header)", path);
+    goto fail;
+  }
+  const int64_t dim = h[0], hidden = h[1], L = h[2], nh = h[3], nkv = h[4], seq = h[6];
+  const int     shared = h[5] > 0;
+  const int64_t V      = shared ? h[5] : -(int64_t)h[5];
+  if (dim <= 0 || hidden <= 0 || L <= 0 || nh <= 0 || nkv <= 0 || V <= 0 || seq <= 0 || dim % nh || nh % nkv ||
+      dim > 65536 || hidden > 1 << 20 || L > 4096 || V > 1 << 24 || seq > 1 << 22) {
+    s = comp_error_set(COMP_ERR_FORMAT,
+                       "%s: implausible llama2.c header dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq_len=%d",
+                       path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+    goto fail;
+  }
+  const int64_t hs = dim / nh, kvd = nkv * hs;
+  memset(hp, 0, sizeof *hp);
+  *hp = (comp_hparams){.arch = COMP_ARCH_LLAMA2C, .n_vocab = V, .n_embd = dim, .n_layer = L, .n_head = nh,
+                       .n_head_kv = nkv, .head_dim = hs, .n_ff = hidden, .n_ctx = seq, .norm_eps = 1e-5f,
+                       .rope_theta = 10000.0f, .rope = COMP_ROPE_INTERLEAVED, .tied = shared, .bos = 1, .eos = 2};
+  uint64_t off = 28;
+  char     name[256];
+  /* add (L, rows, cols) stacked arrays, one tensor per layer */
+#define ADD_GLOBAL(role, nd, ...)                                                                      \
+  do {                                                                                              \
+    int64_t sh_[] = {__VA_ARGS__};                                                                  \
+    if ((s = comp_wstore_add_tensor(ws, comp_arch_get(COMP_ARCH_LLAMA2C)->tensor[role], COMP_DTYPE_F32, nd, \
+                                    sh_, file, off)))                                               \
+      goto fail;                                                                                    \
+    off += comp_wstore_at(ws, comp_wstore_count(ws) - 1)->nbytes;                                   \
+  } while (0)
+#define ADD_LAYERS(role, nd, ...)                                                                      \
+  do {                                                                                              \
+    int64_t sh_[] = {__VA_ARGS__};                                                                  \
+    for (int64_t l = 0; l < L; l++) {                                                               \
+      snprintf(name, sizeof name, comp_arch_get(COMP_ARCH_LLAMA2C)->tensor[role], (int)l);          \
+      if ((s = comp_wstore_add_tensor(ws, name, COMP_DTYPE_F32, nd, sh_, file, off))) goto fail;    \
+      off += comp_wstore_at(ws, comp_wstore_count(ws) - 1)->nbytes;                                 \
+    }                                                                                               \
+  } while (0)
+  ADD_GLOBAL(COMP_ROLE_TOK_EMBD, 2, V, dim);
+  ADD_LAYERS(COMP_ROLE_ATTN_NORM, 1, dim);
+  ADD_LAYERS(COMP_ROLE_ATTN_Q, 2, dim, dim);
+  ADD_LAYERS(COMP_ROLE_ATTN_K, 2, kvd, dim);
+  ADD_LAYERS(COMP_ROLE_ATTN_V, 2, kvd, dim);
+  ADD_LAYERS(COMP_ROLE_ATTN_OUT, 2, dim, dim);
+  ADD_LAYERS(COMP_ROLE_FFN_NORM, 1, dim);
+  ADD_LAYERS(COMP_ROLE_FFN_GATE, 2, hidden, dim); /* w1 */
+  ADD_LAYERS(COMP_ROLE_FFN_DOWN, 2, dim, hidden); /* w2 */
+  ADD_LAYERS(COMP_ROLE_FFN_UP, 2, hidden, dim);   /* w3 */
+  ADD_GLOBAL(COMP_ROLE_OUT_NORM, 1, dim);
+  off += (uint64_t)seq * (uint64_t)hs * 4; /* freq_cis_real + freq_cis_imag (seq, hs/2) each: unused */
+  if (!shared) ADD_GLOBAL(COMP_ROLE_LM_HEAD, 2, V, dim);
+  if (off > fsize) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: truncated llama2.c checkpoint (%llu bytes, header implies %llu)", path,
+                       (unsigned long long)fsize, (unsigned long long)off);
+    goto fail;
+  }
+#undef ADD_GLOBAL
+#undef ADD_LAYERS
+  *out = ws;
+  return COMP_OK;
+fail:
+  comp_wstore_destroy(&ws);
+  return s;
+}
+
+/* ---- validation ------------------------------------------------------------------------------- */
+
+/* Expected shape of role r (ndim returned; 0 means "not applicable"). */
+static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64_t sh[2])
+{
+  const int64_t D = hp->n_embd, Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim, F = hp->n_ff,
+                V = hp->n_vocab;
+  switch (r) {
+  case COMP_ROLE_TOK_EMBD:
+  case COMP_ROLE_LM_HEAD: sh[0] = V, sh[1] = D; return 2;
+  case COMP_ROLE_POS_EMBD: sh[0] = hp->n_ctx + pos_offset, sh[1] = D; return 2;
+  case COMP_ROLE_OUT_NORM:
+  case COMP_ROLE_OUT_NORM_B:
+  case COMP_ROLE_ATTN_NORM:
+  case COMP_ROLE_ATTN_NORM_B:
+  case COMP_ROLE_FFN_NORM:
+  case COMP_ROLE_FFN_NORM_B:
+  case COMP_ROLE_ATTN_OUT_B:
+  case COMP_ROLE_FFN_DOWN_B: sh[0] = D; return 1;
+  case COMP_ROLE_ATTN_Q: sh[0] = Hd, sh[1] = D; return 2;
+  case COMP_ROLE_ATTN_Q_B: sh[0] = Hd; return 1;
+  case COMP_ROLE_ATTN_K:
+  case COMP_ROLE_ATTN_V: sh[0] = KVd, sh[1] = D; return 2;
+  case COMP_ROLE_ATTN_K_B:
+  case COMP_ROLE_ATTN_V_B: sh[0] = KVd; return 1;
+  case COMP_ROLE_ATTN_OUT: sh[0] = D, sh[1] = Hd; return 2;
+  case COMP_ROLE_FFN_GATE:
+  case COMP_ROLE_FFN_UP: sh[0] = F, sh[1] = D; return 2;
+  case COMP_ROLE_FFN_GATE_B:
+  case COMP_ROLE_FFN_UP_B: sh[0] = F; return 1;
+  case COMP_ROLE_FFN_DOWN: sh[0] = D, sh[1] = F; return 2;
+  default: return 0;
+  }
+}
+
+/* Find role r of layer l (l < 0: model-wide); *t = NULL if absent and allowed. */
+static comp_status find_role(const comp_model *m, comp_role r, int l, const comp_wtensor **t)
+{
+  *t               = NULL;
+  const char *tmpl = m->arch->tensor[r];
+  if (!tmpl || m->arch->need[r] == COMP_NEED_ABSENT) return COMP_OK;
+  char name[256];
+  snprintf(name, sizeof name, tmpl, l);
+  *t = comp_wstore_find(m->ws, name);
+  bool required = m->arch->need[r] == COMP_NEED_REQUIRED && !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
+  if (r == COMP_ROLE_LM_HEAD && !m->hp.tied) required = true;
+  if (r == COMP_ROLE_LM_HEAD && m->hp.tied) *t = NULL; /* tied: the embedding is the head */
+  const char *file = comp_wstore_file_path(m->ws, 0);
+  COMP_CHECK(*t || !required, COMP_ERR_FORMAT, "%s: missing tensor %s", file, name);
+  if (!*t) return COMP_OK;
+  int64_t sh[2];
+  int     nd = role_shape(&m->hp, m->arch->pos_offset, r, sh);
+  bool    ok = (*t)->ndim == nd;
+  for (int i = 0; ok && i < nd; i++) ok = (*t)->shape[i] == sh[i];
+  if (!ok) {
+    char got[96] = "", want[96] = "";
+    for (int i = 0; i < (*t)->ndim; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "", (long long)(*t)->shape[i]);
+    for (int i = 0; i < nd; i++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "", (long long)sh[i]);
+    return comp_error_set(COMP_ERR_FORMAT, "%s: tensor %s has shape [%s] but the config implies [%s]",
+                          comp_wstore_file_path(m->ws, (*t)->file), name, got, want);
+  }
+  return COMP_OK;
+}
+
+static comp_status read_role(const comp_model *m, comp_role r, int l, float **dst)
+{
+  const comp_wtensor *t;
+  *dst = NULL;
+  COMP_CALL(find_role(m, r, l, &t));
+  if (!t) return COMP_OK;
+  *dst = malloc((size_t)t->numel * sizeof(float));
+  COMP_CHECK(*dst, COMP_ERR_NOMEM, "out of memory reading %s", t->name);
+  return comp_wstore_read(m->ws, t, *dst);
+}
+
+/* ---- public ----------------------------------------------------------------------------------- */
+
+comp_status comp_model_load(const char *path, comp_model **out)
+{
+  comp_status s = COMP_OK;
+  comp_model *m = calloc(1, sizeof *m);
+  *out          = NULL;
+  COMP_CHECK(m, COMP_ERR_NOMEM, "out of memory");
+  m->path = strdup(path);
+  char p[4096];
+  if (comp_is_dir(path)) {
+    snprintf(p, sizeof p, "%s/config.json", path);
+    if ((s = parse_config(p, &m->hp))) goto fail;
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
+    if (comp_is_file(p)) {
+      s = comp_wstore_open_sharded(p, &m->ws);
+    } else {
+      snprintf(p, sizeof p, "%s/model.safetensors", path);
+      if (!comp_is_file(p)) {
+        s = comp_error_set(COMP_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json", path);
+        goto fail;
+      }
+      s = comp_wstore_open_safetensors(p, &m->ws);
+    }
+    if (s) goto fail;
+  } else if (comp_is_file(path)) {
+    if ((s = open_llama2c(path, &m->hp, &m->ws))) goto fail;
+  } else {
+    s = comp_error_set(COMP_ERR_IO, "%s: no such model directory or file", path);
+    goto fail;
+  }
+  m->arch = comp_arch_get(m->hp.arch);
+  /* validate every tensor the model needs before reading any data */
+  for (int r = 0; r < COMP_ROLE_COUNT && !s; r++) {
+    const comp_wtensor *t;
+    if (r < COMP_ROLE_FIRST_LAYER) s = find_role(m, (comp_role)r, -1, &t);
+    for (int l = 0; r >= COMP_ROLE_FIRST_LAYER && l < m->hp.n_layer && !s; l++) s = find_role(m, (comp_role)r, l, &t);
+  }
+  if (s) goto fail;
+  if ((s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd)) || (s = read_role(m, COMP_ROLE_POS_EMBD, -1, &m->pos_embd)) ||
+      (s = read_role(m, COMP_ROLE_OUT_NORM, -1, &m->out_norm_w)) ||
+      (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) || (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head)))
+    goto fail;
+  if (m->hp.tied) m->lm_head = m->tok_embd;
+  *out = m;
+  return COMP_OK;
+fail:
+  comp_model_destroy(&m);
+  return s;
+}
+
+void comp_layer_free(comp_layer **layer)
+{
+  if (!layer || !*layer) return;
+  for (int d = 0; d < COMP_DENSE_COUNT; d++) free((*layer)->dense[d].in_idx);
+  free((*layer)->mem);
+  free(*layer);
+  *layer = NULL;
+}
+
+void comp_model_set_cache(comp_model *m, bool keep)
+{
+  if (keep && !m->cached) m->cached = calloc((size_t)m->hp.n_layer, sizeof *m->cached);
+  m->cache = keep && m->cached;
+  if (!m->cache && m->cached) {
+    for (int l = 0; l < m->hp.n_layer; l++) comp_layer_free(&m->cached[l]);
+    free(m->cached);
+    m->cached = NULL;
+  }
+}
+
+void comp_model_destroy(comp_model **mp)
+{
+  if (!mp || !*mp) return;
+  comp_model *m = *mp;
+  comp_model_set_cache(m, false);
+  if (m->lm_head != m->tok_embd) free(m->lm_head);
+  free(m->tok_embd);
+  free(m->pos_embd);
+  free(m->out_norm_w);
+  free(m->out_norm_b);
+  comp_wstore_destroy(&m->ws);
+  free(m->path);
+  free(m);
+  *mp = NULL;
+}
+
+comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
+{
+  *out = NULL;
+  COMP_CHECK(l >= 0 && l < m->hp.n_layer, COMP_ERR_ARG, "layer %d out of range", l);
+  if (m->cache && m->cached[l]) {
+    *out = m->cached[l];
+    return COMP_OK;
+  }
+  /* one allocation for every tensor of the layer */
+  const comp_wtensor *t[COMP_ROLE_COUNT] = {0};
+  int64_t             total            = 0;
+  for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
+    COMP_CALL(find_role(m, (comp_role)r, l, &t[r]));
+    if (t[r]) total += t[r]->numel;
+  }
+  comp_layer *ly = calloc(1, sizeof *ly);
+  float      *mem = malloc((size_t)total * sizeof(float));
+  if (!ly || !mem) {
+    free(ly);
+    free(mem);
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory loading layer %d (%lld floats)", l, (long long)total);
+  }
+  ly->index  = l;
+  ly->mem    = mem;
+  float *ptr[COMP_ROLE_COUNT] = {0};
+  for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
+    if (!t[r]) continue;
+    comp_status s = comp_wstore_read(m->ws, t[r], mem);
+    if (s) {
+      comp_layer_free(&ly);
+      return s;
+    }
+    ptr[r] = mem;
+    mem += t[r]->numel;
+  }
+  ly->attn_norm_w = ptr[COMP_ROLE_ATTN_NORM];
+  ly->attn_norm_b = ptr[COMP_ROLE_ATTN_NORM_B];
+  ly->ffn_norm_w  = ptr[COMP_ROLE_FFN_NORM];
+  ly->ffn_norm_b  = ptr[COMP_ROLE_FFN_NORM_B];
+  for (int d = 0; d < COMP_DENSE_COUNT; d++) {
+    comp_role wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
+    if (!t[wr]) continue;
+    ly->dense[d] = (comp_dense){.w = ptr[wr], .b = ptr[br], .d_out = t[wr]->shape[0], .d_in = t[wr]->shape[1],
+                                .in_idx = NULL, .d_in_full = t[wr]->shape[1]};
+  }
+  if (m->cache) m->cached[l] = ly;
+  *out = ly;
+  return COMP_OK;
+}
+
+void comp_model_layer_put(comp_model *m, comp_layer **layer)
+{
+  if (!layer || !*layer) return;
+  if (m->cache && m->cached && m->cached[(*layer)->index] == *layer) {
+    *layer = NULL;
+    return;
+  }
+  comp_layer_free(layer);
+}
+
+int64_t comp_model_layer_n_params(const comp_model *m, int l)
+{
+  int64_t n = 0;
+  for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
+    const comp_wtensor *t;
+    if (find_role(m, (comp_role)r, l, &t) == COMP_OK && t) n += t->numel;
+  }
+  return n;
+}
+
+int64_t comp_model_layer_bytes(const comp_model *m) { return comp_model_layer_n_params(m, 0) * 4; }
+
+int64_t comp_model_n_params(const comp_model *m)
+{
+  int64_t n = 0;
+  for (int r = 0; r < COMP_ROLE_FIRST_LAYER; r++) {
+    const comp_wtensor *t;
+    if (find_role(m, (comp_role)r, -1, &t) == COMP_OK && t) n += t->numel;
+  }
+  for (int l = 0; l < m->hp.n_layer; l++) n += comp_model_layer_n_params(m, l);
+  return n;
+}

@@ -1,0 +1,109 @@
+/* test_forward_golden - the forward pass against golden PyTorch outputs (../shared/data/trained/golden):
+ * per-layer hidden states, final norm and logits within 1e-4 of the reference's scale, for an HF
+ * LLaMA (GQA, untied), an HF OPT (biases, LayerNorm, learned positions, tied) and the llama2.c
+ * stories260K checkpoint (interleaved RoPE). */
+#include <cjson/cJSON.h>
+
+#include "comp/forward.h"
+#include "comp/util.h"
+#include "comp_test.h"
+
+typedef struct {
+  float  *hs;  /* (L+1, T, D) captured residual stream */
+  int64_t T, D;
+} capture;
+
+static void on_tap(void *ctx, comp_tap_point where, int layer, int dense, const float *x, int64_t n, int64_t width)
+{
+  capture *c = ctx;
+  if (where == COMP_TAP_LAYER_OUT) memcpy(c->hs + (int64_t)(layer + 1) * n * width, x, (size_t)(n * width) * sizeof(float));
+}
+
+static int32_t *prompt_ids(const char *golden_json, int64_t *T)
+{
+  char  *txt;
+  size_t len;
+  if (comp_read_file(golden_json, &txt, &len) != COMP_OK) return NULL;
+  cJSON   *j   = cJSON_Parse(txt);
+  cJSON   *a   = cJSON_GetObjectItem(j, "prompt_ids");
+  int32_t *ids = malloc(sizeof(int32_t) * (size_t)cJSON_GetArraySize(a));
+  *T           = cJSON_GetArraySize(a);
+  for (int i = 0; i < *T; i++) ids[i] = cJSON_GetArrayItem(a, i)->valueint;
+  cJSON_Delete(j);
+  free(txt);
+  return ids;
+}
+
+static void check_model(const char *shared, const char *model_rel, const char *golden_rel, int with_hidden)
+{
+  char mpath[1024], gpath[1024], p[2200];
+  snprintf(mpath, sizeof mpath, "%s/%s", shared, model_rel);
+  snprintf(gpath, sizeof gpath, "%s/data/trained/golden/%s", shared, golden_rel);
+  comp_model *m = NULL;
+  CHECK_OK(comp_model_load(mpath, &m));
+  if (!m) return;
+  int64_t T = 0;
+  snprintf(p, sizeof p, "%s/golden.json", gpath);
+  int32_t *ids = prompt_ids(p, &T);
+  CHECK(ids != NULL);
+  const int64_t D = m->hp.n_embd, V = m->hp.n_vocab, L = m->hp.n_layer;
+  capture       c = {.hs = calloc((size_t)((L + 1) * T * D), sizeof(float)), .T = T, .D = D};
+  comp_taps     taps = {.fn = on_tap, .ctx = &c};
+  comp_fwd_ws  *ws   = NULL;
+  CHECK_OK(comp_fwd_ws_create(&m->hp, T, T, &ws));
+  float *x = malloc(sizeof(float) * (size_t)(T * D)), *logits = malloc(sizeof(float) * (size_t)(T * V));
+  CHECK_OK(comp_forward_embed(m, ids, 1, T, x));
+  memcpy(c.hs, x, sizeof(float) * (size_t)(T * D));
+  for (int l = 0; l < L; l++) {
+    comp_layer *ly = NULL;
+    CHECK_OK(comp_model_layer_get(m, l, &ly));
+    if (ly) CHECK_OK(comp_forward_layer(m, ly, x, 1, T, ws, &taps));
+    comp_model_layer_put(m, &ly);
+  }
+  comp_forward_final_norm(m, x, T);
+  comp_forward_logits(m, x, T, logits);
+  int     nd;
+  int64_t dims[4];
+  if (with_hidden) {
+    snprintf(p, sizeof p, "%s/hidden_states.npy", gpath);
+    float *ref = comp_test_npy(p, &nd, dims);
+    CHECK(ref && nd == 3 && dims[0] == L + 1 && dims[1] == T && dims[2] == D);
+    for (int64_t i = 0; ref && i <= L; i++) {
+      double e = comp_test_rel_err(c.hs + i * T * D, ref + i * T * D, T * D);
+      CHECK_MSG(e < 1e-4, "%s hidden state %lld rel err %.3g", model_rel, (long long)i, e);
+    }
+    free(ref);
+    snprintf(p, sizeof p, "%s/final_norm.npy", gpath);
+    ref      = comp_test_npy(p, &nd, dims);
+    double e = ref ? comp_test_rel_err(x, ref, T * D) : 1;
+    CHECK_MSG(e < 1e-4, "%s final norm rel err %.3g", model_rel, e);
+    free(ref);
+  }
+  snprintf(p, sizeof p, "%s/logits.npy", gpath);
+  float *ref = comp_test_npy(p, &nd, dims);
+  CHECK(ref && dims[0] == T && dims[1] == V);
+  double e = ref ? comp_test_rel_err(logits, ref, T * V) : 1;
+  CHECK_MSG(e < 1e-4, "%s logits rel err %.3g", model_rel, e);
+  printf("%-40s logits max rel err %.3g\n", model_rel, e);
+  /* the whole-model convenience path gives the same logits */
+  float *l2 = malloc(sizeof(float) * (size_t)(T * V));
+  CHECK_OK(comp_forward(m, ids, 1, T, l2, NULL));
+  CHECK(memcmp(l2, logits, sizeof(float) * (size_t)(T * V)) == 0);
+  free(l2);
+  free(ref);
+  free(x);
+  free(logits);
+  free(c.hs);
+  free(ids);
+  comp_fwd_ws_destroy(&ws);
+  comp_model_destroy(&m);
+}
+
+int main(int argc, char **argv)
+{
+  const char *shared = comp_test_shared(argc, argv);
+  check_model(shared, "data/trained/llama-8L", "llama-8L", 1);
+  check_model(shared, "data/trained/opt-6L", "opt-6L", 1);
+  check_model(shared, "data/llama2c-stories260K/stories260K.bin", "stories260K", 0);
+  return comp_test_end();
+}
