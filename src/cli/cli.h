@@ -10,5 +10,8 @@
 #define COMP_CLI_H
 
 int comp_cmd_tokenize(int argc, char **argv);
+int comp_cmd_eval(int argc, char **argv);
+int comp_cmd_generate(int argc, char **argv);
+int comp_cmd_bench(int argc, char **argv);
 
 #endif

@@ -1,0 +1,87 @@
+/* common.c - see common.h */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/dist.h"
+#include "comp/text.h"
+#include "comp/util.h"
+
+comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm comm, comp_model **m,
+                          comp_tokenizer **t, char *used_tok, size_t used_cap)
+{
+  *m          = NULL;
+  *t          = NULL;
+  comp_status s = model_path ? COMP_OK : comp_error_set(COMP_ERR_ARG, "--model is required");
+  if (!s) s = comp_model_load(model_path, m);
+  if (!s) {
+    if (tok_path) {
+      snprintf(used_tok, used_cap, "%s", tok_path);
+    } else if (comp_is_dir(model_path)) {
+      snprintf(used_tok, used_cap, "%s/tokenizer.json", model_path);
+    } else {
+      const char *slash = strrchr(model_path, '/');
+      int         dl    = slash ? (int)(slash - model_path) : 1;
+      snprintf(used_tok, used_cap, "%.*s/tokenizer.bin", dl, slash ? model_path : ".");
+    }
+    if (!comp_is_file(used_tok))
+      s = comp_error_set(COMP_ERR_IO, "%s: tokenizer not found (pass --tokenizer)", used_tok);
+    else
+      s = comp_tokenizer_load(used_tok, (int)(*m)->hp.n_vocab, t);
+  }
+  if (!s && comp_tokenizer_vocab_size(*t) > (*m)->hp.n_vocab)
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: tokenizer has %d tokens but the model's vocabulary is %lld", used_tok,
+                       comp_tokenizer_vocab_size(*t), (long long)(*m)->hp.n_vocab);
+  s = comp_dist_agree(comm, s);
+  if (s) {
+    comp_tokenizer_destroy(t);
+    comp_model_destroy(m);
+  }
+  return s;
+}
+
+comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, const char *text, size_t len,
+                                int32_t **ids, int64_t *n_ids)
+{
+  COMP_CALL(comp_tokenizer_encode(t, text, len, 1, ids, n_ids));
+  int bos = comp_tokenizer_bos(t) >= 0 ? comp_tokenizer_bos(t) : m->hp.bos;
+  if (bos >= 0 && (*n_ids == 0 || (*ids)[0] != bos)) {
+    int32_t *b = realloc(*ids, sizeof(int32_t) * (size_t)(*n_ids + 1));
+    COMP_CHECK(b, COMP_ERR_NOMEM, "out of memory");
+    memmove(b + 1, b, sizeof(int32_t) * (size_t)*n_ids);
+    b[0] = bos;
+    *ids = b;
+    (*n_ids)++;
+  }
+  return COMP_OK;
+}
+
+comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m, const char *path, MPI_Comm comm,
+                                   int32_t **ids, int64_t *n_ids)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  *ids          = NULL;
+  *n_ids        = 0;
+  comp_status s = path ? COMP_OK : comp_error_set(COMP_ERR_ARG, "--text is required");
+  if (!s && rank == 0) {
+    char  *text = NULL;
+    size_t len  = 0;
+    s           = comp_text_read(path, &text, &len);
+    if (!s) s = comp_cli_encode_bos(t, m, text, len, ids, n_ids);
+    free(text);
+  }
+  s = comp_dist_agree(comm, s);
+  if (s) {
+    free(*ids);
+    *ids = NULL;
+    return s;
+  }
+  MPI_Bcast(n_ids, 1, MPI_INT64_T, 0, comm);
+  if (rank != 0) *ids = malloc(sizeof(int32_t) * (size_t)(*n_ids > 0 ? *n_ids : 1));
+  s = comp_dist_agree(comm, *ids ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+  if (!s) MPI_Bcast(*ids, (int)*n_ids, MPI_INT32_T, 0, comm);
+  return s;
+}

@@ -1,0 +1,23 @@
+/* common.h - loading steps shared by the subcommands (collective, status agreed on all ranks). */
+#ifndef COMP_CLI_COMMON_H
+#define COMP_CLI_COMMON_H
+
+#include <mpi.h>
+
+#include "comp/model.h"
+#include "comp/tokenizer.h"
+
+/* Load the model on every rank and its tokenizer (tok_path NULL: tokenizer.json in an HF directory,
+ * tokenizer.bin beside a llama2.c checkpoint). The tokenizer path used is written to used_tok. */
+comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm comm, comp_model **m,
+                          comp_tokenizer **t, char *used_tok, size_t used_cap);
+
+/* Tokenize a text file on rank 0 (BOS first, as the evaluation protocol says), broadcast the ids. */
+comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m, const char *path, MPI_Comm comm,
+                                   int32_t **ids, int64_t *n_ids);
+
+/* Encode text with BOS first (the tokenizer's own specials, or the model's bos id if it adds none). */
+comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, const char *text, size_t len,
+                                int32_t **ids, int64_t *n_ids);
+
+#endif
