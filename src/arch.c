@@ -3,43 +3,44 @@
 
 #include <string.h>
 
-#define LLAMA_TENSORS                                                                                  \
-  [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",      \
-  [COMP_ROLE_LM_HEAD] = "lm_head.weight",                                                              \
-  [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",                                    \
-  [COMP_ROLE_ATTN_Q] = "model.layers.%d.self_attn.q_proj.weight",                                      \
-  [COMP_ROLE_ATTN_Q_B] = "model.layers.%d.self_attn.q_proj.bias",                                      \
-  [COMP_ROLE_ATTN_K] = "model.layers.%d.self_attn.k_proj.weight",                                      \
-  [COMP_ROLE_ATTN_K_B] = "model.layers.%d.self_attn.k_proj.bias",                                      \
-  [COMP_ROLE_ATTN_V] = "model.layers.%d.self_attn.v_proj.weight",                                      \
-  [COMP_ROLE_ATTN_V_B] = "model.layers.%d.self_attn.v_proj.bias",                                      \
-  [COMP_ROLE_ATTN_OUT] = "model.layers.%d.self_attn.o_proj.weight",                                    \
-  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias",                                    \
-  [COMP_ROLE_FFN_NORM] = "model.layers.%d.post_attention_layernorm.weight",                            \
-  [COMP_ROLE_FFN_GATE] = "model.layers.%d.mlp.gate_proj.weight",                                       \
-  [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                       \
-  [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp.up_proj.weight",                                           \
-  [COMP_ROLE_FFN_UP_B] = "model.layers.%d.mlp.up_proj.bias",                                           \
-  [COMP_ROLE_FFN_DOWN] = "model.layers.%d.mlp.down_proj.weight",                                       \
+#define LLAMA_TENSORS                                                                                                  \
+  [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",                      \
+  [COMP_ROLE_LM_HEAD] = "lm_head.weight", [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",            \
+  [COMP_ROLE_ATTN_Q]     = "model.layers.%d.self_attn.q_proj.weight",                                                  \
+  [COMP_ROLE_ATTN_Q_B]   = "model.layers.%d.self_attn.q_proj.bias",                                                    \
+  [COMP_ROLE_ATTN_K]     = "model.layers.%d.self_attn.k_proj.weight",                                                  \
+  [COMP_ROLE_ATTN_K_B]   = "model.layers.%d.self_attn.k_proj.bias",                                                    \
+  [COMP_ROLE_ATTN_V]     = "model.layers.%d.self_attn.v_proj.weight",                                                  \
+  [COMP_ROLE_ATTN_V_B]   = "model.layers.%d.self_attn.v_proj.bias",                                                    \
+  [COMP_ROLE_ATTN_OUT]   = "model.layers.%d.self_attn.o_proj.weight",                                                  \
+  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias",                                                    \
+  [COMP_ROLE_FFN_NORM]   = "model.layers.%d.post_attention_layernorm.weight",                                          \
+  [COMP_ROLE_FFN_GATE]   = "model.layers.%d.mlp.gate_proj.weight",                                                     \
+  [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                                       \
+  [COMP_ROLE_FFN_UP]     = "model.layers.%d.mlp.up_proj.weight",                                                       \
+  [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",                                                         \
+  [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",                                                     \
   [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"
 
-#define LLAMA_NEED(qkv_bias)                                                                           \
-  [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                 \
-  [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL, /* absent when tied */                                     \
-  [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,               \
-  [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,                    \
-  [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,                  \
-  [COMP_ROLE_FFN_GATE] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,                  \
-  [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q_B] = qkv_bias,                          \
-  [COMP_ROLE_ATTN_K_B] = qkv_bias, [COMP_ROLE_ATTN_V_B] = qkv_bias,                                    \
-  [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_GATE_B] = COMP_NEED_OPTIONAL,             \
-  [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL
+#define LLAMA_NEED(qkv_bias)                                                                                           \
+  [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                                \
+  [COMP_ROLE_LM_HEAD]       = COMP_NEED_OPTIONAL, /* absent when tied */                                               \
+      [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,                           \
+  [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,                                    \
+  [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,                                  \
+  [COMP_ROLE_FFN_GATE] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,                                  \
+  [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q_B] = qkv_bias, [COMP_ROLE_ATTN_K_B] = qkv_bias,         \
+  [COMP_ROLE_ATTN_V_B] = qkv_bias, [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL,                                        \
+  [COMP_ROLE_FFN_GATE_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL,                              \
+  [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL
 
-#define LLAMA_CFG                                                                                      \
-  {.n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",           \
-   .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size",            \
-   .n_vocab = "vocab_size", .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps",            \
-   .rope_theta = "rope_theta", .tie_embd = "tie_word_embeddings"}
+#define LLAMA_CFG                                                                                                      \
+  {                                                                                                                    \
+    .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                          \
+    .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size", .n_vocab = "vocab_size",  \
+    .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps", .rope_theta = "rope_theta",                        \
+    .tie_embd = "tie_word_embeddings"                                                                                  \
+  }
 
 static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] =
@@ -83,9 +84,13 @@ static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
             .pos_offset    = 2,
             .norm_eps      = 1e-5f,
             .tie_default   = true,
-            .cfg           = {.n_embd = "hidden_size", .n_layer = "num_hidden_layers",
-                              .n_head = "num_attention_heads", .n_ff = "ffn_dim", .n_vocab = "vocab_size",
-                              .n_ctx = "max_position_embeddings", .tie_embd = "tie_word_embeddings"},
+            .cfg           = {.n_embd   = "hidden_size",
+                              .n_layer  = "num_hidden_layers",
+                              .n_head   = "num_attention_heads",
+                              .n_ff     = "ffn_dim",
+                              .n_vocab  = "vocab_size",
+                              .n_ctx    = "max_position_embeddings",
+                              .tie_embd = "tie_word_embeddings"},
             .tensor =
                 {
                     [COMP_ROLE_TOK_EMBD]    = "model.decoder.embed_tokens.weight",
@@ -151,12 +156,12 @@ comp_arch comp_arch_from_hf(const char *model_type)
 }
 
 static const comp_role dense_roles[COMP_DENSE_COUNT][2] = {
-    [COMP_DENSE_Q] = {COMP_ROLE_ATTN_Q, COMP_ROLE_ATTN_Q_B},
-    [COMP_DENSE_K] = {COMP_ROLE_ATTN_K, COMP_ROLE_ATTN_K_B},
-    [COMP_DENSE_V] = {COMP_ROLE_ATTN_V, COMP_ROLE_ATTN_V_B},
-    [COMP_DENSE_O] = {COMP_ROLE_ATTN_OUT, COMP_ROLE_ATTN_OUT_B},
+    [COMP_DENSE_Q]    = {COMP_ROLE_ATTN_Q, COMP_ROLE_ATTN_Q_B},
+    [COMP_DENSE_K]    = {COMP_ROLE_ATTN_K, COMP_ROLE_ATTN_K_B},
+    [COMP_DENSE_V]    = {COMP_ROLE_ATTN_V, COMP_ROLE_ATTN_V_B},
+    [COMP_DENSE_O]    = {COMP_ROLE_ATTN_OUT, COMP_ROLE_ATTN_OUT_B},
     [COMP_DENSE_GATE] = {COMP_ROLE_FFN_GATE, COMP_ROLE_FFN_GATE_B},
-    [COMP_DENSE_UP] = {COMP_ROLE_FFN_UP, COMP_ROLE_FFN_UP_B},
+    [COMP_DENSE_UP]   = {COMP_ROLE_FFN_UP, COMP_ROLE_FFN_UP_B},
     [COMP_DENSE_DOWN] = {COMP_ROLE_FFN_DOWN, COMP_ROLE_FFN_DOWN_B},
 };
 comp_role comp_dense_weight_role(comp_dense_id d) { return dense_roles[d][0]; }
@@ -171,8 +176,8 @@ const char *comp_dense_name(comp_dense_id d)
 const char *comp_role_name(comp_role r)
 {
   static const char *const n[COMP_ROLE_COUNT] = {
-      "tok_embd", "pos_embd", "out_norm", "out_norm_b", "lm_head", "attn_norm", "attn_norm_b", "attn_q",
-      "attn_q_b", "attn_k", "attn_k_b", "attn_v", "attn_v_b", "attn_out", "attn_out_b", "ffn_norm",
-      "ffn_norm_b", "ffn_gate", "ffn_gate_b", "ffn_up", "ffn_up_b", "ffn_down", "ffn_down_b"};
+      "tok_embd",   "pos_embd", "out_norm",   "out_norm_b", "lm_head",  "attn_norm", "attn_norm_b", "attn_q",
+      "attn_q_b",   "attn_k",   "attn_k_b",   "attn_v",     "attn_v_b", "attn_out",  "attn_out_b",  "ffn_norm",
+      "ffn_norm_b", "ffn_gate", "ffn_gate_b", "ffn_up",     "ffn_up_b", "ffn_down",  "ffn_down_b"};
   return r < COMP_ROLE_COUNT ? n[r] : "?";
 }

@@ -23,8 +23,10 @@ comp_status comp_dist_agree(MPI_Comm comm, comp_status local)
   MPI_Allreduce(&cand, &first, 1, MPI_INT, MPI_MIN, comm);
   char msg[1024] = "";
   if (rank == first) {
-    if (first > 0) snprintf(msg, sizeof msg, "[rank %d] %s", rank, comp_error_message());
-    else snprintf(msg, sizeof msg, "%s", comp_error_message());
+    if (first > 0)
+      snprintf(msg, sizeof msg, "[rank %d] %s", rank, comp_error_message());
+    else
+      snprintf(msg, sizeof msg, "%s", comp_error_message());
   }
   MPI_Bcast(msg, sizeof msg, MPI_CHAR, first, comm);
   comp_error_clear();

@@ -32,10 +32,7 @@ comp_status comp_error_set(comp_status s, const char *fmt, ...)
   return s;
 }
 
-const char *comp_error_message(void)
-{
-  return g_has_msg ? g_msg : comp_status_str(g_last);
-}
+const char *comp_error_message(void) { return g_has_msg ? g_msg : comp_status_str(g_last); }
 
 void comp_error_clear(void)
 {

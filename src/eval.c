@@ -77,8 +77,8 @@ comp_status comp_eval_perplexity(comp_model *m, const int32_t *ids, int64_t n_id
              (long long)L, (long long)m->hp.n_ctx);
   int64_t W = n_ids / L;
   if (o->max_windows > 0 && W > o->max_windows) W = o->max_windows;
-  COMP_CHECK(W >= 1, COMP_ERR_ARG, "the text has %lld tokens, fewer than one window of --seq-len %lld", (long long)n_ids,
-             (long long)L);
+  COMP_CHECK(W >= 1, COMP_ERR_ARG, "the text has %lld tokens, fewer than one window of --seq-len %lld",
+             (long long)n_ids, (long long)L);
   int64_t lo, hi;
   comp_dist_range(W, rank, size, &lo, &hi);
   /* windows held at once: a 1 GiB residual budget unless told */

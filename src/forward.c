@@ -9,27 +9,27 @@
 
 struct comp_fwd_ws {
   int64_t max_tok, max_seq;
-  float  *h;       /* (n, D)   normed input of a block                 */
-  float  *q;       /* (n, H*hd)                                        */
-  float  *k;       /* (n, Hkv*hd)                                      */
-  float  *v;       /* (n, Hkv*hd)                                      */
-  float  *att;     /* (n, H*hd) attention output before o              */
-  float  *s;       /* (T, T)   attention scores of one head            */
-  float  *f1;      /* (n, F)   gate / fc1                              */
-  float  *f2;      /* (n, F)   up                                      */
-  float  *o;       /* (n, D)   block output before the residual add    */
-  float  *gather;  /* (n, max d_in) gathered inputs of compact denses  */
-  float  *rcos;    /* (T, hd/2) RoPE tables                            */
-  float  *rsin;    /* (T, hd/2)                                        */
-  int64_t rope_T;  /* positions the tables hold                        */
+  float  *h;      /* (n, D)   normed input of a block                 */
+  float  *q;      /* (n, H*hd)                                        */
+  float  *k;      /* (n, Hkv*hd)                                      */
+  float  *v;      /* (n, Hkv*hd)                                      */
+  float  *att;    /* (n, H*hd) attention output before o              */
+  float  *s;      /* (T, T)   attention scores of one head            */
+  float  *f1;     /* (n, F)   gate / fc1                              */
+  float  *f2;     /* (n, F)   up                                      */
+  float  *o;      /* (n, D)   block output before the residual add    */
+  float  *gather; /* (n, max d_in) gathered inputs of compact denses  */
+  float  *rcos;   /* (T, hd/2) RoPE tables                            */
+  float  *rsin;   /* (T, hd/2)                                        */
+  int64_t rope_T; /* positions the tables hold                        */
 };
 
 comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t max_seq, comp_fwd_ws **out)
 {
   const int64_t D = hp->n_embd, Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
   int64_t       dmax = D > Hd ? D : Hd;
-  dmax              = dmax > F ? dmax : F;
-  comp_fwd_ws *w    = calloc(1, sizeof *w);
+  dmax               = dmax > F ? dmax : F;
+  comp_fwd_ws *w     = calloc(1, sizeof *w);
   COMP_CHECK(w, COMP_ERR_NOMEM, "out of memory");
   w->max_tok = max_tok;
   w->max_seq = max_seq;
@@ -55,9 +55,9 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
   for (int64_t i = 0; i < half; i++) {
     float inv = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->head_dim);
     for (int64_t p = 0; p < max_seq; p++) {
-      float a                 = (float)p * inv;
-      w->rcos[p * half + i]   = cosf(a);
-      w->rsin[p * half + i]   = sinf(a);
+      float a               = (float)p * inv;
+      w->rcos[p * half + i] = cosf(a);
+      w->rsin[p * half + i] = sinf(a);
     }
   }
   w->rope_T = max_seq;
@@ -82,7 +82,7 @@ static void norm_rows(comp_norm_kind kind, float *o, const float *x, const float
                       int64_t D, float eps)
 {
   for (int64_t t = 0; t < n; t++) {
-    const float *xr = x + t * D;
+    const float *xr   = x + t * D;
     float       *orow = o + t * D;
     if (kind == COMP_NORM_RMS) {
       double ss = 0;
@@ -117,8 +117,8 @@ void comp_dense_apply(const comp_dense *d, const float *x, int64_t n, float *y, 
 }
 
 /* Rotate x (B*T, nh*hd) in place: each head's pairs by position (0..T-1 within each sequence). */
-static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int64_t nh, int64_t hd,
-                       const float *rcos, const float *rsin)
+static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int64_t nh, int64_t hd, const float *rcos,
+                       const float *rsin)
 {
   const int64_t half = hd / 2;
   for (int64_t b = 0; b < B; b++)
@@ -131,8 +131,8 @@ static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int6
           /* rotate_half pairs (i, i+hd/2); interleaved pairs (2i, 2i+1) */
           int64_t i0 = kind == COMP_ROPE_HALF ? i : 2 * i, i1 = kind == COMP_ROPE_HALF ? i + half : 2 * i + 1;
           float   v0 = v[i0], v1 = v[i1];
-          v[i0]      = v0 * c[i] - v1 * s[i];
-          v[i1]      = v0 * s[i] + v1 * c[i];
+          v[i0] = v0 * c[i] - v1 * s[i];
+          v[i1] = v0 * s[i] + v1 * c[i];
         }
       }
     }
@@ -176,9 +176,12 @@ static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t
 static inline float act_apply(comp_act_kind a, float x)
 {
   switch (a) {
-  case COMP_ACT_SILU: return x / (1.0f + expf(-x));
-  case COMP_ACT_RELU: return x > 0.0f ? x : 0.0f;
-  case COMP_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+  case COMP_ACT_SILU:
+    return x / (1.0f + expf(-x));
+  case COMP_ACT_RELU:
+    return x > 0.0f ? x : 0.0f;
+  case COMP_ACT_GELU:
+    return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
   }
   return x;
 }
@@ -272,8 +275,7 @@ void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *
               0.0f, logits, (int)V);
 }
 
-comp_status comp_forward(comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *logits,
-                         const comp_taps *taps)
+comp_status comp_forward(comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *logits, const comp_taps *taps)
 {
   const int64_t n = B * T;
   comp_status   s = COMP_OK;
@@ -301,8 +303,8 @@ double comp_forward_layer_flops(const comp_hparams *hp, int64_t B, int64_t T)
 {
   const double n = (double)(B * T), D = (double)hp->n_embd, Hd = (double)(hp->n_head * hp->head_dim),
                KVd = (double)(hp->n_head_kv * hp->head_dim), F = (double)hp->n_ff;
-  const int    gated = comp_arch_get(hp->arch)->ffn == COMP_FFN_GATED;
-  double proj = 2.0 * n * (D * Hd + 2 * D * KVd + Hd * D) + 2.0 * n * ((gated ? 2 : 1) * D * F + F * D);
-  double attn = 2.0 * 2.0 * (double)B * (double)T * (double)T * Hd; /* scores + weighted sum, full square */
+  const int gated = comp_arch_get(hp->arch)->ffn == COMP_FFN_GATED;
+  double    proj  = 2.0 * n * (D * Hd + 2 * D * KVd + Hd * D) + 2.0 * n * ((gated ? 2 : 1) * D * F + F * D);
+  double    attn  = 2.0 * 2.0 * (double)B * (double)T * (double)T * Hd; /* scores + weighted sum, full square */
   return proj + attn;
 }

@@ -29,9 +29,12 @@ void comp_log(const char *fmt, ...)
 
 static void fmt_secs(char *buf, size_t n, double s)
 {
-  if (s < 60) snprintf(buf, n, "%.1fs", s);
-  else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
-  else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+  if (s < 60)
+    snprintf(buf, n, "%.1fs", s);
+  else if (s < 3600)
+    snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+  else
+    snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
 }
 
 static void report(comp_progress *p, int final)

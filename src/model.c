@@ -60,12 +60,12 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   }
   comp_arch a = comp_arch_from_hf(mt);
   if (a == COMP_ARCH_COUNT) {
-    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: unknown architecture model_type \"%s\" (supported: llama, mistral, qwen2, opt)",
-                       path, mt);
+    s = comp_error_set(COMP_ERR_UNSUPPORTED,
+                       "%s: unknown architecture model_type \"%s\" (supported: llama, mistral, qwen2, opt)", path, mt);
     cJSON_Delete(cfg);
     return s;
   }
-  const comp_arch_desc       *d = comp_arch_get(a);
+  const comp_arch_desc        *d = comp_arch_get(a);
   const comp_arch_config_keys *k = &d->cfg;
   memset(hp, 0, sizeof *hp);
   hp->arch = a;
@@ -103,7 +103,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
     s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: rope_scaling is not supported yet", path);
     goto out;
   }
-  const char *act = cfg_str(cfg, a == COMP_ARCH_OPT ? "activation_function" : "hidden_act");
+  const char *act  = cfg_str(cfg, a == COMP_ARCH_OPT ? "activation_function" : "hidden_act");
   const char *want = d->act == COMP_ACT_RELU ? "relu" : "silu";
   if (act && strcmp(act, want) != 0) {
     s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation \"%s\" is not supported for %s (expected %s)", path, act,
@@ -114,12 +114,14 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
     const cJSON *ln = cJSON_GetObjectItemCaseSensitive(cfg, "do_layer_norm_before");
     int64_t      proj;
     if (cJSON_IsFalse(ln)) {
-      s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: post-LayerNorm OPT (do_layer_norm_before=false) is not supported", path);
+      s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: post-LayerNorm OPT (do_layer_norm_before=false) is not supported",
+                         path);
       goto out;
     }
     if ((s = cfg_int(cfg, path, "word_embed_proj_dim", false, hp->n_embd, &proj))) goto out;
     if (proj != hp->n_embd) {
-      s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: word_embed_proj_dim != hidden_size (project_in/out) is not supported", path);
+      s = comp_error_set(COMP_ERR_UNSUPPORTED,
+                         "%s: word_embed_proj_dim != hidden_size (project_in/out) is not supported", path);
       goto out;
     }
     if (hp->n_embd % hp->n_head != 0) {
@@ -145,7 +147,7 @@ static comp_status open_llama2c(const char *path, comp_hparams *hp, comp_wstore 
   if (s != COMP_OK) return s;
   if ((s = comp_wstore_add_file(ws, path, &file, &fsize))) goto fail;
   int32_t h[7];
-  FILE   *f = fopen(path, "rb");
+  FILE   *f   = fopen(path, "rb");
   size_t  got = f ? fread(h, sizeof(int32_t), 7, f) : 0;
   if (f) fclose(f);
   if (got != 7) {
@@ -157,35 +159,48 @@ static comp_status open_llama2c(const char *path, comp_hparams *hp, comp_wstore 
   const int64_t V      = shared ? h[5] : -(int64_t)h[5];
   if (dim <= 0 || hidden <= 0 || L <= 0 || nh <= 0 || nkv <= 0 || V <= 0 || seq <= 0 || dim % nh || nh % nkv ||
       dim > 65536 || hidden > 1 << 20 || L > 4096 || V > 1 << 24 || seq > 1 << 22) {
-    s = comp_error_set(COMP_ERR_FORMAT,
-                       "%s: implausible llama2.c header dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq_len=%d",
-                       path, h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+    s = comp_error_set(
+        COMP_ERR_FORMAT,
+        "%s: implausible llama2.c header dim=%d hidden=%d layers=%d heads=%d kv_heads=%d vocab=%d seq_len=%d", path,
+        h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
     goto fail;
   }
   const int64_t hs = dim / nh, kvd = nkv * hs;
   memset(hp, 0, sizeof *hp);
-  *hp = (comp_hparams){.arch = COMP_ARCH_LLAMA2C, .n_vocab = V, .n_embd = dim, .n_layer = L, .n_head = nh,
-                       .n_head_kv = nkv, .head_dim = hs, .n_ff = hidden, .n_ctx = seq, .norm_eps = 1e-5f,
-                       .rope_theta = 10000.0f, .rope = COMP_ROPE_INTERLEAVED, .tied = shared, .bos = 1, .eos = 2};
+  *hp          = (comp_hparams){.arch       = COMP_ARCH_LLAMA2C,
+                                .n_vocab    = V,
+                                .n_embd     = dim,
+                                .n_layer    = L,
+                                .n_head     = nh,
+                                .n_head_kv  = nkv,
+                                .head_dim   = hs,
+                                .n_ff       = hidden,
+                                .n_ctx      = seq,
+                                .norm_eps   = 1e-5f,
+                                .rope_theta = 10000.0f,
+                                .rope       = COMP_ROPE_INTERLEAVED,
+                                .tied       = shared,
+                                .bos        = 1,
+                                .eos        = 2};
   uint64_t off = 28;
   char     name[256];
   /* add (L, rows, cols) stacked arrays, one tensor per layer */
-#define ADD_GLOBAL(role, nd, ...)                                                                      \
-  do {                                                                                              \
-    int64_t sh_[] = {__VA_ARGS__};                                                                  \
-    if ((s = comp_wstore_add_tensor(ws, comp_arch_get(COMP_ARCH_LLAMA2C)->tensor[role], COMP_DTYPE_F32, nd, \
-                                    sh_, file, off)))                                               \
-      goto fail;                                                                                    \
-    off += comp_wstore_at(ws, comp_wstore_count(ws) - 1)->nbytes;                                   \
+#define ADD_GLOBAL(role, nd, ...)                                                                                      \
+  do {                                                                                                                 \
+    int64_t sh_[] = {__VA_ARGS__};                                                                                     \
+    if ((s = comp_wstore_add_tensor(ws, comp_arch_get(COMP_ARCH_LLAMA2C)->tensor[role], COMP_DTYPE_F32, nd, sh_, file, \
+                                    off)))                                                                             \
+      goto fail;                                                                                                       \
+    off += comp_wstore_at(ws, comp_wstore_count(ws) - 1)->nbytes;                                                      \
   } while (0)
-#define ADD_LAYERS(role, nd, ...)                                                                      \
-  do {                                                                                              \
-    int64_t sh_[] = {__VA_ARGS__};                                                                  \
-    for (int64_t l = 0; l < L; l++) {                                                               \
-      snprintf(name, sizeof name, comp_arch_get(COMP_ARCH_LLAMA2C)->tensor[role], (int)l);          \
-      if ((s = comp_wstore_add_tensor(ws, name, COMP_DTYPE_F32, nd, sh_, file, off))) goto fail;    \
-      off += comp_wstore_at(ws, comp_wstore_count(ws) - 1)->nbytes;                                 \
-    }                                                                                               \
+#define ADD_LAYERS(role, nd, ...)                                                                                      \
+  do {                                                                                                                 \
+    int64_t sh_[] = {__VA_ARGS__};                                                                                     \
+    for (int64_t l = 0; l < L; l++) {                                                                                  \
+      snprintf(name, sizeof name, comp_arch_get(COMP_ARCH_LLAMA2C)->tensor[role], (int)l);                             \
+      if ((s = comp_wstore_add_tensor(ws, name, COMP_DTYPE_F32, nd, sh_, file, off))) goto fail;                       \
+      off += comp_wstore_at(ws, comp_wstore_count(ws) - 1)->nbytes;                                                    \
+    }                                                                                                                  \
   } while (0)
   ADD_GLOBAL(COMP_ROLE_TOK_EMBD, 2, V, dim);
   ADD_LAYERS(COMP_ROLE_ATTN_NORM, 1, dim);
@@ -223,8 +238,12 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
                 V = hp->n_vocab;
   switch (r) {
   case COMP_ROLE_TOK_EMBD:
-  case COMP_ROLE_LM_HEAD: sh[0] = V, sh[1] = D; return 2;
-  case COMP_ROLE_POS_EMBD: sh[0] = hp->n_ctx + pos_offset, sh[1] = D; return 2;
+  case COMP_ROLE_LM_HEAD:
+    sh[0] = V, sh[1] = D;
+    return 2;
+  case COMP_ROLE_POS_EMBD:
+    sh[0] = hp->n_ctx + pos_offset, sh[1] = D;
+    return 2;
   case COMP_ROLE_OUT_NORM:
   case COMP_ROLE_OUT_NORM_B:
   case COMP_ROLE_ATTN_NORM:
@@ -232,20 +251,39 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
   case COMP_ROLE_FFN_NORM:
   case COMP_ROLE_FFN_NORM_B:
   case COMP_ROLE_ATTN_OUT_B:
-  case COMP_ROLE_FFN_DOWN_B: sh[0] = D; return 1;
-  case COMP_ROLE_ATTN_Q: sh[0] = Hd, sh[1] = D; return 2;
-  case COMP_ROLE_ATTN_Q_B: sh[0] = Hd; return 1;
+  case COMP_ROLE_FFN_DOWN_B:
+    sh[0] = D;
+    return 1;
+  case COMP_ROLE_ATTN_Q:
+    sh[0] = Hd, sh[1] = D;
+    return 2;
+  case COMP_ROLE_ATTN_Q_B:
+    sh[0] = Hd;
+    return 1;
   case COMP_ROLE_ATTN_K:
-  case COMP_ROLE_ATTN_V: sh[0] = KVd, sh[1] = D; return 2;
+  case COMP_ROLE_ATTN_V:
+    sh[0] = KVd, sh[1] = D;
+    return 2;
   case COMP_ROLE_ATTN_K_B:
-  case COMP_ROLE_ATTN_V_B: sh[0] = KVd; return 1;
-  case COMP_ROLE_ATTN_OUT: sh[0] = D, sh[1] = Hd; return 2;
+  case COMP_ROLE_ATTN_V_B:
+    sh[0] = KVd;
+    return 1;
+  case COMP_ROLE_ATTN_OUT:
+    sh[0] = D, sh[1] = Hd;
+    return 2;
   case COMP_ROLE_FFN_GATE:
-  case COMP_ROLE_FFN_UP: sh[0] = F, sh[1] = D; return 2;
+  case COMP_ROLE_FFN_UP:
+    sh[0] = F, sh[1] = D;
+    return 2;
   case COMP_ROLE_FFN_GATE_B:
-  case COMP_ROLE_FFN_UP_B: sh[0] = F; return 1;
-  case COMP_ROLE_FFN_DOWN: sh[0] = D, sh[1] = F; return 2;
-  default: return 0;
+  case COMP_ROLE_FFN_UP_B:
+    sh[0] = F;
+    return 1;
+  case COMP_ROLE_FFN_DOWN:
+    sh[0] = D, sh[1] = F;
+    return 2;
+  default:
+    return 0;
   }
 }
 
@@ -257,7 +295,7 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, const comp
   if (!tmpl || m->arch->need[r] == COMP_NEED_ABSENT) return COMP_OK;
   char name[256];
   snprintf(name, sizeof name, tmpl, l);
-  *t = comp_wstore_find(m->ws, name);
+  *t            = comp_wstore_find(m->ws, name);
   bool required = m->arch->need[r] == COMP_NEED_REQUIRED && !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
   if (r == COMP_ROLE_LM_HEAD && !m->hp.tied) required = true;
   if (r == COMP_ROLE_LM_HEAD && m->hp.tied) *t = NULL; /* tied: the embedding is the head */
@@ -330,9 +368,11 @@ comp_status comp_model_load(const char *path, comp_model **out)
     for (int l = 0; r >= COMP_ROLE_FIRST_LAYER && l < m->hp.n_layer && !s; l++) s = find_role(m, (comp_role)r, l, &t);
   }
   if (s) goto fail;
-  if ((s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd)) || (s = read_role(m, COMP_ROLE_POS_EMBD, -1, &m->pos_embd)) ||
+  if ((s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd)) ||
+      (s = read_role(m, COMP_ROLE_POS_EMBD, -1, &m->pos_embd)) ||
       (s = read_role(m, COMP_ROLE_OUT_NORM, -1, &m->out_norm_w)) ||
-      (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) || (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head)))
+      (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) ||
+      (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head)))
     goto fail;
   if (m->hp.tied) m->lm_head = m->tok_embd;
   *out = m;
@@ -388,20 +428,20 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   }
   /* one allocation for every tensor of the layer */
   const comp_wtensor *t[COMP_ROLE_COUNT] = {0};
-  int64_t             total            = 0;
+  int64_t             total              = 0;
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
     COMP_CALL(find_role(m, (comp_role)r, l, &t[r]));
     if (t[r]) total += t[r]->numel;
   }
-  comp_layer *ly = calloc(1, sizeof *ly);
+  comp_layer *ly  = calloc(1, sizeof *ly);
   float      *mem = malloc((size_t)total * sizeof(float));
   if (!ly || !mem) {
     free(ly);
     free(mem);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory loading layer %d (%lld floats)", l, (long long)total);
   }
-  ly->index  = l;
-  ly->mem    = mem;
+  ly->index                   = l;
+  ly->mem                     = mem;
   float *ptr[COMP_ROLE_COUNT] = {0};
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
     if (!t[r]) continue;
@@ -420,8 +460,12 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   for (int d = 0; d < COMP_DENSE_COUNT; d++) {
     comp_role wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
     if (!t[wr]) continue;
-    ly->dense[d] = (comp_dense){.w = ptr[wr], .b = ptr[br], .d_out = t[wr]->shape[0], .d_in = t[wr]->shape[1],
-                                .in_idx = NULL, .d_in_full = t[wr]->shape[1]};
+    ly->dense[d] = (comp_dense){.w         = ptr[wr],
+                                .b         = ptr[br],
+                                .d_out     = t[wr]->shape[0],
+                                .d_in      = t[wr]->shape[1],
+                                .in_idx    = NULL,
+                                .d_in_full = t[wr]->shape[1]};
   }
   if (m->cache) m->cached[l] = ly;
   *out = ly;

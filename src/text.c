@@ -17,10 +17,14 @@ size_t comp_utf8_invalid_at(const char *str, size_t len)
     if (c < 0x80) {
       i++;
       continue;
-    } else if ((c & 0xe0) == 0xc0) n = 2, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0) n = 3, cp = c & 0x0f, min = 0x800;
-    else if ((c & 0xf8) == 0xf0) n = 4, cp = c & 0x07, min = 0x10000;
-    else return i;
+    } else if ((c & 0xe0) == 0xc0)
+      n = 2, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+      n = 3, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+      n = 4, cp = c & 0x07, min = 0x10000;
+    else
+      return i;
     if (i + n > len) return i;
     for (size_t k = 1; k < n; k++) {
       if ((s[i + k] & 0xc0) != 0x80) return i;

@@ -14,11 +14,11 @@
 
 struct comp_wstore {
   int           n_files;
-  char        **paths;   /* (n_files) */
-  int          *fds;     /* (n_files) */
-  uint64_t     *sizes;   /* (n_files) bytes */
-  int           n, cap;  /* tensors */
-  comp_wtensor *t;       /* (n) */
+  char        **paths;  /* (n_files) */
+  int          *fds;    /* (n_files) */
+  uint64_t     *sizes;  /* (n_files) bytes */
+  int           n, cap; /* tensors */
+  comp_wtensor *t;      /* (n) */
 };
 
 static const struct {
@@ -114,12 +114,12 @@ comp_status comp_wstore_add_file(comp_wstore *ws, const char *path, int *file_in
   return COMP_OK;
 }
 
-comp_status comp_wstore_add_tensor(comp_wstore *ws, const char *name, comp_dtype dtype, int ndim,
-                                   const int64_t *shape, int file, uint64_t offset)
+comp_status comp_wstore_add_tensor(comp_wstore *ws, const char *name, comp_dtype dtype, int ndim, const int64_t *shape,
+                                   int file, uint64_t offset)
 {
   const char *path = ws->paths[file];
-  COMP_CHECK(ndim >= 0 && ndim <= 4, COMP_ERR_FORMAT, "%s: tensor %s has %d dimensions (at most 4 supported)",
-             path, name, ndim);
+  COMP_CHECK(ndim >= 0 && ndim <= 4, COMP_ERR_FORMAT, "%s: tensor %s has %d dimensions (at most 4 supported)", path,
+             name, ndim);
   COMP_CHECK(!comp_wstore_find(ws, name), COMP_ERR_FORMAT, "%s: tensor %s appears twice", path, name);
   if (ws->n == ws->cap) {
     int           cap = ws->cap ? 2 * ws->cap : 64;
@@ -134,8 +134,8 @@ comp_status comp_wstore_add_tensor(comp_wstore *ws, const char *name, comp_dtype
   for (int i = 0; i < ndim; i++) {
     COMP_CHECK(shape[i] >= 0, COMP_ERR_FORMAT, "%s: tensor %s has a negative dimension", path, name);
     t->shape[i] = shape[i];
-    COMP_CHECK(shape[i] == 0 || t->numel <= INT64_MAX / shape[i], COMP_ERR_FORMAT,
-               "%s: tensor %s shape overflows", path, name);
+    COMP_CHECK(shape[i] == 0 || t->numel <= INT64_MAX / shape[i], COMP_ERR_FORMAT, "%s: tensor %s shape overflows",
+               path, name);
     t->numel *= shape[i];
   }
   t->ndim   = ndim;
@@ -144,9 +144,8 @@ comp_status comp_wstore_add_tensor(comp_wstore *ws, const char *name, comp_dtype
   t->offset = offset;
   t->nbytes = (uint64_t)t->numel * (uint64_t)comp_dtype_size(dtype);
   COMP_CHECK(offset <= ws->sizes[file] && t->nbytes <= ws->sizes[file] - offset, COMP_ERR_FORMAT,
-             "%s: tensor %s (bytes %llu..%llu) lies beyond the end of the file (%llu bytes): truncated?",
-             path, name, (unsigned long long)offset, (unsigned long long)(offset + t->nbytes),
-             (unsigned long long)ws->sizes[file]);
+             "%s: tensor %s (bytes %llu..%llu) lies beyond the end of the file (%llu bytes): truncated?", path, name,
+             (unsigned long long)offset, (unsigned long long)(offset + t->nbytes), (unsigned long long)ws->sizes[file]);
   t->name = strdup(name);
   COMP_CHECK(t->name, COMP_ERR_NOMEM, "out of memory");
   ws->n++;
@@ -221,8 +220,8 @@ static comp_status parse_safetensors(comp_wstore *ws, const char *path)
   uint64_t hlen = 0;
   for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | lenbuf[i];
   COMP_CHECK(hlen >= 2 && hlen <= fsize - 8 && hlen <= (100u << 20), COMP_ERR_FORMAT,
-             "%s: safetensors header length %llu is out of range (file has %llu bytes)", path,
-             (unsigned long long)hlen, (unsigned long long)fsize);
+             "%s: safetensors header length %llu is out of range (file has %llu bytes)", path, (unsigned long long)hlen,
+             (unsigned long long)fsize);
   char *hdr = malloc(hlen + 1);
   COMP_CHECK(hdr, COMP_ERR_NOMEM, "out of memory");
   comp_status s = pread_all(ws->fds[file], hdr, hlen, 8, path);
@@ -262,8 +261,10 @@ static comp_status parse_safetensors(comp_wstore *ws, const char *path)
     int bad = 0;
     for (int i = 0; i < ndim; i++) {
       cJSON *v = cJSON_GetArrayItem(sh, i);
-      if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9.0e15) bad = 1;
-      else shape[i] = (int64_t)v->valuedouble;
+      if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9.0e15)
+        bad = 1;
+      else
+        shape[i] = (int64_t)v->valuedouble;
     }
     double b0 = cJSON_IsNumber(of->child) ? of->child->valuedouble : -1;
     double b1 = cJSON_IsNumber(of->child->next) ? of->child->next->valuedouble : -1;
@@ -346,8 +347,8 @@ comp_status comp_wstore_open_sharded(const char *index_path, comp_wstore **out)
     const char         *p = t ? strrchr((*out)->paths[t->file], '/') : NULL;
     p                     = p ? p + 1 : (t ? (*out)->paths[t->file] : NULL);
     if (!t || strcmp(p, e->valuestring) != 0)
-      s = comp_error_set(COMP_ERR_FORMAT, "%s: tensor %s is mapped to %s but not found there", index_path,
-                         e->string, e->valuestring);
+      s = comp_error_set(COMP_ERR_FORMAT, "%s: tensor %s is mapped to %s but not found there", index_path, e->string,
+                         e->valuestring);
   }
 out:
   if (s != COMP_OK) comp_wstore_destroy(out);

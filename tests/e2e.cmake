@@ -2,3 +2,5 @@
 comp_add_script(e2e_eval e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_eval.py)
 comp_add_script(e2e_bad_inputs e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_bad_inputs.py)
 comp_add_script(e2e_dtypes e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_dtypes.py)
+comp_add_script(e2e_default_model e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_default_model.py)
+comp_add_script(e2e_arch_variants e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_arch_variants.py)

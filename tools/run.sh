@@ -14,8 +14,12 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
   build-essential cmake pkg-config git ca-certificates \
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libscalapack-openmpi-dev \
-  libopenblas-dev liblapacke-dev petsc-dev libcjson-dev \
+  libopenblas-dev liblapacke-dev petsc-dev libcjson-dev clang-format \
   python3 python3-numpy python3-h5py python3-matplotlib >/dev/null
+if [ "$mode" = test ] && ! { command -v node && command -v npm; } >/dev/null; then
+  # the tokenizer oracle (npm @huggingface/tokenizers) runs on Node.js; keep a Node that is already there
+  $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 nodejs npm >/dev/null
+fi
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OPENBLAS_NUM_THREADS=1

@@ -15,15 +15,15 @@
 #ifndef COMP_ERROR_H
 #define COMP_ERROR_H
 
-#define COMP_STATUS_LIST(X)                                                  \
-  X(OK, "success")                                                           \
-  X(ERR_NOMEM, "out of memory")                                              \
-  X(ERR_IO, "file I/O failed")                                               \
-  X(ERR_FORMAT, "malformed input")                                           \
-  X(ERR_ARG, "invalid argument")                                             \
-  X(ERR_MPI, "MPI call failed")                                              \
-  X(ERR_UNSUPPORTED, "not supported")                                        \
-  X(ERR_NUMERIC, "numerical failure")                                        \
+#define COMP_STATUS_LIST(X)                                                                                            \
+  X(OK, "success")                                                                                                     \
+  X(ERR_NOMEM, "out of memory")                                                                                        \
+  X(ERR_IO, "file I/O failed")                                                                                         \
+  X(ERR_FORMAT, "malformed input")                                                                                     \
+  X(ERR_ARG, "invalid argument")                                                                                       \
+  X(ERR_MPI, "MPI call failed")                                                                                        \
+  X(ERR_UNSUPPORTED, "not supported")                                                                                  \
+  X(ERR_NUMERIC, "numerical failure")                                                                                  \
   X(ERR_INTERNAL, "internal error")
 
 typedef enum comp_status {
@@ -38,8 +38,7 @@ const char *comp_status_str(comp_status s);
 
 /* Record the message for status s (printf-style) unless one is already recorded, and return s.
  * The message should name the offending file or option and say what is wrong, in one line. */
-comp_status comp_error_set(comp_status s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+comp_status comp_error_set(comp_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The recorded message, or comp_status_str of the last status if none was recorded. */
 const char *comp_error_message(void);
@@ -48,16 +47,16 @@ const char *comp_error_message(void);
 void comp_error_clear(void);
 
 /* Propagate a non-OK status to the caller. The only control-flow macro in the code base. */
-#define COMP_CALL(expr)                                                      \
-  do {                                                                       \
-    comp_status comp_call_s_ = (expr);                                       \
-    if (comp_call_s_ != COMP_OK) return comp_call_s_;                        \
+#define COMP_CALL(expr)                                                                                                \
+  do {                                                                                                                 \
+    comp_status comp_call_s_ = (expr);                                                                                 \
+    if (comp_call_s_ != COMP_OK) return comp_call_s_;                                                                  \
   } while (0)
 
 /* Input/usage check that is always compiled in: on failure record the message and return. */
-#define COMP_CHECK(cond, status, ...)                                        \
-  do {                                                                       \
-    if (!(cond)) return comp_error_set((status), __VA_ARGS__);               \
+#define COMP_CHECK(cond, status, ...)                                                                                  \
+  do {                                                                                                                 \
+    if (!(cond)) return comp_error_set((status), __VA_ARGS__);                                                         \
   } while (0)
 
 #endif /* COMP_ERROR_H */

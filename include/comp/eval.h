@@ -26,12 +26,12 @@ typedef struct comp_eval_opts {
 } comp_eval_opts;
 
 typedef struct comp_eval_result {
-  double  ppl;        /* exp(nll / n_pred)                                           */
-  double  nll;        /* sum of token NLLs                                            */
-  int64_t n_tokens;   /* ids in the text (BOS included)                               */
-  int64_t n_windows;  /* windows scored                                               */
-  int64_t n_pred;     /* predicted tokens: n_windows * (seq_len - 1)                  */
-  double  seconds;    /* wall time of the evaluation (max over ranks)                 */
+  double  ppl;       /* exp(nll / n_pred)                                           */
+  double  nll;       /* sum of token NLLs                                            */
+  int64_t n_tokens;  /* ids in the text (BOS included)                               */
+  int64_t n_windows; /* windows scored                                               */
+  int64_t n_pred;    /* predicted tokens: n_windows * (seq_len - 1)                  */
+  double  seconds;   /* wall time of the evaluation (max over ranks)                 */
 } comp_eval_result;
 
 comp_status comp_eval_perplexity(comp_model *m, const int32_t *ids, int64_t n_ids, const comp_eval_opts *o,

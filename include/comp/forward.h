@@ -56,8 +56,7 @@ void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *
 void comp_dense_apply(const comp_dense *d, const float *x, int64_t n, float *y, float *gather);
 
 /* Whole model: tokens (B, T) -> logits (B*T, V). Fetches layers one at a time. */
-comp_status comp_forward(comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *logits,
-                         const comp_taps *taps);
+comp_status comp_forward(comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *logits, const comp_taps *taps);
 
 /* FLOPs of one layer forward on B sequences of T tokens (GEMMs + attention), for benchmarks. */
 double comp_forward_layer_flops(const comp_hparams *hp, int64_t B, int64_t T);

@@ -42,42 +42,42 @@ typedef struct comp_hparams {
   float          norm_eps;
   float          rope_theta;
   comp_rope_kind rope;
-  bool           tied;      /* lm_head shares tok_embd                                */
-  int            bos, eos;  /* -1 when unknown                                        */
+  bool           tied;     /* lm_head shares tok_embd                                */
+  int            bos, eos; /* -1 when unknown                                        */
 } comp_hparams;
 
 /* One linear sub-layer: y = W x + b on (possibly gathered) inputs. */
 typedef struct comp_dense {
-  float   *w;     /* (d_out, d_in) row-major                                               */
-  float   *b;     /* (d_out) or NULL                                                        */
+  float   *w; /* (d_out, d_in) row-major                                               */
+  float   *b; /* (d_out) or NULL                                                        */
   int64_t  d_out;
-  int64_t  d_in;  /* columns of w: the kept inputs                                          */
+  int64_t  d_in;   /* columns of w: the kept inputs                                          */
   int32_t *in_idx; /* (d_in) which of the d_in_full inputs are read, or NULL for all (dense) */
   int64_t  d_in_full;
 } comp_dense;
 
 typedef struct comp_layer {
-  int        index;         /* decoder layer index in the model                           */
+  int        index;                   /* decoder layer index in the model                           */
   comp_dense dense[COMP_DENSE_COUNT]; /* .w == NULL for denses the architecture lacks   */
-  float     *attn_norm_w;   /* (D)                                                         */
-  float     *attn_norm_b;   /* (D) or NULL                                                 */
-  float     *ffn_norm_w;    /* (D)                                                         */
-  float     *ffn_norm_b;    /* (D) or NULL                                                 */
-  void      *mem;           /* one allocation backing every tensor above (owned)           */
+  float     *attn_norm_w;             /* (D)                                                         */
+  float     *attn_norm_b;             /* (D) or NULL                                                 */
+  float     *ffn_norm_w;              /* (D)                                                         */
+  float     *ffn_norm_b;              /* (D) or NULL                                                 */
+  void      *mem;                     /* one allocation backing every tensor above (owned)           */
 } comp_layer;
 
 typedef struct comp_model {
-  char                 *path;      /* what was given to comp_model_load                       */
+  char                 *path; /* what was given to comp_model_load                       */
   comp_hparams          hp;
   const comp_arch_desc *arch;
   comp_wstore          *ws;
-  float                *tok_embd;  /* (V, D)                                                  */
-  float                *pos_embd;  /* (n_ctx + pos_offset, D) or NULL                         */
+  float                *tok_embd;   /* (V, D)                                                  */
+  float                *pos_embd;   /* (n_ctx + pos_offset, D) or NULL                         */
   float                *out_norm_w; /* (D)                                                     */
   float                *out_norm_b; /* (D) or NULL                                             */
-  float                *lm_head;   /* (V, D); == tok_embd when tied                           */
-  bool                  cache;     /* keep layers once read                                   */
-  comp_layer          **cached;    /* (L) when cache                                          */
+  float                *lm_head;    /* (V, D); == tok_embd when tied                           */
+  bool                  cache;      /* keep layers once read                                   */
+  comp_layer          **cached;     /* (L) when cache                                          */
 } comp_model;
 
 comp_status comp_model_load(const char *path, comp_model **out);

@@ -1,11 +1,26 @@
 /*
  * comp/tokenizer.h - tokenizers in C, exact to their reference implementations.
  *
- * Supported: llama2.c tokenizer.bin (run.c encode: BOS, dummy-prefix space, byte fallback,
- * highest-score merges) and Hugging Face tokenizer.json of the Llama/SentencePiece kind (BPE with
- * merges by rank, byte_fallback, Prepend/Replace "▁" normalizer, special tokens matched in the raw
- * text, TemplateProcessing BOS). Both encoders run in O(n log n) (heap over adjacent pairs).
- * Anything else in a tokenizer.json gives a clear "not supported" error naming the component.
+ * Two file formats:
+ *  - llama2.c tokenizer.bin (int32 max_token_length, then per token float32 score, int32 length,
+ *    bytes), encoded exactly as karpathy/llama2.c run.c encode(): BOS, a dummy-prefix " ", one
+ *    symbol per UTF-8 code point (byte fallback id = byte + 3), then repeatedly merge the adjacent
+ *    pair whose concatenation is a piece with the highest score, leftmost on ties. Decoded as run.c
+ *    decode() (the piece after BOS drops its leading space, <0xXX> pieces become the raw byte).
+ *  - Hugging Face tokenizer.json with a BPE model, as @huggingface/tokenizers runs it: added tokens
+ *    matched in the raw text first (leftmost, longest), normalizers Sequence / Prepend / Replace /
+ *    NFC (already-NFC text only), pre-tokenizers ByteLevel (GPT-2 regex + byte-to-unicode map) /
+ *    Metaspace, merges by rank (leftmost on ties), byte_fallback, unk_token, fuse_unk, ignore_merges,
+ *    TemplateProcessing / ByteLevel post-processors, and the Llama (Replace, ByteFallback, Fuse,
+ *    Strip), ByteLevel and Metaspace decoders. Anything else fails to load with a message naming it.
+ * Both encoders are O(n log n): a heap of adjacent-pair candidates over a linked list of symbols.
+ *
+ *     comp_tokenizer *tok;
+ *     COMP_CALL(comp_tokenizer_load("models/default/tokenizer.json", 0, &tok));
+ *     COMP_CALL(comp_tokenizer_encode(tok, text, len, 1, &ids, &n_ids));   (ids: malloc'd)
+ *
+ * A loaded tokenizer is read-only: encode and decode may run concurrently on one. Errors are
+ * reported through comp_error_set (comp/error.h); nothing here prints or exits.
  */
 #ifndef COMP_TOKENIZER_H
 #define COMP_TOKENIZER_H
@@ -17,20 +32,31 @@
 
 typedef struct comp_tokenizer comp_tokenizer;
 
-/* A path ending in .json is a tokenizer.json; anything else a llama2.c tokenizer.bin (vocab_size
- * from the model, since that format stores no count). */
+/* Load by path: a file ending in .json is an HF tokenizer.json (vocab_size is ignored; BOS comes
+ * from the post-processor template, EOS from tokenizer_config.json beside it if there is one);
+ * anything else is a llama2.c tokenizer.bin, which needs vocab_size > 0 from the model (llama2.c
+ * stores no count). */
 comp_status comp_tokenizer_load(const char *path, int vocab_size, comp_tokenizer **out);
-void        comp_tokenizer_destroy(comp_tokenizer **t);
+/* Free *t (NULL-safe) and set *t = NULL. */
+void comp_tokenizer_destroy(comp_tokenizer **t);
 
-/* Encode len bytes of UTF-8. add_special: what the tokenizer adds by default (BOS). *ids malloc'd. */
-comp_status comp_tokenizer_encode(const comp_tokenizer *t, const char *text, size_t len, int add_special,
-                                  int32_t **ids, int64_t *n_ids);
-/* Decode ids to UTF-8 as the reference decoder does. *out malloc'd and NUL-terminated. */
+/* Encode len bytes of UTF-8 text (an error if not valid UTF-8; empty text gives just the specials).
+ * add_special: add what the tokenizer adds by default (llama2.c: BOS, and run.c's dummy-prefix
+ * space in any case; tokenizer.json: the post-processor template, e.g. BOS). *ids is malloc'd (the
+ * caller frees it; never NULL on success), *n_ids its length. */
+comp_status comp_tokenizer_encode(const comp_tokenizer *t, const char *text, size_t len, int add_special, int32_t **ids,
+                                  int64_t *n_ids);
+
+/* Decode ids to text as the reference decoder does (run.c decode / the tokenizer.json decoder
+ * pipeline). skip_special leaves special tokens (BOS, EOS, unk, special added tokens) out. *out is
+ * malloc'd and NUL-terminated, *out_len its length without the NUL. An id outside the vocabulary
+ * is an error. */
 comp_status comp_tokenizer_decode(const comp_tokenizer *t, const int32_t *ids, int64_t n, int skip_special, char **out,
                                   size_t *out_len);
-int         comp_tokenizer_vocab_size(const comp_tokenizer *t);
-int         comp_tokenizer_bos(const comp_tokenizer *t); /* -1 if none */
-int         comp_tokenizer_eos(const comp_tokenizer *t); /* -1 if none */
-const char *comp_tokenizer_kind(const comp_tokenizer *t);
+
+int         comp_tokenizer_vocab_size(const comp_tokenizer *t); /* largest id + 1                    */
+int         comp_tokenizer_bos(const comp_tokenizer *t);        /* -1 if none                        */
+int         comp_tokenizer_eos(const comp_tokenizer *t);        /* -1 if none                        */
+const char *comp_tokenizer_kind(const comp_tokenizer *t);       /* "llama2c", "bpe-sentencepiece", "bpe-bytelevel" */
 
 #endif

@@ -44,8 +44,8 @@ comp_status comp_wstore_open_sharded(const char *index_json_path, comp_wstore **
 /* Create an empty store over files that the caller adds tensors to (used by the llama2.c loader). */
 comp_status comp_wstore_create(comp_wstore **out);
 comp_status comp_wstore_add_file(comp_wstore *ws, const char *path, int *file_index, uint64_t *file_size);
-comp_status comp_wstore_add_tensor(comp_wstore *ws, const char *name, comp_dtype dtype, int ndim,
-                                   const int64_t *shape, int file, uint64_t offset);
+comp_status comp_wstore_add_tensor(comp_wstore *ws, const char *name, comp_dtype dtype, int ndim, const int64_t *shape,
+                                   int file, uint64_t offset);
 void        comp_wstore_destroy(comp_wstore **ws);
 
 /* NULL if absent. */

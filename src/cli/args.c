@@ -18,7 +18,8 @@ static void print_help(const comp_opt *opts, int n, const char *usage, const cha
   printf("usage: %s\n\n%s\n\noptions:\n", usage, about);
   for (int i = 0; i < n; i++) {
     char left[64];
-    snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "", opts[i].metavar ? opts[i].metavar : "");
+    snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
+             opts[i].metavar ? opts[i].metavar : "");
     printf("  %-24s %s\n", left, opts[i].help);
   }
   printf("  %-24s %s\n", "--help", "show this help and exit");
@@ -39,9 +40,9 @@ int comp_args_parse(int argc, char **argv, const comp_opt *opts, int n_opts, con
       comp_cli_error(cmd, msg);
       return 2;
     }
-    const char *name = a + 2, *eq = strchr(name, '=');
-    size_t      nl   = eq ? (size_t)(eq - name) : strlen(name);
-    const comp_opt *o = NULL;
+    const char     *name = a + 2, *eq = strchr(name, '=');
+    size_t          nl = eq ? (size_t)(eq - name) : strlen(name);
+    const comp_opt *o  = NULL;
     for (int k = 0; k < n_opts; k++)
       if (strlen(opts[k].name) == nl && strncmp(opts[k].name, name, nl) == 0) o = &opts[k];
     if (!o) {
@@ -67,7 +68,9 @@ int comp_args_parse(int argc, char **argv, const comp_opt *opts, int n_opts, con
     char *end = NULL;
     errno     = 0;
     switch (o->type) {
-    case COMP_OPT_STR: *(const char **)o->dst = val; break;
+    case COMP_OPT_STR:
+      *(const char **)o->dst = val;
+      break;
     case COMP_OPT_INT: {
       long long v = strtoll(val, &end, 10);
       if (errno || !*val || *end) {
@@ -88,7 +91,8 @@ int comp_args_parse(int argc, char **argv, const comp_opt *opts, int n_opts, con
       *(double *)o->dst = v;
       break;
     }
-    case COMP_OPT_FLAG: break;
+    case COMP_OPT_FLAG:
+      break;
     }
   }
   return 0;

@@ -14,9 +14,9 @@
 typedef enum { COMP_OPT_STR, COMP_OPT_INT, COMP_OPT_DOUBLE, COMP_OPT_FLAG } comp_opt_type;
 
 typedef struct comp_opt {
-  const char   *name;   /* without the leading "--"                              */
+  const char   *name; /* without the leading "--"                              */
   comp_opt_type type;
-  void         *dst;    /* const char **, int64_t *, double *, int *             */
+  void         *dst; /* const char **, int64_t *, double *, int *             */
   const char   *metavar;
   const char   *help;
 } comp_opt;

@@ -9,12 +9,12 @@
 
 #include "args.h"
 #include "cli.h"
+#include "common.h"
 #include "comp/dist.h"
 #include "comp/eval.h"
 #include "comp/forward.h"
 #include "comp/log.h"
 #include "comp/util.h"
-#include "common.h"
 
 /* deterministic uniform(-a, a) fill (xorshift), no rand() */
 static void fill(float *p, int64_t n, float a, uint64_t seed)
@@ -49,10 +49,21 @@ static double sgemm_peak(int64_t m, int64_t n, int64_t k, int reps)
 static comp_status synth_layer(comp_model *m, comp_layer **out, int64_t D, int64_t F, int64_t H, int64_t Hkv)
 {
   memset(m, 0, sizeof *m);
-  m->hp   = (comp_hparams){.arch = COMP_ARCH_LLAMA, .n_vocab = 32000, .n_embd = D, .n_layer = 1, .n_head = H,
-                           .n_head_kv = Hkv, .head_dim = D / H, .n_ff = F, .n_ctx = 4096, .norm_eps = 1e-5f,
-                           .rope_theta = 10000.0f, .rope = COMP_ROPE_HALF, .bos = 1, .eos = 2};
-  m->arch = comp_arch_get(COMP_ARCH_LLAMA);
+  m->hp            = (comp_hparams){.arch       = COMP_ARCH_LLAMA,
+                                    .n_vocab    = 32000,
+                                    .n_embd     = D,
+                                    .n_layer    = 1,
+                                    .n_head     = H,
+                                    .n_head_kv  = Hkv,
+                                    .head_dim   = D / H,
+                                    .n_ff       = F,
+                                    .n_ctx      = 4096,
+                                    .norm_eps   = 1e-5f,
+                                    .rope_theta = 10000.0f,
+                                    .rope       = COMP_ROPE_HALF,
+                                    .bos        = 1,
+                                    .eos        = 2};
+  m->arch          = comp_arch_get(COMP_ARCH_LLAMA);
   const int64_t hd = D / H, sizes[COMP_DENSE_COUNT][2] = {{H * hd, D}, {Hkv * hd, D}, {Hkv * hd, D}, {D, H * hd},
                                                           {F, D},      {F, D},        {D, F}};
   int64_t       total = 2 * D;
@@ -83,33 +94,35 @@ int comp_cmd_bench(int argc, char **argv)
   int64_t     seq_len = 2048, D = 4096, F = 11008, H = 32, Hkv = 32, reps = 3, model_seq = 0, model_windows = 8;
   int         json = 0, skip_layer = 0;
   comp_opt    opts[] = {
-      {"hidden", COMP_OPT_INT, &D, "D", "synthetic layer width (default 4096, LLaMA-2-7B)"},
-      {"intermediate", COMP_OPT_INT, &F, "F", "synthetic layer FFN width (default 11008)"},
-      {"heads", COMP_OPT_INT, &H, "H", "synthetic layer attention heads (default 32)"},
-      {"kv-heads", COMP_OPT_INT, &Hkv, "H", "synthetic layer key/value heads (default 32)"},
-      {"seq-len", COMP_OPT_INT, &seq_len, "T", "tokens in the synthetic layer's window (default 2048)"},
-      {"repeat", COMP_OPT_INT, &reps, "N", "timed repetitions, best is reported (default 3)"},
-      {"no-layer", COMP_OPT_FLAG, &skip_layer, NULL, "skip the synthetic layer"},
-      {"model", COMP_OPT_STR, &model, "PATH", "also measure eval throughput of this model"},
-      {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "its tokenizer (default: beside the model)"},
-      {"text", COMP_OPT_STR, &text, "FILE", "text for the model's eval (required with --model)"},
-      {"model-seq-len", COMP_OPT_INT, &model_seq, "L", "window for the model's eval (default: min(2048, max positions))"},
-      {"model-windows", COMP_OPT_INT, &model_windows, "N", "windows for the model's eval (default 8)"},
-      {"json", COMP_OPT_FLAG, &json, NULL, "print the results as one JSON object on the last stdout line"},
+         {"hidden", COMP_OPT_INT, &D, "D", "synthetic layer width (default 4096, LLaMA-2-7B)"},
+         {"intermediate", COMP_OPT_INT, &F, "F", "synthetic layer FFN width (default 11008)"},
+         {"heads", COMP_OPT_INT, &H, "H", "synthetic layer attention heads (default 32)"},
+         {"kv-heads", COMP_OPT_INT, &Hkv, "H", "synthetic layer key/value heads (default 32)"},
+         {"seq-len", COMP_OPT_INT, &seq_len, "T", "tokens in the synthetic layer's window (default 2048)"},
+         {"repeat", COMP_OPT_INT, &reps, "N", "timed repetitions, best is reported (default 3)"},
+         {"no-layer", COMP_OPT_FLAG, &skip_layer, NULL, "skip the synthetic layer"},
+         {"model", COMP_OPT_STR, &model, "PATH", "also measure eval throughput of this model"},
+         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "its tokenizer (default: beside the model)"},
+         {"text", COMP_OPT_STR, &text, "FILE", "text for the model's eval (required with --model)"},
+         {"model-seq-len", COMP_OPT_INT, &model_seq, "L",
+          "window for the model's eval (default: min(2048, max positions))"},
+         {"model-windows", COMP_OPT_INT, &model_windows, "N", "windows for the model's eval (default 8)"},
+         {"json", COMP_OPT_FLAG, &json, NULL, "print the results as one JSON object on the last stdout line"},
   };
-  int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
-                           "comp bench [--model M --text FILE] [--seq-len T] [--json]",
-                           "Measures the SGEMM peak of this machine (OpenBLAS, the threads OPENBLAS_NUM_THREADS allows),\n"
-                           "then one decoder layer forward with LLaMA-2-7B shapes (synthetic weights, one window of T\n"
-                           "tokens, the same code path as eval) and, with --model, eval tokens/s of a real model. Reports\n"
-                           "GFLOP/s and the fraction of the measured peak. Run it on one rank.");
+  int rc =
+      comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
+                      "comp bench [--model M --text FILE] [--seq-len T] [--json]",
+                      "Measures the SGEMM peak of this machine (OpenBLAS, the threads OPENBLAS_NUM_THREADS allows),\n"
+                      "then one decoder layer forward with LLaMA-2-7B shapes (synthetic weights, one window of T\n"
+                      "tokens, the same code path as eval) and, with --model, eval tokens/s of a real model. Reports\n"
+                      "GFLOP/s and the fraction of the measured peak. Run it on one rank.");
   if (rc) return rc == 1 ? 0 : 2;
   comp_status s    = COMP_OK;
   cJSON      *j    = cJSON_CreateObject();
   double      peak = 0;
   /* SGEMM peak on the shape of the layer's largest GEMM (T x F x D) and a square one; best of both */
   double p1 = sgemm_peak(seq_len, F, D, (int)reps), p2 = sgemm_peak(2048, 2048, 2048, (int)reps);
-  peak      = p1 > p2 ? p1 : p2;
+  peak = p1 > p2 ? p1 : p2;
   comp_log("bench: SGEMM peak %.1f GFLOP/s (layer-shaped %.1f, 2048^3 %.1f)", peak, p1, p2);
   cJSON_AddNumberToObject(j, "sgemm_peak_gflops", peak);
   cJSON_AddNumberToObject(j, "sgemm_layer_shape_gflops", p1);
@@ -133,7 +146,8 @@ int comp_cmd_bench(int argc, char **argv)
     }
     if (!s) {
       double fl = comp_forward_layer_flops(&m.hp, 1, seq_len), gf = fl / best / 1e9;
-      printf("layer D=%lld F=%lld H=%lld Hkv=%lld, %lld tokens: %.3f s, %.1f GFLOP/s = %.0f%% of SGEMM peak, %.0f tokens/s\n",
+      printf("layer D=%lld F=%lld H=%lld Hkv=%lld, %lld tokens: %.3f s, %.1f GFLOP/s = %.0f%% of SGEMM peak, %.0f "
+             "tokens/s\n",
              (long long)D, (long long)F, (long long)H, (long long)Hkv, (long long)seq_len, best, gf, 100 * gf / peak,
              (double)seq_len / best);
       cJSON *o = cJSON_AddObjectToObject(j, "layer");
@@ -154,26 +168,27 @@ int comp_cmd_bench(int argc, char **argv)
   }
 
   if (!s && model) {
-    comp_model     *m = NULL;
-    comp_tokenizer *t = NULL;
-    int32_t        *ids = NULL;
-    int64_t         n   = 0;
-    char            used[4096];
+    comp_model      *m   = NULL;
+    comp_tokenizer  *t   = NULL;
+    int32_t         *ids = NULL;
+    int64_t          n   = 0;
+    char             used[4096];
     comp_eval_result res;
     s = comp_cli_load(model, tok_path, MPI_COMM_WORLD, &m, &t, used, sizeof used);
     if (!s) s = comp_cli_tokenize_file(t, m, text, MPI_COMM_WORLD, &ids, &n);
     if (!s) {
-      int64_t L = model_seq > 0 ? model_seq : (m->hp.n_ctx < 2048 ? m->hp.n_ctx : 2048);
+      int64_t        L = model_seq > 0 ? model_seq : (m->hp.n_ctx < 2048 ? m->hp.n_ctx : 2048);
       comp_eval_opts o = {.seq_len = L, .max_windows = model_windows};
       comp_model_set_cache(m, true); /* weights read once (untimed warm-up below) */
       comp_eval_opts warm = {.seq_len = L, .max_windows = 1};
-      s = comp_eval_perplexity(m, ids, n, &warm, MPI_COMM_WORLD, &res);
+      s                   = comp_eval_perplexity(m, ids, n, &warm, MPI_COMM_WORLD, &res);
       if (!s) s = comp_eval_perplexity(m, ids, n, &o, MPI_COMM_WORLD, &res);
       if (!s) {
         double toks = (double)(res.n_windows * L);
-        double fl = (double)m->hp.n_layer * comp_forward_layer_flops(&m->hp, res.n_windows, L) +
+        double fl   = (double)m->hp.n_layer * comp_forward_layer_flops(&m->hp, res.n_windows, L) +
                     2.0 * toks * (double)m->hp.n_embd * (double)m->hp.n_vocab;
-        printf("model %s: %lld windows x %lld tokens: %.3f s, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of SGEMM peak (ppl %.4f)\n",
+        printf("model %s: %lld windows x %lld tokens: %.3f s, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of SGEMM peak (ppl "
+               "%.4f)\n",
                model, (long long)res.n_windows, (long long)L, res.seconds, toks / res.seconds, fl / res.seconds / 1e9,
                100 * fl / res.seconds / 1e9 / peak, res.ppl);
         cJSON *o2 = cJSON_AddObjectToObject(j, "model");
@@ -190,7 +205,8 @@ int comp_cmd_bench(int argc, char **argv)
     comp_tokenizer_destroy(&t);
     comp_model_destroy(&m);
   }
-  if (s) comp_cli_error("bench", comp_error_message());
+  if (s)
+    comp_cli_error("bench", comp_error_message());
   else if (json) {
     cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)comp_peak_rss());
     cJSON_AddStringToObject(j, "comp_commit", COMP_GIT_COMMIT);

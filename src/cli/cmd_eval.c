@@ -5,11 +5,11 @@
 
 #include "args.h"
 #include "cli.h"
+#include "common.h"
 #include "comp/dist.h"
 #include "comp/eval.h"
 #include "comp/log.h"
 #include "comp/util.h"
-#include "common.h"
 
 int comp_cmd_eval(int argc, char **argv)
 {
@@ -17,30 +17,32 @@ int comp_cmd_eval(int argc, char **argv)
   int64_t     seq_len = 2048, max_windows = 0, batch = 0;
   int         json = 0, quiet = 0;
   comp_opt    opts[] = {
-      {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
-      {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
-      {"text", COMP_OPT_STR, &text, "FILE", "evaluation text, scored exactly as stored (required; UTF-8, non-empty)"},
-      {"seq-len", COMP_OPT_INT, &seq_len, "L", "tokens per window (default 2048; at most the model's max positions)"},
-      {"max-windows", COMP_OPT_INT, &max_windows, "N", "score only the first N windows (default: all)"},
-      {"batch-windows", COMP_OPT_INT, &batch, "N", "windows held in memory at once per rank (default: 1 GiB budget)"},
-      {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the result as the last stdout line"},
-      {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
+         {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
+         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
+          "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
+         {"text", COMP_OPT_STR, &text, "FILE", "evaluation text, scored exactly as stored (required; UTF-8, non-empty)"},
+         {"seq-len", COMP_OPT_INT, &seq_len, "L", "tokens per window (default 2048; at most the model's max positions)"},
+         {"max-windows", COMP_OPT_INT, &max_windows, "N", "score only the first N windows (default: all)"},
+         {"batch-windows", COMP_OPT_INT, &batch, "N", "windows held in memory at once per rank (default: 1 GiB budget)"},
+         {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the result as the last stdout line"},
+         {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
   };
-  int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
-                           "mpiexec -n P comp eval --model M --text FILE [--seq-len L] [--json]",
-                           "Perplexity with the SliceGPT/GPTQ protocol: the file is tokenized once with BOS at the start,\n"
-                           "cut into non-overlapping windows of L tokens (remainder dropped), each window scored on its\n"
-                           "own, ppl = exp(mean NLL over all predicted tokens). Windows are split across MPI ranks; the\n"
-                           "result is identical for any rank count. Progress with ETA goes to stderr (rank 0).");
+  int rc =
+      comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
+                      "mpiexec -n P comp eval --model M --text FILE [--seq-len L] [--json]",
+                      "Perplexity with the SliceGPT/GPTQ protocol: the file is tokenized once with BOS at the start,\n"
+                      "cut into non-overlapping windows of L tokens (remainder dropped), each window scored on its\n"
+                      "own, ppl = exp(mean NLL over all predicted tokens). Windows are split across MPI ranks; the\n"
+                      "result is identical for any rank count. Progress with ETA goes to stderr (rank 0).");
   if (rc) return rc == 1 ? 0 : 2;
   if (quiet) comp_log_init(comp_log_rank(), 1);
-  MPI_Comm        comm = MPI_COMM_WORLD;
-  int             size;
-  comp_model     *m   = NULL;
-  comp_tokenizer *t   = NULL;
-  int32_t        *ids = NULL;
-  int64_t         n   = 0;
-  char            used_tok[4096];
+  MPI_Comm         comm = MPI_COMM_WORLD;
+  int              size;
+  comp_model      *m   = NULL;
+  comp_tokenizer  *t   = NULL;
+  int32_t         *ids = NULL;
+  int64_t          n   = 0;
+  char             used_tok[4096];
   comp_eval_result res;
   MPI_Comm_size(comm, &size);
   comp_status s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
@@ -72,8 +74,9 @@ int comp_cmd_eval(int argc, char **argv)
       cJSON_AddNumberToObject(j, "seconds", res.seconds);
       cJSON_AddNumberToObject(j, "tokens_per_second", (double)(res.n_windows * seq_len) / res.seconds);
       cJSON_AddNumberToObject(j, "peak_rss_bytes_rank0", (double)comp_peak_rss());
-      cJSON_AddStringToObject(j, "protocol", "text as stored, tokenized once with BOS, non-overlapping windows, "
-                                             "remainder dropped, ppl = exp(mean NLL over predicted tokens)");
+      cJSON_AddStringToObject(j, "protocol",
+                              "text as stored, tokenized once with BOS, non-overlapping windows, "
+                              "remainder dropped, ppl = exp(mean NLL over predicted tokens)");
       cJSON_AddStringToObject(j, "comp_version", COMP_VERSION);
       cJSON_AddStringToObject(j, "comp_commit", COMP_GIT_COMMIT);
       char *str = cJSON_PrintUnformatted(j);

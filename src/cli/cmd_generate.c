@@ -5,10 +5,10 @@
 
 #include "args.h"
 #include "cli.h"
+#include "common.h"
 #include "comp/dist.h"
 #include "comp/forward.h"
 #include "comp/log.h"
-#include "common.h"
 
 /* argmax of the next-token logits after ids[0..T-1], recomputing the whole sequence. */
 static comp_status next_token(comp_model *m, const int32_t *ids, int64_t T, float *x, float *logits, int32_t *out)
@@ -37,12 +37,14 @@ static comp_status next_token(comp_model *m, const int32_t *ids, int64_t T, floa
 int comp_cmd_generate(int argc, char **argv)
 {
   const char *model = NULL, *tok_path = NULL, *prompt = "";
-  int64_t     steps = 64;
+  int64_t     steps  = 64;
   comp_opt    opts[] = {
-      {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
-      {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
-      {"prompt", COMP_OPT_STR, &prompt, "TEXT", "prompt (default empty: start from BOS)"},
-      {"steps", COMP_OPT_INT, &steps, "N", "new tokens to generate (default 64; stops early at EOS/BOS or max positions)"},
+         {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
+         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
+          "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
+         {"prompt", COMP_OPT_STR, &prompt, "TEXT", "prompt (default empty: start from BOS)"},
+         {"steps", COMP_OPT_INT, &steps, "N",
+          "new tokens to generate (default 64; stops early at EOS/BOS or max positions)"},
   };
   int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
                            "comp generate --model M [--tokenizer T] [--prompt TEXT] [--steps N]",
@@ -56,17 +58,19 @@ int comp_cmd_generate(int argc, char **argv)
   int64_t         n   = 0;
   char           *str = NULL;
   float          *x = NULL, *logits = NULL;
-  comp_status     s  = comp_cli_load(model, tok_path, MPI_COMM_WORLD, &m, &t, used_tok, sizeof used_tok);
+  comp_status     s = comp_cli_load(model, tok_path, MPI_COMM_WORLD, &m, &t, used_tok, sizeof used_tok);
   if (!s && steps < 0) s = comp_error_set(COMP_ERR_ARG, "--steps must be >= 0");
   if (!s && comp_log_rank() == 0) {
     comp_model_set_cache(m, true);
-    s = comp_cli_encode_bos(t, m, prompt, strlen(prompt), &ids, &n);
+    s           = comp_cli_encode_bos(t, m, prompt, strlen(prompt), &ids, &n);
     int64_t cap = n + steps;
     if (cap > m->hp.n_ctx) cap = m->hp.n_ctx;
     int32_t *grown = s ? NULL : realloc(ids, sizeof(int32_t) * (size_t)(cap > n ? cap : n));
     if (!s && !grown) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
     if (!s) ids = grown;
-    if (!s && n > m->hp.n_ctx) s = comp_error_set(COMP_ERR_ARG, "the prompt has %lld tokens, more than the model's %lld positions", (long long)n, (long long)m->hp.n_ctx);
+    if (!s && n > m->hp.n_ctx)
+      s = comp_error_set(COMP_ERR_ARG, "the prompt has %lld tokens, more than the model's %lld positions", (long long)n,
+                         (long long)m->hp.n_ctx);
     x      = s ? NULL : malloc(sizeof(float) * (size_t)(cap * m->hp.n_embd));
     logits = s ? NULL : malloc(sizeof(float) * (size_t)m->hp.n_vocab);
     if (!s && (!x || !logits)) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
@@ -78,19 +82,26 @@ int comp_cmd_generate(int argc, char **argv)
       if ((s = next_token(m, ids, n, x, logits, &next))) break;
       if (next == eos || next == bos) break;
       ids[n++] = next;
-      /* print what the decoded text gained (decoding the whole sequence keeps the decoder exact) */
+      /* print what the decoded text gained (decoding the whole sequence keeps the decoder exact);
+       * a trailing U+FFFD may be a character whose bytes are still arriving: hold it back */
       free(str);
       str = NULL;
       if ((s = comp_tokenizer_decode(t, ids, n, 1, &str, &len))) break;
-      if (len > printed) {
-        fwrite(str + printed, 1, len - printed, stdout);
+      size_t stable = len;
+      while (stable >= printed + 3 && memcmp(str + stable - 3, "\xef\xbf\xbd", 3) == 0) stable -= 3;
+      if (stable > printed) {
+        fwrite(str + printed, 1, stable - printed, stdout);
         fflush(stdout);
-        printed = len;
+        printed = stable;
       }
     }
     if (!s) {
-      if (printed == 0 && n > 0 && !comp_tokenizer_decode(t, ids, n, 1, &str, &len)) fwrite(str, 1, len, stdout);
-      fputc('\n', stdout);
+      free(str);
+      str = NULL;
+      len = 0;
+      if (n > 0 && (s = comp_tokenizer_decode(t, ids, n, 1, &str, &len)) == COMP_OK && len > printed)
+        fwrite(str + printed, 1, len - printed, stdout);
+      if (!s) fputc('\n', stdout);
       fflush(stdout);
     }
   }

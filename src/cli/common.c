@@ -12,8 +12,8 @@
 comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm comm, comp_model **m,
                           comp_tokenizer **t, char *used_tok, size_t used_cap)
 {
-  *m          = NULL;
-  *t          = NULL;
+  *m            = NULL;
+  *t            = NULL;
   comp_status s = model_path ? COMP_OK : comp_error_set(COMP_ERR_ARG, "--model is required");
   if (!s) s = comp_model_load(model_path, m);
   if (!s) {

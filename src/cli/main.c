@@ -26,8 +26,9 @@ enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 static void usage(FILE *f)
 {
-  fprintf(f, "comp %s (%s) - COMP structured pruning for LLMs, MPI-distributed\n\n"
-             "usage: [mpiexec -n P] comp <command> [options]   (comp <command> --help for its options)\n\ncommands:\n",
+  fprintf(f,
+          "comp %s (%s) - COMP structured pruning for LLMs, MPI-distributed\n\n"
+          "usage: [mpiexec -n P] comp <command> [options]   (comp <command> --help for its options)\n\ncommands:\n",
           COMP_VERSION, COMP_GIT_COMMIT);
   for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }

@@ -20,31 +20,33 @@
 
 static int comp_test_pass_, comp_test_fail_;
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (cond) comp_test_pass_++;                                                      \
-    else {                                                                            \
-      comp_test_fail_++;                                                              \
-      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                 \
-    }                                                                                 \
+#define CHECK(cond)                                                                                                    \
+  do {                                                                                                                 \
+    if (cond)                                                                                                          \
+      comp_test_pass_++;                                                                                               \
+    else {                                                                                                             \
+      comp_test_fail_++;                                                                                               \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                                  \
+    }                                                                                                                  \
   } while (0)
 
-#define CHECK_MSG(cond, ...)                                                          \
-  do {                                                                                \
-    if (cond) comp_test_pass_++;                                                      \
-    else {                                                                            \
-      comp_test_fail_++;                                                              \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
-      fprintf(stderr, __VA_ARGS__);                                                   \
-      fputc('\n', stderr);                                                            \
-    }                                                                                 \
+#define CHECK_MSG(cond, ...)                                                                                           \
+  do {                                                                                                                 \
+    if (cond)                                                                                                          \
+      comp_test_pass_++;                                                                                               \
+    else {                                                                                                             \
+      comp_test_fail_++;                                                                                               \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                                  \
+      fprintf(stderr, __VA_ARGS__);                                                                                    \
+      fputc('\n', stderr);                                                                                             \
+    }                                                                                                                  \
   } while (0)
 
-#define CHECK_OK(expr)                                                                \
-  do {                                                                                \
-    comp_status s_ = (expr);                                                          \
-    CHECK_MSG(s_ == COMP_OK, "%s", comp_error_message());                             \
-    comp_error_clear();                                                               \
+#define CHECK_OK(expr)                                                                                                 \
+  do {                                                                                                                 \
+    comp_status s_ = (expr);                                                                                           \
+    CHECK_MSG(s_ == COMP_OK, "%s", comp_error_message());                                                              \
+    comp_error_clear();                                                                                                \
   } while (0)
 
 static inline int comp_test_end(void)
@@ -77,7 +79,10 @@ static inline float *comp_test_npy(const char *path, int *ndim, int64_t dims[4])
   size_t hl = pre[6] == 1 ? (size_t)(pre[8] | pre[9] << 8) : 0;
   if (pre[6] != 1) { /* version 2/3: 4-byte header length */
     unsigned char b2[2];
-    if (fread(b2, 1, 2, f) != 2) { fclose(f); return NULL; }
+    if (fread(b2, 1, 2, f) != 2) {
+      fclose(f);
+      return NULL;
+    }
     hl = (size_t)(pre[8] | pre[9] << 8 | b2[0] << 16 | b2[1] << 24);
   }
   char *h = calloc(1, hl + 1);

@@ -2,6 +2,8 @@
 // usage:
 //   node encode_js.mjs HFJS_DIR TOK_DIR file IN.txt OUT.bin   whole file, one call, add_special_tokens
 //                                                            -> int32 LE ids; checks decode round-trip
+//   node encode_js.mjs HFJS_DIR TOK_DIR stories IN.txt OUT.bin split on "\n\n", each story encoded with
+//                                                            its BOS, concatenated -> int32 LE ids
 //   node encode_js.mjs HFJS_DIR TOK_DIR list IN.json OUT.json list of strings -> [{ids, decoded}]
 //   node encode_js.mjs HFJS_DIR TOK_DIR pretok IN.json OUT.json  GPT-2 regex split of each string
 // HFJS_DIR: folder where `npm install @huggingface/tokenizers@0.2.0` was run.
@@ -27,6 +29,20 @@ if (mode === "file") {
   ids.forEach((v, i) => buf.writeInt32LE(v, i * 4));
   fs.writeFileSync(out, buf);
   console.log(`${inp}: ${text.length} chars -> ${ids.length} ids (round-trip ok)`);
+} else if (mode === "stories") {
+  const stories = fs.readFileSync(inp, "utf8").split("\n\n").filter((t) => t.length > 0);
+  const all = [];
+  for (const t of stories) {
+    const ids = tok.encode(t, { add_special_tokens: true }).ids;
+    if (ids[0] !== 0 || tok.decode(ids, { skip_special_tokens: true }) !== t) {
+      console.error("story round-trip FAILED"); process.exit(1);
+    }
+    for (const v of ids) all.push(v);
+  }
+  const buf = Buffer.alloc(all.length * 4);
+  all.forEach((v, i) => buf.writeInt32LE(v, i * 4));
+  fs.writeFileSync(out, buf);
+  console.log(`${inp}: ${stories.length} stories -> ${all.length} ids (BOS before each story)`);
 } else if (mode === "list") {
   const texts = JSON.parse(fs.readFileSync(inp, "utf8"));
   const res = texts.map((t) => {

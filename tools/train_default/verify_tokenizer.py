@@ -1,7 +1,7 @@
 """Check tokenizer.json against an independent Python BPE encoder and the JS regex split.
 
 usage: python3 verify_tokenizer.py TOK_DIR HFJS_DIR TRAIN_TXT HELDOUT_TXT WORK_DIR
-Needs WORK_DIR/{train,heldout}_ids.bin from encode_js.mjs (file mode).
+Needs WORK_DIR/train_whole_ids.bin and WORK_DIR/heldout_ids.bin from encode_js.mjs (file mode).
 """
 import json
 import os
@@ -59,7 +59,7 @@ def node(mode, data):
     return json.load(open(out, encoding="utf-8"))
 
 
-for name, path in (("train", train_txt), ("heldout", held_txt)):
+for name, path in (("train_whole", train_txt), ("heldout", held_txt)):
     text = open(path, encoding="utf-8").read()
     js = np.fromfile(os.path.join(work, f"{name}_ids.bin"), dtype="<i4").tolist()
     py = encode(text)

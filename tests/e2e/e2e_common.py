@@ -1,0 +1,47 @@
+"""Shared helpers of the end-to-end test drivers: the pass/fail tally and running `comp`."""
+import json, os, subprocess, sys
+
+COMP = os.environ["COMP"]
+SRC = os.environ.get("COMP_SRC", "")
+SHARED = os.environ.get("COMP_SHARED", "")
+_tally = [0, 0]
+
+
+def check(cond, what):
+    """Print one ok/FAIL line and count it."""
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    _tally[0 if cond else 1] += 1
+    return bool(cond)
+
+
+def run(args, np=None, timeout=600):
+    """Run comp (under mpiexec -n np when np is given); returns the CompletedProcess."""
+    cmd = (["mpiexec", "-n", str(np)] if np else []) + [COMP] + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def last_json(r):
+    """The JSON object on the last stdout line of a successful run, else None (stderr printed)."""
+    if r.returncode != 0:
+        print(r.stderr.strip())
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def ev(model, text, L, np=None, extra=()):
+    """`comp eval --json` result (dict) or None."""
+    return last_json(run(["eval", "--model", model, "--text", text, "--seq-len", str(L), "--json", "--quiet", *extra], np))
+
+
+def need_shared():
+    """Exit 77 (ctest: skipped) with a clear line when ../shared is absent."""
+    if not os.path.isdir(SHARED):
+        print(f"SKIP: shared data folder {SHARED!r} not found (put ../shared beside the checkout)")
+        sys.exit(77)
+    return f"{SHARED}/data"
+
+
+def finish():
+    """Print the tally and exit non-zero on any failure."""
+    print(f"{_tally[0]} passed, {_tally[1]} failed")
+    sys.exit(1 if _tally[1] else 0)
