@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comp/archive.h"
 #include "comp/util.h"
 
 /* ---- config.json ----------------------------------------------------------------------------- */
@@ -339,6 +340,11 @@ comp_status comp_model_load(const char *path, comp_model **out)
   COMP_CHECK(m, COMP_ERR_NOMEM, "out of memory");
   m->path = strdup(path);
   char p[4096];
+  if (comp_archive_is_hdf5(path)) { /* a pruning archive: its own reader fills m */
+    if ((s = comp_archive_load_model(path, m))) goto fail;
+    *out = m;
+    return COMP_OK;
+  }
   if (comp_is_dir(path)) {
     snprintf(p, sizeof p, "%s/config.json", path);
     if ((s = parse_config(p, &m->hp))) goto fail;
@@ -413,6 +419,8 @@ void comp_model_destroy(comp_model **mp)
   free(m->out_norm_w);
   free(m->out_norm_b);
   comp_wstore_destroy(&m->ws);
+  if (m->reader.destroy) m->reader.destroy(m->reader.ctx);
+  free(m->src_path);
   free(m->path);
   free(m);
   *mp = NULL;
@@ -424,6 +432,11 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   COMP_CHECK(l >= 0 && l < m->hp.n_layer, COMP_ERR_ARG, "layer %d out of range", l);
   if (m->cache && m->cached[l]) {
     *out = m->cached[l];
+    return COMP_OK;
+  }
+  if (m->reader.get) {
+    COMP_CALL(m->reader.get(m->reader.ctx, l, out));
+    if (m->cache) m->cached[l] = *out;
     return COMP_OK;
   }
   /* one allocation for every tensor of the layer */
@@ -484,6 +497,7 @@ void comp_model_layer_put(comp_model *m, comp_layer **layer)
 
 int64_t comp_model_layer_n_params(const comp_model *m, int l)
 {
+  if (m->reader.n_params) return m->reader.n_params(m->reader.ctx, l);
   int64_t n = 0;
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
     const comp_wtensor *t;
@@ -497,7 +511,12 @@ int64_t comp_model_layer_bytes(const comp_model *m) { return comp_model_layer_n_
 int64_t comp_model_n_params(const comp_model *m)
 {
   int64_t n = 0;
-  for (int r = 0; r < COMP_ROLE_FIRST_LAYER; r++) {
+  if (m->reader.get) { /* no weight store: count the model-wide tensors that were loaded */
+    const int64_t V = m->hp.n_vocab, D = m->hp.n_embd;
+    n += V * D + (m->pos_embd ? (m->hp.n_ctx + m->arch->pos_offset) * D : 0) + (m->out_norm_w ? D : 0) +
+         (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0);
+  }
+  for (int r = 0; !m->reader.get && r < COMP_ROLE_FIRST_LAYER; r++) {
     const comp_wtensor *t;
     if (find_role(m, (comp_role)r, -1, &t) == COMP_OK && t) n += t->numel;
   }

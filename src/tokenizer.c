@@ -134,7 +134,7 @@ comp_status tok_ids_push(tok_ids *ids, const int32_t *v, int64_t n)
     COMP_CHECK(g, COMP_ERR_NOMEM, "out of memory for %lld token ids", (long long)cap);
     ids->v = g, ids->cap = cap;
   }
-  memcpy(ids->v + ids->n, v, sizeof *v * (size_t)n);
+  if (n > 0) memcpy(ids->v + ids->n, v, sizeof *v * (size_t)n);
   ids->n += n;
   return COMP_OK;
 }

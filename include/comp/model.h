@@ -9,7 +9,8 @@
  * comp_model_set_cache() asks to keep them (small models, generation).
  *
  * Sources: a Hugging Face directory (config.json + model.safetensors or the sharded
- * model.safetensors.index.json; F32/F16/BF16, computed in fp32), or a llama2.c checkpoint (.bin).
+ * model.safetensors.index.json; F32/F16/BF16, computed in fp32), a llama2.c checkpoint (.bin), or
+ * a pruning archive (an HDF5 file, comp/archive.h: compact denses, layer counts as stored).
  *
  *     comp_model *m; COMP_CALL(comp_model_load("shared/data/trained/llama-8L", &m));
  *     for (int l = 0; l < m->hp.n_layer; l++) {
@@ -66,6 +67,16 @@ typedef struct comp_layer {
   void      *mem;                     /* one allocation backing every tensor above (owned)           */
 } comp_layer;
 
+/* Where decoder layers come from when they are not in a weight store: a reader installed by another
+ * module (the archive reader, comp/archive.h). get returns a new layer owned by the caller;
+ * n_params counts the floats stored for layer l; destroy releases ctx. */
+typedef struct comp_layer_reader {
+  comp_status (*get)(void *ctx, int l, comp_layer **out);
+  int64_t (*n_params)(const void *ctx, int l);
+  void (*destroy)(void *ctx);
+  void *ctx;
+} comp_layer_reader;
+
 typedef struct comp_model {
   char                 *path; /* what was given to comp_model_load                       */
   comp_hparams          hp;
@@ -78,6 +89,8 @@ typedef struct comp_model {
   float                *lm_head;    /* (V, D); == tok_embd when tied                           */
   bool                  cache;      /* keep layers once read                                   */
   comp_layer          **cached;     /* (L) when cache                                          */
+  comp_layer_reader     reader;     /* .get set: layers come from here and ws is NULL (archives) */
+  char                 *src_path;   /* archives: the model they were pruned from, else NULL     */
 } comp_model;
 
 comp_status comp_model_load(const char *path, comp_model **out);

@@ -20,7 +20,13 @@ static void print_help(const comp_opt *opts, int n, const char *usage, const cha
     char left[64];
     snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
              opts[i].metavar ? opts[i].metavar : "");
-    printf("  %-24s %s\n", left, opts[i].help);
+    printf("  %-24s ", left);
+    for (const char *c = opts[i].help; *c; c++) /* continuation lines line up under the first */
+      if (*c == '\n')
+        printf("\n%27s", "");
+      else
+        putchar(*c);
+    putchar('\n');
   }
   printf("  %-24s %s\n", "--help", "show this help and exit");
 }

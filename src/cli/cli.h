@@ -13,5 +13,8 @@ int comp_cmd_tokenize(int argc, char **argv);
 int comp_cmd_eval(int argc, char **argv);
 int comp_cmd_generate(int argc, char **argv);
 int comp_cmd_bench(int argc, char **argv);
+int comp_cmd_export(int argc, char **argv);
+int comp_cmd_info(int argc, char **argv);
+int comp_cmd_prune(int argc, char **argv);
 
 #endif

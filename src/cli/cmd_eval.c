@@ -17,7 +17,9 @@ int comp_cmd_eval(int argc, char **argv)
   int64_t     seq_len = 2048, max_windows = 0, batch = 0;
   int         json = 0, quiet = 0;
   comp_opt    opts[] = {
-         {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
+         {"model", COMP_OPT_STR, &model, "PATH",
+          "Hugging Face model directory, llama2.c .bin checkpoint or comp prune archive\n(.h5, evaluated compact: "
+             "gathers, then smaller matmuls) (required)"},
          {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
           "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
          {"text", COMP_OPT_STR, &text, "FILE", "evaluation text, scored exactly as stored (required; UTF-8, non-empty)"},

@@ -39,7 +39,9 @@ int comp_cmd_generate(int argc, char **argv)
   const char *model = NULL, *tok_path = NULL, *prompt = "";
   int64_t     steps  = 64;
   comp_opt    opts[] = {
-         {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
+         {"model", COMP_OPT_STR, &model, "PATH",
+          "Hugging Face model directory, llama2.c .bin checkpoint or comp prune archive\n(.h5, evaluated compact: "
+             "gathers, then smaller matmuls) (required)"},
          {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
           "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
          {"prompt", COMP_OPT_STR, &prompt, "TEXT", "prompt (default empty: start from BOS)"},

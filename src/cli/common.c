@@ -17,14 +17,15 @@ comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm
   comp_status s = model_path ? COMP_OK : comp_error_set(COMP_ERR_ARG, "--model is required");
   if (!s) s = comp_model_load(model_path, m);
   if (!s) {
+    const char *base = (*m)->src_path ? (*m)->src_path : model_path; /* archives: beside their source */
     if (tok_path) {
       snprintf(used_tok, used_cap, "%s", tok_path);
-    } else if (comp_is_dir(model_path)) {
-      snprintf(used_tok, used_cap, "%s/tokenizer.json", model_path);
+    } else if (comp_is_dir(base)) {
+      snprintf(used_tok, used_cap, "%s/tokenizer.json", base);
     } else {
-      const char *slash = strrchr(model_path, '/');
-      int         dl    = slash ? (int)(slash - model_path) : 1;
-      snprintf(used_tok, used_cap, "%.*s/tokenizer.bin", dl, slash ? model_path : ".");
+      const char *slash = strrchr(base, '/');
+      int         dl    = slash ? (int)(slash - base) : 1;
+      snprintf(used_tok, used_cap, "%.*s/tokenizer.bin", dl, slash ? base : ".");
     }
     if (!comp_is_file(used_tok))
       s = comp_error_set(COMP_ERR_IO, "%s: tokenizer not found (pass --tokenizer)", used_tok);

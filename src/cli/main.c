@@ -17,10 +17,13 @@ static const struct {
   int (*fn)(int, char **);
   const char *summary;
 } commands[] = {
+    {"prune", comp_cmd_prune, "COMP structured pruning (or a baseline) of a model into one HDF5 archive"},
     {"eval", comp_cmd_eval, "perplexity of a model on a text (windowed protocol, MPI-distributed)"},
     {"generate", comp_cmd_generate, "greedy generation from a prompt"},
     {"tokenize", comp_cmd_tokenize, "token ids of a text (to check tokenizers)"},
     {"bench", comp_cmd_bench, "forward-pass speed against the measured SGEMM peak"},
+    {"export", comp_cmd_export, "a pruning archive as a Hugging Face checkpoint (original architecture)"},
+    {"info", comp_cmd_info, "what a pruning archive holds (layers, kept columns, /prune records)"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

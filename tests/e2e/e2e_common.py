@@ -1,5 +1,7 @@
 """Shared helpers of the end-to-end test drivers: the pass/fail tally and running `comp`."""
-import json, os, subprocess, sys
+import json, os, struct, subprocess, sys
+
+import numpy as np
 
 COMP = os.environ["COMP"]
 SRC = os.environ.get("COMP_SRC", "")
@@ -45,3 +47,18 @@ def finish():
     """Print the tally and exit non-zero on any failure."""
     print(f"{_tally[0]} passed, {_tally[1]} failed")
     sys.exit(1 if _tally[1] else 0)
+
+
+def st_load(path):
+    """safetensors -> dict of float32 numpy arrays (F16/F32)."""
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    out = {}
+    for k, v in h.items():
+        if k == "__metadata__":
+            continue
+        dt = {"F32": "<f4", "F16": "<f2"}[v["dtype"]]
+        a, z = v["data_offsets"]
+        out[k] = np.frombuffer(b[8 + n + a:8 + n + z], dt).astype(np.float32).reshape(v["shape"])
+    return out

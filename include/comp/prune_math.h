@@ -1,0 +1,134 @@
+/*
+ * comp/prune_math.h - the numerics of COMP pruning, one function per paper concept (ALGORITHM.md §3-§5).
+ *
+ * Pure math: no model, no MPI, no I/O. Inputs are activations/weights in float (row-major, token or
+ * output row first); everything derived is float64. Symmetric (d,d) matrices are stored full, both
+ * triangles. Nothing here prints or exits; failures return a comp_status with a message (comp/error.h).
+ *
+ * Letters: n token rows, D residual width, L layers, d = d_in of one dense, d_out its output width.
+ * Paper notation (ALGORITHM.md §1) uses X (d_in, N); here activations arrive as rows, X (n, d), so the
+ * paper's X'Xᵀ is our X'ᵀX: XpX_kj = Σ_t x'_tk x_tj.
+ *
+ * Per dense (X' = X unless the driver chooses otherwise):
+ *
+ *     comp_wtw(WtW, W, d_out, d);                       WtW (d,d)
+ *     comp_gram_acc(XpXp, Xp, n, d); comp_cross_acc(XpX, Xp, X, n, d);
+ *     comp_eq5_gram(G, WtW, XpXp, d); comp_eq5_rhs(c, WtW, XpX, d);
+ *     comp_fisher_init(&f, d); for each sample s: comp_fisher_add(&f, G_s, eps);   G_s from sample s
+ *     comp_neuron_importance(COMP_IMP_COND, d, G, WtW, XpXp, &f, eps, score);
+ *     comp_keep_order(score, d, perm);
+ *     comp_masktune_create(G, c, perm, d, eps, &mt);
+ *     for k = d, d - s, ...: comp_masktune_solve(mt, k, m, &ok); comp_mask_variance(m, k) ...
+ *     comp_masktune_destroy(&mt); comp_fisher_free(&f);
+ */
+#ifndef COMP_PRUNE_MATH_H
+#define COMP_PRUNE_MATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "comp/error.h"
+
+/* ---- layer-grained: importance and per-layer ratios ------------------------------------------- */
+
+/* Eq. 3: layer importance I = 1 - mean over the n token rows of cos(x_t, y_t); x, y (n, D) float
+ * row-major (layer input and output); accumulated in double. A zero-norm row contributes cos = 1
+ * (no change). n <= 0 gives 0. */
+double comp_eq3_layer_importance(const float *x, const float *y, int64_t n, int64_t D);
+
+/* Eq. 10 with clamp/redistribute: ratio (L) out. in_q (L): layers that may be neuron-pruned; imp (L)
+ * their importances (only read where in_q; non-positive values are clamped to 1e-12, non-finite ones
+ * are an error). budget = parameters neuron pruning must remove (p*N_tot - n*N_layer);
+ * n_layer_params = N_layer.
+ *   p_l = (H(I)/I_l) * budget / (|Q| * N_layer),  H = harmonic mean over Q,
+ * then p_l <= p_max, the excess redistributed over the unclamped layers in proportion to 1/I_l
+ * (repeated until none exceeds), so Σ_Q p_l N_layer == budget. ratio = 0 outside Q.
+ * Errors (COMP_ERR_ARG): budget < 0, |Q| == 0 with budget > 0, budget > p_max*|Q|*N_layer,
+ * N_layer <= 0, p_max outside (0, 1]. */
+comp_status comp_eq10_layer_ratios(int L, const bool *in_q, const double *imp, double budget, int64_t n_layer_params,
+                                   double p_max, double *ratio);
+
+/* ---- Gram matrices (fp64 accumulation, both triangles filled) ------------------------------------ */
+
+/* A (d,d) += Xᵀ X for X (n,d); A must be symmetric on entry (e.g. zeroed). */
+void comp_gram_acc(double *A, const float *X, int64_t n, int64_t d);
+/* A (d,d) += X'ᵀ X for Xp (n,d), X (n,d):  A_kj = Σ_t x'_tk x_tj. */
+void comp_cross_acc(double *A, const float *Xp, const float *X, int64_t n, int64_t d);
+/* WtW (d_in,d_in) = Wᵀ W for W (d_out,d_in) (overwritten). */
+void comp_wtw(double *WtW, const float *W, int64_t d_out, int64_t d_in);
+
+/* Eq. 5 coefficient matrix: G (d,d) = WtW (d,d) ∘ XpXp (d,d) (Hadamard). */
+void comp_eq5_gram(double *G, const double *WtW, const double *XpXp, int64_t d);
+/* Eq. 5 right-hand side: c (d), c_k = Σ_j WtW_kj * XpX_kj, i.e. c = ((WᵀW)∘(X'Xᵀ))1; WtW, XpX (d,d).
+ * XpX may be XpXp (X' = X: then c = G 1). */
+void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d);
+
+/* ---- neuron-grained: condition number, Fisher, importance ------------------------------------- */
+
+/* Eq. 6-7: kappa = κ(G+λI) = (λmax+λ)/(λmin+λ), λ = eps_rel*mean(diag G), and its gradient g (d) with
+ * respect to the relaxed mask at m = 1 (G(m) = diag(m) G diag(m)):
+ *   g_k = 2[λmax v_max,k² (λmin+λ) − (λmax+λ) λmin v_min,k²] / (λmin+λ)².
+ * G (d,d) symmetric, not modified. Extreme eigenpairs by LAPACKE_dsyevr RANGE='I' (indices 1 and d).
+ * COMP_ERR_NUMERIC when λmin+λ <= 0 or LAPACK fails. */
+comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g);
+
+/* Neuron importance: score (d), HIGHER = more important = kept longer; prune in ascending score.
+ *  COMP_IMP_COND:        Eq. 9: score_k = κ − g_k + ½ F_kk, κ and g from the full G, F_kk = mean_s (g^(s)_k)²
+ *  COMP_IMP_COND_FISHER: score_k = F_kk only (the FPT-style alternative)
+ *  COMP_IMP_OBS:         1/[(G+λI)⁻¹]_kk (Cholesky + inverse diagonal)
+ *  COMP_IMP_WANDA:       ‖w_k‖·‖x_k‖ = sqrt(WtW_kk * XX_kk)
+ *  COMP_IMP_MAGNITUDE:   ‖w_k‖ = sqrt(WtW_kk) */
+typedef enum comp_importance_kind {
+  COMP_IMP_COND,
+  COMP_IMP_COND_FISHER,
+  COMP_IMP_OBS,
+  COMP_IMP_WANDA,
+  COMP_IMP_MAGNITUDE,
+  COMP_IMP_COUNT
+} comp_importance_kind;
+
+/* "cond", "cond_fisher", "obs", "wanda", "magnitude" ("?" outside the enum). */
+const char *comp_importance_name(comp_importance_kind k);
+/* Name -> kind; COMP_ERR_ARG listing the valid names otherwise. */
+comp_status comp_importance_parse(const char *s, comp_importance_kind *k);
+
+/* Eq. 8 streaming Fisher accumulator for COND / COND_FISHER: comp_fisher_add once per calibration
+ * sample with that sample's G_s (d,d) (λ_s = eps_rel*mean(diag G_s)); then comp_neuron_importance. */
+typedef struct comp_fisher {
+  int64_t d; /* neurons                   */
+  int     n; /* samples added              */
+  double *F; /* (d) Σ_s (g^(s)_k)²         */
+} comp_fisher;
+comp_status comp_fisher_init(comp_fisher *f, int64_t d);
+comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel);
+void        comp_fisher_free(comp_fisher *f);
+
+/* score (d) of the chosen kind. G (d,d) full gram (COND: κ, g; OBS), WtW (d,d) and XX (d,d) (WANDA:
+ * both, MAGNITUDE: WtW; only diagonals read), fisher (COND kinds, with >= 1 sample; may be NULL
+ * otherwise). Inputs a kind does not use may be NULL. */
+comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *WtW,
+                                   const double *XX, const comp_fisher *fisher, double eps_rel, double *score);
+
+/* perm (d) = indices sorted by descending score (keep-priority order), ties by lower index first
+ * (deterministic); NaN scores go last. */
+void comp_keep_order(const double *score, int64_t d, int32_t *perm);
+
+/* ---- Eq. 5 mask tuning with the prefix-Cholesky trick (§4.5) ---------------------------------- */
+
+/* Factors chol(G[π,π] + λI) = L Lᵀ, λ = eps_rel*mean(diag G), ONCE (LAPACKE_dpotrf, lower). For any k
+ * the kept set is S = π[0..k) and the solve uses the leading k×k block of L, in the shifted form
+ * (G_SS+λI) d = c_S − G_SS 1_S, m_S = 1 + d: O(k²) per solve. G (d,d), c (d), perm (d) a permutation
+ * of 0..d-1 (COMP_ERR_ARG otherwise). COMP_ERR_NUMERIC when G[π,π]+λI is not positive definite.
+ * Holds d² + 2d doubles (L and G[π,π] share one (d,d) array); G and c may be freed after create. */
+typedef struct comp_masktune comp_masktune;
+comp_status comp_masktune_create(const double *G, const double *c, const int32_t *perm, int64_t d, double eps_rel,
+                                 comp_masktune **out);
+/* m (k): the tuned mask of the kept columns, in perm order (m[i] belongs to column perm[i]); 0 <= k <= d.
+ * *ok = false when the guard rejects it (non-finite or any |m_i| > 10); m is written either way. */
+comp_status comp_masktune_solve(comp_masktune *mt, int64_t k, double *m, bool *ok);
+void        comp_masktune_destroy(comp_masktune **mt);
+
+/* Population variance of m (k): (1/k) Σ (m_i − mean)²; 0 for k <= 0. */
+double comp_mask_variance(const double *m, int64_t k);
+
+#endif /* COMP_PRUNE_MATH_H */

@@ -1,0 +1,660 @@
+/* archive.c - HDF5 helpers shared by the archive modules, and the archive reader behind
+ * comp_model_load() (see comp/archive.h for the layout). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive_impl.h"
+
+/* ---- HDF5 helpers ----------------------------------------------------------------------------- */
+
+void arc_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static herr_t detail_walk(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+  if (e->desc && e->desc[0]) snprintf((char *)ctx, 512, "%s", e->desc); /* downward: last = innermost */
+  return 0;
+}
+
+const char *arc_h5_detail(void)
+{
+  static char buf[512];
+  buf[0] = '\0';
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, detail_walk, buf);
+  return buf[0] ? buf : "HDF5 call failed";
+}
+
+/* Create (replacing) scalar attribute `name` of type ftype and write *mem (memory type mtype). */
+static comp_status attr_put(hid_t obj, const char *where, const char *name, hid_t ftype, hid_t mtype, const void *mem)
+{
+  comp_status s  = COMP_OK;
+  hid_t       sp = H5Screate(H5S_SCALAR), at = -1;
+  if (sp < 0 || (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0) ||
+      (at = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(at, mtype, mem) < 0)
+    s = comp_error_set(COMP_ERR_IO, "%s: cannot write attribute %s: %s", where, name, arc_h5_detail());
+  if (at >= 0) H5Aclose(at);
+  if (sp >= 0) H5Sclose(sp);
+  return s;
+}
+
+static hid_t vlen_str_type(void)
+{
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+    H5Tclose(t);
+    t = -1;
+  }
+  return t;
+}
+
+comp_status arc_attr_put_str(hid_t obj, const char *where, const char *name, const char *value)
+{
+  hid_t t = vlen_str_type();
+  COMP_CHECK(t >= 0, COMP_ERR_IO, "%s: cannot make a string type: %s", where, arc_h5_detail());
+  const char *v = value ? value : "";
+  comp_status s = attr_put(obj, where, name, t, t, &v);
+  H5Tclose(t);
+  return s;
+}
+
+comp_status arc_attr_put_i64(hid_t obj, const char *where, const char *name, int64_t value)
+{
+  return attr_put(obj, where, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+comp_status arc_attr_put_f64(hid_t obj, const char *where, const char *name, double value)
+{
+  return attr_put(obj, where, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+/* Open scalar (one-element) attribute `name` of class cls; *at and *ft to close by the caller. */
+static comp_status attr_open(hid_t obj, const char *where, const char *name, H5T_class_t cls, hid_t *at, hid_t *ft)
+{
+  *at = *ft = -1;
+  COMP_CHECK(H5Aexists(obj, name) > 0, COMP_ERR_FORMAT, "%s: missing attribute %s", where, name);
+  *at         = H5Aopen(obj, name, H5P_DEFAULT);
+  *ft         = *at >= 0 ? H5Aget_type(*at) : -1;
+  hid_t    sp = *at >= 0 ? H5Aget_space(*at) : -1;
+  hssize_t n  = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  if (sp >= 0) H5Sclose(sp);
+  H5T_class_t c  = *ft >= 0 ? H5Tget_class(*ft) : H5T_NO_CLASS;
+  bool        ok = c == cls || (cls == H5T_INTEGER && c == H5T_FLOAT) || (cls == H5T_FLOAT && c == H5T_INTEGER);
+  if (*ft < 0 || n != 1 || !ok) {
+    if (*ft >= 0) H5Tclose(*ft);
+    if (*at >= 0) H5Aclose(*at);
+    *at = *ft = -1;
+    return comp_error_set(COMP_ERR_FORMAT, "%s: attribute %s is not a single %s", where, name,
+                          cls == H5T_STRING ? "string" : "number");
+  }
+  return COMP_OK;
+}
+
+comp_status arc_attr_get_str(hid_t obj, const char *where, const char *name, char **value)
+{
+  hid_t at, ft, mt = -1;
+  *value = NULL;
+  COMP_CALL(attr_open(obj, where, name, H5T_STRING, &at, &ft));
+  comp_status s = COMP_OK;
+  if (H5Tis_variable_str(ft) > 0) {
+    char *p = NULL;
+    mt      = H5Tcopy(ft); /* same cset, variable length, native layout */
+    if (mt < 0 || H5Aread(at, mt, &p) < 0)
+      s = comp_error_set(COMP_ERR_IO, "%s: cannot read attribute %s: %s", where, name, arc_h5_detail());
+    else if (!(*value = strdup(p ? p : "")))
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    if (p) H5free_memory(p);
+  } else {
+    size_t n = H5Tget_size(ft);
+    *value   = calloc(n + 1, 1); /* fixed length: one more byte keeps it NUL-terminated */
+    mt       = H5Tcopy(ft);
+    if (!*value)
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    else if (mt < 0 || H5Aread(at, mt, *value) < 0)
+      s = comp_error_set(COMP_ERR_IO, "%s: cannot read attribute %s: %s", where, name, arc_h5_detail());
+  }
+  if (mt >= 0) H5Tclose(mt);
+  H5Tclose(ft);
+  H5Aclose(at);
+  if (s) {
+    free(*value);
+    *value = NULL;
+  }
+  return s;
+}
+
+static comp_status attr_get_num(hid_t obj, const char *where, const char *name, H5T_class_t cls, hid_t mtype, void *v)
+{
+  hid_t at, ft;
+  COMP_CALL(attr_open(obj, where, name, cls, &at, &ft));
+  comp_status s = H5Aread(at, mtype, v) < 0 ? comp_error_set(COMP_ERR_FORMAT, "%s: cannot read attribute %s: %s", where,
+                                                             name, arc_h5_detail())
+                                            : COMP_OK;
+  H5Tclose(ft);
+  H5Aclose(at);
+  return s;
+}
+
+comp_status arc_attr_get_i64(hid_t obj, const char *where, const char *name, int64_t *value)
+{
+  return attr_get_num(obj, where, name, H5T_INTEGER, H5T_NATIVE_INT64, value);
+}
+
+comp_status arc_attr_get_f64(hid_t obj, const char *where, const char *name, double *value)
+{
+  return attr_get_num(obj, where, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, value);
+}
+
+comp_status arc_dset_shape(hid_t loc, const char *where, const char *name, int *ndim, int64_t dims[8])
+{
+  *ndim = -1;
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return COMP_OK;
+  hid_t   d = H5Dopen2(loc, name, H5P_DEFAULT), sp = d >= 0 ? H5Dget_space(d) : -1;
+  int     nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+  hsize_t h[H5S_MAX_RANK];
+  if (nd >= 0 && nd <= 8 && H5Sget_simple_extent_dims(sp, h, NULL) >= 0) {
+    *ndim = nd;
+    for (int i = 0; i < nd; i++) dims[i] = (int64_t)h[i];
+  }
+  if (sp >= 0) H5Sclose(sp);
+  if (d >= 0) H5Dclose(d);
+  COMP_CHECK(*ndim >= 0, COMP_ERR_FORMAT, "%s/%s: not a readable dataset of at most 8 dimensions", where, name);
+  return COMP_OK;
+}
+
+static comp_status read_dset(hid_t loc, const char *where, const char *name, int64_t numel, H5T_class_t cls,
+                             hid_t mtype, void *dst)
+{
+  hid_t       d  = H5Dopen2(loc, name, H5P_DEFAULT);
+  hid_t       sp = d >= 0 ? H5Dget_space(d) : -1, ft = d >= 0 ? H5Dget_type(d) : -1;
+  hssize_t    n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+  comp_status s = COMP_OK;
+  if (d < 0)
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: missing dataset %s", where, name);
+  else if (ft < 0 || H5Tget_class(ft) != cls)
+    s = comp_error_set(COMP_ERR_FORMAT, "%s/%s: expected %s data", where, name,
+                       cls == H5T_FLOAT ? "floating-point" : "integer");
+  else if (n != numel)
+    s = comp_error_set(COMP_ERR_FORMAT, "%s/%s: has %lld elements, expected %lld", where, name, (long long)n,
+                       (long long)numel);
+  else if (numel > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+    s = comp_error_set(COMP_ERR_IO, "%s/%s: read failed: %s", where, name, arc_h5_detail());
+  if (ft >= 0) H5Tclose(ft);
+  if (sp >= 0) H5Sclose(sp);
+  if (d >= 0) H5Dclose(d);
+  return s;
+}
+
+comp_status arc_read_f32(hid_t loc, const char *where, const char *name, int64_t numel, float *dst)
+{
+  return read_dset(loc, where, name, numel, H5T_FLOAT, H5T_NATIVE_FLOAT, dst);
+}
+
+comp_status arc_read_i32(hid_t loc, const char *where, const char *name, int64_t numel, int32_t *dst)
+{
+  return read_dset(loc, where, name, numel, H5T_INTEGER, H5T_NATIVE_INT32, dst);
+}
+
+void arc_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, int64_t *d_in_full)
+{
+  const int64_t D = hp->n_embd, Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
+  switch (d) {
+  case COMP_DENSE_Q:
+    *d_out = Hd, *d_in_full = D;
+    break;
+  case COMP_DENSE_K:
+  case COMP_DENSE_V:
+    *d_out = KVd, *d_in_full = D;
+    break;
+  case COMP_DENSE_O:
+    *d_out = D, *d_in_full = Hd;
+    break;
+  case COMP_DENSE_GATE:
+  case COMP_DENSE_UP:
+    *d_out = F, *d_in_full = D;
+    break;
+  default: /* COMP_DENSE_DOWN */
+    *d_out = D, *d_in_full = F;
+    break;
+  }
+}
+
+double arc_float_clean(float f)
+{
+  char buf[32];
+  for (int p = 6; p < 9; p++) {
+    snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+    if ((float)strtod(buf, NULL) == f) return strtod(buf, NULL);
+  }
+  return (double)f;
+}
+
+const char *arc_rope_name(comp_rope_kind r)
+{
+  return r == COMP_ROPE_NONE ? "none" : r == COMP_ROPE_HALF ? "half" : "interleaved";
+}
+
+int arc_rope_from_name(const char *s)
+{
+  if (strcmp(s, "none") == 0) return COMP_ROPE_NONE;
+  if (strcmp(s, "half") == 0) return COMP_ROPE_HALF;
+  if (strcmp(s, "interleaved") == 0) return COMP_ROPE_INTERLEAVED;
+  return -1;
+}
+
+comp_arch arc_arch_from_name(const char *name)
+{
+  for (int a = 0; a < COMP_ARCH_COUNT; a++)
+    if (strcmp(comp_arch_get((comp_arch)a)->name, name) == 0) return (comp_arch)a;
+  return COMP_ARCH_COUNT;
+}
+
+bool comp_archive_is_hdf5(const char *path)
+{
+  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char              buf[8];
+  FILE                      *f = fopen(path, "rb");
+  size_t                     n = f ? fread(buf, 1, 8, f) : 0;
+  if (f) fclose(f);
+  return n == 8 && memcmp(buf, sig, 8) == 0;
+}
+
+/* ---- the reader ------------------------------------------------------------------------------- */
+
+static bool role_expected(const comp_arch_desc *ad, comp_role r)
+{
+  return ad->tensor[r] && ad->need[r] != COMP_NEED_ABSENT;
+}
+
+static bool role_required(const comp_arch_desc *ad, comp_role r)
+{
+  return ad->tensor[r] && ad->need[r] == COMP_NEED_REQUIRED;
+}
+
+/* A (D)-vector or a (rows, cols) matrix dataset: *present tells whether it exists; wrong shape and a
+ * missing required one are errors. cols < 0: one-dimensional. */
+static comp_status check_shape(hid_t loc, const char *where, const char *name, bool required, int64_t rows,
+                               int64_t cols, bool *present)
+{
+  int     nd;
+  int64_t dims[8];
+  COMP_CALL(arc_dset_shape(loc, where, name, &nd, dims));
+  if (present) *present = nd >= 0;
+  COMP_CHECK(nd >= 0 || !required, COMP_ERR_FORMAT, "%s: missing dataset %s", where, name);
+  if (nd < 0) return COMP_OK;
+  bool ok = cols < 0 ? nd == 1 && dims[0] == rows : nd == 2 && dims[0] == rows && dims[1] == cols;
+  if (!ok) {
+    char got[128] = "";
+    for (int i = 0; i < nd; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (cols < 0)
+      return comp_error_set(COMP_ERR_FORMAT, "%s/%s: shape [%s], expected [%lld]", where, name, got, (long long)rows);
+    return comp_error_set(COMP_ERR_FORMAT, "%s/%s: shape [%s], expected [%lld,%lld]", where, name, got, (long long)rows,
+                          (long long)cols);
+  }
+  return COMP_OK;
+}
+
+static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_arch arch)
+{
+  comp_hparams            *hp = &r->hp;
+  int64_t                  v[10];
+  double                   eps, theta;
+  char                    *rope     = NULL;
+  static const char *const keys[10] = {"n_vocab", "n_embd", "n_head", "n_head_kv", "head_dim",
+                                       "n_ff",    "n_ctx",  "tied",   "bos",       "eos"};
+  for (int i = 0; i < 10; i++) COMP_CALL(arc_attr_get_i64(g, where, keys[i], &v[i]));
+  COMP_CALL(arc_attr_get_f64(g, where, "norm_eps", &eps));
+  COMP_CALL(arc_attr_get_f64(g, where, "rope_theta", &theta));
+  COMP_CALL(arc_attr_get_str(g, where, "rope", &rope));
+  int rk = arc_rope_from_name(rope);
+  free(rope);
+  COMP_CHECK(rk >= 0, COMP_ERR_FORMAT, "%s: attribute rope must be none, half or interleaved", where);
+  *hp = (comp_hparams){.arch       = arch,
+                       .n_vocab    = v[0],
+                       .n_embd     = v[1],
+                       .n_head     = v[2],
+                       .n_head_kv  = v[3],
+                       .head_dim   = v[4],
+                       .n_ff       = v[5],
+                       .n_ctx      = v[6],
+                       .tied       = v[7] != 0,
+                       .bos        = (int)v[8],
+                       .eos        = (int)v[9],
+                       .norm_eps   = (float)eps,
+                       .rope_theta = (float)theta,
+                       .rope       = (comp_rope_kind)rk};
+  for (int i = 0; i < 7; i++)
+    COMP_CHECK(v[i] > 0 && v[i] < (int64_t)1 << 31, COMP_ERR_FORMAT, "%s: attribute %s = %lld is out of range", where,
+               keys[i], (long long)v[i]);
+  COMP_CHECK(hp->n_head % hp->n_head_kv == 0, COMP_ERR_FORMAT, "%s: n_head %lld is not a multiple of n_head_kv %lld",
+             where, (long long)hp->n_head, (long long)hp->n_head_kv);
+  COMP_CHECK(hp->rope == COMP_ROPE_NONE || hp->head_dim % 2 == 0, COMP_ERR_FORMAT, "%s: head_dim must be even for RoPE",
+             where);
+  COMP_CHECK(eps > 0 && (theta > 0 || hp->rope == COMP_ROPE_NONE), COMP_ERR_FORMAT,
+             "%s: norm_eps and rope_theta must be positive", where);
+  return COMP_OK;
+}
+
+/* Validate kept layer i (group g) and fill r->layers[i]. */
+static comp_status read_layer_info(arc_reader *r, hid_t g, const char *where, int i)
+{
+  const comp_arch_desc *ad = comp_arch_get(r->hp.arch);
+  arc_layer_info       *li = &r->layers[i];
+  const int64_t         D  = r->hp.n_embd;
+  int64_t               orig;
+  COMP_CALL(arc_attr_get_i64(g, where, "orig_index", &orig));
+  COMP_CHECK(orig >= 0 && orig < r->n_layer_orig && (i == 0 || orig > r->layers[i - 1].orig), COMP_ERR_FORMAT,
+             "%s: orig_index %lld is not ascending within 0..%lld", where, (long long)orig,
+             (long long)r->n_layer_orig - 1);
+  li->orig = (int)orig;
+  COMP_CALL(check_shape(g, where, "attn_norm_w", true, D, -1, NULL));
+  COMP_CALL(check_shape(g, where, "ffn_norm_w", true, D, -1, NULL));
+  COMP_CALL(
+      check_shape(g, where, "attn_norm_b", role_required(ad, COMP_ROLE_ATTN_NORM_B), D, -1, &li->has_attn_norm_b));
+  COMP_CALL(check_shape(g, where, "ffn_norm_b", role_required(ad, COMP_ROLE_FFN_NORM_B), D, -1, &li->has_ffn_norm_b));
+  for (int d = 0; d < COMP_DENSE_COUNT; d++) {
+    arc_dense_info *di   = &li->dense[d];
+    const char     *name = comp_dense_name((comp_dense_id)d);
+    comp_role       wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
+    char            dw[4400];
+    snprintf(dw, sizeof dw, "%s/%s", where, name);
+    di->present = H5Lexists(g, name, H5P_DEFAULT) > 0;
+    COMP_CHECK(di->present == role_expected(ad, wr), COMP_ERR_FORMAT, "%s: %s for architecture %s", dw,
+               di->present ? "unexpected dense" : "missing dense", ad->name);
+    if (!di->present) continue;
+    arc_dense_shape(&r->hp, (comp_dense_id)d, &di->d_out, &di->d_in_full);
+    hid_t dg = H5Gopen2(g, name, H5P_DEFAULT);
+    COMP_CHECK(dg >= 0, COMP_ERR_FORMAT, "%s: not a group", dw);
+    int64_t     a_out = -1, a_in = -1, dims[8];
+    int         nd;
+    comp_status s = arc_attr_get_i64(dg, dw, "d_out", &a_out);
+    if (!s) s = arc_attr_get_i64(dg, dw, "d_in_full", &a_in);
+    if (!s && (a_out != di->d_out || a_in != di->d_in_full))
+      s = comp_error_set(COMP_ERR_FORMAT, "%s: d_out %lld, d_in_full %lld but the hyper-parameters imply %lld, %lld",
+                         dw, (long long)a_out, (long long)a_in, (long long)di->d_out, (long long)di->d_in_full);
+    if (!s) s = arc_dset_shape(dg, dw, "w", &nd, dims);
+    if (!s && (nd != 2 || dims[0] != di->d_out || dims[1] < 1 || dims[1] > di->d_in_full))
+      s = comp_error_set(COMP_ERR_FORMAT, "%s/w: expected shape [%lld, k] with 1 <= k <= %lld", dw,
+                         (long long)di->d_out, (long long)di->d_in_full);
+    if (!s) di->k = dims[1];
+    if (!s) s = check_shape(dg, dw, "in_idx", true, di->k, -1, NULL);
+    if (!s) s = check_shape(dg, dw, "b", role_required(ad, br), di->d_out, -1, &di->has_b);
+    if (!s && di->has_b && !role_expected(ad, br))
+      s = comp_error_set(COMP_ERR_FORMAT, "%s: unexpected bias for architecture %s", dw, ad->name);
+    H5Gclose(dg);
+    if (s) return s;
+  }
+  return COMP_OK;
+}
+
+/* The parts of arc_reader_open after the file is open (single exit there). */
+static comp_status reader_validate(arc_reader *r, bool allow_incomplete)
+{
+  const char *path = r->path;
+  char        where[4200], *fmt = NULL, *arch = NULL;
+  comp_status s;
+  snprintf(where, sizeof where, "%s", path);
+  if (H5Aexists(r->file, "format") <= 0)
+    return comp_error_set(COMP_ERR_FORMAT, "%s: an HDF5 file but not a comp archive (no format attribute)", path);
+  COMP_CALL(arc_attr_get_str(r->file, where, "format", &fmt));
+  bool is_comp = strcmp(fmt, COMP_ARCHIVE_FORMAT) == 0;
+  free(fmt);
+  COMP_CHECK(is_comp, COMP_ERR_FORMAT, "%s: not a comp archive (format attribute is not \"%s\")", path,
+             COMP_ARCHIVE_FORMAT);
+  COMP_CALL(arc_attr_get_i64(r->file, where, "format_version", &r->format_version));
+  COMP_CHECK(r->format_version == COMP_ARCHIVE_FORMAT_VERSION, COMP_ERR_UNSUPPORTED,
+             "%s: archive format_version %lld, this build reads version %d", path, (long long)r->format_version,
+             COMP_ARCHIVE_FORMAT_VERSION);
+  COMP_CALL(arc_attr_get_i64(r->file, where, "complete", &r->complete));
+  COMP_CHECK(r->complete == 1 || allow_incomplete, COMP_ERR_FORMAT,
+             "%s: incomplete archive (the run that wrote it did not finish)", path);
+  COMP_CALL(arc_attr_get_str(r->file, where, "comp_version", &r->comp_version));
+  COMP_CALL(arc_attr_get_str(r->file, where, "git_commit", &r->git_commit));
+
+  /* /source */
+  snprintf(where, sizeof where, "%s:/source", path);
+  COMP_CHECK(H5Lexists(r->file, "source", H5P_DEFAULT) > 0, COMP_ERR_FORMAT, "%s: missing group", where);
+  hid_t g = H5Gopen2(r->file, "source", H5P_DEFAULT);
+  COMP_CHECK(g >= 0, COMP_ERR_FORMAT, "%s: not a group", where);
+  s = arc_attr_get_str(g, where, "config_json", &r->config_json);
+  if (!s) s = arc_attr_get_str(g, where, "arch", &arch);
+  if (!s) s = arc_attr_get_str(g, where, "model_path", &r->source_path);
+  if (!s) s = arc_attr_get_str(g, where, "model_sha256", &r->model_sha256);
+  if (!s) s = arc_attr_get_i64(g, where, "n_layer_orig", &r->n_layer_orig);
+  H5Gclose(g);
+  r->source_arch = arch;
+  if (s) return s;
+  comp_arch a = arc_arch_from_name(arch);
+  COMP_CHECK(a != COMP_ARCH_COUNT, COMP_ERR_UNSUPPORTED, "%s: unknown architecture \"%s\"", where, arch);
+  COMP_CHECK(r->n_layer_orig >= 0 && r->n_layer_orig < 100000, COMP_ERR_FORMAT, "%s: n_layer_orig out of range", where);
+
+  /* /model: hyper-parameters and model-wide tensors (shapes only here) */
+  snprintf(where, sizeof where, "%s:/model", path);
+  COMP_CHECK(H5Lexists(r->file, "model", H5P_DEFAULT) > 0, COMP_ERR_FORMAT, "%s: missing group", where);
+  g = H5Gopen2(r->file, "model", H5P_DEFAULT);
+  COMP_CHECK(g >= 0, COMP_ERR_FORMAT, "%s: not a group", where);
+  const comp_arch_desc *ad = comp_arch_get(a);
+  s                        = read_hparams(r, g, where, a);
+  if (!s) s = check_shape(g, where, "tok_embd", true, r->hp.n_vocab, r->hp.n_embd, NULL);
+  if (!s && role_expected(ad, COMP_ROLE_POS_EMBD))
+    s = check_shape(g, where, "pos_embd", true, r->hp.n_ctx + ad->pos_offset, r->hp.n_embd, NULL);
+  if (!s) s = check_shape(g, where, "out_norm_w", true, r->hp.n_embd, -1, NULL);
+  if (!s && role_expected(ad, COMP_ROLE_OUT_NORM_B))
+    s = check_shape(g, where, "out_norm_b", role_required(ad, COMP_ROLE_OUT_NORM_B), r->hp.n_embd, -1, NULL);
+  if (!s && !r->hp.tied) s = check_shape(g, where, "lm_head", true, r->hp.n_vocab, r->hp.n_embd, NULL);
+  H5Gclose(g);
+  if (s) return s;
+
+  /* /layers */
+  snprintf(where, sizeof where, "%s:/layers", path);
+  COMP_CHECK(H5Lexists(r->file, "layers", H5P_DEFAULT) > 0, COMP_ERR_FORMAT, "%s: missing group", where);
+  g = H5Gopen2(r->file, "layers", H5P_DEFAULT);
+  COMP_CHECK(g >= 0, COMP_ERR_FORMAT, "%s: not a group", where);
+  int64_t    n = -1;
+  H5G_info_t info;
+  s = arc_attr_get_i64(g, where, "n_layer", &n);
+  if (!s && (n < 0 || n > r->n_layer_orig || H5Gget_info(g, &info) < 0 || (int64_t)info.nlinks != n))
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: n_layer %lld does not match its %lld groups (or exceeds n_layer_orig)",
+                       where, (long long)n, (long long)(n >= 0 ? (int64_t)info.nlinks : -1));
+  if (!s && n > 0 && !(r->layers = calloc((size_t)n, sizeof *r->layers)))
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int i = 0; !s && i < n; i++) {
+    char name[32], lw[4300];
+    snprintf(name, sizeof name, "%03d", i);
+    snprintf(lw, sizeof lw, "%s/%s", where, name);
+    hid_t lg = H5Lexists(g, name, H5P_DEFAULT) > 0 ? H5Gopen2(g, name, H5P_DEFAULT) : -1;
+    if (lg < 0) {
+      s = comp_error_set(COMP_ERR_FORMAT, "%s: missing layer group", lw);
+      break;
+    }
+    s = read_layer_info(r, lg, lw, i);
+    H5Gclose(lg);
+  }
+  H5Gclose(g);
+  if (s) return s;
+  r->n          = (int)n;
+  r->hp.n_layer = n;
+  return COMP_OK;
+}
+
+comp_status arc_reader_open(const char *path, bool allow_incomplete, arc_reader **out)
+{
+  *out          = NULL;
+  arc_reader *r = calloc(1, sizeof *r);
+  COMP_CHECK(r, COMP_ERR_NOMEM, "out of memory");
+  arc_h5_quiet();
+  r->file          = -1;
+  r->path          = strdup(path);
+  comp_status s    = r->path ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  hid_t       fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (!s && fapl >= 0) H5Pset_file_locking(fapl, 0, 1); /* read-only: no lock needed (NFS/Lustre) */
+  if (!s && (r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl)) < 0)
+    s = comp_error_set(COMP_ERR_IO, "%s: cannot open as HDF5: %s", path, arc_h5_detail());
+  if (fapl >= 0) H5Pclose(fapl);
+  if (!s) s = reader_validate(r, allow_incomplete);
+  if (s) {
+    arc_reader_close(&r);
+    return s;
+  }
+  *out = r;
+  return COMP_OK;
+}
+
+void arc_reader_close(arc_reader **rp)
+{
+  if (!rp || !*rp) return;
+  arc_reader *r = *rp;
+  if (r->file >= 0) H5Fclose(r->file);
+  free(r->path), free(r->config_json), free(r->source_path), free(r->source_arch), free(r->model_sha256);
+  free(r->comp_version), free(r->git_commit), free(r->layers);
+  free(r);
+  *rp = NULL;
+}
+
+/* malloc'd copy of dataset /model/name (rows x cols floats). */
+static comp_status read_global(arc_reader *r, hid_t g, const char *name, int64_t numel, float **dst)
+{
+  char where[4200];
+  snprintf(where, sizeof where, "%s:/model", r->path);
+  *dst = malloc((size_t)numel * sizeof(float));
+  COMP_CHECK(*dst, COMP_ERR_NOMEM, "out of memory reading %s/%s", where, name);
+  return arc_read_f32(g, where, name, numel, *dst);
+}
+
+comp_status arc_reader_globals(arc_reader *r, comp_model *m)
+{
+  const comp_arch_desc *ad = comp_arch_get(r->hp.arch);
+  const int64_t         V = r->hp.n_vocab, D = r->hp.n_embd;
+  hid_t                 g = H5Gopen2(r->file, "model", H5P_DEFAULT);
+  COMP_CHECK(g >= 0, COMP_ERR_FORMAT, "%s:/model: not a group", r->path);
+  comp_status s = read_global(r, g, "tok_embd", V * D, &m->tok_embd);
+  if (!s && role_expected(ad, COMP_ROLE_POS_EMBD))
+    s = read_global(r, g, "pos_embd", (r->hp.n_ctx + ad->pos_offset) * D, &m->pos_embd);
+  if (!s) s = read_global(r, g, "out_norm_w", D, &m->out_norm_w);
+  if (!s && H5Lexists(g, "out_norm_b", H5P_DEFAULT) > 0) s = read_global(r, g, "out_norm_b", D, &m->out_norm_b);
+  if (!s && !r->hp.tied) s = read_global(r, g, "lm_head", V * D, &m->lm_head);
+  if (!s && r->hp.tied) m->lm_head = m->tok_embd;
+  H5Gclose(g);
+  return s;
+}
+
+/* Floats of kept layer l: as stored (k kept columns per dense) or at full width (d_in_full). */
+static int64_t layer_n(const arc_reader *r, int l, bool full)
+{
+  if (l < 0 || l >= r->n) return 0;
+  const arc_layer_info *li = &r->layers[l];
+  const int64_t         D  = r->hp.n_embd;
+  int64_t               n  = 2 * D + (li->has_attn_norm_b ? D : 0) + (li->has_ffn_norm_b ? D : 0);
+  for (int d = 0; d < COMP_DENSE_COUNT; d++) {
+    const arc_dense_info *di = &li->dense[d];
+    if (di->present) n += di->d_out * (full ? di->d_in_full : di->k) + (di->has_b ? di->d_out : 0);
+  }
+  return n;
+}
+
+int64_t arc_layer_n_stored(const arc_reader *r, int l) { return layer_n(r, l, false); }
+int64_t arc_layer_n_full(const arc_reader *r, int l) { return layer_n(r, l, true); }
+
+comp_status arc_reader_layer(arc_reader *r, int l, comp_layer **out)
+{
+  *out = NULL;
+  COMP_CHECK(l >= 0 && l < r->n, COMP_ERR_ARG, "%s: layer %d out of range (%d kept layers)", r->path, l, r->n);
+  const arc_layer_info *li = &r->layers[l];
+  const int64_t         D  = r->hp.n_embd;
+  char                  where[4300], name[32];
+  snprintf(name, sizeof name, "/layers/%03d", l);
+  snprintf(where, sizeof where, "%s:%s", r->path, name);
+  comp_layer *ly  = calloc(1, sizeof *ly);
+  float      *mem = malloc((size_t)arc_layer_n_stored(r, l) * sizeof(float));
+  hid_t       g   = H5Gopen2(r->file, name, H5P_DEFAULT);
+  comp_status s   = COMP_OK;
+  if (ly) ly->mem = mem; /* owned by the layer from here on */
+  if (!ly || !mem) {
+    if (!ly) free(mem);
+    s = comp_error_set(COMP_ERR_NOMEM, "%s: out of memory reading the layer", where);
+  } else if (g < 0) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: cannot open: %s", where, arc_h5_detail());
+  }
+  if (!s) {
+    ly->index = l;
+    /* norms first, then each dense's w and b, all in the one block */
+    float *p        = mem;
+    ly->attn_norm_w = p, p += D;
+    ly->ffn_norm_w  = p, p += D;
+    s               = arc_read_f32(g, where, "attn_norm_w", D, ly->attn_norm_w);
+    if (!s) s = arc_read_f32(g, where, "ffn_norm_w", D, ly->ffn_norm_w);
+    if (!s && li->has_attn_norm_b) ly->attn_norm_b = p, p += D, s = arc_read_f32(g, where, "attn_norm_b", D, p - D);
+    if (!s && li->has_ffn_norm_b) ly->ffn_norm_b = p, p += D, s = arc_read_f32(g, where, "ffn_norm_b", D, p - D);
+    for (int d = 0; !s && d < COMP_DENSE_COUNT; d++) {
+      const arc_dense_info *di = &li->dense[d];
+      if (!di->present) continue;
+      comp_dense *dn = &ly->dense[d];
+      char        dw[4400];
+      snprintf(dw, sizeof dw, "%s/%s", where, comp_dense_name((comp_dense_id)d));
+      *dn = (comp_dense){.w = p, .d_out = di->d_out, .d_in = di->k, .d_in_full = di->d_in_full};
+      p += di->d_out * di->k;
+      if (di->has_b) dn->b = p, p += di->d_out;
+      dn->in_idx = malloc((size_t)di->k * sizeof(int32_t));
+      hid_t dg   = H5Gopen2(g, comp_dense_name((comp_dense_id)d), H5P_DEFAULT);
+      if (!dn->in_idx)
+        s = comp_error_set(COMP_ERR_NOMEM, "%s: out of memory", dw);
+      else if (dg < 0)
+        s = comp_error_set(COMP_ERR_FORMAT, "%s: cannot open: %s", dw, arc_h5_detail());
+      if (!s) s = arc_read_i32(dg, dw, "in_idx", di->k, dn->in_idx);
+      for (int64_t j = 0; !s && j < di->k; j++)
+        if (dn->in_idx[j] < 0 || dn->in_idx[j] >= di->d_in_full || (j > 0 && dn->in_idx[j] <= dn->in_idx[j - 1]))
+          s = comp_error_set(COMP_ERR_FORMAT, "%s/in_idx: entry %lld = %d is not strictly ascending within [0, %lld)",
+                             dw, (long long)j, dn->in_idx[j], (long long)di->d_in_full);
+      if (!s) s = arc_read_f32(dg, dw, "w", di->d_out * di->k, dn->w);
+      if (!s && di->has_b) s = arc_read_f32(dg, dw, "b", di->d_out, dn->b);
+      if (dg >= 0) H5Gclose(dg);
+    }
+  }
+  if (g >= 0) H5Gclose(g);
+  if (s) {
+    comp_layer_free(&ly);
+    return s;
+  }
+  *out = ly;
+  return COMP_OK;
+}
+
+/* ---- comp_model integration -------------------------------------------------------------------- */
+
+static comp_status model_layer_get(void *ctx, int l, comp_layer **out) { return arc_reader_layer(ctx, l, out); }
+static int64_t     model_layer_n(const void *ctx, int l) { return arc_layer_n_stored(ctx, l); }
+static void        model_reader_destroy(void *ctx)
+{
+  arc_reader *r = ctx;
+  arc_reader_close(&r);
+}
+
+comp_status comp_archive_load_model(const char *path, comp_model *m)
+{
+  arc_reader *r;
+  COMP_CALL(arc_reader_open(path, false, &r));
+  m->reader =
+      (comp_layer_reader){.get = model_layer_get, .n_params = model_layer_n, .destroy = model_reader_destroy, .ctx = r};
+  m->hp   = r->hp;
+  m->arch = comp_arch_get(r->hp.arch);
+  if (r->source_path[0] && !(m->src_path = strdup(r->source_path)))
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  return arc_reader_globals(r, m);
+}
+
+const arc_reader *arc_model_reader(const comp_model *m)
+{
+  return m && m->reader.get == model_layer_get ? m->reader.ctx : NULL;
+}
+
+const char *comp_archive_model_config(const comp_model *m)
+{
+  const arc_reader *r = arc_model_reader(m);
+  return r ? r->config_json : NULL;
+}
+
+int comp_archive_model_orig_index(const comp_model *m, int l)
+{
+  const arc_reader *r = arc_model_reader(m);
+  return r && l >= 0 && l < r->n ? r->layers[l].orig : -1;
+}

@@ -1,0 +1,283 @@
+/* cmd_prune.c - `comp prune`: COMP (or a baseline) on a model, into one HDF5 archive. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "common.h"
+#include "comp/calib.h"
+#include "comp/dist.h"
+#include "comp/log.h"
+#include "comp/prune.h"
+#include "comp/sha256.h"
+#include "comp/util.h"
+
+/* "--protect 0,1,-1": original layer indices, negative from the end; "none" for no protection. */
+/* Option values by name; each list follows its enum's order (comp/prune.h). */
+static const char *const orders[]      = {"iterative", "oneshot", NULL};
+static const char *const allocs[]      = {"tau", "uniform", NULL};
+static const char *const input_kinds[] = {"original", "within-layer", "pruned", NULL};
+
+/* *k = the index of v in names, or an error naming the choices. */
+static comp_status parse_choice(const char *opt, const char *v, const char *const *names, int *k)
+{
+  char choices[256] = "";
+  for (int i = 0; names[i]; i++) {
+    if (strcmp(v, names[i]) == 0) return (*k = i), COMP_OK;
+    snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", i ? ", " : "", names[i]);
+  }
+  return comp_error_set(COMP_ERR_ARG, "%s %s: use one of %s", opt, v, choices);
+}
+
+static comp_status parse_protect(const char *s, int L, bool *protect)
+{
+  memset(protect, 0, sizeof(bool) * 1024);
+  if (strcmp(s, "none") == 0) return COMP_OK;
+  const char *p = s;
+  while (*p) {
+    char *end;
+    long  v = strtol(p, &end, 10);
+    COMP_CHECK(end != p, COMP_ERR_ARG, "--protect %s: expected comma-separated layer indices (negative from the end)",
+               s);
+    if (v < 0) v += L;
+    COMP_CHECK(v >= 0 && v < L, COMP_ERR_ARG, "--protect %s: layer index out of range for %d layers", s, L);
+    protect[v] = true;
+    p          = *end == ',' ? end + 1 : end;
+    COMP_CHECK(*end == ',' || *end == '\0', COMP_ERR_ARG, "--protect %s: expected comma-separated integers", s);
+  }
+  return COMP_OK;
+}
+
+int comp_cmd_prune(int argc, char **argv)
+{
+  const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
+             *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL;
+  double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
+  int64_t  remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
+  int      json = 0, quiet = 0, no_tuning = 0, force = 0;
+  comp_opt opts[] = {
+      {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
+      {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or tokenizer.bin (default: beside the model)"},
+      {"ratio", COMP_OPT_DOUBLE, &ratio, "P", "fraction of all parameters to remove, in (0, 1) (required)"},
+      {"calib", COMP_OPT_STR, &calib, "FILE", "calibration text (required; UTF-8)"},
+      {"out", COMP_OPT_STR, &out, "A.h5",
+       "the archive to write (required; written as A.h5.tmp, renamed when complete)"},
+      {"force", COMP_OPT_FLAG, &force, NULL, "overwrite an existing archive"},
+      {"method", COMP_OPT_STR, &method, "M", "comp (default), shortgpt, wanda-sp, magnitude"},
+      {"calib-samples", COMP_OPT_INT, &samples, "N", "calibration windows (default 10)"},
+      {"calib-len", COMP_OPT_INT, &len, "T", "tokens per calibration window, BOS first (default 128)"},
+      {"seed", COMP_OPT_INT, &seed, "S", "seed of the calibration offsets (default 0; offsets are recorded)"},
+      {"remove-layers", COMP_OPT_INT, &remove_layers, "N",
+       "layers removed in stage A (default 2, lowered on models too small for it); clamped so removal never "
+       "exceeds the budget; more than the unprotected layers less one is an error"},
+      {"layer-order", COMP_OPT_STR, &order, "K", "iterative (default: recompute Eq. 3 after each removal) or oneshot"},
+      {"protect", COMP_OPT_STR, &protect, "LIST",
+       "layers never neuron-pruned, comma-separated, negative from the end (default 0,1,-1; or none)"},
+      {"importance", COMP_OPT_STR, &importance, "K",
+       "neuron importance: cond (Eq. 9, default), cond_fisher, obs, wanda, magnitude"},
+      {"neuron-allocation", COMP_OPT_STR, &alloc, "K",
+       "tau (Algorithm 1 variance threshold, default) or uniform (same fraction per dense)"},
+      {"inputs", COMP_OPT_STR, &inputs, "K",
+       "dense inputs X': original (default: X' = X, what the unpruned layer feeds\n"
+       "each dense); within-layer (X' from the partially pruned layer, denses in forward\n"
+       "order, re-pruned for every tau); pruned (the layer's input from the model pruned\n"
+       "so far; this chains the layers, so rank 0 prunes them all, in order)"},
+      {"no-mask-tuning", COMP_OPT_FLAG, &no_tuning, NULL, "keep the kept columns as they are (ablation)"},
+      {"ridge", COMP_OPT_DOUBLE, &ridge, "EPS", "ridge λ = EPS·mean(diag G) (default 1e-6)"},
+      {"p-max", COMP_OPT_DOUBLE, &p_max, "P", "largest per-layer ratio in Eq. 10 (default 0.9)"},
+      {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step s_j = max(1, round(d_in / K)) (default 128)"},
+      {"tau-first", COMP_OPT_DOUBLE, &tau_first, "T", "first non-zero τ of the grid (default 1e-6)"},
+      {"tau-growth", COMP_OPT_DOUBLE, &tau_growth, "G", "τ grid factor (default 1.5)"},
+      {"tau-max", COMP_OPT_DOUBLE, &tau_max, "T",
+       "last τ of the grid; beyond it every step the guard allows (default 1)"},
+      {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the outcome as the last stdout line"},
+      {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
+  };
+  int rc = comp_args_parse(
+      argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
+      "mpiexec -n P comp prune --model M --ratio R --calib FILE --out A.h5 [options] [--json]",
+      "Structured pruning without fine-tuning (COMP, arXiv:2501.15255, as ../shared/docs/ALGORITHM.md specifies):\n"
+      "  A. rank 0: layer importance (Eq. 3) on the calibration windows, iterative removal of the least\n"
+      "     important layer;\n"
+      "  B. per-layer ratios of the remaining unprotected layers (Eq. 10);\n"
+      "  C. all ranks, layers balanced over ranks: per dense, input-neuron importance and mask tuning by\n"
+      "     least squares (Eq. 5, ridge + prefix Cholesky), allocated by Algorithm 1's variance threshold.\n"
+      "Baselines in the same tool: shortgpt, wanda-sp, magnitude. The archive holds the compact pruned\n"
+      "model and the whole run record; evaluate it with `comp eval --model A.h5`, export it with\n"
+      "`comp export`, summarise it with `comp info`. The result does not depend on the rank count.");
+  if (rc) return rc == 1 ? 0 : 2;
+  if (quiet) comp_log_init(comp_log_rank(), 1);
+  MPI_Comm          comm = MPI_COMM_WORLD;
+  int               rank, size;
+  comp_model       *m   = NULL;
+  comp_tokenizer   *t   = NULL;
+  int32_t          *ids = NULL, *tok = NULL;
+  int64_t           n_ids = 0;
+  char              used_tok[4096], wfile[4096], sha[65] = "";
+  comp_prune_opts   o;
+  comp_prune_result r;
+  char             *options_json = NULL;
+  double            t0           = comp_now();
+  memset(&r, 0, sizeof r);
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  comp_status s = COMP_OK;
+  if (!model || !calib || !out || isnan(ratio))
+    s = comp_error_set(COMP_ERR_ARG, "--model, --ratio, --calib and --out are required (see comp prune --help)");
+  else if (!(ratio > 0 && ratio < 1))
+    s = comp_error_set(COMP_ERR_ARG, "--ratio %g: must be inside (0, 1)", ratio);
+  else if (samples < 1 || len < 2)
+    s = comp_error_set(COMP_ERR_ARG, "--calib-samples must be >= 1 and --calib-len >= 2");
+  else if (step_div < 1 || !(ridge > 0) || !(p_max > 0 && p_max <= 1) || !(tau_growth > 1) || !(tau_first > 0))
+    s = comp_error_set(COMP_ERR_ARG, "bad solver option (need --step-div >= 1, --ridge > 0, 0 < --p-max <= 1, "
+                                     "--tau-first > 0, --tau-growth > 1)");
+  else if (remove_layers < -1)
+    s = comp_error_set(COMP_ERR_ARG, "--remove-layers must be >= 0");
+  else if (!force && rank == 0 && comp_is_file(out))
+    s = comp_error_set(COMP_ERR_ARG, "%s exists (use --force to overwrite)", out);
+  s = comp_dist_agree(comm, s);
+  if (!s) s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
+  if (!s) {
+    comp_prune_opts_default(&o, (int)m->hp.n_layer);
+    o.ratio         = ratio;
+    o.remove_layers = (int)remove_layers;
+    o.mask_tuning   = !no_tuning;
+    o.ridge_eps     = ridge;
+    o.p_max         = p_max;
+    o.step_div      = (int)step_div;
+    o.tau_first     = tau_first;
+    o.tau_growth    = tau_growth;
+    o.tau_max       = tau_max;
+    o.calib_samples = (int)samples;
+    o.calib_len     = len;
+    o.seed          = (uint64_t)seed;
+    if (m->hp.n_layer > 1024) s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: more than 1024 layers", model);
+    if (!s && method) s = comp_prune_method_parse(method, &o.method);
+    if (!s && protect) s = parse_protect(protect, (int)m->hp.n_layer, o.protect);
+    if (!s && importance) s = comp_importance_parse(importance, &o.importance);
+    int k = 0;
+    if (!s && order && !(s = parse_choice("--layer-order", order, orders, &k))) o.order = (comp_layer_order)k;
+    if (!s && alloc && !(s = parse_choice("--neuron-allocation", alloc, allocs, &k))) o.alloc = (comp_alloc_kind)k;
+    if (!s && inputs && !(s = parse_choice("--inputs", inputs, input_kinds, &k))) o.inputs = (comp_inputs_kind)k;
+    if (!s && len > m->hp.n_ctx)
+      s = comp_error_set(COMP_ERR_ARG, "--calib-len %lld is larger than the model's %lld positions", (long long)len,
+                         (long long)m->hp.n_ctx);
+    /* the baselines are what they are: no layer removal / tuning knobs */
+    if (!s && (o.method == COMP_METHOD_WANDA_SP || o.method == COMP_METHOD_MAGNITUDE)) {
+      o.importance  = o.method == COMP_METHOD_WANDA_SP ? COMP_IMP_WANDA : COMP_IMP_MAGNITUDE;
+      o.alloc       = COMP_ALLOC_UNIFORM;
+      o.mask_tuning = false;
+      o.inputs      = COMP_INPUTS_ORIGINAL;
+    }
+  }
+  s = comp_dist_agree(comm, s);
+  /* calibration windows: the text tokenized once on rank 0 (BOS first), offsets drawn from the seed */
+  if (!s) s = comp_cli_tokenize_file(t, m, calib, comm, &ids, &n_ids);
+  if (!s) {
+    tok           = malloc(sizeof(int32_t) * (size_t)(samples * len));
+    r.calib_start = malloc(sizeof(int64_t) * (size_t)samples);
+    if (!tok || !r.calib_start) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    int32_t bos = ids[0];
+    if (!s) {
+      s = comp_calib_sample(ids + 1, n_ids - 1, bos, (int)samples, len, (uint64_t)seed, r.calib_start, tok);
+      if (s) s = comp_error_set(s, "%s: %s", calib, comp_error_message());
+    }
+  }
+  s = comp_dist_agree(comm, s);
+  if (!s && rank == 0) {
+    s = comp_model_weights_file(model, wfile, sizeof wfile);
+    if (!s) s = comp_sha256_file(wfile, sha);
+  }
+  s = comp_dist_agree(comm, s);
+  if (!s) {
+    MPI_Bcast(sha, sizeof sha, MPI_CHAR, 0, comm);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", model);
+    cJSON_AddStringToObject(j, "tokenizer", used_tok);
+    cJSON_AddStringToObject(j, "calib", calib);
+    cJSON_AddStringToObject(j, "method", comp_prune_method_name(o.method));
+    cJSON_AddNumberToObject(j, "ratio", ratio);
+    cJSON_AddNumberToObject(j, "calib_samples", (double)samples);
+    cJSON_AddNumberToObject(j, "calib_len", (double)len);
+    cJSON_AddNumberToObject(j, "seed", (double)seed);
+    cJSON_AddNumberToObject(j, "remove_layers", (double)remove_layers);
+    cJSON_AddStringToObject(j, "layer_order", orders[o.order]);
+    cJSON *pl = cJSON_AddArrayToObject(j, "protect");
+    for (int l = 0; l < m->hp.n_layer; l++)
+      if (o.protect[l]) cJSON_AddItemToArray(pl, cJSON_CreateNumber(l));
+    cJSON_AddStringToObject(j, "importance", comp_importance_name(o.importance));
+    cJSON_AddStringToObject(j, "neuron_allocation", allocs[o.alloc]);
+    cJSON_AddStringToObject(j, "inputs", input_kinds[o.inputs]);
+    cJSON_AddBoolToObject(j, "mask_tuning", o.mask_tuning);
+    cJSON_AddNumberToObject(j, "ridge", o.ridge_eps);
+    cJSON_AddNumberToObject(j, "p_max", o.p_max);
+    cJSON_AddNumberToObject(j, "step_div", o.step_div);
+    cJSON_AddNumberToObject(j, "tau_first", o.tau_first);
+    cJSON_AddNumberToObject(j, "tau_growth", o.tau_growth);
+    cJSON_AddNumberToObject(j, "tau_max", o.tau_max);
+    cJSON_AddStringToObject(j, "weights_file", rank == 0 ? wfile : "");
+    options_json = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    comp_log("prune: %s, method %s, ratio %.3f, %lld calibration windows of %lld tokens, %d rank(s)", model,
+             comp_prune_method_name(o.method), ratio, (long long)samples, (long long)len, size);
+    s = comp_prune_run(m, sha, tok, &o, out, options_json, comm, &r);
+  }
+  if (s) {
+    comp_cli_error("prune", comp_error_message());
+  } else if (rank == 0) {
+    int kept = 0;
+    for (int l = 0; l < r.n_layer; l++) kept += !r.layer[l].removed;
+    double ach = (double)r.removed_nominal / (double)r.n_params, str = (double)r.removed_stripped / (double)r.n_params;
+    printf("archive %s\nmethod %s  target %.4f  achieved %.4f  (dead rows stripped %.4f)  layers %d -> %d\n", out,
+           comp_prune_method_name(o.method), ratio, ach, str, r.n_layer, kept);
+    for (int l = 0; l < r.n_layer; l++) {
+      const comp_prune_layer_info *li = &r.layer[l];
+      if (li->removed) {
+        printf("  layer %2d  removed (step %d)\n", l, li->removal_step);
+        continue;
+      }
+      printf("  layer %2d  importance %.5f  target %.4f  achieved %.4f  tau %-9.3g kept", l, li->importance, li->target,
+             li->achieved, li->tau);
+      for (int j = 0; j < COMP_DENSE_COUNT; j++)
+        if (li->kept[j] >= 0) printf(" %s %lld", comp_dense_name((comp_dense_id)j), (long long)li->kept[j]);
+      printf("\n");
+    }
+    if (json) {
+      cJSON *j = cJSON_CreateObject();
+      cJSON_AddStringToObject(j, "archive", out);
+      cJSON_AddStringToObject(j, "model", model);
+      cJSON_AddStringToObject(j, "model_sha256", sha);
+      cJSON_AddStringToObject(j, "method", comp_prune_method_name(o.method));
+      cJSON_AddNumberToObject(j, "ratio_target", ratio);
+      cJSON_AddNumberToObject(j, "ratio_achieved", ach);
+      cJSON_AddNumberToObject(j, "ratio_achieved_stripped", str);
+      cJSON_AddNumberToObject(j, "n_params", (double)r.n_params);
+      cJSON_AddNumberToObject(j, "removed_params", (double)r.removed_nominal);
+      cJSON_AddNumberToObject(j, "layers", r.n_layer);
+      cJSON_AddNumberToObject(j, "layers_kept", kept);
+      cJSON_AddNumberToObject(j, "layers_removed_asked", r.n_removed_asked);
+      cJSON *ro = cJSON_AddArrayToObject(j, "removed_layers");
+      for (int i = 0; i < r.n_removed; i++) cJSON_AddItemToArray(ro, cJSON_CreateNumber(r.removal_order[i]));
+      cJSON_AddNumberToObject(j, "ranks", size);
+      cJSON_AddNumberToObject(j, "seconds", comp_now() - t0);
+      cJSON_AddNumberToObject(j, "peak_rss_bytes_rank0", (double)comp_peak_rss());
+      cJSON_AddStringToObject(j, "comp_commit", COMP_GIT_COMMIT);
+      cJSON_AddItemToObject(j, "options", cJSON_Parse(options_json));
+      char *str2 = cJSON_PrintUnformatted(j);
+      printf("%s\n", str2);
+      free(str2);
+      cJSON_Delete(j);
+    }
+    fflush(stdout);
+  }
+  free(options_json);
+  comp_prune_result_free(&r);
+  free(tok);
+  free(ids);
+  comp_tokenizer_destroy(&t);
+  comp_model_destroy(&m);
+  return s ? 1 : 0;
+}

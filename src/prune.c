@@ -1,0 +1,527 @@
+/* prune.c - stages A and B of COMP, the baselines' layer plans, and the MPI driver (comp/prune.h). */
+#include "comp/prune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/archive.h"
+#include "comp/dist.h"
+#include "comp/forward.h"
+#include "comp/log.h"
+#include "comp/util.h"
+
+static const char *method_names[COMP_METHOD_COUNT] = {"comp", "shortgpt", "wanda-sp", "magnitude"};
+
+const char *comp_prune_method_name(comp_prune_method m) { return m < COMP_METHOD_COUNT ? method_names[m] : "?"; }
+
+comp_status comp_prune_method_parse(const char *s, comp_prune_method *m)
+{
+  for (int i = 0; i < COMP_METHOD_COUNT; i++)
+    if (strcmp(s, method_names[i]) == 0) {
+      *m = (comp_prune_method)i;
+      return COMP_OK;
+    }
+  return comp_error_set(COMP_ERR_ARG, "--method %s: unknown (comp, shortgpt, wanda-sp, magnitude)", s);
+}
+
+void comp_prune_opts_default(comp_prune_opts *o, int n_layer)
+{
+  memset(o, 0, sizeof *o);
+  o->method        = COMP_METHOD_COMP;
+  o->ratio         = 0.2;
+  o->remove_layers = -1; /* the default n = 2, see comp_prune_opts */
+  o->order         = COMP_ORDER_ITERATIVE;
+  if (n_layer > 0) o->protect[0] = true;
+  if (n_layer > 1) o->protect[1] = true;
+  if (n_layer > 0 && n_layer <= 1024) o->protect[n_layer - 1] = true;
+  o->importance    = COMP_IMP_COND;
+  o->alloc         = COMP_ALLOC_TAU;
+  o->inputs        = COMP_INPUTS_ORIGINAL;
+  o->mask_tuning   = true;
+  o->ridge_eps     = 1e-6;
+  o->p_max         = 0.9;
+  o->step_div      = 128;
+  o->tau_first     = 1e-6;
+  o->tau_growth    = 1.5;
+  o->tau_max       = 1.0;
+  o->calib_samples = 10;
+  o->calib_len     = 128;
+  o->seed          = 0;
+}
+
+void comp_prune_result_free(comp_prune_result *r)
+{
+  free(r->removal_order);
+  free(r->importance_iter);
+  free(r->layer);
+  free(r->calib_start);
+  memset(r, 0, sizeof *r);
+}
+
+/* ---- stage A: Eq. 3 and the layer order ------------------------------------------------------ */
+
+/* Run the alive layers from l0 on: inputs[l0] must hold layer l0's input; fills inputs[l] of every
+ * later alive layer and imp[l] (Eq. 3) of every alive layer from l0 on. */
+static comp_status pass_from(comp_model *m, int l0, const bool *alive, float **inputs, const int32_t *unused, int64_t S,
+                             int64_t T, comp_fwd_ws *ws, double *imp)
+{
+  (void)unused;
+  const int64_t n = S * T, D = m->hp.n_embd, L = m->hp.n_layer;
+  float        *h = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) the residual stream */
+  COMP_CHECK(h, COMP_ERR_NOMEM, "out of memory");
+  memcpy(h, inputs[l0], sizeof(float) * (size_t)(n * D));
+  comp_status s = COMP_OK;
+  for (int l = l0; l < L && !s; l++) {
+    if (!alive[l]) continue;
+    if (l != l0) {
+      if (!inputs[l] && !(inputs[l] = malloc(sizeof(float) * (size_t)(n * D)))) {
+        s = comp_error_set(COMP_ERR_NOMEM, "out of memory caching layer inputs");
+        break;
+      }
+      memcpy(inputs[l], h, sizeof(float) * (size_t)(n * D));
+    }
+    comp_layer *ly = NULL;
+    if ((s = comp_model_layer_get(m, l, &ly))) break;
+    s = comp_forward_layer(m, ly, h, S, T, ws, NULL);
+    comp_model_layer_put(m, &ly);
+    if (!s) imp[l] = comp_eq3_layer_importance(inputs[l], h, n, D);
+  }
+  free(h);
+  return s;
+}
+
+static int argmin_alive(const double *imp, const bool *alive, int L)
+{
+  int best = -1;
+  for (int l = 0; l < L; l++)
+    if (alive[l] && (best < 0 || imp[l] < imp[best])) best = l;
+  return best;
+}
+
+comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S, int64_t T, const comp_prune_opts *o,
+                                   int n_remove, comp_prune_result *r, float **inputs)
+{
+  const int     L = (int)m->hp.n_layer;
+  const int64_t n = S * T, D = m->hp.n_embd;
+  comp_status   s     = COMP_OK;
+  comp_fwd_ws  *ws    = NULL;
+  bool         *alive = malloc(sizeof(bool) * (size_t)L);
+  double       *imp   = malloc(sizeof(double) * (size_t)L);
+  COMP_CHECK(alive && imp, COMP_ERR_NOMEM, "out of memory");
+  for (int l = 0; l < L; l++) alive[l] = true, imp[l] = NAN, inputs[l] = NULL;
+  r->n_removed       = n_remove;
+  r->removal_order   = calloc((size_t)(n_remove > 0 ? n_remove : 1), sizeof(int));
+  r->importance_iter = malloc(sizeof(double) * (size_t)((n_remove + 1) * L));
+  if (!r->removal_order || !r->importance_iter || !(inputs[0] = malloc(sizeof(float) * (size_t)(n * D)))) {
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  for (int64_t i = 0; i < (int64_t)(n_remove + 1) * L; i++) r->importance_iter[i] = NAN;
+  if ((s = comp_fwd_ws_create(&m->hp, n, T, &ws))) goto done;
+  if ((s = comp_forward_embed(m, tok, S, T, inputs[0]))) goto done;
+  if ((s = pass_from(m, 0, alive, inputs, tok, S, T, ws, imp))) goto done;
+  memcpy(r->importance_iter, imp, sizeof(double) * (size_t)L);
+  double *first = r->importance_iter; /* the one-shot order ranks by the first importances */
+  for (int it = 0; it < n_remove; it++) {
+    int victim           = argmin_alive(o->order == COMP_ORDER_ONESHOT ? first : imp, alive, L);
+    alive[victim]        = false;
+    r->removal_order[it] = victim;
+    imp[victim]          = NAN;
+    /* the next alive layer now receives the removed layer's input */
+    int next = victim + 1;
+    while (next < L && !alive[next]) next++;
+    if (next < L) {
+      free(inputs[next]);
+      inputs[next] = inputs[victim];
+    } else {
+      free(inputs[victim]);
+    }
+    inputs[victim] = NULL;
+    comp_log("stage A: removed layer %d (importance %.6f)", victim, r->importance_iter[(int64_t)it * L + victim]);
+    /* iterative: recompute the importances after the removed layer; one-shot: only at the end */
+    bool recompute = o->order == COMP_ORDER_ITERATIVE || it == n_remove - 1;
+    if (recompute && next < L && (s = pass_from(m, next, alive, inputs, tok, S, T, ws, imp))) goto done;
+    if (recompute) memcpy(r->importance_iter + (int64_t)(it + 1) * L, imp, sizeof(double) * (size_t)L);
+  }
+  for (int l = 0; l < L; l++) {
+    r->layer[l].removed      = !alive[l];
+    r->layer[l].importance   = imp[l];
+    r->layer[l].removal_step = -1;
+  }
+  for (int it = 0; it < n_remove; it++) r->layer[r->removal_order[it]].removal_step = it;
+done:
+  comp_fwd_ws_destroy(&ws);
+  free(alive);
+  free(imp);
+  return s;
+}
+
+/* ---- stage B: Eq. 10 -------------------------------------------------------------------------- */
+
+comp_status comp_prune_layer_ratios(const comp_model *m, const comp_prune_opts *o, comp_prune_result *r)
+{
+  const int L      = (int)m->hp.n_layer;
+  bool     *in_q   = calloc((size_t)L, sizeof(bool));
+  double   *imp    = calloc((size_t)L, sizeof(double));
+  double   *ratio  = calloc((size_t)L, sizeof(double));
+  double    budget = o->ratio * (double)r->n_params - (double)r->n_removed * (double)r->n_layer_params;
+  COMP_CHECK(in_q && imp && ratio, COMP_ERR_NOMEM, "out of memory");
+  for (int l = 0; l < L; l++) {
+    in_q[l] = !r->layer[l].removed;
+    if (o->method == COMP_METHOD_COMP) in_q[l] = in_q[l] && !o->protect[l];
+    if (o->method == COMP_METHOD_SHORTGPT) in_q[l] = false;
+    imp[l] = r->layer[l].importance;
+  }
+  comp_status s = COMP_OK;
+  if (o->method == COMP_METHOD_WANDA_SP || o->method == COMP_METHOD_MAGNITUDE) {
+    /* the same ratio everywhere so the whole model reaches p */
+    int nq = 0;
+    for (int l = 0; l < L; l++) nq += in_q[l];
+    double pl = budget / ((double)nq * (double)r->n_layer_params);
+    if (pl > o->p_max)
+      s = comp_error_set(COMP_ERR_ARG, "--ratio %.3f needs %.1f%% of every layer (more than p_max %.2f)", o->ratio,
+                         100 * pl, o->p_max);
+    for (int l = 0; l < L; l++) ratio[l] = in_q[l] ? pl : 0;
+  } else if (o->method == COMP_METHOD_COMP) {
+    s = comp_eq10_layer_ratios(L, in_q, imp, budget, r->n_layer_params, o->p_max, ratio);
+  }
+  for (int l = 0; !s && l < L; l++) {
+    r->layer[l].prunable = in_q[l];
+    r->layer[l].target   = ratio[l];
+  }
+  free(in_q);
+  free(imp);
+  free(ratio);
+  return s;
+}
+
+/* ---- accounting ------------------------------------------------------------------------------- */
+
+/* Parameters no kept column reads any more once the layer's denses are compact (§6 dead rows):
+ * o's pruned columns leave v rows unread when every query head of the kv group pruned that dim;
+ * down's pruned columns leave gate and up rows unread. Counted with the rows' kept widths. */
+static int64_t dead_rows(const comp_hparams *hp, const comp_layer *ly)
+{
+  int64_t           dead = 0;
+  const comp_dense *o = &ly->dense[COMP_DENSE_O], *v = &ly->dense[COMP_DENSE_V];
+  if (o->w && v->w && o->in_idx) {
+    const int64_t hd = hp->head_dim, rep = hp->n_head / hp->n_head_kv, width = hp->n_head * hd;
+    char         *kept = calloc((size_t)width, 1);
+    if (kept) {
+      for (int64_t i = 0; i < o->d_in; i++) kept[o->in_idx[i]] = 1;
+      for (int64_t g = 0; g < hp->n_head_kv; g++)
+        for (int64_t e = 0; e < hd; e++) {
+          int used = 0;
+          for (int64_t q = 0; q < rep && !used; q++) used = kept[(g * rep + q) * hd + e];
+          if (!used) dead += v->d_in + (v->b ? 1 : 0);
+        }
+      free(kept);
+    }
+  }
+  const comp_dense *dn = &ly->dense[COMP_DENSE_DOWN];
+  if (dn->w && dn->in_idx) {
+    int64_t unread = dn->d_in_full - dn->d_in;
+    for (int j = COMP_DENSE_GATE; j <= COMP_DENSE_UP; j++)
+      if (ly->dense[j].w) dead += unread * (ly->dense[j].d_in + (ly->dense[j].b ? 1 : 0));
+  }
+  return dead;
+}
+
+/* ---- the driver -------------------------------------------------------------------------------- */
+
+/* Balanced assignment of the kept layers to ranks: longest-processing-time first on the cost of a
+ * layer (prunable layers cost the dense factorisations, the others almost nothing). */
+static void assign_layers(const comp_prune_result *r, const comp_hparams *hp, int size, int *owner)
+{
+  const int L     = r->n_layer;
+  double   *load  = calloc((size_t)size, sizeof(double));
+  double    cost1 = (double)hp->n_embd * hp->n_embd * hp->n_embd * 6 + (double)hp->n_ff * hp->n_ff * hp->n_ff;
+  for (int pass = 0; pass < 2; pass++) /* prunable layers first (all the same cost), then the rest */
+    for (int l = 0; l < L; l++) {
+      if (r->layer[l].removed || r->layer[l].prunable != (pass == 0)) continue;
+      int best = 0;
+      for (int k = 1; k < size; k++)
+        if (load[k] < load[best]) best = k;
+      owner[l] = best;
+      load[best] += pass == 0 ? cost1 : 1.0;
+    }
+  free(load);
+}
+
+comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,
+                           const char *out_path, const char *options_json, MPI_Comm comm, comp_prune_result *r)
+{
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const int     L = (int)m->hp.n_layer;
+  const int64_t S = o->calib_samples, T = o->calib_len, n = S * T, D = m->hp.n_embd;
+  comp_status   s       = COMP_OK;
+  float       **inputs  = calloc((size_t)L, sizeof(float *));
+  int          *owner   = malloc(sizeof(int) * (size_t)L);
+  comp_layer  **mine    = calloc((size_t)L, sizeof(comp_layer *));
+  comp_archive *archive = NULL;
+  double        t0      = comp_now();
+  r->n_layer            = L;
+  r->layer              = calloc((size_t)L, sizeof *r->layer);
+  r->n_params           = comp_model_n_params(m);
+  r->n_layer_params     = comp_model_layer_n_params(m, 0);
+  if (!inputs || !owner || !mine || !r->layer) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  s = comp_dist_agree(comm, s);
+  if (s) goto done;
+
+  /* how many layers stage A removes: the request is checked against the layer count first (an
+   * impossible request is an error), then clamped to what the parameter budget allows */
+  int       n_remove = 0, n_protected = 0;
+  const int n_fit = (int)floor(o->ratio * (double)r->n_params / (double)r->n_layer_params);
+  for (int l = 0; l < L; l++) n_protected += o->protect[l];
+  if (o->method == COMP_METHOD_COMP) {
+    const int n_struct = L - n_protected - 1 > 0 ? L - n_protected - 1 : 0; /* one layer must stay prunable */
+    int       asked    = o->remove_layers;
+    if (asked < 0) { /* the default: 2, or fewer on a model too small for it */
+      asked = 2 < n_struct ? 2 : n_struct;
+      if (asked < 2) comp_log("stage A: default n = 2 lowered to %d (%d layers, %d protected)", asked, L, n_protected);
+    }
+    r->n_removed_asked = asked;
+    if (asked > n_struct)
+      s = comp_error_set(COMP_ERR_ARG,
+                         "--remove-layers %d: the model has %d layers, %d protected, and at least one must stay "
+                         "prunable, so at most %d can be removed",
+                         asked, L, n_protected, n_struct);
+    n_remove = asked < n_fit ? asked : n_fit;
+    if (!s && n_remove < asked)
+      comp_log("stage A: --remove-layers %d clamped to %d: %d layers (%.1f%% each) already exceed the %.1f%% budget",
+               asked, n_remove, n_remove + 1, 100.0 * (double)r->n_layer_params / (double)r->n_params, 100 * o->ratio);
+  } else if (o->method == COMP_METHOD_SHORTGPT) {
+    n_remove           = n_fit > 0 ? n_fit : 1;
+    r->n_removed_asked = n_remove;
+    if (n_remove > L - 1)
+      s = comp_error_set(COMP_ERR_ARG, "shortgpt: ratio %.3f would remove %d of %d layers", o->ratio, n_remove, L);
+  }
+  s = comp_dist_agree(comm, s);
+  if (s) goto done;
+
+  /* stage A + B on rank 0, then everyone learns the plan */
+  if (rank == 0) {
+    comp_prune_opts oa = *o;
+    if (o->method == COMP_METHOD_SHORTGPT) oa.order = COMP_ORDER_ONESHOT;
+    s             = comp_prune_layer_order(m, tok, S, T, &oa, n_remove, r, inputs);
+    r->seconds[0] = comp_now() - t0;
+    if (!s) s = comp_prune_layer_ratios(m, o, r);
+    r->seconds[1] = comp_now() - t0 - r->seconds[0];
+  }
+  s = comp_dist_agree(comm, s);
+  if (s) goto done;
+  MPI_Bcast(&r->n_removed, 1, MPI_INT, 0, comm);
+  if (rank != 0) {
+    r->removal_order   = calloc((size_t)(r->n_removed > 0 ? r->n_removed : 1), sizeof(int));
+    r->importance_iter = malloc(sizeof(double) * (size_t)((r->n_removed + 1) * L));
+  }
+  MPI_Bcast(r->removal_order, r->n_removed, MPI_INT, 0, comm);
+  MPI_Bcast(r->importance_iter, (r->n_removed + 1) * L, MPI_DOUBLE, 0, comm);
+  MPI_Bcast(r->layer, (int)(sizeof(comp_prune_layer_info) * (size_t)L), MPI_BYTE, 0, comm);
+  MPI_Bcast(r->seconds, 2, MPI_DOUBLE, 0, comm);
+  for (int it = 0; it < r->n_removed; it++)
+    if (rank == 0) comp_log("stage A: layer %d removed (step %d)", r->removal_order[it], it);
+
+  /* stage C: kept layers to ranks; rank 0 sends each layer's calibration input to its owner */
+  double     tc      = comp_now();
+  const bool chained = o->inputs == COMP_INPUTS_PRUNED && o->method == COMP_METHOD_COMP;
+  /* --inputs pruned chains the layers (layer l is calibrated on the output of the pruned layers
+   * before it), so rank 0 prunes them all in order; otherwise they are independent units */
+  assign_layers(r, &m->hp, chained ? 1 : size, owner);
+  MPI_Request *req  = calloc((size_t)L, sizeof(MPI_Request));
+  int          nreq = 0;
+  for (int l = 0; l < L; l++) {
+    if (r->layer[l].removed) continue;
+    if (rank == 0 && owner[l] != 0) MPI_Isend(inputs[l], (int)(n * D), MPI_FLOAT, owner[l], l, comm, &req[nreq++]);
+    if (rank != 0 && owner[l] == rank) {
+      inputs[l] = malloc(sizeof(float) * (size_t)(n * D));
+      if (!inputs[l])
+        s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+      else
+        MPI_Recv(inputs[l], (int)(n * D), MPI_FLOAT, 0, l, comm, MPI_STATUS_IGNORE);
+    }
+  }
+  MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+  free(req);
+  int n_mine = 0, n_done = 0;
+  for (int l = 0; l < L; l++) n_mine += !r->layer[l].removed && owner[l] == rank;
+  comp_progress prog;
+  float        *xp  = NULL; /* (n, D) hidden states of the model pruned so far (chained only) */
+  comp_fwd_ws  *cws = NULL;
+  if (chained && rank == 0) {
+    int first = 0;
+    while (first < L && r->layer[first].removed) first++;
+    xp = malloc(sizeof(float) * (size_t)(n * D));
+    if (!xp || first == L)
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    else
+      memcpy(xp, inputs[first], sizeof(float) * (size_t)(n * D));
+    if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &cws);
+  }
+  comp_progress_start(&prog, "stage C (rank 0's layers)", n_mine);
+  for (int l = 0; l < L && !s; l++) {
+    if (r->layer[l].removed || owner[l] != rank) continue;
+    double lt = comp_now();
+    if ((s = comp_model_layer_get(m, l, &mine[l]))) break;
+    r->layer[l].rank = rank;
+    r->layer[l].tau  = NAN;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+      r->layer[l].kept[j]   = mine[l]->dense[j].w ? mine[l]->dense[j].d_in : -1;
+      r->layer[l].pruned[j] = mine[l]->dense[j].w ? 0 : -1;
+    }
+    if (r->layer[l].prunable && r->layer[l].target > 0)
+      s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, &r->layer[l]);
+    if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
+    r->layer[l].seconds = comp_now() - lt;
+    comp_progress_step(&prog, 1);
+    n_done++;
+  }
+  comp_progress_end(&prog);
+  free(xp);
+  comp_fwd_ws_destroy(&cws);
+  s = comp_dist_agree(comm, s);
+  if (s) goto done;
+  r->seconds[2] = comp_now() - tc;
+
+  /* everyone learns every layer's outcome (owners hold them) */
+  for (int l = 0; l < L; l++)
+    if (!r->layer[l].removed) MPI_Bcast(&r->layer[l], (int)sizeof(comp_prune_layer_info), MPI_BYTE, owner[l], comm);
+  int64_t removed_cols = 0, dead = 0;
+  for (int l = 0; l < L; l++) {
+    if (r->layer[l].removed) continue;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++)
+      if (r->layer[l].pruned[j] > 0) {
+        int64_t d_out = 0; /* d_out of dense j is the same in every layer */
+        if (mine[l]) d_out = mine[l]->dense[j].d_out;
+        MPI_Bcast(&d_out, 1, MPI_INT64_T, owner[l], comm);
+        removed_cols += r->layer[l].pruned[j] * d_out;
+      }
+    if (mine[l]) dead += dead_rows(&m->hp, mine[l]);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &dead, 1, MPI_INT64_T, MPI_SUM, comm);
+  r->removed_nominal  = (int64_t)r->n_removed * r->n_layer_params + removed_cols;
+  r->removed_stripped = r->removed_nominal + dead;
+
+  /* one archive, written by all ranks */
+  double   tw     = comp_now();
+  int      n_kept = 0, *orig = malloc(sizeof(int) * (size_t)L);
+  int64_t *kept = malloc(sizeof(int64_t) * (size_t)L * COMP_DENSE_COUNT);
+  if (!orig || !kept) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int l = 0; !s && l < L; l++) {
+    if (r->layer[l].removed) continue;
+    orig[n_kept] = l;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) kept[(int64_t)n_kept * COMP_DENSE_COUNT + j] = r->layer[l].kept[j];
+    n_kept++;
+  }
+  s = comp_dist_agree(comm, s);
+  if (!s) s = comp_dist_agree(comm, comp_archive_create(out_path, comm, COMP_VERSION, COMP_GIT_COMMIT, &archive));
+  if (!s) s = comp_dist_agree(comm, comp_archive_put_source(archive, m, model_sha256));
+  if (!s) s = comp_dist_agree(comm, comp_archive_put_globals(archive, m));
+  if (!s) s = comp_dist_agree(comm, comp_archive_define_layers(archive, m, n_kept, orig, kept));
+  for (int pos = 0; !s && pos < n_kept; pos++) {
+    comp_status ls = COMP_OK;
+    if (mine[orig[pos]]) ls = comp_archive_write_layer(archive, pos, mine[orig[pos]]);
+    if (ls) s = ls;
+  }
+  s             = comp_dist_agree(comm, s);
+  r->seconds[3] = comp_now() - tw;
+  if (!s) {
+    /* the run record: what the analysis needs, as datasets under /prune */
+    int64_t dimL[1] = {L}, dimI[2] = {r->n_removed + 1, L}, dimR[1] = {r->n_removed}, dimC[1] = {S},
+            dimLD[2] = {L, COMP_DENSE_COUNT}, dimP[1] = {4};
+    double  *col = malloc(sizeof(double) * (size_t)L * 5);
+    int64_t *ic  = malloc(sizeof(int64_t) * (size_t)L * (COMP_DENSE_COUNT * 2 + 2) +
+                          sizeof(int64_t) * (size_t)(r->n_removed + S + 1));
+    if (!col || !ic) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    s = comp_dist_agree(comm, s);
+    if (!s) {
+      double  *tgt = col, *ach = col + L, *tau = col + 2 * L, *imp = col + 3 * L, *sec = col + 4 * L;
+      int64_t *pc = ic, *kc = ic + (int64_t)L * COMP_DENSE_COUNT, *rk = kc + (int64_t)L * COMP_DENSE_COUNT,
+              *rm = rk + L, *ord = rm + L, *cal = ord + r->n_removed;
+      for (int l = 0; l < L; l++) {
+        tgt[l] = r->layer[l].target, ach[l] = r->layer[l].achieved, tau[l] = r->layer[l].tau;
+        imp[l] = r->layer[l].importance, sec[l] = r->layer[l].seconds;
+        rk[l] = r->layer[l].removed ? -1 : owner[l];
+        rm[l] = r->layer[l].removed ? r->layer[l].removal_step : -1;
+        for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+          pc[l * COMP_DENSE_COUNT + j] = r->layer[l].removed ? -1 : r->layer[l].pruned[j];
+          kc[l * COMP_DENSE_COUNT + j] = r->layer[l].removed ? -1 : r->layer[l].kept[j];
+        }
+      }
+      for (int i = 0; i < r->n_removed; i++) ord[i] = r->removal_order[i];
+      for (int64_t i = 0; i < S; i++) cal[i] = r->calib_start ? r->calib_start[i] : -1;
+      double phase[4] = {r->seconds[0], r->seconds[1], r->seconds[2], r->seconds[3]};
+      struct {
+        const char *name;
+        int         nd;
+        int64_t    *dims;
+        double     *data;
+      } f64[] = {
+          {"/prune/layer_target_ratio", 1, dimL, tgt}, {"/prune/layer_achieved_ratio", 1, dimL, ach},
+          {"/prune/layer_tau", 1, dimL, tau},          {"/prune/layer_importance", 1, dimL, imp},
+          {"/prune/layer_seconds", 1, dimL, sec},      {"/prune/importance_iterations", 2, dimI, r->importance_iter},
+          {"/prune/phase_seconds", 1, dimP, phase}};
+      struct {
+        const char *name;
+        int         nd;
+        int64_t    *dims;
+        int64_t    *data;
+      } i64[] = {{"/prune/pruned_columns", 2, dimLD, pc}, {"/prune/kept_columns", 2, dimLD, kc},
+                 {"/prune/layer_rank", 1, dimL, rk},      {"/prune/removal_step", 1, dimL, rm},
+                 {"/prune/removal_order", 1, dimR, ord},  {"/prune/calib_start", 1, dimC, cal}};
+      for (size_t i = 0; !s && i < sizeof f64 / sizeof f64[0]; i++)
+        s = comp_dist_agree(comm, comp_archive_put_f64(archive, f64[i].name, f64[i].nd, f64[i].dims, f64[i].data));
+      for (size_t i = 0; !s && i < sizeof i64 / sizeof i64[0]; i++)
+        s = comp_dist_agree(comm, comp_archive_put_i64(archive, i64[i].name, i64[i].nd, i64[i].dims, i64[i].data));
+      struct {
+        const char *name;
+        double      v;
+      } attrs[] = {{"ratio_target", o->ratio},
+                   {"ratio_achieved", (double)r->removed_nominal / (double)r->n_params},
+                   {"ratio_achieved_stripped", (double)r->removed_stripped / (double)r->n_params},
+                   {"n_params", (double)r->n_params},
+                   {"n_layer_params", (double)r->n_layer_params},
+                   {"removed_params", (double)r->removed_nominal},
+                   {"removed_params_stripped", (double)r->removed_stripped},
+                   {"n_removed_layers", (double)r->n_removed},
+                   {"n_removed_layers_asked", (double)r->n_removed_asked},
+                   {"ranks", (double)size}};
+      for (size_t i = 0; !s && i < sizeof attrs / sizeof attrs[0]; i++)
+        s = comp_dist_agree(comm, comp_archive_put_attr_f64(archive, "/prune", attrs[i].name, attrs[i].v));
+      const char *job = getenv("SLURM_JOB_ID");
+      if (!s)
+        s = comp_dist_agree(comm,
+                            comp_archive_put_attr_str(archive, "/prune", "method", comp_prune_method_name(o->method)));
+      if (!s)
+        s = comp_dist_agree(
+            comm, comp_archive_put_attr_str(archive, "/prune", "options_json", options_json ? options_json : "{}"));
+      if (!s) s = comp_dist_agree(comm, comp_archive_put_attr_str(archive, "/prune", "slurm_job_id", job ? job : ""));
+      if (!s) {
+        /* peak RSS per rank */
+        double  rss = (double)comp_peak_rss(), *all = malloc(sizeof(double) * (size_t)size);
+        int64_t dimS[1] = {size};
+        MPI_Gather(&rss, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, comm);
+        s = comp_dist_agree(comm, comp_archive_put_f64(archive, "/prune/peak_rss_bytes", 1, dimS, all));
+        free(all);
+      }
+    }
+    free(col);
+    free(ic);
+  }
+  free(orig);
+  free(kept);
+  if (archive) {
+    comp_status cs = comp_archive_close(&archive, s == COMP_OK);
+    if (!s) s = comp_dist_agree(comm, cs);
+  }
+done:
+  for (int l = 0; inputs && l < L; l++) free(inputs[l]);
+  for (int l = 0; mine && l < L; l++) comp_layer_free(&mine[l]);
+  free(inputs);
+  free(owner);
+  free(mine);
+  return s;
+}

@@ -1,0 +1,405 @@
+/* prune_layer.c - stage C for one decoder layer: neuron importance, mask tuning (Eq. 5) and
+ * Algorithm 1's allocation of the layer's ratio to its denses (see comp/prune.h).
+ *
+ * With X′ = X (the default) every dense of a layer sees what the unpruned layer feeds it, so the
+ * denses are independent: for each dense we compute, once, its "variance profile" — the tuned
+ * mask's variance after removing s, 2s, 3s ... columns in ascending importance (each a prefix
+ * solve of one Cholesky factor). Algorithm 1 with threshold τ prunes a dense until its variance
+ * first exceeds τ; the smallest τ on the grid that meets the layer's target is taken from the
+ * profiles without re-solving, then single steps are handed back (highest variance first) while
+ * the layer still meets its target, so the layer lands on its ratio instead of overshooting. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/forward.h"
+#include "comp/prune.h"
+
+/* The calibration inputs of every dense of one layer, captured from the forward pass. */
+typedef struct dense_inputs {
+  float  *x[COMP_DENSE_COUNT]; /* (n, d_in_full) each                                     */
+  int64_t n;
+} dense_inputs;
+
+static void capture_tap(void *ctx, comp_tap_point where, int layer, int dense, const float *x, int64_t n, int64_t width)
+{
+  (void)layer;
+  dense_inputs *di = ctx;
+  if (where != COMP_TAP_DENSE_IN || dense < 0 || dense >= COMP_DENSE_COUNT || !di->x[dense]) return;
+  memcpy(di->x[dense], x, sizeof(float) * (size_t)(n * width));
+}
+
+/* What one dense's analysis leaves for the allocation step. */
+typedef struct dense_plan {
+  bool           present;
+  int64_t        d_in, d_out, step;
+  int32_t       *perm;    /* (d_in) keep-priority order (most important first)          */
+  comp_masktune *mt;      /* prefix-Cholesky factor (NULL without mask tuning)           */
+  int64_t        n_steps; /* steps whose solve passed the guard                          */
+  double        *var;     /* (n_steps) Var(m̂) after removing (i+1)*step columns          */
+  int64_t        r;       /* chosen number of pruned columns                             */
+} dense_plan;
+
+static void plan_free(dense_plan *p)
+{
+  free(p->perm);
+  free(p->var);
+  comp_masktune_destroy(&p->mt);
+  memset(p, 0, sizeof *p);
+}
+
+/* Importance, keep order and (with mask tuning) the factor and variance profile of one dense.
+ * W (d_out, d_in), X (S*T, d_in) what the unpruned model feeds it (the target of Eq. 2), Xp
+ * (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X). Importance is computed on X′. */
+static comp_status analyse_dense(const comp_dense *dn, const float *X, const float *Xp, int64_t S, int64_t T,
+                                 const comp_prune_opts *o, dense_plan *p)
+{
+  const int64_t d = dn->d_in, n = S * T;
+  comp_status   s      = COMP_OK;
+  double       *WtW    = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) WᵀW                 */
+  double       *XX     = calloc((size_t)(d * d), sizeof(double));  /* (d, d) X′X′ᵀ                */
+  double       *XpX    = (Xp && Xp != X) ? calloc((size_t)(d * d), sizeof(double)) : NULL; /* (d, d) X′Xᵀ       */
+  double       *G      = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) (WᵀW)∘(XXᵀ)         */
+  double       *c      = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
+  double       *score  = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
+  double       *m      = malloc(sizeof(double) * (size_t)d);       /* (d) a tuned mask           */
+  comp_fisher   fisher = {0};
+  p->present           = true;
+  p->d_in              = d;
+  p->d_out             = dn->d_out;
+  p->step              = (int64_t)llround((double)d / o->step_div);
+  if (p->step < 1) p->step = 1;
+  p->perm = malloc(sizeof(int32_t) * (size_t)d);
+  p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
+  if (!Xp) Xp = X;
+  if (!WtW || !XX || !G || !c || !score || !m || !p->perm || !p->var || (Xp != X && !XpX)) {
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
+    goto done;
+  }
+  comp_wtw(WtW, dn->w, dn->d_out, d);
+  comp_gram_acc(XX, Xp, n, d);
+  comp_eq5_gram(G, WtW, XX, d);
+  if (XpX) comp_cross_acc(XpX, Xp, X, n, d);
+  comp_eq5_rhs(c, WtW, XpX ? XpX : XX, d);
+  if (o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER) {
+    /* Eq. 8: one Fisher sample per calibration sequence, G_s = (WᵀW)∘(X_s X_sᵀ) */
+    double *XXs = malloc(sizeof(double) * (size_t)(d * d)), *Gs = malloc(sizeof(double) * (size_t)(d * d));
+    if (!XXs || !Gs) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
+    if (!s) s = comp_fisher_init(&fisher, d);
+    for (int64_t smp = 0; !s && smp < S; smp++) {
+      memset(XXs, 0, sizeof(double) * (size_t)(d * d));
+      comp_gram_acc(XXs, Xp + smp * T * d, T, d);
+      comp_eq5_gram(Gs, WtW, XXs, d);
+      s = comp_fisher_add(&fisher, Gs, o->ridge_eps);
+    }
+    free(XXs);
+    free(Gs);
+    if (s) goto done;
+  }
+  if ((s = comp_neuron_importance(o->importance, d, G, WtW, XX, &fisher, o->ridge_eps, score))) goto done;
+  comp_keep_order(score, d, p->perm);
+  p->n_steps = 0;
+  if (!o->mask_tuning) { /* every step is allowed; the variance of m = 1 is 0 */
+    for (int64_t r = p->step; r + p->step <= d; r += p->step) p->var[p->n_steps++] = 0.0;
+    goto done;
+  }
+  if ((s = comp_masktune_create(G, c, p->perm, d, o->ridge_eps, &p->mt))) goto done;
+  /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step */
+  for (int64_t r = p->step; r + p->step <= d; r += p->step) {
+    bool ok;
+    if ((s = comp_masktune_solve(p->mt, d - r, m, &ok))) goto done;
+    if (!ok) break; /* the guard (non-finite or |m| > 10) ends the dense as a too-high τ would */
+    p->var[p->n_steps++] = comp_mask_variance(m, d - r);
+  }
+done:
+  comp_fisher_free(&fisher);
+  free(WtW);
+  free(XX);
+  free(XpX);
+  free(G);
+  free(c);
+  free(score);
+  free(m);
+  return s;
+}
+
+/* Steps dense p takes under threshold tau: it stops before the first step whose variance > tau. */
+static int64_t steps_at(const dense_plan *p, double tau)
+{
+  int64_t i = 0;
+  while (i < p->n_steps && p->var[i] <= tau) i++;
+  return i;
+}
+
+/* Algorithm 1 on the profiles: smallest τ of the grid meeting target_params, then landing. */
+static double allocate_tau(dense_plan *pl, double target_params, const comp_prune_opts *o)
+{
+  double tau = 0.0;
+  for (int it = 0;; it++) {
+    double removed = 0, removed_max = 0;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+      if (!pl[j].present) continue;
+      removed += (double)(steps_at(&pl[j], tau) * pl[j].step * pl[j].d_out);
+      removed_max += (double)(pl[j].n_steps * pl[j].step * pl[j].d_out);
+    }
+    if (removed >= target_params || removed >= removed_max) break;
+    tau = it == 0 ? o->tau_first : tau * o->tau_growth;
+    if (tau > o->tau_max && o->tau_max > 0) { /* past the grid: every step the guard allows */
+      tau = INFINITY;
+      break;
+    }
+  }
+  double removed = 0;
+  for (int j = 0; j < COMP_DENSE_COUNT; j++)
+    if (pl[j].present) {
+      pl[j].r = steps_at(&pl[j], tau) * pl[j].step;
+      removed += (double)(pl[j].r * pl[j].d_out);
+    }
+  /* land: hand back the step with the highest variance while the layer still meets its target */
+  for (;;) {
+    int    best = -1;
+    double bv   = -1;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+      if (!pl[j].present || pl[j].r == 0) continue;
+      if (removed - (double)(pl[j].step * pl[j].d_out) < target_params) continue;
+      double v = pl[j].var[pl[j].r / pl[j].step - 1];
+      if (v > bv) bv = v, best = j;
+    }
+    if (best < 0) break;
+    pl[best].r -= pl[best].step;
+    removed -= (double)(pl[best].step * pl[best].d_out);
+  }
+  return tau;
+}
+
+/* The same fraction of dense p's input columns as of the layer's (rounded, within what the guard allows). */
+static int64_t uniform_columns(const dense_plan *p, double fraction)
+{
+  int64_t r = (int64_t)llround(fraction * (double)p->d_in), cap = p->n_steps * p->step; /* whole steps */
+  if (r > p->d_in - 1) r = p->d_in - 1;
+  if (r > cap && p->mt) r = cap;
+  return r < 0 ? 0 : r;
+}
+
+/* --neuron-allocation uniform: every dense gives up the fraction target_params / (its layer's dense params). */
+static void allocate_uniform(dense_plan *pl, double target_params)
+{
+  double all = 0;
+  for (int j = 0; j < COMP_DENSE_COUNT; j++)
+    if (pl[j].present) all += (double)(pl[j].d_in * pl[j].d_out);
+  for (int j = 0; j < COMP_DENSE_COUNT; j++)
+    if (pl[j].present) pl[j].r = uniform_columns(&pl[j], all > 0 ? target_params / all : 0);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Replace dense dn by its compact form: kept columns S = perm[0..k) in ascending order, scaled by m̂. */
+static comp_status compact_dense(comp_dense *dn, dense_plan *p)
+{
+  const int64_t d = p->d_in, k = d - p->r;
+  if (p->r == 0) return COMP_OK;
+  double  *m    = malloc(sizeof(double) * (size_t)k);  /* (k) m̂ in perm order     */
+  int32_t *keep = malloc(sizeof(int32_t) * (size_t)k); /* (k) kept columns, sorted */
+  double  *scal = malloc(sizeof(double) * (size_t)d);  /* (d) m̂ by column          */
+  if (!m || !keep || !scal) {
+    free(m);
+    free(keep);
+    free(scal);
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  }
+  bool ok = true;
+  if (p->mt) {
+    comp_status s = comp_masktune_solve(p->mt, k, m, &ok);
+    if (s) {
+      free(m);
+      free(keep);
+      free(scal);
+      return s;
+    }
+  }
+  for (int64_t i = 0; i < k; i++) {
+    keep[i]          = p->perm[i];
+    scal[p->perm[i]] = (p->mt && ok) ? m[i] : 1.0;
+  }
+  qsort(keep, (size_t)k, sizeof *keep, cmp_i32);
+  /* in place: row o of W′ (d_out, k) is written at or before where row o of W (d_out, d) is read */
+  for (int64_t o = 0; o < dn->d_out; o++)
+    for (int64_t i = 0; i < k; i++) dn->w[o * k + i] = (float)(dn->w[o * d + keep[i]] * scal[keep[i]]);
+  free(dn->in_idx);
+  dn->in_idx = keep;
+  dn->d_in   = k;
+  free(m);
+  free(scal);
+  return COMP_OK;
+}
+
+/* Run layer ly on x (n, D) and keep every dense's input in di (h: (n, D) scratch). */
+static comp_status capture_inputs(const comp_model *m, const comp_layer *ly, const float *x, int64_t S, int64_t T,
+                                  comp_fwd_ws *ws, float *h, dense_inputs *di)
+{
+  comp_taps taps = {.fn = capture_tap, .ctx = di};
+  memcpy(h, x, sizeof(float) * (size_t)(S * T * m->hp.n_embd));
+  return comp_forward_layer(m, ly, h, S, T, ws, &taps);
+}
+
+/* Pruned input columns dense p takes under the allocation rule, before any landing cap. */
+static int64_t columns_at(const dense_plan *p, const comp_prune_opts *o, double tau, double fraction)
+{
+  return o->alloc == COMP_ALLOC_TAU ? steps_at(p, tau) * p->step : uniform_columns(p, fraction);
+}
+
+/* --inputs within-layer (§4.2, Algorithm 1 as first written): the denses are pruned in forward
+ * order and dense j's X′ is its input in the partially pruned layer (denses before j already
+ * pruned and tuned), so every τ of the grid re-prunes the layer from a fresh copy. When the
+ * accepted τ overshoots the target, the pass is repeated at that τ with each dense capped to what
+ * the layer still needs (the landing; a cap changes only the denses after it). X: the unpruned
+ * layer's dense inputs on x (n, D). On success ly holds the compact pruned denses. */
+static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const float *x, const dense_inputs *X,
+                                      int64_t S, int64_t T, double target_params, const comp_prune_opts *o,
+                                      comp_fwd_ws *ws, float *h, dense_plan *pl, double *tau_out)
+{
+  const int64_t n    = S * T;
+  comp_status   s    = COMP_OK;
+  comp_layer    view = *ly; /* the working copy: own dense weights, shared norms and biases */
+  dense_inputs  Xp   = {.n = n};
+  double        all  = 0;
+  view.mem           = NULL;
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    view.dense[j].w      = NULL;
+    view.dense[j].in_idx = NULL;
+    if (!ly->dense[j].w) continue;
+    all += (double)(ly->dense[j].d_in * ly->dense[j].d_out);
+    view.dense[j].w = malloc(sizeof(float) * (size_t)(ly->dense[j].d_out * ly->dense[j].d_in_full));
+    Xp.x[j]         = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
+    if (!view.dense[j].w || !Xp.x[j]) {
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the within-layer working copy");
+      goto done;
+    }
+  }
+  const double fraction = all > 0 ? target_params / all : 0;
+  double       tau      = 0.0;
+  bool         landing  = false;
+  for (int it = 0;; it++) {
+    double removed = 0;
+    bool   at_max  = true; /* every dense took every step its guard allowed */
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+      if (!ly->dense[j].w) continue;
+      comp_dense *vd = &view.dense[j];
+      memcpy(vd->w, ly->dense[j].w, sizeof(float) * (size_t)(vd->d_out * vd->d_in_full));
+      free(vd->in_idx);
+      vd->in_idx = NULL;
+      vd->d_in   = vd->d_in_full;
+    }
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+      if (!ly->dense[j].w) continue;
+      /* X′_j: dense j's input in the layer whose denses before j are pruned */
+      if ((s = capture_inputs(m, &view, x, S, T, ws, h, &Xp))) goto done;
+      plan_free(&pl[j]);
+      if ((s = analyse_dense(&view.dense[j], X->x[j], Xp.x[j], S, T, o, &pl[j]))) goto done;
+      int64_t r = columns_at(&pl[j], o, tau, fraction);
+      if (landing) { /* no more than the layer still needs, in whole steps */
+        double  need = target_params - removed;
+        int64_t rmax = need <= 0 ? 0 : (int64_t)ceil(need / (double)(pl[j].step * pl[j].d_out)) * pl[j].step;
+        if (r > rmax) r = rmax;
+      }
+      if (r < pl[j].n_steps * pl[j].step) at_max = false;
+      pl[j].r = r;
+      removed += (double)(r * pl[j].d_out);
+      if ((s = compact_dense(&view.dense[j], &pl[j]))) goto done;
+    }
+    if (o->alloc == COMP_ALLOC_UNIFORM || landing) break;
+    if (removed >= target_params) {
+      if (removed == target_params) break;
+      landing = true; /* same τ once more, capped */
+      continue;
+    }
+    if (at_max || isinf(tau)) break; /* nothing more to take: the layer stays short of its target */
+    tau = it == 0 ? o->tau_first : tau * o->tau_growth;
+    if (tau > o->tau_max && o->tau_max > 0) tau = INFINITY;
+  }
+  *tau_out = o->alloc == COMP_ALLOC_TAU ? tau : NAN;
+  /* the accepted pass replaces the layer's denses (compact rows fit where the full ones were) */
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    if (!ly->dense[j].w) continue;
+    comp_dense *d = &ly->dense[j], *v = &view.dense[j];
+    memcpy(d->w, v->w, sizeof(float) * (size_t)(v->d_out * v->d_in));
+    free(d->in_idx);
+    d->in_idx = v->in_idx;
+    d->d_in   = v->d_in;
+    v->in_idx = NULL;
+    pl[j].r   = d->d_in_full - d->d_in;
+  }
+done:
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    free(view.dense[j].w);
+    free(view.dense[j].in_idx);
+    free(Xp.x[j]);
+  }
+  return s;
+}
+
+comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x, const float *xp, int64_t S, int64_t T,
+                             double target, const comp_prune_opts *o, comp_prune_layer_info *info)
+{
+  const int64_t n = S * T, D = m->hp.n_embd;
+  comp_status   s  = COMP_OK;
+  dense_inputs  di = {.n = n}, dp = {.n = n};
+  dense_plan    pl[COMP_DENSE_COUNT];
+  comp_fwd_ws  *ws      = NULL;
+  float        *h       = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) scratch residual stream */
+  const bool    with_xp = o->inputs == COMP_INPUTS_PRUNED && xp;
+  memset(pl, 0, sizeof pl);
+  if (!h) return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    info->kept[j] = info->pruned[j] = -1;
+    if (!ly->dense[j].w) continue;
+    if (ly->dense[j].in_idx) {
+      s = comp_error_set(COMP_ERR_INTERNAL, "layer %d is already pruned", ly->index);
+      goto done;
+    }
+    di.x[j] = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
+    if (with_xp) dp.x[j] = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
+    if (!di.x[j] || (with_xp && !dp.x[j])) {
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory for calibration inputs");
+      goto done;
+    }
+  }
+  /* X: what the unpruned layer feeds each dense on its original input x */
+  if ((s = comp_fwd_ws_create(&m->hp, n, T, &ws))) goto done;
+  if ((s = capture_inputs(m, ly, x, S, T, ws, h, &di))) goto done;
+  const double target_params = target * (double)comp_model_layer_n_params(m, ly->index);
+  if (o->inputs == COMP_INPUTS_WITHIN_LAYER) {
+    if ((s = prune_within_layer(m, ly, x, &di, S, T, target_params, o, ws, h, pl, &info->tau))) goto done;
+  } else {
+    /* X′ = X, or (--inputs pruned) what the unpruned layer feeds each dense on the pruned model's
+     * hidden states xp: the denses are independent, each analysed once */
+    if (with_xp && (s = capture_inputs(m, ly, xp, S, T, ws, h, &dp))) goto done;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++)
+      if (ly->dense[j].w && (s = analyse_dense(&ly->dense[j], di.x[j], dp.x[j], S, T, o, &pl[j]))) goto done;
+    info->tau = o->alloc == COMP_ALLOC_TAU ? allocate_tau(pl, target_params, o) : NAN;
+    if (o->alloc == COMP_ALLOC_UNIFORM) allocate_uniform(pl, target_params);
+    for (int j = 0; j < COMP_DENSE_COUNT; j++)
+      if (pl[j].present && (s = compact_dense(&ly->dense[j], &pl[j]))) goto done;
+  }
+  double removed = 0;
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    if (!pl[j].present) continue;
+    info->kept[j]   = pl[j].d_in - pl[j].r;
+    info->pruned[j] = pl[j].r;
+    removed += (double)(pl[j].r * pl[j].d_out);
+  }
+  info->achieved = removed / (double)comp_model_layer_n_params(m, ly->index);
+done:
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    free(di.x[j]);
+    free(dp.x[j]);
+    plan_free(&pl[j]);
+  }
+  comp_fwd_ws_destroy(&ws);
+  free(h);
+  return s;
+}

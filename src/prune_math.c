@@ -1,0 +1,486 @@
+/* prune_math.c - the numerics of COMP pruning (see comp/prune_math.h and ALGORITHM.md §3-§5).
+ * All math in float64. Symmetric matrices are handed to LAPACK as column-major lower triangles
+ * (a row-major symmetric matrix is its own transpose), which avoids LAPACKE's transposed copies. */
+#include "comp/prune_math.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMP_MASK_GUARD 10.0    /* FPT's guard: reject a tuned mask with any |m_i| > 10        */
+#define COMP_IMP_TINY   1e-12   /* non-positive layer importances are clamped to this          */
+#define COMP_GRAM_CHUNK 8388608 /* doubles per float->double staging buffer (64 MiB)          */
+
+/* ---- Eq. 3 ------------------------------------------------------------------------------------- */
+
+double comp_eq3_layer_importance(const float *x, const float *y, int64_t n, int64_t D)
+{
+  if (n <= 0) return 0.0;
+  double sum_cos = 0.0;
+  for (int64_t t = 0; t < n; t++) {
+    const float *xt = x + t * D, *yt = y + t * D;
+    double       xy = 0, xx = 0, yy = 0;
+    for (int64_t i = 0; i < D; i++) {
+      xy += (double)xt[i] * yt[i];
+      xx += (double)xt[i] * xt[i];
+      yy += (double)yt[i] * yt[i];
+    }
+    sum_cos += (xx > 0 && yy > 0) ? xy / (sqrt(xx) * sqrt(yy)) : 1.0;
+  }
+  return 1.0 - sum_cos / (double)n;
+}
+
+/* ---- Eq. 10 ------------------------------------------------------------------------------------ */
+
+comp_status comp_eq10_layer_ratios(int L, const bool *in_q, const double *imp, double budget, int64_t n_layer_params,
+                                   double p_max, double *ratio)
+{
+  COMP_CHECK(L >= 0, COMP_ERR_ARG, "layer ratios: number of layers %d < 0", L);
+  COMP_CHECK(n_layer_params > 0, COMP_ERR_ARG, "layer ratios: parameters per layer %lld must be > 0",
+             (long long)n_layer_params);
+  COMP_CHECK(p_max > 0 && p_max <= 1, COMP_ERR_ARG, "layer ratios: p_max %g must be in (0, 1]", p_max);
+  COMP_CHECK(isfinite(budget) && budget >= 0, COMP_ERR_ARG,
+             "layer ratios: neuron-pruning budget %.6g parameters is negative (the removed layers already exceed "
+             "the target ratio)",
+             budget);
+  int q = 0;
+  for (int l = 0; l < L; l++) {
+    ratio[l] = 0.0;
+    if (!in_q[l]) continue;
+    COMP_CHECK(isfinite(imp[l]), COMP_ERR_ARG, "layer ratios: importance of layer %d is not finite", l);
+    q++;
+  }
+  if (budget == 0) return COMP_OK;
+  COMP_CHECK(q > 0, COMP_ERR_ARG, "layer ratios: %.6g parameters to remove but no layer may be neuron-pruned", budget);
+  const double N = (double)n_layer_params, cap = p_max * q * N;
+  COMP_CHECK(budget <= cap * (1 + 1e-12), COMP_ERR_ARG,
+             "layer ratios: %.6g parameters to remove exceed p_max*|Q|*N_layer = %g*%d*%lld = %.6g; lower the "
+             "target ratio, remove more layers or raise p_max",
+             budget, p_max, q, (long long)n_layer_params, cap);
+
+  /* p_l = (H/I_l) B/(|Q| N) with H = |Q|/Σ_Q 1/I_j is  p_l = w_l * (B/N) / Σ_Q w_j,  w = 1/I. Water-filling:
+   * clamp every layer above p_max, give the rest of the budget to the unclamped ones by the same rule. */
+  bool *clamped = calloc((size_t)L, sizeof *clamped);
+  COMP_CHECK(clamped || L == 0, COMP_ERR_NOMEM, "layer ratios: out of memory");
+  double rest = budget / N; /* Σ p_l still to hand out over the unclamped layers */
+  for (;;) {
+    double sum_w = 0;
+    for (int l = 0; l < L; l++)
+      if (in_q[l] && !clamped[l]) sum_w += 1.0 / (imp[l] > COMP_IMP_TINY ? imp[l] : COMP_IMP_TINY);
+    int n_new = 0;
+    for (int l = 0; l < L; l++) {
+      if (!in_q[l] || clamped[l]) continue;
+      double w = 1.0 / (imp[l] > COMP_IMP_TINY ? imp[l] : COMP_IMP_TINY);
+      ratio[l] = rest > 0 ? w * rest / sum_w : 0.0;
+      if (ratio[l] > p_max) n_new++;
+    }
+    if (n_new == 0) break;
+    for (int l = 0; l < L; l++) {
+      if (in_q[l] && !clamped[l] && ratio[l] > p_max) {
+        clamped[l] = true;
+        ratio[l]   = p_max;
+        rest -= p_max;
+      }
+    }
+  }
+  free(clamped);
+  return COMP_OK;
+}
+
+/* ---- Gram matrices ----------------------------------------------------------------------------- */
+
+static void to_double(double *dst, const float *src, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
+/* Copy the lower triangle of the row-major (d,d) A onto its upper triangle. */
+static void mirror_lower(double *A, int64_t d)
+{
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t j = 0; j < i; j++) A[j * d + i] = A[i * d + j];
+}
+
+static int64_t gram_chunk_rows(int64_t n, int64_t d)
+{
+  int64_t rows = d > 0 ? COMP_GRAM_CHUNK / d : n;
+  rows         = rows < 64 ? 64 : rows;
+  return rows < n ? rows : n;
+}
+
+void comp_gram_acc(double *A, const float *X, int64_t n, int64_t d)
+{
+  if (n <= 0 || d <= 0) return;
+  int64_t rows = gram_chunk_rows(n, d);
+  double *buf  = malloc((size_t)(rows * d) * sizeof *buf);
+  if (!buf) { /* no memory for staging: same sums, without BLAS */
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t i = 0; i < d; i++)
+        for (int64_t j = 0; j <= i; j++) A[i * d + j] += (double)X[t * d + i] * X[t * d + j];
+  } else {
+    for (int64_t t0 = 0; t0 < n; t0 += rows) {
+      int64_t r = n - t0 < rows ? n - t0 : rows;
+      to_double(buf, X + t0 * d, r * d);
+      cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)d, (int)r, 1.0, buf, (int)d, 1.0, A, (int)d);
+    }
+    free(buf);
+  }
+  mirror_lower(A, d);
+}
+
+void comp_cross_acc(double *A, const float *Xp, const float *X, int64_t n, int64_t d)
+{
+  if (n <= 0 || d <= 0) return;
+  int64_t rows = gram_chunk_rows(n, d);
+  double *bp = malloc((size_t)(rows * d) * sizeof *bp), *bx = malloc((size_t)(rows * d) * sizeof *bx);
+  if (!bp || !bx) { /* no memory for staging: same sums, without BLAS */
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t k = 0; k < d; k++)
+        for (int64_t j = 0; j < d; j++) A[k * d + j] += (double)Xp[t * d + k] * X[t * d + j];
+  } else {
+    for (int64_t t0 = 0; t0 < n; t0 += rows) {
+      int64_t r = n - t0 < rows ? n - t0 : rows;
+      to_double(bp, Xp + t0 * d, r * d);
+      to_double(bx, X + t0 * d, r * d);
+      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d, (int)d, (int)r, 1.0, bp, (int)d, bx, (int)d, 1.0, A,
+                  (int)d);
+    }
+  }
+  free(bp);
+  free(bx);
+}
+
+void comp_wtw(double *WtW, const float *W, int64_t d_out, int64_t d_in)
+{
+  memset(WtW, 0, (size_t)(d_in * d_in) * sizeof *WtW);
+  comp_gram_acc(WtW, W, d_out, d_in);
+}
+
+void comp_eq5_gram(double *G, const double *WtW, const double *XpXp, int64_t d)
+{
+  for (int64_t i = 0; i < d * d; i++) G[i] = WtW[i] * XpXp[i];
+}
+
+void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d)
+{
+  for (int64_t k = 0; k < d; k++) {
+    double s = 0;
+    for (int64_t j = 0; j < d; j++) s += WtW[k * d + j] * XpX[k * d + j];
+    c[k] = s;
+  }
+}
+
+/* ---- Eq. 6-7: condition number and its mask gradient ----------------------------------------- */
+
+static double ridge(const double *G, int64_t d, double eps_rel)
+{
+  double tr = 0;
+  for (int64_t i = 0; i < d; i++) tr += G[i * d + i];
+  return eps_rel * tr / (double)d;
+}
+
+/* One eigenpair (index il, 1-based ascending) of the symmetric G (d,d); work (d,d) is clobbered. */
+static comp_status eigpair(const double *G, int64_t d, lapack_int il, double *work, double *w_all, double *lam,
+                           double *v)
+{
+  memcpy(work, G, (size_t)(d * d) * sizeof *work);
+  lapack_int m    = 0, isuppz[2];
+  lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)d, work, (lapack_int)d, 0.0, 0.0, il,
+                                   il, LAPACKE_dlamch('S'), &m, w_all, v, (lapack_int)d, isuppz);
+  if (info == LAPACK_WORK_MEMORY_ERROR) return comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory");
+  COMP_CHECK(info == 0 && m == 1, COMP_ERR_NUMERIC,
+             "condition number: dsyevr failed (info %d) for eigenvalue %d of %lld", (int)info, (int)il, (long long)d);
+  *lam = w_all[0];
+  return COMP_OK;
+}
+
+comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g)
+{
+  COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "condition number: dimension %lld out of range", (long long)d);
+  COMP_CHECK(eps_rel >= 0 && isfinite(eps_rel), COMP_ERR_ARG, "condition number: eps_rel %g must be >= 0", eps_rel);
+  double     *work = malloc((size_t)(d * d) * sizeof *work);
+  double     *buf  = malloc((size_t)(3 * d) * sizeof *buf); /* w_all (d), v_min (d), v_max (d) */
+  comp_status st   = COMP_OK;
+  if (!work || !buf) {
+    st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
+                        (long long)d);
+    goto done;
+  }
+  double *w_all = buf, *vmin = buf + d, *vmax = buf + 2 * d, lmin, lmax;
+  if ((st = eigpair(G, d, 1, work, w_all, &lmin, vmin)) != COMP_OK) goto done;
+  if ((st = eigpair(G, d, (lapack_int)d, work, w_all, &lmax, vmax)) != COMP_OK) goto done;
+  const double lam = ridge(G, d, eps_rel), den = lmin + lam;
+  if (!(den > 0) || !isfinite(lmax)) {
+    st = comp_error_set(COMP_ERR_NUMERIC,
+                        "condition number: G + lambda*I is not positive definite (lambda_min %.3g, lambda %.3g); "
+                        "raise eps_rel",
+                        lmin, lam);
+    goto done;
+  }
+  *kappa = (lmax + lam) / den;
+  for (int64_t k = 0; k < d; k++)
+    g[k] = 2.0 * (lmax * vmax[k] * vmax[k] * den - (lmax + lam) * lmin * vmin[k] * vmin[k]) / (den * den);
+done:
+  free(work);
+  free(buf);
+  return st;
+}
+
+/* ---- Eq. 8: Fisher accumulator ---------------------------------------------------------------- */
+
+comp_status comp_fisher_init(comp_fisher *f, int64_t d)
+{
+  COMP_CHECK(d > 0, COMP_ERR_ARG, "fisher: dimension %lld must be > 0", (long long)d);
+  f->d = d;
+  f->n = 0;
+  f->F = calloc((size_t)d, sizeof *f->F);
+  COMP_CHECK(f->F, COMP_ERR_NOMEM, "fisher: out of memory");
+  return COMP_OK;
+}
+
+comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel)
+{
+  double *g = malloc((size_t)f->d * sizeof *g), kappa;
+  COMP_CHECK(g, COMP_ERR_NOMEM, "fisher: out of memory");
+  comp_status st = comp_eq7_cond_grad(G_s, f->d, eps_rel, &kappa, g);
+  if (st == COMP_OK) {
+    for (int64_t k = 0; k < f->d; k++) f->F[k] += g[k] * g[k];
+    f->n++;
+  }
+  free(g);
+  return st;
+}
+
+void comp_fisher_free(comp_fisher *f)
+{
+  if (!f) return;
+  free(f->F);
+  f->F = NULL;
+  f->n = 0;
+  f->d = 0;
+}
+
+/* ---- Eq. 9 and the alternative neuron importances --------------------------------------------- */
+
+static const char *const comp_importance_names[COMP_IMP_COUNT] = {"cond", "cond_fisher", "obs", "wanda", "magnitude"};
+
+const char *comp_importance_name(comp_importance_kind k)
+{
+  return (unsigned)k < COMP_IMP_COUNT ? comp_importance_names[k] : "?";
+}
+
+comp_status comp_importance_parse(const char *s, comp_importance_kind *k)
+{
+  for (int i = 0; i < COMP_IMP_COUNT; i++) {
+    if (s && strcmp(s, comp_importance_names[i]) == 0) {
+      *k = (comp_importance_kind)i;
+      return COMP_OK;
+    }
+  }
+  return comp_error_set(COMP_ERR_ARG, "unknown importance '%s' (valid: cond, cond_fisher, obs, wanda, magnitude)",
+                        s ? s : "(null)");
+}
+
+/* score_k = 1/[(G+λI)⁻¹]_kk, from the Cholesky factor. */
+static comp_status obs_score(const double *G, int64_t d, double eps_rel, double *score)
+{
+  COMP_CHECK(d <= INT32_MAX / 2, COMP_ERR_ARG, "obs importance: dimension %lld too large", (long long)d);
+  double *a = malloc((size_t)(d * d) * sizeof *a);
+  COMP_CHECK(a, COMP_ERR_NOMEM, "obs importance: out of memory");
+  memcpy(a, G, (size_t)(d * d) * sizeof *a);
+  const double lam = ridge(G, d, eps_rel);
+  for (int64_t i = 0; i < d; i++) a[i * d + i] += lam;
+  lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
+  if (info == 0) info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
+  if (info == 0)
+    for (int64_t k = 0; k < d; k++) score[k] = 1.0 / a[k * d + k];
+  free(a);
+  COMP_CHECK(info == 0, COMP_ERR_NUMERIC,
+             "obs importance: G + lambda*I is not positive definite (LAPACK info %d); raise eps_rel", (int)info);
+  return COMP_OK;
+}
+
+comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *WtW,
+                                   const double *XX, const comp_fisher *fisher, double eps_rel, double *score)
+{
+  COMP_CHECK(d > 0, COMP_ERR_ARG, "importance: dimension %lld must be > 0", (long long)d);
+  const char *name = comp_importance_name(kind);
+  switch (kind) {
+  case COMP_IMP_COND:
+  case COMP_IMP_COND_FISHER: {
+    COMP_CHECK(fisher && fisher->F && fisher->d == d && fisher->n > 0, COMP_ERR_ARG,
+               "importance %s: needs a Fisher accumulator of dimension %lld with at least one sample", name,
+               (long long)d);
+    if (kind == COMP_IMP_COND_FISHER) {
+      for (int64_t k = 0; k < d; k++) score[k] = fisher->F[k] / fisher->n;
+      return COMP_OK;
+    }
+    COMP_CHECK(G, COMP_ERR_ARG, "importance %s: needs G", name);
+    double kappa;
+    COMP_CALL(comp_eq7_cond_grad(G, d, eps_rel, &kappa, score)); /* score = g */
+    for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
+    return COMP_OK;
+  }
+  case COMP_IMP_OBS:
+    COMP_CHECK(G, COMP_ERR_ARG, "importance %s: needs G", name);
+    return obs_score(G, d, eps_rel, score);
+  case COMP_IMP_WANDA:
+    COMP_CHECK(WtW && XX, COMP_ERR_ARG, "importance %s: needs WtW and XX", name);
+    for (int64_t k = 0; k < d; k++) score[k] = sqrt(WtW[k * d + k] * XX[k * d + k]);
+    return COMP_OK;
+  case COMP_IMP_MAGNITUDE:
+    COMP_CHECK(WtW, COMP_ERR_ARG, "importance %s: needs WtW", name);
+    for (int64_t k = 0; k < d; k++) score[k] = sqrt(WtW[k * d + k]);
+    return COMP_OK;
+  default:
+    return comp_error_set(COMP_ERR_ARG, "importance: unknown kind %d", (int)kind);
+  }
+}
+
+/* ---- keep order -------------------------------------------------------------------------------- */
+
+/* true when neuron a has higher keep priority than b: larger score, then lower index; NaN last. */
+static bool keep_before(const double *s, int32_t a, int32_t b)
+{
+  bool na = isnan(s[a]), nb = isnan(s[b]);
+  if (na != nb) return nb;
+  if (!na && s[a] != s[b]) return s[a] > s[b];
+  return a < b;
+}
+
+/* Heap sort with the total order keep_before: deterministic, O(d log d), no allocation. */
+static void sift_down(const double *s, int32_t *p, int64_t root, int64_t n)
+{
+  for (;;) {
+    int64_t child = 2 * root + 1;
+    if (child >= n) return;
+    if (child + 1 < n && keep_before(s, p[child], p[child + 1])) child++; /* the later-ordered child */
+    if (!keep_before(s, p[root], p[child])) return;
+    int32_t t = p[root];
+    p[root]   = p[child];
+    p[child]  = t;
+    root      = child;
+  }
+}
+
+void comp_keep_order(const double *score, int64_t d, int32_t *perm)
+{
+  for (int64_t i = 0; i < d; i++) perm[i] = (int32_t)i;
+  for (int64_t i = d / 2 - 1; i >= 0; i--) sift_down(score, perm, i, d);
+  for (int64_t end = d - 1; end > 0; end--) {
+    int32_t t = perm[0];
+    perm[0]   = perm[end];
+    perm[end] = t;
+    sift_down(score, perm, 0, end);
+  }
+}
+
+/* ---- Eq. 5 mask tuning, prefix-Cholesky ------------------------------------------------------- */
+
+struct comp_masktune {
+  int64_t d;
+  double  lambda; /* ridge λ = eps_rel*mean(diag G)                                         */
+  double *a;      /* (d,d) column-major: lower = L of chol(G[π,π]+λI), strict upper = G[π,π] */
+  double *diag;   /* (d)   diag of G[π,π] (without λ)                                        */
+  double *cp;     /* (d)   c[π]                                                              */
+};
+
+comp_status comp_masktune_create(const double *G, const double *c, const int32_t *perm, int64_t d, double eps_rel,
+                                 comp_masktune **out)
+{
+  *out = NULL;
+  COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "mask tuning: dimension %lld out of range", (long long)d);
+  COMP_CHECK(eps_rel >= 0 && isfinite(eps_rel), COMP_ERR_ARG, "mask tuning: eps_rel %g must be >= 0", eps_rel);
+  comp_masktune *mt   = calloc(1, sizeof *mt);
+  bool          *seen = calloc((size_t)d, sizeof *seen);
+  comp_status    st   = COMP_OK;
+  if (!mt || !seen || !(mt->a = malloc((size_t)(d * d) * sizeof *mt->a)) ||
+      !(mt->diag = malloc((size_t)d * sizeof *mt->diag)) || !(mt->cp = malloc((size_t)d * sizeof *mt->cp))) {
+    st = comp_error_set(COMP_ERR_NOMEM, "mask tuning: out of memory for d = %lld", (long long)d);
+    goto fail;
+  }
+  for (int64_t i = 0; i < d; i++) {
+    if (perm[i] < 0 || perm[i] >= d || seen[perm[i]]) {
+      st = comp_error_set(COMP_ERR_ARG, "mask tuning: keep order is not a permutation of 0..%lld (entry %lld = %d)",
+                          (long long)(d - 1), (long long)i, (int)perm[i]);
+      goto fail;
+    }
+    seen[perm[i]] = true;
+  }
+  mt->d      = d;
+  mt->lambda = ridge(G, d, eps_rel);
+  for (int64_t j = 0; j < d; j++) { /* column j of G[π,π] */
+    const double *row = G + (int64_t)perm[j] * d;
+    for (int64_t i = 0; i < d; i++) mt->a[j * d + i] = row[perm[i]];
+    mt->diag[j] = mt->a[j * d + j];
+    mt->a[j * d + j] += mt->lambda;
+    mt->cp[j] = c[perm[j]];
+  }
+  lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, mt->a, (lapack_int)d);
+  if (info != 0) {
+    st = comp_error_set(COMP_ERR_NUMERIC,
+                        info > 0 ? "mask tuning: G[pi,pi] + lambda*I is not positive definite (leading minor %d); "
+                                   "raise eps_rel"
+                                 : "mask tuning: dpotrf argument error %d",
+                        (int)info);
+    goto fail;
+  }
+  free(seen);
+  *out = mt;
+  return COMP_OK;
+fail:
+  free(seen);
+  comp_masktune_destroy(&mt);
+  return st;
+}
+
+comp_status comp_masktune_solve(comp_masktune *mt, int64_t k, double *m, bool *ok)
+{
+  COMP_CHECK(mt && k >= 0 && k <= mt->d, COMP_ERR_ARG, "mask tuning: kept count %lld outside 0..%lld", (long long)k,
+             mt ? (long long)mt->d : 0LL);
+  *ok = true;
+  if (k == 0) return COMP_OK;
+  const int64_t d = mt->d;
+  const double *a = mt->a;
+  /* rhs = c_S − G_SS 1_S; G_SS off-diagonals live in the strict upper triangle (column j, rows i < j). */
+  for (int64_t i = 0; i < k; i++) m[i] = mt->cp[i] - mt->diag[i];
+  for (int64_t j = 1; j < k; j++) {
+    const double *col = a + j * d;
+    double        sj  = 0;
+    for (int64_t i = 0; i < j; i++) {
+      m[i] -= col[i];
+      sj += col[i];
+    }
+    m[j] -= sj;
+  }
+  /* (L_S L_Sᵀ) δ = rhs with the leading k×k block of L, then m = 1 + δ */
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)k, a, (int)d, m, 1);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)k, a, (int)d, m, 1);
+  for (int64_t i = 0; i < k; i++) {
+    m[i] += 1.0;
+    if (!isfinite(m[i]) || fabs(m[i]) > COMP_MASK_GUARD) *ok = false;
+  }
+  return COMP_OK;
+}
+
+void comp_masktune_destroy(comp_masktune **mt)
+{
+  if (!mt || !*mt) return;
+  free((*mt)->a);
+  free((*mt)->diag);
+  free((*mt)->cp);
+  free(*mt);
+  *mt = NULL;
+}
+
+double comp_mask_variance(const double *m, int64_t k)
+{
+  if (k <= 0) return 0.0;
+  double mean = 0, var = 0;
+  for (int64_t i = 0; i < k; i++) mean += m[i];
+  mean /= (double)k;
+  for (int64_t i = 0; i < k; i++) var += (m[i] - mean) * (m[i] - mean);
+  return var / (double)k;
+}
