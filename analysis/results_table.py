@@ -97,9 +97,9 @@ for name in args.models.split(","):
         rows.append(dict(model=name, ratio=ratio, tag="shortgpt", label=f"ShortGPT ({len(res['removed_layers'])} layers)",
                          achieved=sg, ppl=p, removed_layers=res["removed_layers"], run=res))
         try:
-            res2, p2 = prune(name, m, round(sg, 6), "comp-at-shortgpt", [])
+            res2, p2 = prune(name, m, repr(sg), "comp-at-shortgpt", [])
             rows.append(dict(model=name, ratio=ratio, tag="comp-at-shortgpt", label="COMP at ShortGPT's ratio",
-                             achieved=res2["ratio_achieved"], ppl=p2, run=res2))
+                             achieved=res2["ratio_achieved"], ppl=p2, removed_layers=res2["removed_layers"], run=res2))
         except RuntimeError as e:
             rows.append(dict(model=name, ratio=ratio, tag="comp-at-shortgpt", label="COMP at ShortGPT's ratio",
                              achieved=None, ppl=None, error=str(e)))

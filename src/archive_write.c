@@ -10,6 +10,7 @@
 #include "archive_impl.h"
 #include "comp/dist.h"
 #include "comp/util.h"
+#include "comp/version.h"
 
 enum { NORM_ATTN_W, NORM_ATTN_B, NORM_FFN_W, NORM_FFN_B, NORM_COUNT };
 static const char *const norm_names[NORM_COUNT] = {"attn_norm_w", "attn_norm_b", "ffn_norm_w", "ffn_norm_b"};
@@ -177,7 +178,7 @@ comp_status comp_archive_create(const char *path, MPI_Comm comm, const char *com
   /* root attributes: complete = 0 until close(ok) */
   char *ver = NULL, *commit = NULL;
   if (!s) s = bcast_str(a, comp_version ? comp_version : COMP_VERSION, &ver);
-  if (!s) s = bcast_str(a, git_commit ? git_commit : COMP_GIT_COMMIT, &commit);
+  if (!s) s = bcast_str(a, git_commit ? git_commit : comp_git_commit(), &commit);
   if (!s) s = arc_attr_put_str(a->file, a->tmp, "format", COMP_ARCHIVE_FORMAT);
   if (!s) s = arc_attr_put_i64(a->file, a->tmp, "format_version", COMP_ARCHIVE_FORMAT_VERSION);
   if (!s) s = arc_attr_put_i64(a->file, a->tmp, "complete", 0);

@@ -10,6 +10,7 @@
 #include "comp/forward.h"
 #include "comp/log.h"
 #include "comp/util.h"
+#include "comp/version.h"
 
 static const char *method_names[COMP_METHOD_COUNT] = {"comp", "shortgpt", "wanda-sp", "magnitude"};
 
@@ -63,10 +64,9 @@ void comp_prune_result_free(comp_prune_result *r)
 
 /* Run the alive layers from l0 on: inputs[l0] must hold layer l0's input; fills inputs[l] of every
  * later alive layer and imp[l] (Eq. 3) of every alive layer from l0 on. */
-static comp_status pass_from(comp_model *m, int l0, const bool *alive, float **inputs, const int32_t *unused, int64_t S,
-                             int64_t T, comp_fwd_ws *ws, double *imp)
+static comp_status pass_from(comp_model *m, int l0, const bool *alive, float **inputs, int64_t S, int64_t T,
+                             comp_fwd_ws *ws, double *imp, comp_progress *prog)
 {
-  (void)unused;
   const int64_t n = S * T, D = m->hp.n_embd, L = m->hp.n_layer;
   float        *h = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) the residual stream */
   COMP_CHECK(h, COMP_ERR_NOMEM, "out of memory");
@@ -86,6 +86,7 @@ static comp_status pass_from(comp_model *m, int l0, const bool *alive, float **i
     s = comp_forward_layer(m, ly, h, S, T, ws, NULL);
     comp_model_layer_put(m, &ly);
     if (!s) imp[l] = comp_eq3_layer_importance(inputs[l], h, n, D);
+    comp_progress_step(prog, 1);
   }
   free(h);
   return s;
@@ -106,9 +107,14 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
   const int64_t n = S * T, D = m->hp.n_embd;
   comp_status   s     = COMP_OK;
   comp_fwd_ws  *ws    = NULL;
+  comp_progress prog  = {0};
   bool         *alive = malloc(sizeof(bool) * (size_t)L);
   double       *imp   = malloc(sizeof(double) * (size_t)L);
-  COMP_CHECK(alive && imp, COMP_ERR_NOMEM, "out of memory");
+  if (!alive || !imp) {
+    free(alive);
+    free(imp);
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  }
   for (int l = 0; l < L; l++) alive[l] = true, imp[l] = NAN, inputs[l] = NULL;
   r->n_removed       = n_remove;
   r->removal_order   = calloc((size_t)(n_remove > 0 ? n_remove : 1), sizeof(int));
@@ -118,9 +124,13 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
     goto done;
   }
   for (int64_t i = 0; i < (int64_t)(n_remove + 1) * L; i++) r->importance_iter[i] = NAN;
+  /* layer passes: at most L per importance computation (an upper bound: a recomputation starts
+   * after the removed layer) */
+  comp_progress_start(&prog, "stage A (layer passes, at most)",
+                      (int64_t)L * (1 + (o->order == COMP_ORDER_ITERATIVE ? n_remove : n_remove > 0)));
   if ((s = comp_fwd_ws_create(&m->hp, n, T, &ws))) goto done;
   if ((s = comp_forward_embed(m, tok, S, T, inputs[0]))) goto done;
-  if ((s = pass_from(m, 0, alive, inputs, tok, S, T, ws, imp))) goto done;
+  if ((s = pass_from(m, 0, alive, inputs, S, T, ws, imp, &prog))) goto done;
   memcpy(r->importance_iter, imp, sizeof(double) * (size_t)L);
   double *first = r->importance_iter; /* the one-shot order ranks by the first importances */
   for (int it = 0; it < n_remove; it++) {
@@ -141,7 +151,7 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
     comp_log("stage A: removed layer %d (importance %.6f)", victim, r->importance_iter[(int64_t)it * L + victim]);
     /* iterative: recompute the importances after the removed layer; one-shot: only at the end */
     bool recompute = o->order == COMP_ORDER_ITERATIVE || it == n_remove - 1;
-    if (recompute && next < L && (s = pass_from(m, next, alive, inputs, tok, S, T, ws, imp))) goto done;
+    if (recompute && next < L && (s = pass_from(m, next, alive, inputs, S, T, ws, imp, &prog))) goto done;
     if (recompute) memcpy(r->importance_iter + (int64_t)(it + 1) * L, imp, sizeof(double) * (size_t)L);
   }
   for (int l = 0; l < L; l++) {
@@ -151,6 +161,7 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
   }
   for (int it = 0; it < n_remove; it++) r->layer[r->removal_order[it]].removal_step = it;
 done:
+  if (prog.what) comp_progress_end(&prog);
   comp_fwd_ws_destroy(&ws);
   free(alive);
   free(imp);
@@ -166,7 +177,12 @@ comp_status comp_prune_layer_ratios(const comp_model *m, const comp_prune_opts *
   double   *imp    = calloc((size_t)L, sizeof(double));
   double   *ratio  = calloc((size_t)L, sizeof(double));
   double    budget = o->ratio * (double)r->n_params - (double)r->n_removed * (double)r->n_layer_params;
-  COMP_CHECK(in_q && imp && ratio, COMP_ERR_NOMEM, "out of memory");
+  if (!in_q || !imp || !ratio) {
+    free(in_q);
+    free(imp);
+    free(ratio);
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  }
   for (int l = 0; l < L; l++) {
     in_q[l] = !r->layer[l].removed;
     if (o->method == COMP_METHOD_COMP) in_q[l] = in_q[l] && !o->protect[l];
@@ -273,8 +289,9 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
 
   /* how many layers stage A removes: the request is checked against the layer count first (an
    * impossible request is an error), then clamped to what the parameter budget allows */
-  int       n_remove = 0, n_protected = 0;
-  const int n_fit = (int)floor(o->ratio * (double)r->n_params / (double)r->n_layer_params);
+  int n_remove = 0, n_protected = 0;
+  /* (1e-9: a ratio written as exactly k layers' share must allow k layers despite rounding) */
+  const int n_fit = (int)floor(o->ratio * (double)r->n_params / (double)r->n_layer_params + 1e-9);
   for (int l = 0; l < L; l++) n_protected += o->protect[l];
   if (o->method == COMP_METHOD_COMP) {
     const int n_struct = L - n_protected - 1 > 0 ? L - n_protected - 1 : 0; /* one layer must stay prunable */
@@ -322,8 +339,6 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   MPI_Bcast(r->importance_iter, (r->n_removed + 1) * L, MPI_DOUBLE, 0, comm);
   MPI_Bcast(r->layer, (int)(sizeof(comp_prune_layer_info) * (size_t)L), MPI_BYTE, 0, comm);
   MPI_Bcast(r->seconds, 2, MPI_DOUBLE, 0, comm);
-  for (int it = 0; it < r->n_removed; it++)
-    if (rank == 0) comp_log("stage A: layer %d removed (step %d)", r->removal_order[it], it);
 
   /* stage C: kept layers to ranks; rank 0 sends each layer's calibration input to its owner */
   double     tc      = comp_now();
@@ -417,7 +432,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     n_kept++;
   }
   s = comp_dist_agree(comm, s);
-  if (!s) s = comp_dist_agree(comm, comp_archive_create(out_path, comm, COMP_VERSION, COMP_GIT_COMMIT, &archive));
+  if (!s) s = comp_dist_agree(comm, comp_archive_create(out_path, comm, COMP_VERSION, comp_git_commit(), &archive));
   if (!s) s = comp_dist_agree(comm, comp_archive_put_source(archive, m, model_sha256));
   if (!s) s = comp_dist_agree(comm, comp_archive_put_globals(archive, m));
   if (!s) s = comp_dist_agree(comm, comp_archive_define_layers(archive, m, n_kept, orig, kept));

@@ -99,7 +99,9 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   if ((s = comp_neuron_importance(o->importance, d, G, WtW, XX, &fisher, o->ridge_eps, score))) goto done;
   comp_keep_order(score, d, p->perm);
   p->n_steps = 0;
-  if (!o->mask_tuning) { /* every step is allowed; the variance of m = 1 is 0 */
+  /* without mask tuning, τ allocation still needs the tuned masks' variance profile (the ablation
+   * keeps the allocation and drops only the refitted scales); uniform allocation needs nothing */
+  if (!o->mask_tuning && o->alloc != COMP_ALLOC_TAU) { /* every step is allowed */
     for (int64_t r = p->step; r + p->step <= d; r += p->step) p->var[p->n_steps++] = 0.0;
     goto done;
   }
@@ -197,8 +199,9 @@ static int cmp_i32(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* Replace dense dn by its compact form: kept columns S = perm[0..k) in ascending order, scaled by m̂. */
-static comp_status compact_dense(comp_dense *dn, dense_plan *p)
+/* Replace dense dn by its compact form: kept columns S = perm[0..k) in ascending order, scaled by
+ * m̂ (tune) or as they are. */
+static comp_status compact_dense(comp_dense *dn, dense_plan *p, bool tune)
 {
   const int64_t d = p->d_in, k = d - p->r;
   if (p->r == 0) return COMP_OK;
@@ -212,7 +215,7 @@ static comp_status compact_dense(comp_dense *dn, dense_plan *p)
     return comp_error_set(COMP_ERR_NOMEM, "out of memory");
   }
   bool ok = true;
-  if (p->mt) {
+  if (p->mt && tune) {
     comp_status s = comp_masktune_solve(p->mt, k, m, &ok);
     if (s) {
       free(m);
@@ -223,7 +226,7 @@ static comp_status compact_dense(comp_dense *dn, dense_plan *p)
   }
   for (int64_t i = 0; i < k; i++) {
     keep[i]          = p->perm[i];
-    scal[p->perm[i]] = (p->mt && ok) ? m[i] : 1.0;
+    scal[p->perm[i]] = (p->mt && tune && ok) ? m[i] : 1.0;
   }
   qsort(keep, (size_t)k, sizeof *keep, cmp_i32);
   /* in place: row o of W′ (d_out, k) is written at or before where row o of W (d_out, d) is read */
@@ -309,7 +312,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
       if (r < pl[j].n_steps * pl[j].step) at_max = false;
       pl[j].r = r;
       removed += (double)(r * pl[j].d_out);
-      if ((s = compact_dense(&view.dense[j], &pl[j]))) goto done;
+      if ((s = compact_dense(&view.dense[j], &pl[j], o->mask_tuning))) goto done;
     }
     if (o->alloc == COMP_ALLOC_UNIFORM || landing) break;
     if (removed >= target_params) {
@@ -383,7 +386,7 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
     info->tau = o->alloc == COMP_ALLOC_TAU ? allocate_tau(pl, target_params, o) : NAN;
     if (o->alloc == COMP_ALLOC_UNIFORM) allocate_uniform(pl, target_params);
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
-      if (pl[j].present && (s = compact_dense(&ly->dense[j], &pl[j]))) goto done;
+      if (pl[j].present && (s = compact_dense(&ly->dense[j], &pl[j], o->mask_tuning))) goto done;
   }
   double removed = 0;
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {

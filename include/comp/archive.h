@@ -72,7 +72,7 @@
  * the rank that owns the layer. Collective functions return the status agreed on all ranks.
  *
  *     comp_archive *a;
- *     COMP_CALL(comp_archive_create("run.h5", comm, COMP_VERSION, COMP_GIT_COMMIT, &a));
+ *     COMP_CALL(comp_archive_create("run.h5", comm, COMP_VERSION, comp_git_commit(), &a));
  *     s = comp_archive_put_source(a, src, sha256_hex);                 collective
  *     s = comp_archive_put_globals(a, src);                            collective
  *     s = comp_archive_define_layers(a, src, n_kept, orig_idx, kept);  collective
@@ -107,7 +107,7 @@ typedef struct comp_archive comp_archive;
 
 /*
  * comp_archive_create - create "<path>.tmp" (truncating a stale one) with the root attributes.
- * Collective on comm. comp_version/git_commit NULL: this library's COMP_VERSION/COMP_GIT_COMMIT.
+ * Collective on comm. comp_version/git_commit NULL: this library's COMP_VERSION/comp_git_commit().
  * Out: *out, freed by comp_archive_close(). An existing <path> is left alone until a successful close
  * replaces it.
  */

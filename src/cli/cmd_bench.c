@@ -15,6 +15,7 @@
 #include "comp/forward.h"
 #include "comp/log.h"
 #include "comp/util.h"
+#include "comp/version.h"
 
 /* deterministic uniform(-a, a) fill (xorshift), no rand() */
 static void fill(float *p, int64_t n, float a, uint64_t seed)
@@ -209,7 +210,7 @@ int comp_cmd_bench(int argc, char **argv)
     comp_cli_error("bench", comp_error_message());
   else if (json) {
     cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)comp_peak_rss());
-    cJSON_AddStringToObject(j, "comp_commit", COMP_GIT_COMMIT);
+    cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
     char *str = cJSON_PrintUnformatted(j);
     printf("%s\n", str);
     free(str);

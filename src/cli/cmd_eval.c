@@ -10,6 +10,7 @@
 #include "comp/eval.h"
 #include "comp/log.h"
 #include "comp/util.h"
+#include "comp/version.h"
 
 int comp_cmd_eval(int argc, char **argv)
 {
@@ -80,7 +81,7 @@ int comp_cmd_eval(int argc, char **argv)
                               "text as stored, tokenized once with BOS, non-overlapping windows, "
                               "remainder dropped, ppl = exp(mean NLL over predicted tokens)");
       cJSON_AddStringToObject(j, "comp_version", COMP_VERSION);
-      cJSON_AddStringToObject(j, "comp_commit", COMP_GIT_COMMIT);
+      cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
       char *str = cJSON_PrintUnformatted(j);
       printf("%s\n", str);
       free(str);

@@ -14,6 +14,7 @@
 #include "comp/prune.h"
 #include "comp/sha256.h"
 #include "comp/util.h"
+#include "comp/version.h"
 
 /* "--protect 0,1,-1": original layer indices, negative from the end; "none" for no protection. */
 /* Option values by name; each list follows its enum's order (comp/prune.h). */
@@ -85,7 +86,8 @@ int comp_cmd_prune(int argc, char **argv)
        "each dense); within-layer (X' from the partially pruned layer, denses in forward\n"
        "order, re-pruned for every tau); pruned (the layer's input from the model pruned\n"
        "so far; this chains the layers, so rank 0 prunes them all, in order)"},
-      {"no-mask-tuning", COMP_OPT_FLAG, &no_tuning, NULL, "keep the kept columns as they are (ablation)"},
+      {"no-mask-tuning", COMP_OPT_FLAG, &no_tuning, NULL,
+       "ablation: the same allocation, but the kept columns keep scale 1 (no Eq. 5 refit)"},
       {"ridge", COMP_OPT_DOUBLE, &ridge, "EPS", "ridge λ = EPS·mean(diag G) (default 1e-6)"},
       {"p-max", COMP_OPT_DOUBLE, &p_max, "P", "largest per-layer ratio in Eq. 10 (default 0.9)"},
       {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step s_j = max(1, round(d_in / K)) (default 128)"},
@@ -264,7 +266,7 @@ int comp_cmd_prune(int argc, char **argv)
       cJSON_AddNumberToObject(j, "ranks", size);
       cJSON_AddNumberToObject(j, "seconds", comp_now() - t0);
       cJSON_AddNumberToObject(j, "peak_rss_bytes_rank0", (double)comp_peak_rss());
-      cJSON_AddStringToObject(j, "comp_commit", COMP_GIT_COMMIT);
+      cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
       cJSON_AddItemToObject(j, "options", cJSON_Parse(options_json));
       char *str2 = cJSON_PrintUnformatted(j);
       printf("%s\n", str2);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "comp/log.h"
+#include "comp/version.h"
 
 static const struct {
   const char *name;
@@ -32,7 +33,7 @@ static void usage(FILE *f)
   fprintf(f,
           "comp %s (%s) - COMP structured pruning for LLMs, MPI-distributed\n\n"
           "usage: [mpiexec -n P] comp <command> [options]   (comp <command> --help for its options)\n\ncommands:\n",
-          COMP_VERSION, COMP_GIT_COMMIT);
+          COMP_VERSION, comp_git_commit());
   for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
     if (rank == 0) usage(argc < 2 ? stderr : stdout);
     rc = argc < 2 ? 2 : 0;
   } else if (strcmp(argv[1], "--version") == 0) {
-    if (rank == 0) printf("comp %s (%s)\n", COMP_VERSION, COMP_GIT_COMMIT);
+    if (rank == 0) printf("comp %s (%s)\n", COMP_VERSION, comp_git_commit());
     rc = 0;
   } else {
     int found = 0;
