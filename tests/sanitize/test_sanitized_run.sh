@@ -13,11 +13,13 @@ export LSAN_OPTIONS=suppressions=$(dirname "$0")/lsan.supp
 P="--model $M --calib $M/sample.txt --protect 0,-1 --quiet --force"
 "$COMP" prune $P --ratio 0.3 --remove-layers 1 --importance cond_fisher --out "$T/a.h5"
 "$COMP" prune $P --ratio 0.3 --method wanda-sp --out "$T/b.h5"
+"$COMP" prune $P --ratio 0.3 --inputs within-layer --no-mask-tuning --out "$T/w.h5"
 "$COMP" info "$T/a.h5" >/dev/null
 "$COMP" export "$T/a.h5" --out "$T/exp" --force >/dev/null
 "$COMP" eval --model "$T/a.h5" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
 "$COMP" eval --model "$T/exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
 mpiexec -n 2 "$COMP" prune $P --ratio 0.2 --neuron-allocation uniform --out "$T/c.h5"
+mpiexec -n 2 "$COMP" prune $P --ratio 0.2 --inputs pruned --importance obs --out "$T/p.h5"
 # a failing run must not leak or crash either
 if "$COMP" prune $P --ratio 0.3 --remove-layers 9 --out "$T/d.h5" 2>/dev/null; then
   echo "FAIL: --remove-layers 9 succeeded"; exit 1
