@@ -10,7 +10,8 @@ the shared models allow 512 positions). Rows: dense; comp with importance cond /
 allocation tau / uniform; the ablations one-shot layer order and no mask tuning; the baselines
 wanda-sp and magnitude (same fraction of columns in every dense) at the same target; ShortGPT, which
 removes whole layers and cannot land on the target, at its own achieved ratio together with comp
-pruned to that same achieved ratio. The JSON of every run is kept in results.json.
+pruned to that same achieved ratio (with and without layer removal). The JSON of every run is kept in
+results.json; `--from-json` rewrites RESULTS.md from it without running anything.
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -23,6 +24,7 @@ ap.add_argument("--ranks", type=int, default=2)
 ap.add_argument("--ratios", default="0.2,0.3")
 ap.add_argument("--models", default="llama-8L,opt-6L,stories260K,default")
 ap.add_argument("--out", default=f"{HERE}/results")
+ap.add_argument("--from-json", action="store_true", help="only rewrite RESULTS.md from the results.json in --out")
 args = ap.parse_args()
 D = f"{args.shared}/data"
 HELD = f"{D}/trained/tinystories_heldout.txt"
@@ -75,44 +77,86 @@ VARIANTS = [  # (tag, label, options)
     ("wanda-sp", "Wanda-sp", ["--method", "wanda-sp"]),
     ("magnitude", "magnitude", ["--method", "magnitude"]),
 ]
-rows, t0 = [], time.time()
-for name in args.models.split(","):
-    m = MODELS[name]
-    if not os.path.exists(m["model"]):
-        print(f"skip {name}: {m['model']} not found"); continue
-    dense = ppl(m["model"], m)
-    for ratio in [float(x) for x in args.ratios.split(",")]:
-        rows.append(dict(model=name, ratio=ratio, tag="dense", label="dense", achieved=0.0, ppl=dense))
-        for tag, label, opts in VARIANTS:
-            try:
-                res, p = prune(name, m, ratio, tag, opts)
-                rows.append(dict(model=name, ratio=ratio, tag=tag, label=label, achieved=res["ratio_achieved"], ppl=p,
-                                 removed_layers=res["removed_layers"], run=res))
-            except RuntimeError as e:
-                rows.append(dict(model=name, ratio=ratio, tag=tag, label=label, achieved=None, ppl=None, error=str(e)))
-            print(f"{name} {ratio} {tag}: {rows[-1].get('ppl')} ({time.time() - t0:.0f}s)", flush=True)
-        # ShortGPT lands where whole layers land: compare with COMP pruned to that achieved ratio
-        res, p = prune(name, m, ratio, "shortgpt", ["--method", "shortgpt"])
-        sg = res["ratio_achieved"]
-        rows.append(dict(model=name, ratio=ratio, tag="shortgpt", label=f"ShortGPT ({len(res['removed_layers'])} layers)",
-                         achieved=sg, ppl=p, removed_layers=res["removed_layers"], run=res))
-        try:
-            res2, p2 = prune(name, m, repr(sg), "comp-at-shortgpt", [])
-            rows.append(dict(model=name, ratio=ratio, tag="comp-at-shortgpt", label="COMP at ShortGPT's ratio",
-                             achieved=res2["ratio_achieved"], ppl=p2, removed_layers=res2["removed_layers"], run=res2))
-        except RuntimeError as e:
-            rows.append(dict(model=name, ratio=ratio, tag="comp-at-shortgpt", label="COMP at ShortGPT's ratio",
-                             achieved=None, ppl=None, error=str(e)))
-        print(f"{name} {ratio} shortgpt: {p} at {sg:.4f}", flush=True)
 
-json.dump(rows, open(f"{args.out}/results.json", "w"), indent=1)
+
+def run_all():
+    rows, t0 = [], time.time()
+    for name in args.models.split(","):
+        m = MODELS[name]
+        if not os.path.exists(m["model"]):
+            print(f"skip {name}: {m['model']} not found"); continue
+        dense = ppl(m["model"], m)
+        for ratio in [float(x) for x in args.ratios.split(",")]:
+            rows.append(dict(model=name, ratio=ratio, tag="dense", label="dense", achieved=0.0, ppl=dense))
+            for tag, label, opts in VARIANTS:
+                try:
+                    res, p = prune(name, m, ratio, tag, opts)
+                    rows.append(dict(model=name, ratio=ratio, tag=tag, label=label, achieved=res["ratio_achieved"], ppl=p,
+                                     removed_layers=res["removed_layers"], run=res))
+                except RuntimeError as e:
+                    rows.append(dict(model=name, ratio=ratio, tag=tag, label=label, achieved=None, ppl=None, error=str(e)))
+                print(f"{name} {ratio} {tag}: {rows[-1].get('ppl')} ({time.time() - t0:.0f}s)", flush=True)
+            # ShortGPT lands where whole layers land: compare with COMP pruned to that achieved ratio
+            res, p = prune(name, m, ratio, "shortgpt", ["--method", "shortgpt"])
+            sg = res["ratio_achieved"]
+            rows.append(dict(model=name, ratio=ratio, tag="shortgpt", label=f"ShortGPT ({len(res['removed_layers'])} layers)",
+                             achieved=sg, ppl=p, removed_layers=res["removed_layers"], run=res))
+            for tag, label, opts in (("comp-at-shortgpt", "COMP at ShortGPT's ratio", []),
+                                     ("comp-n0-at-shortgpt", "COMP, no layer removed, at ShortGPT's ratio",
+                                      ["--remove-layers", "0"])):
+                try:
+                    res2, p2 = prune(name, m, repr(sg), tag, opts)
+                    rows.append(dict(model=name, ratio=ratio, tag=tag, label=label, achieved=res2["ratio_achieved"], ppl=p2,
+                                     removed_layers=res2["removed_layers"], run=res2))
+                except RuntimeError as e:
+                    rows.append(dict(model=name, ratio=ratio, tag=tag, label=label, achieved=None, ppl=None, error=str(e)))
+            print(f"{name} {ratio} shortgpt: {p} at {sg:.4f}", flush=True)
+    return rows, dict(date=time.strftime("%Y-%m-%d"), seconds=round(time.time() - t0), ranks=args.ranks)
+
+
+if args.from_json:
+    saved = json.load(open(f"{args.out}/results.json"))
+    rows, meta = saved["rows"], saved["meta"]
+else:
+    rows, meta = run_all()
+    json.dump(dict(meta=meta, rows=rows), open(f"{args.out}/results.json", "w"), indent=1)
 lines = ["# Held-out perplexity after pruning, no fine-tuning",
          "",
          "Generated by `/usr/bin/python3 analysis/results_table.py` (do not edit by hand). Held-out text:",
          "shared/data/trained/tinystories_heldout.txt, §8 protocol with 256-token windows. Calibration: 10 x 128",
          "tokens, seed 0, from the TinyStories train text (models/default: its own sample.txt). `achieved` is the",
          "fraction of all parameters removed (pruned input columns + removed layers, ALGORITHM.md §6).",
-         f"{args.ranks} MPI ranks; {time.strftime('%Y-%m-%d')}; total {time.time() - t0:.0f} s.", ""]
+         f"{meta['ranks']} MPI ranks; {meta['date']}; total {meta['seconds']} s.", ""]
+
+def tally(a, b):
+    """(cases where tag a has the lower ppl than tag b, equal ppl (rel 1e-9), cases with both)."""
+    won = tied = n = 0
+    for key in dict.fromkeys((r["model"], r["ratio"]) for r in rows):
+        pa = [r["ppl"] for r in rows if (r["model"], r["ratio"]) == key and r["tag"] == a and r.get("ppl")]
+        pb = [r["ppl"] for r in rows if (r["model"], r["ratio"]) == key and r["tag"] == b and r.get("ppl")]
+        if pa and pb:
+            n += 1
+            tied += abs(pa[0] - pb[0]) <= 1e-9 * pb[0]
+            won += pa[0] < pb[0] and abs(pa[0] - pb[0]) > 1e-9 * pb[0]
+    return won, tied, n
+
+
+lines += ["## Summary (lower perplexity wins; model x target cases)", ""]
+for a, b, what in (("comp", "wanda-sp", "COMP (cond, tau) beats Wanda-sp"),
+                   ("comp", "magnitude", "COMP (cond, tau) beats magnitude"),
+                   ("comp-obs-uniform", "wanda-sp", "COMP (obs, uniform) beats Wanda-sp"),
+                   ("comp-obs", "comp", "importance obs beats cond"),
+                   ("comp-wanda", "comp", "importance wanda beats cond"),
+                   ("comp-uniform", "comp", "allocation uniform beats tau (cond)"),
+                   ("comp", "comp-notune", "mask tuning beats no tuning (same allocation)"),
+                   ("comp", "comp-within", "inputs original beat within-layer"),
+                   ("comp", "comp-pruned", "inputs original beat pruned (equal: only one layer pruned)"),
+                   ("comp", "comp-n0", "removing layers beats none (equal: n clamped to 0)"),
+                   ("comp-at-shortgpt", "shortgpt", "COMP beats ShortGPT at ShortGPT's ratio (equal: the same layers removed, nothing left for neurons)"),
+                   ("comp-n0-at-shortgpt", "shortgpt", "COMP without layer removal beats ShortGPT at its ratio")):
+    won, tied, n = tally(a, b)
+    lines.append(f"- {what}: {won} of {n}" + (f" ({tied} equal)" if tied else ""))
+lines.append("")
 for name in dict.fromkeys(r["model"] for r in rows):
     for ratio in dict.fromkeys(r["ratio"] for r in rows if r["model"] == name):
         lines += [f"## {name}, target {ratio:.0%}", "", "| method | achieved | layers removed | ppl |", "|---|---:|---|---:|"]
