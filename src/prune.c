@@ -313,6 +313,9 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   } else if (o->method == COMP_METHOD_SHORTGPT) {
     n_remove           = n_fit > 0 ? n_fit : 1;
     r->n_removed_asked = n_remove;
+    if (n_fit == 0)
+      comp_log("shortgpt: one layer (%.1f%% of the parameters) exceeds the %.1f%% target; removing one anyway",
+               100.0 * (double)r->n_layer_params / (double)r->n_params, 100 * o->ratio);
     if (n_remove > L - 1)
       s = comp_error_set(COMP_ERR_ARG, "shortgpt: ratio %.3f would remove %d of %d layers", o->ratio, n_remove, L);
   }

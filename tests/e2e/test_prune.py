@@ -95,6 +95,19 @@ if all(a[1] for a in arch.values()):
     ee = ev(f"{tmp}/exported", CAL, 128, 1, ["--max-windows", "16"]) if r.returncode == 0 else None
     check(ea is not None and ee is not None and abs(ea["ppl"] - ee["ppl"]) <= 1e-6 * ea["ppl"],
           f"archive ppl {ea and ea['ppl']} == exported checkpoint ppl {ee and ee['ppl']}")
+    # the export loads with strict Hugging Face state-dict names into an independent PyTorch
+    # LlamaForCausalLM (tools/train_default/model.py, the one models/default was trained with)
+    try:
+        import torch  # noqa: F401
+        sys.path.insert(0, f"{SRC}/tools/train_default")
+        from model import load_model, windowed_nll
+        ids = json.loads(run(["tokenize", "--tokenizer", f"{M}/tokenizer.json", "--text", CAL]).stdout.splitlines()[0])
+        nll, _, _ = windowed_nll(load_model(f"{tmp}/exported"), ids, 128, max_windows=16)
+        pt = float(np.exp(nll))
+        check(ea is not None and abs(pt - ea["ppl"]) <= 1e-5 * pt,
+              f"exported checkpoint in PyTorch (strict HF names): ppl {pt:.6f} == archive {ea and ea['ppl']:.6f}")
+    except ImportError as e:
+        print(f"SKIP PyTorch load of the export: {e}")
     dense = ev(M, CAL, 128, 2, ["--max-windows", "16"])
     check(dense and ea and dense["ppl"] < ea["ppl"] < 1024, f"dense ppl {dense and dense['ppl']:.3f} < pruned {ea and ea['ppl']:.3f} < vocab size")
 
