@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
@@ -138,8 +139,17 @@ int comp_cmd_prune(int argc, char **argv)
                                      "--tau-first > 0, --tau-growth > 1)");
   else if (remove_layers < -1)
     s = comp_error_set(COMP_ERR_ARG, "--remove-layers must be >= 0");
+  else if (seed < 0)
+    s = comp_error_set(COMP_ERR_ARG, "--seed must be >= 0");
   else if (!force && rank == 0 && comp_is_file(out))
     s = comp_error_set(COMP_ERR_ARG, "%s exists (use --force to overwrite)", out);
+  if (!s && rank == 0) { /* fail before the work, not when the archive is written */
+    char        dir[4096];
+    const char *slash = strrchr(out, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + (slash == out) : 1, slash ? out : ".");
+    if (access(dir, W_OK | X_OK) != 0)
+      s = comp_error_set(COMP_ERR_IO, "--out %s: the directory %s does not exist or is not writable", out, dir);
+  }
   s = comp_dist_agree(comm, s);
   if (!s) s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
   if (!s) {

@@ -124,7 +124,9 @@ json.dump(cfg, open(f"{badcfg}/config.json", "w"))
 cases = [("ratio 0", M, ["--ratio", "0"], "ratio"), ("ratio 1.5", M, ["--ratio", "1.5"], "ratio"),
          ("remove 9 of 4 layers", M, ["--ratio", "0.3", "--remove-layers", "9"], "remove"),
          ("calibration text too short", M, ["--ratio", "0.2", "--calib", short], "calibration"),
-         ("shapes disagree with config", badcfg, ["--ratio", "0.2"], "config")]
+         ("shapes disagree with config", badcfg, ["--ratio", "0.2"], "config"),
+         ("output directory missing, found before any work", M, ["--ratio", "0.2", "--out", f"{tmp}/no/such/a.h5"],
+          "directory")]
 for what, model, opts, word in cases:
     out = f"{tmp}/bad.h5"
     args = ["prune", "--model", model, "--calib", CAL, "--out", out, *opts]
