@@ -194,30 +194,6 @@ comp_status arc_read_i32(hid_t loc, const char *where, const char *name, int64_t
   return read_dset(loc, where, name, numel, H5T_INTEGER, H5T_NATIVE_INT32, dst);
 }
 
-void arc_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, int64_t *d_in_full)
-{
-  const int64_t D = hp->n_embd, Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
-  switch (d) {
-  case COMP_DENSE_Q:
-    *d_out = Hd, *d_in_full = D;
-    break;
-  case COMP_DENSE_K:
-  case COMP_DENSE_V:
-    *d_out = KVd, *d_in_full = D;
-    break;
-  case COMP_DENSE_O:
-    *d_out = D, *d_in_full = Hd;
-    break;
-  case COMP_DENSE_GATE:
-  case COMP_DENSE_UP:
-    *d_out = F, *d_in_full = D;
-    break;
-  default: /* COMP_DENSE_DOWN */
-    *d_out = D, *d_in_full = F;
-    break;
-  }
-}
-
 double arc_float_clean(float f)
 {
   char buf[32];
@@ -362,7 +338,7 @@ static comp_status read_layer_info(arc_reader *r, hid_t g, const char *where, in
     COMP_CHECK(di->present == role_expected(ad, wr), COMP_ERR_FORMAT, "%s: %s for architecture %s", dw,
                di->present ? "unexpected dense" : "missing dense", ad->name);
     if (!di->present) continue;
-    arc_dense_shape(&r->hp, (comp_dense_id)d, &di->d_out, &di->d_in_full);
+    comp_dense_shape(&r->hp, (comp_dense_id)d, &di->d_out, &di->d_in_full);
     hid_t dg = H5Gopen2(g, name, H5P_DEFAULT);
     COMP_CHECK(dg >= 0, COMP_ERR_FORMAT, "%s: not a group", dw);
     int64_t     a_out = -1, a_in = -1, dims[8];

@@ -35,7 +35,6 @@ comp_status arc_read_f32(hid_t loc, const char *where, const char *name, int64_t
 comp_status arc_read_i32(hid_t loc, const char *where, const char *name, int64_t numel, int32_t *dst);
 
 /* (d_out, d_in_full) of dense d for hyper-parameters hp. */
-void arc_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, int64_t *d_in_full);
 /* The shortest decimal that reads back as f (1e-5f -> 1e-05, not 9.99999974737875e-06). */
 double arc_float_clean(float f);
 /* "none" / "half" / "interleaved" and back (-1 if unknown). */

@@ -170,7 +170,7 @@ comp_status comp_archive_describe(const char *path, struct cJSON **out)
     for (int d = 0; d < COMP_DENSE_COUNT; d++) {
       comp_role wr = comp_dense_weight_role((comp_dense_id)d);
       int64_t   o, i;
-      arc_dense_shape(&r->hp, (comp_dense_id)d, &o, &i);
+      comp_dense_shape(&r->hp, (comp_dense_id)d, &o, &i);
       if (ad->tensor[wr] && ad->need[wr] == COMP_NEED_REQUIRED) full_layer += o * i;
     }
   }

@@ -407,7 +407,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
         comp_role wr  = comp_dense_weight_role((comp_dense_id)d);
         bool      has = ad->tensor[wr] && ad->need[wr] != COMP_NEED_ABSENT;
         int64_t   dout, din;
-        arc_dense_shape(&hp, (comp_dense_id)d, &dout, &din);
+        comp_dense_shape(&hp, (comp_dense_id)d, &dout, &din);
         if (has ? k[i * C + d] < 1 || k[i * C + d] > din : k[i * C + d] != -1)
           s = comp_error_set(COMP_ERR_ARG, "%s: kept layer %d dense %s: %lld kept columns (must be %s)", a->path, i,
                              comp_dense_name((comp_dense_id)d), (long long)k[i * C + d],
@@ -443,7 +443,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
     for (int d = 0; !s && d < C; d++) {
       w->k[d] = k[i * C + d];
       if (w->k[d] < 0) continue;
-      arc_dense_shape(&hp, (comp_dense_id)d, &w->d_out[d], &w->d_in_full[d]);
+      comp_dense_shape(&hp, (comp_dense_id)d, &w->d_out[d], &w->d_in_full[d]);
       char dw[4400];
       snprintf(dw, sizeof dw, "%s/%s", lw, comp_dense_name((comp_dense_id)d));
       hid_t   dg      = group_create(g, comp_dense_name((comp_dense_id)d));

@@ -288,6 +288,13 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
   }
 }
 
+void comp_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, int64_t *d_in_full)
+{
+  int64_t sh[2] = {0, 0};
+  role_shape(hp, 0, comp_dense_weight_role(d), sh);
+  *d_out = sh[0], *d_in_full = sh[1];
+}
+
 /* Find role r of layer l (l < 0: model-wide); *t = NULL if absent and allowed. */
 static comp_status find_role(const comp_model *m, comp_role r, int l, const comp_wtensor **t)
 {

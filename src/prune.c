@@ -246,23 +246,15 @@ static int64_t dead_rows(const comp_hparams *hp, const comp_layer *ly)
 
 /* ---- the driver -------------------------------------------------------------------------------- */
 
-/* Balanced assignment of the kept layers to ranks: longest-processing-time first on the cost of a
- * layer (prunable layers cost the dense factorisations, the others almost nothing). */
-static void assign_layers(const comp_prune_result *r, const comp_hparams *hp, int size, int *owner)
+/* Balanced assignment of the kept layers to ranks. A prunable layer costs its dense factorisations
+ * (the same for every layer), the others almost nothing: dealing the prunable layers round-robin,
+ * then the rest continuing the deal, is longest-processing-time first for these costs. */
+static void assign_layers(const comp_prune_result *r, int size, int *owner)
 {
-  const int L     = r->n_layer;
-  double   *load  = calloc((size_t)size, sizeof(double));
-  double    cost1 = (double)hp->n_embd * hp->n_embd * hp->n_embd * 6 + (double)hp->n_ff * hp->n_ff * hp->n_ff;
-  for (int pass = 0; pass < 2; pass++) /* prunable layers first (all the same cost), then the rest */
-    for (int l = 0; l < L; l++) {
-      if (r->layer[l].removed || r->layer[l].prunable != (pass == 0)) continue;
-      int best = 0;
-      for (int k = 1; k < size; k++)
-        if (load[k] < load[best]) best = k;
-      owner[l] = best;
-      load[best] += pass == 0 ? cost1 : 1.0;
-    }
-  free(load);
+  int next = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int l = 0; l < r->n_layer; l++)
+      if (!r->layer[l].removed && r->layer[l].prunable == (pass == 0)) owner[l] = next++ % size;
 }
 
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,
@@ -348,7 +340,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   const bool chained = o->inputs == COMP_INPUTS_PRUNED && o->method == COMP_METHOD_COMP;
   /* --inputs pruned chains the layers (layer l is calibrated on the output of the pruned layers
    * before it), so rank 0 prunes them all in order; otherwise they are independent units */
-  assign_layers(r, &m->hp, chained ? 1 : size, owner);
+  assign_layers(r, chained ? 1 : size, owner);
   MPI_Request *req  = calloc((size_t)L, sizeof(MPI_Request));
   int          nreq = 0;
   for (int l = 0; l < L; l++) {
@@ -412,9 +404,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (r->layer[l].removed) continue;
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
       if (r->layer[l].pruned[j] > 0) {
-        int64_t d_out = 0; /* d_out of dense j is the same in every layer */
-        if (mine[l]) d_out = mine[l]->dense[j].d_out;
-        MPI_Bcast(&d_out, 1, MPI_INT64_T, owner[l], comm);
+        int64_t d_out, d_in_full;
+        comp_dense_shape(&m->hp, (comp_dense_id)j, &d_out, &d_in_full);
         removed_cols += r->layer[l].pruned[j] * d_out;
       }
     if (mine[l]) dead += dead_rows(&m->hp, mine[l]);
@@ -519,10 +510,11 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
       if (!s) s = comp_dist_agree(comm, comp_archive_put_attr_str(archive, "/prune", "slurm_job_id", job ? job : ""));
       if (!s) {
         /* peak RSS per rank */
-        double  rss = (double)comp_peak_rss(), *all = malloc(sizeof(double) * (size_t)size);
+        double  rss = (double)comp_peak_rss(), *all = rank == 0 ? malloc(sizeof(double) * (size_t)size) : NULL;
         int64_t dimS[1] = {size};
-        MPI_Gather(&rss, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, comm);
-        s = comp_dist_agree(comm, comp_archive_put_f64(archive, "/prune/peak_rss_bytes", 1, dimS, all));
+        s = comp_dist_agree(comm, rank == 0 && !all ? comp_error_set(COMP_ERR_NOMEM, "out of memory") : COMP_OK);
+        if (!s) MPI_Gather(&rss, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, comm);
+        if (!s) s = comp_dist_agree(comm, comp_archive_put_f64(archive, "/prune/peak_rss_bytes", 1, dimS, all));
         free(all);
       }
     }

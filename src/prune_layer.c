@@ -133,23 +133,26 @@ static int64_t steps_at(const dense_plan *p, double tau)
   return i;
 }
 
+/* The τ grid: 0, tau_first, ×tau_growth ... up to tau_max, then ∞ (every step the guard allows). */
+static double next_tau(double tau, const comp_prune_opts *o)
+{
+  double t = tau == 0 ? o->tau_first : tau * o->tau_growth;
+  return (t > o->tau_max && o->tau_max > 0) ? INFINITY : t;
+}
+
 /* Algorithm 1 on the profiles: smallest τ of the grid meeting target_params, then landing. */
 static double allocate_tau(dense_plan *pl, double target_params, const comp_prune_opts *o)
 {
   double tau = 0.0;
-  for (int it = 0;; it++) {
+  for (;;) {
     double removed = 0, removed_max = 0;
     for (int j = 0; j < COMP_DENSE_COUNT; j++) {
       if (!pl[j].present) continue;
       removed += (double)(steps_at(&pl[j], tau) * pl[j].step * pl[j].d_out);
       removed_max += (double)(pl[j].n_steps * pl[j].step * pl[j].d_out);
     }
-    if (removed >= target_params || removed >= removed_max) break;
-    tau = it == 0 ? o->tau_first : tau * o->tau_growth;
-    if (tau > o->tau_max && o->tau_max > 0) { /* past the grid: every step the guard allows */
-      tau = INFINITY;
-      break;
-    }
+    if (removed >= target_params || removed >= removed_max || isinf(tau)) break;
+    tau = next_tau(tau, o);
   }
   double removed = 0;
   for (int j = 0; j < COMP_DENSE_COUNT; j++)
@@ -286,7 +289,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
   const double fraction = all > 0 ? target_params / all : 0;
   double       tau      = 0.0;
   bool         landing  = false;
-  for (int it = 0;; it++) {
+  for (;;) {
     double removed = 0;
     bool   at_max  = true; /* every dense took every step its guard allowed */
     for (int j = 0; j < COMP_DENSE_COUNT; j++) {
@@ -321,8 +324,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
       continue;
     }
     if (at_max || isinf(tau)) break; /* nothing more to take: the layer stays short of its target */
-    tau = it == 0 ? o->tau_first : tau * o->tau_growth;
-    if (tau > o->tau_max && o->tau_max > 0) tau = INFINITY;
+    tau = next_tau(tau, o);
   }
   *tau_out = o->alloc == COMP_ALLOC_TAU ? tau : NAN;
   /* the accepted pass replaces the layer's denses (compact rows fit where the full ones were) */

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comp/util.h"
-
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -69,36 +67,30 @@ void comp_sha256_final(comp_sha256 *c, char hex[65])
   for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", c->h[i]);
 }
 
-comp_status comp_sha256_file(const char *path, char hex[65])
+/* Feed one file to c (1 MiB blocks through buf). */
+static comp_status hash_file(comp_sha256 *c, const char *path, uint8_t *buf)
 {
   FILE *f = fopen(path, "rb");
   COMP_CHECK(f, COMP_ERR_IO, "%s: cannot open for hashing", path);
-  uint8_t *buf = malloc(1 << 20);
-  if (!buf) {
-    fclose(f);
-    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  }
-  comp_sha256 c;
-  comp_sha256_init(&c);
   size_t n;
-  while ((n = fread(buf, 1, 1 << 20, f)) > 0) comp_sha256_update(&c, buf, n);
+  while ((n = fread(buf, 1, 1 << 20, f)) > 0) comp_sha256_update(c, buf, n);
   int bad = ferror(f);
   fclose(f);
-  free(buf);
   COMP_CHECK(!bad, COMP_ERR_IO, "%s: read error while hashing", path);
-  comp_sha256_final(&c, hex);
   return COMP_OK;
 }
 
-comp_status comp_model_weights_file(const char *model_path, char *out, size_t cap)
+comp_status comp_sha256_files(const char *const *paths, int n, char hex[65])
 {
-  if (!comp_is_dir(model_path)) {
-    snprintf(out, cap, "%s", model_path);
-    return COMP_OK;
-  }
-  snprintf(out, cap, "%s/model.safetensors", model_path);
-  if (comp_is_file(out)) return COMP_OK;
-  snprintf(out, cap, "%s/model.safetensors.index.json", model_path);
-  COMP_CHECK(comp_is_file(out), COMP_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json", model_path);
-  return COMP_OK;
+  uint8_t *buf = malloc(1 << 20);
+  COMP_CHECK(buf, COMP_ERR_NOMEM, "out of memory");
+  comp_sha256 c;
+  comp_sha256_init(&c);
+  comp_status s = COMP_OK;
+  for (int i = 0; i < n && !s; i++) s = hash_file(&c, paths[i], buf);
+  free(buf);
+  if (!s) comp_sha256_final(&c, hex);
+  return s;
 }
+
+comp_status comp_sha256_file(const char *path, char hex[65]) { return comp_sha256_files(&path, 1, hex); }

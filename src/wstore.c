@@ -162,6 +162,7 @@ const comp_wtensor *comp_wstore_find(const comp_wstore *ws, const char *name)
 int                 comp_wstore_count(const comp_wstore *ws) { return ws->n; }
 const comp_wtensor *comp_wstore_at(const comp_wstore *ws, int i) { return &ws->t[i]; }
 const char         *comp_wstore_file_path(const comp_wstore *ws, int file) { return ws->paths[file]; }
+int                 comp_wstore_file_count(const comp_wstore *ws) { return ws->n_files; }
 
 static comp_status pread_all(int fd, void *buf, size_t n, uint64_t off, const char *path)
 {

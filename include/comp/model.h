@@ -107,5 +107,7 @@ int64_t comp_model_n_params(const comp_model *m);
 int64_t comp_model_layer_n_params(const comp_model *m, int l);
 /* Bytes of fp32 weights in one decoder layer. */
 int64_t comp_model_layer_bytes(const comp_model *m);
+/* Full (unpruned) shape of dense d as the hyper-parameters imply it: W is (d_out, d_in_full). */
+void comp_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, int64_t *d_in_full);
 
 #endif

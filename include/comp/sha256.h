@@ -24,9 +24,7 @@ void comp_sha256_final(comp_sha256 *c, char hex[65]); /* lowercase hex digest, N
 
 /* Hash a whole file (read in 1 MiB blocks). */
 comp_status comp_sha256_file(const char *path, char hex[65]);
-
-/* The file a model's weights are identified by: model.safetensors (or model.safetensors.index.json
- * for sharded checkpoints) in an HF directory, the .bin itself for llama2.c. Written to out. */
-comp_status comp_model_weights_file(const char *model_path, char *out, size_t cap);
+/* Hash the concatenation of n files, in order (one file: the same as comp_sha256_file). */
+comp_status comp_sha256_files(const char *const *paths, int n, char hex[65]);
 
 #endif

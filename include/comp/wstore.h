@@ -53,6 +53,7 @@ const comp_wtensor *comp_wstore_find(const comp_wstore *ws, const char *name);
 int                 comp_wstore_count(const comp_wstore *ws);
 const comp_wtensor *comp_wstore_at(const comp_wstore *ws, int i);
 const char         *comp_wstore_file_path(const comp_wstore *ws, int file);
+int                 comp_wstore_file_count(const comp_wstore *ws);
 
 /* Read tensor t converted to fp32 into dst (t->numel floats). */
 comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float *dst);

@@ -119,7 +119,7 @@ int comp_cmd_prune(int argc, char **argv)
   comp_tokenizer   *t   = NULL;
   int32_t          *ids = NULL, *tok = NULL;
   int64_t           n_ids = 0;
-  char              used_tok[4096], wfile[4096], sha[65] = "";
+  char              used_tok[4096], sha[65] = "";
   comp_prune_opts   o;
   comp_prune_result r;
   char             *options_json = NULL;
@@ -199,9 +199,13 @@ int comp_cmd_prune(int argc, char **argv)
     }
   }
   s = comp_dist_agree(comm, s);
-  if (!s && rank == 0) {
-    s = comp_model_weights_file(model, wfile, sizeof wfile);
-    if (!s) s = comp_sha256_file(wfile, sha);
+  if (!s && rank == 0) { /* the weights as loaded: every shard, in order (or the archive file) */
+    int          nf    = m->ws ? comp_wstore_file_count(m->ws) : 1;
+    const char **files = malloc(sizeof(char *) * (size_t)nf);
+    if (!files) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    for (int i = 0; !s && i < nf; i++) files[i] = m->ws ? comp_wstore_file_path(m->ws, i) : m->path;
+    if (!s) s = comp_sha256_files(files, nf, sha);
+    free(files);
   }
   s = comp_dist_agree(comm, s);
   if (!s) {
@@ -230,7 +234,9 @@ int comp_cmd_prune(int argc, char **argv)
     cJSON_AddNumberToObject(j, "tau_first", o.tau_first);
     cJSON_AddNumberToObject(j, "tau_growth", o.tau_growth);
     cJSON_AddNumberToObject(j, "tau_max", o.tau_max);
-    cJSON_AddStringToObject(j, "weights_file", rank == 0 ? wfile : "");
+    cJSON *wf = cJSON_AddArrayToObject(j, "weights_files"); /* what model_sha256 hashes, in order */
+    for (int i = 0; m->ws && i < comp_wstore_file_count(m->ws); i++)
+      cJSON_AddItemToArray(wf, cJSON_CreateString(comp_wstore_file_path(m->ws, i)));
     options_json = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     comp_log("prune: %s, method %s, ratio %.3f, %lld calibration windows of %lld tokens, %d rank(s)", model,

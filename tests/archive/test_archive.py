@@ -8,10 +8,14 @@ With ../shared present the export round trip is also checked on OPT (biases, Lay
 positions) and llama2.c (q/k rows permuted for Hugging Face RoPE).
 
 usage: test_archive.py MAKE_ARCHIVE   (env: COMP, COMP_SRC, COMP_BUILD, COMP_SHARED)"""
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, shutil, sys, tempfile
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from e2e_common import check, finish, run_cmd, st_load  # noqa: E402
+from e2e_common import ev as common_ev  # noqa: E402
 
 COMP, SRC, MAKE = os.environ["COMP"], os.environ["COMP_SRC"], sys.argv[1]
 SH = os.environ.get("COMP_SHARED", "")
@@ -20,47 +24,19 @@ TEXT = f"{MODEL}/sample.txt"
 DENSES = ["q", "k", "v", "o", "gate", "up", "down"]
 HF = {"q": "self_attn.q_proj", "k": "self_attn.k_proj", "v": "self_attn.v_proj", "o": "self_attn.o_proj",
       "gate": "mlp.gate_proj", "up": "mlp.up_proj", "down": "mlp.down_proj"}
-passed = failed = 0
 
 
-def check(cond, what):
-    global passed, failed
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    passed, failed = passed + bool(cond), failed + (not cond)
-
-
-def run(args, np_=None):
-    cmd = (["mpiexec", "-n", str(np_)] if np_ else []) + args
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+def run(cmd, np_=None):
+    return run_cmd(cmd, np_)
 
 
 def ev(model, np_=None, extra=(), text=TEXT):
-    r = run([COMP, "eval", "--model", model, "--text", text, "--seq-len", "128", "--max-windows", "8", "--json",
-             "--quiet", *extra], np_)
-    if r.returncode != 0:
-        print(r.stderr)
-        return None
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return common_ev(model, text, 128, np_, ["--max-windows", "8", *extra])
 
 
 def one_error_line(r, needle):
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     return r.returncode != 0 and len(lines) == 1 and needle in lines[0]
-
-
-def safetensors(path):
-    """{name: float32 array} of a safetensors file, parsed with numpy only."""
-    raw = open(path, "rb").read()
-    n = int.from_bytes(raw[:8], "little")
-    hdr = json.loads(raw[8:8 + n])
-    dt = {"F32": np.float32, "F16": np.float16, "BF16": None}
-    out = {}
-    for name, e in hdr.items():
-        if name == "__metadata__":
-            continue
-        a, b = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dt[e["dtype"]]).astype(np.float32).reshape(e["shape"])
-    return out
 
 
 M64 = (1 << 64) - 1
@@ -118,7 +94,7 @@ try:
             readback_params = int(r.stdout.split("layers, ")[1].split()[0]) if "readback ok" in r.stdout else -1
 
     # ---- layout and values, independently of the C code ----------------------------------------------
-    W = safetensors(f"{MODEL}/model.safetensors")
+    W = st_load(f"{MODEL}/model.safetensors")
     cfg = json.load(open(f"{MODEL}/config.json"))
     with h5py.File(A[1], "r") as f:
         at = f.attrs
@@ -183,7 +159,7 @@ try:
           and {k: v for k, v in xc.items() if k not in ("num_hidden_layers", "torch_dtype")}
           == {k: v for k, v in cfg.items() if k not in ("num_hidden_layers", "torch_dtype")},
           "exported config.json: source config with num_hidden_layers 3, torch_dtype float32")
-    XW = safetensors(f"{X}/model.safetensors")
+    XW = st_load(f"{X}/model.safetensors")
     ok = set(XW) == {k for k in W if not k.startswith("model.layers.3.")}
     with h5py.File(A[1], "r") as f:
         for i in range(3):
@@ -278,5 +254,4 @@ try:
         print(f"SKIP OPT / llama2.c export round trips: shared data folder {SH!r} not found")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -16,10 +16,15 @@ def check(cond, what):
     return bool(cond)
 
 
-def run(args, np=None, timeout=600):
-    """Run comp (under mpiexec -n np when np is given); returns the CompletedProcess."""
-    cmd = (["mpiexec", "-n", str(np)] if np else []) + [COMP] + list(args)
+def run_cmd(cmd, np=None, timeout=600):
+    """Run a program (under mpiexec -n np when np is given); returns the CompletedProcess."""
+    cmd = (["mpiexec", "-n", str(np)] if np else []) + list(cmd)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def run(args, np=None, timeout=600):
+    """Run comp with args (under mpiexec -n np when np is given)."""
+    return run_cmd([COMP, *args], np, timeout)
 
 
 def last_json(r):

@@ -60,7 +60,9 @@ if all(a[1] for a in arch.values()):
     with h5py.File(out, "r") as f:
         check(f.attrs["format"] == "comp-archive" and int(f.attrs["complete"]) == 1, "format and complete flag")
         sha = hashlib.sha256(open(f"{M}/model.safetensors", "rb").read()).hexdigest()
-        check(f["source"].attrs["model_sha256"] == sha, "model_sha256 == sha256 of model.safetensors")
+        wf = json.loads(f["prune"].attrs["options_json"])["weights_files"]
+        check(f["source"].attrs["model_sha256"] == sha and [os.path.realpath(x) for x in wf]
+              == [os.path.realpath(f"{M}/model.safetensors")], "model_sha256 == sha256 of model.safetensors (the one weights file)")
         p = f["prune"]
         check(len(p["calib_start"][()]) == 10 and json.loads(p.attrs["options_json"])["ratio"] == 0.3,
               "calibration offsets and options recorded")
