@@ -40,6 +40,7 @@ void comp_prune_opts_default(comp_prune_opts *o, int n_layer)
   o->alloc         = COMP_ALLOC_TAU;
   o->inputs        = COMP_INPUTS_ORIGINAL;
   o->mask_tuning   = true;
+  o->solver        = comp_mask_solver_at(0); /* lapack */
   o->ridge_eps     = 1e-6;
   o->p_max         = 0.9;
   o->step_div      = 128;
@@ -383,7 +384,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
       r->layer[l].pruned[j] = mine[l]->dense[j].w ? 0 : -1;
     }
     if (r->layer[l].prunable && r->layer[l].target > 0)
-      s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, &r->layer[l]);
+      s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, MPI_COMM_SELF, &r->layer[l]);
     if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
     r->layer[l].seconds = comp_now() - lt;
     comp_progress_step(&prog, 1);

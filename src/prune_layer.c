@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "comp/forward.h"
+#include "comp/masksolve.h"
 #include "comp/prune.h"
 
 /* The calibration inputs of every dense of one layer, captured from the forward pass. */
@@ -29,75 +30,126 @@ static void capture_tap(void *ctx, comp_tap_point where, int layer, int dense, c
   memcpy(di->x[dense], x, sizeof(float) * (size_t)(n * width));
 }
 
-/* What one dense's analysis leaves for the allocation step. */
+/* What one dense's analysis leaves for the allocation step. The Grams and the solver's factor are
+ * freed when the analysis ends: the tuned masks it may need later (one per step of the profile,
+ * and the uniform allocation's) are kept instead, Σ_i (d - i·step) ≈ d·step_div/2 doubles — so
+ * only one dense's (d,d) matrices are ever resident (bounded memory). */
 typedef struct dense_plan {
-  bool           present;
-  int64_t        d_in, d_out, step;
-  int32_t       *perm;    /* (d_in) keep-priority order (most important first)          */
-  comp_masktune *mt;      /* prefix-Cholesky factor (NULL without mask tuning)           */
-  int64_t        n_steps; /* steps whose solve passed the guard                          */
-  double        *var;     /* (n_steps) Var(m̂) after removing (i+1)*step columns          */
-  int64_t        r;       /* chosen number of pruned columns                             */
+  bool     present;
+  int64_t  d_in, d_out, step;
+  int32_t *perm;    /* (d_in) keep-priority order (most important first)                     */
+  int64_t  n_steps; /* steps whose solve passed the guard                                     */
+  double  *var;     /* (n_steps) Var(m̂) after removing (i+1)*step columns                     */
+  double  *masks;   /* step i's m̂ (d_in − (i+1)·step, perm order) at mask_offset(i); NULL
+                       when no mask was solved                                                  */
+  int64_t r_extra;  /* pruned columns of the uniform allocation's own solve (-1: none)        */
+  double *m_extra;  /* (d_in − r_extra) its m̂                                                 */
+  bool    ok_extra;
+  int64_t r; /* chosen number of pruned columns                                              */
 } dense_plan;
 
 static void plan_free(dense_plan *p)
 {
   free(p->perm);
   free(p->var);
-  comp_masktune_destroy(&p->mt);
+  free(p->masks);
+  free(p->m_extra);
   memset(p, 0, sizeof *p);
 }
 
-/* Importance, keep order and (with mask tuning) the factor and variance profile of one dense.
- * W (d_out, d_in), X (S*T, d_in) what the unpruned model feeds it (the target of Eq. 2), Xp
- * (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X). Importance is computed on X′. */
-static comp_status analyse_dense(const comp_dense *dn, const float *X, const float *Xp, int64_t S, int64_t T,
-                                 const comp_prune_opts *o, dense_plan *p)
+/* Offset of step i's mask in dense_plan.masks: Σ_{j<i} (d − (j+1)·step). */
+static int64_t mask_offset(const dense_plan *p, int64_t i) { return i * p->d_in - p->step * i * (i + 1) / 2; }
+
+/* The tuned mask for r pruned columns (NULL when none was solved); *ok its guard. */
+static const double *plan_mask(const dense_plan *p, int64_t r, bool *ok)
 {
-  const int64_t d = dn->d_in, n = S * T;
-  comp_status   s      = COMP_OK;
-  double       *WtW    = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) WᵀW                 */
-  double       *XX     = calloc((size_t)(d * d), sizeof(double));  /* (d, d) X′X′ᵀ                */
-  double       *XpX    = (Xp && Xp != X) ? calloc((size_t)(d * d), sizeof(double)) : NULL; /* (d, d) X′Xᵀ       */
-  double       *G      = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) (WᵀW)∘(XXᵀ)         */
-  double       *c      = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
-  double       *score  = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
-  double       *m      = malloc(sizeof(double) * (size_t)d);       /* (d) a tuned mask           */
-  comp_fisher   fisher = {0};
-  p->present           = true;
-  p->d_in              = d;
-  p->d_out             = dn->d_out;
-  p->step              = (int64_t)llround((double)d / o->step_div);
+  *ok = true;
+  if (r == p->r_extra && p->m_extra) return (*ok = p->ok_extra), p->m_extra;
+  if (p->masks && r > 0 && r % p->step == 0 && r / p->step <= p->n_steps)
+    return p->masks + mask_offset(p, r / p->step - 1);
+  return NULL;
+}
+
+/* The same fraction of dense p's input columns as of the layer's (rounded, within what the guard
+ * allows when a profile was solved). */
+static int64_t uniform_columns(const dense_plan *p, double fraction)
+{
+  int64_t r = (int64_t)llround(fraction * (double)p->d_in), cap = p->n_steps * p->step; /* whole steps */
+  if (r > p->d_in - 1) r = p->d_in - 1;
+  if (r > cap && p->masks) r = cap;
+  return r < 0 ? 0 : r;
+}
+
+/* Importance, keep order and (with mask tuning) the variance profile of one dense, collective on
+ * comm (the ranks sharing the layer). W (d_out, d_in), X (S*T, d_in) what the unpruned model feeds
+ * it (the target of Eq. 2), Xp (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X).
+ * Importance is computed on X′. fraction: the uniform allocation's share (NaN: τ allocation).
+ * At most two (d,d) matrices are alive at any time. */
+static comp_status analyse_dense(const comp_dense *dn, const float *X, const float *Xp, int64_t S, int64_t T,
+                                 double fraction, const comp_prune_opts *o, MPI_Comm comm, dense_plan *p)
+{
+  const int64_t     d = dn->d_in, n = S * T;
+  comp_status       s      = COMP_OK;
+  double           *WtW    = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) WᵀW                 */
+  double           *G      = NULL;                                     /* (d, d) X′X′ᵀ, then Eq. 5's G */
+  double           *c      = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
+  double           *dg     = malloc(sizeof(double) * (size_t)(2 * d)); /* (d) diag WᵀW, (d) diag X′X′ᵀ */
+  double           *score  = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
+  comp_fisher       fisher = {0};
+  comp_mask_solver *ms     = NULL;
+  p->present               = true;
+  p->d_in                  = d;
+  p->d_out                 = dn->d_out;
+  p->r_extra               = -1;
+  p->step                  = (int64_t)llround((double)d / o->step_div);
   if (p->step < 1) p->step = 1;
   p->perm = malloc(sizeof(int32_t) * (size_t)d);
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
-  if (!WtW || !XX || !G || !c || !score || !m || !p->perm || !p->var || (Xp != X && !XpX)) {
+  if (!WtW || !c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto done;
   }
   comp_wtw(WtW, dn->w, dn->d_out, d);
-  comp_gram_acc(XX, Xp, n, d);
-  comp_eq5_gram(G, WtW, XX, d);
-  if (XpX) comp_cross_acc(XpX, Xp, X, n, d);
-  comp_eq5_rhs(c, WtW, XpX ? XpX : XX, d);
   if (o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER) {
-    /* Eq. 8: one Fisher sample per calibration sequence, G_s = (WᵀW)∘(X_s X_sᵀ) */
-    double *XXs = malloc(sizeof(double) * (size_t)(d * d)), *Gs = malloc(sizeof(double) * (size_t)(d * d));
-    if (!XXs || !Gs) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
+    /* Eq. 8: one Fisher sample per calibration sequence, G_s = (WᵀW)∘(X_s X_sᵀ), destroyed by its
+     * eigen-solve (no copy) */
+    double *Gs = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) */
+    if (!Gs) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
     if (!s) s = comp_fisher_init(&fisher, d);
     for (int64_t smp = 0; !s && smp < S; smp++) {
-      memset(XXs, 0, sizeof(double) * (size_t)(d * d));
-      comp_gram_acc(XXs, Xp + smp * T * d, T, d);
-      comp_eq5_gram(Gs, WtW, XXs, d);
-      s = comp_fisher_add(&fisher, Gs, o->ridge_eps);
+      memset(Gs, 0, sizeof(double) * (size_t)(d * d));
+      comp_gram_acc(Gs, Xp + smp * T * d, T, d);
+      comp_eq5_gram(Gs, WtW, Gs, d);
+      s = comp_fisher_add_destroy(&fisher, Gs, o->ridge_eps);
     }
-    free(XXs);
     free(Gs);
     if (s) goto done;
   }
-  if ((s = comp_neuron_importance(o->importance, d, G, WtW, XX, &fisher, o->ridge_eps, score))) goto done;
+  if (!(G = calloc((size_t)(d * d), sizeof(double)))) {
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Gram of a dense with %lld inputs", (long long)d);
+    goto done;
+  }
+  comp_gram_acc(G, Xp, n, d);
+  if (Xp != X) {                                           /* c = ((WᵀW)∘(X′Xᵀ))1 */
+    double *XpX = calloc((size_t)(d * d), sizeof(double)); /* (d, d) X′Xᵀ */
+    if (!XpX) {
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    comp_cross_acc(XpX, Xp, X, n, d);
+    comp_eq5_rhs(c, WtW, XpX, d);
+    free(XpX);
+  } else {
+    comp_eq5_rhs(c, WtW, G, d);
+  }
+  for (int64_t k = 0; k < d; k++) dg[k] = WtW[k * d + k], dg[d + k] = G[k * d + k];
+  comp_eq5_gram(G, WtW, G, d);
+  free(WtW);
+  WtW = NULL;
+  if ((s = comp_neuron_importance(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score))) goto done;
   comp_keep_order(score, d, p->perm);
+  MPI_Bcast(p->perm, (int)d, MPI_INT32_T, 0, comm); /* one order for the whole group, whatever the BLAS */
   p->n_steps = 0;
   /* without mask tuning, τ allocation still needs the tuned masks' variance profile (the ablation
    * keeps the allocation and drops only the refitted scales); uniform allocation needs nothing */
@@ -105,23 +157,49 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     for (int64_t r = p->step; r + p->step <= d; r += p->step) p->var[p->n_steps++] = 0.0;
     goto done;
   }
-  if ((s = comp_masktune_create(G, c, p->perm, d, o->ridge_eps, &p->mt))) goto done;
+  const int64_t nmax = (d - p->step) / p->step; /* steps with r + step <= d */
+  p->masks           = malloc(sizeof(double) * (size_t)(mask_offset(p, nmax) + 1));
+  if (!p->masks) {
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the mask profile");
+    goto done;
+  }
+  comp_mask_problem mp = {.d       = d,
+                          .d_out   = dn->d_out,
+                          .n       = n,
+                          .W       = dn->w,
+                          .X       = X,
+                          .Xp      = Xp,
+                          .G       = G,
+                          .c       = c,
+                          .perm    = p->perm,
+                          .eps_rel = o->ridge_eps};
+  if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto done;
   /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step */
-  for (int64_t r = p->step; r + p->step <= d; r += p->step) {
-    bool ok;
-    if ((s = comp_masktune_solve(p->mt, d - r, m, &ok))) goto done;
+  for (int64_t i = 0; i < nmax; i++) {
+    bool    ok;
+    double *m = p->masks + mask_offset(p, i);
+    if ((s = comp_mask_solver_solve(ms, d - (i + 1) * p->step, m, &ok))) goto done;
     if (!ok) break; /* the guard (non-finite or |m| > 10) ends the dense as a too-high τ would */
-    p->var[p->n_steps++] = comp_mask_variance(m, d - r);
+    p->var[p->n_steps++] = comp_mask_variance(m, d - (i + 1) * p->step);
+  }
+  if (!isnan(fraction)) { /* the uniform allocation's own column count, when off the step grid */
+    int64_t r = uniform_columns(p, fraction);
+    bool    ok;
+    if (r > 0 && !plan_mask(p, r, &ok)) {
+      p->m_extra = malloc(sizeof(double) * (size_t)(d - r));
+      if (!p->m_extra) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+      if (!s) s = comp_mask_solver_solve(ms, d - r, p->m_extra, &p->ok_extra);
+      if (!s) p->r_extra = r;
+    }
   }
 done:
+  comp_mask_solver_destroy(&ms);
   comp_fisher_free(&fisher);
   free(WtW);
-  free(XX);
-  free(XpX);
   free(G);
   free(c);
+  free(dg);
   free(score);
-  free(m);
   return s;
 }
 
@@ -177,15 +255,6 @@ static double allocate_tau(dense_plan *pl, double target_params, const comp_prun
   return tau;
 }
 
-/* The same fraction of dense p's input columns as of the layer's (rounded, within what the guard allows). */
-static int64_t uniform_columns(const dense_plan *p, double fraction)
-{
-  int64_t r = (int64_t)llround(fraction * (double)p->d_in), cap = p->n_steps * p->step; /* whole steps */
-  if (r > p->d_in - 1) r = p->d_in - 1;
-  if (r > cap && p->mt) r = cap;
-  return r < 0 ? 0 : r;
-}
-
 /* --neuron-allocation uniform: every dense gives up the fraction target_params / (its layer's dense params). */
 static void allocate_uniform(dense_plan *pl, double target_params)
 {
@@ -204,32 +273,22 @@ static int cmp_i32(const void *a, const void *b)
 
 /* Replace dense dn by its compact form: kept columns S = perm[0..k) in ascending order, scaled by
  * m̂ (tune) or as they are. */
-static comp_status compact_dense(comp_dense *dn, dense_plan *p, bool tune)
+static comp_status compact_dense(comp_dense *dn, const dense_plan *p, bool tune)
 {
   const int64_t d = p->d_in, k = d - p->r;
   if (p->r == 0) return COMP_OK;
-  double  *m    = malloc(sizeof(double) * (size_t)k);  /* (k) m̂ in perm order     */
-  int32_t *keep = malloc(sizeof(int32_t) * (size_t)k); /* (k) kept columns, sorted */
-  double  *scal = malloc(sizeof(double) * (size_t)d);  /* (d) m̂ by column          */
-  if (!m || !keep || !scal) {
-    free(m);
+  bool          ok   = true;
+  const double *m    = tune ? plan_mask(p, p->r, &ok) : NULL; /* (k) m̂ in perm order */
+  int32_t      *keep = malloc(sizeof(int32_t) * (size_t)k);   /* (k) kept columns, sorted */
+  double       *scal = malloc(sizeof(double) * (size_t)d);    /* (d) m̂ by column          */
+  if (!keep || !scal) {
     free(keep);
     free(scal);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory");
   }
-  bool ok = true;
-  if (p->mt && tune) {
-    comp_status s = comp_masktune_solve(p->mt, k, m, &ok);
-    if (s) {
-      free(m);
-      free(keep);
-      free(scal);
-      return s;
-    }
-  }
   for (int64_t i = 0; i < k; i++) {
     keep[i]          = p->perm[i];
-    scal[p->perm[i]] = (p->mt && tune && ok) ? m[i] : 1.0;
+    scal[p->perm[i]] = (m && ok) ? m[i] : 1.0;
   }
   qsort(keep, (size_t)k, sizeof *keep, cmp_i32);
   /* in place: row o of W′ (d_out, k) is written at or before where row o of W (d_out, d) is read */
@@ -238,7 +297,6 @@ static comp_status compact_dense(comp_dense *dn, dense_plan *p, bool tune)
   free(dn->in_idx);
   dn->in_idx = keep;
   dn->d_in   = k;
-  free(m);
   free(scal);
   return COMP_OK;
 }
@@ -266,7 +324,7 @@ static int64_t columns_at(const dense_plan *p, const comp_prune_opts *o, double 
  * layer's dense inputs on x (n, D). On success ly holds the compact pruned denses. */
 static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const float *x, const dense_inputs *X,
                                       int64_t S, int64_t T, double target_params, const comp_prune_opts *o,
-                                      comp_fwd_ws *ws, float *h, dense_plan *pl, double *tau_out)
+                                      MPI_Comm comm, comp_fwd_ws *ws, float *h, dense_plan *pl, double *tau_out)
 {
   const int64_t n    = S * T;
   comp_status   s    = COMP_OK;
@@ -287,6 +345,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
     }
   }
   const double fraction = all > 0 ? target_params / all : 0;
+  const double ufrac    = o->alloc == COMP_ALLOC_UNIFORM ? fraction : NAN;
   double       tau      = 0.0;
   bool         landing  = false;
   for (;;) {
@@ -305,7 +364,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
       /* X′_j: dense j's input in the layer whose denses before j are pruned */
       if ((s = capture_inputs(m, &view, x, S, T, ws, h, &Xp))) goto done;
       plan_free(&pl[j]);
-      if ((s = analyse_dense(&view.dense[j], X->x[j], Xp.x[j], S, T, o, &pl[j]))) goto done;
+      if ((s = analyse_dense(&view.dense[j], X->x[j], Xp.x[j], S, T, ufrac, o, comm, &pl[j]))) goto done;
       int64_t r = columns_at(&pl[j], o, tau, fraction);
       if (landing) { /* no more than the layer still needs, in whole steps */
         double  need = target_params - removed;
@@ -348,7 +407,7 @@ done:
 }
 
 comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x, const float *xp, int64_t S, int64_t T,
-                             double target, const comp_prune_opts *o, comp_prune_layer_info *info)
+                             double target, const comp_prune_opts *o, MPI_Comm comm, comp_prune_layer_info *info)
 {
   const int64_t n = S * T, D = m->hp.n_embd;
   comp_status   s  = COMP_OK;
@@ -378,13 +437,18 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
   if ((s = capture_inputs(m, ly, x, S, T, ws, h, &di))) goto done;
   const double target_params = target * (double)comp_model_layer_n_params(m, ly->index);
   if (o->inputs == COMP_INPUTS_WITHIN_LAYER) {
-    if ((s = prune_within_layer(m, ly, x, &di, S, T, target_params, o, ws, h, pl, &info->tau))) goto done;
+    if ((s = prune_within_layer(m, ly, x, &di, S, T, target_params, o, comm, ws, h, pl, &info->tau))) goto done;
   } else {
     /* X′ = X, or (--inputs pruned) what the unpruned layer feeds each dense on the pruned model's
      * hidden states xp: the denses are independent, each analysed once */
     if (with_xp && (s = capture_inputs(m, ly, xp, S, T, ws, h, &dp))) goto done;
+    double all = 0;
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
-      if (ly->dense[j].w && (s = analyse_dense(&ly->dense[j], di.x[j], dp.x[j], S, T, o, &pl[j]))) goto done;
+      if (ly->dense[j].w) all += (double)(ly->dense[j].d_in * ly->dense[j].d_out);
+    const double ufrac = o->alloc == COMP_ALLOC_UNIFORM && all > 0 ? target_params / all : NAN;
+    for (int j = 0; j < COMP_DENSE_COUNT; j++)
+      if (ly->dense[j].w && (s = analyse_dense(&ly->dense[j], di.x[j], dp.x[j], S, T, ufrac, o, comm, &pl[j])))
+        goto done;
     info->tau = o->alloc == COMP_ALLOC_TAU ? allocate_tau(pl, target_params, o) : NAN;
     if (o->alloc == COMP_ALLOC_UNIFORM) allocate_uniform(pl, target_params);
     for (int j = 0; j < COMP_DENSE_COUNT; j++)

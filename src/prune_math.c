@@ -3,13 +3,14 @@
  * (a row-major symmetric matrix is its own transpose), which avoids LAPACKE's transposed copies. */
 #include "comp/prune_math.h"
 
+#include "comp/masksolve.h"
+
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define COMP_MASK_GUARD 10.0    /* FPT's guard: reject a tuned mask with any |m_i| > 10        */
 #define COMP_IMP_TINY   1e-12   /* non-positive layer importances are clamped to this          */
 #define COMP_GRAM_CHUNK 8388608 /* doubles per float->double staging buffer (64 MiB)          */
 
@@ -174,44 +175,64 @@ void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d)
 
 /* ---- Eq. 6-7: condition number and its mask gradient ----------------------------------------- */
 
-static double ridge(const double *G, int64_t d, double eps_rel)
+double comp_mask_ridge(const double *G, int64_t d, double eps_rel)
 {
   double tr = 0;
   for (int64_t i = 0; i < d; i++) tr += G[i * d + i];
   return eps_rel * tr / (double)d;
 }
 
-/* One eigenpair (index il, 1-based ascending) of the symmetric G (d,d); work (d,d) is clobbered. */
-static comp_status eigpair(const double *G, int64_t d, lapack_int il, double *work, double *w_all, double *lam,
-                           double *v)
+/* The extreme eigenpairs of the symmetric a (d,d), destroyed: one tridiagonal reduction (dsytrd),
+ * then bisection + inverse iteration for eigenvalues 1 and d (dstebz, dstein) and the back
+ * transformation of the two vectors (dormtr) — what dsyevr does for one index range, once instead
+ * of twice. v (d,2): column 0 = v_min, column 1 = v_max. */
+static comp_status extreme_eigpairs(double *a, int64_t d, double *lmin, double *lmax, double *v)
 {
-  memcpy(work, G, (size_t)(d * d) * sizeof *work);
-  lapack_int m    = 0, isuppz[2];
-  lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)d, work, (lapack_int)d, 0.0, 0.0, il,
-                                   il, LAPACKE_dlamch('S'), &m, w_all, v, (lapack_int)d, isuppz);
-  if (info == LAPACK_WORK_MEMORY_ERROR) return comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory");
-  COMP_CHECK(info == 0 && m == 1, COMP_ERR_NUMERIC,
-             "condition number: dsyevr failed (info %d) for eigenvalue %d of %lld", (int)info, (int)il, (long long)d);
-  *lam = w_all[0];
-  return COMP_OK;
+  const lapack_int n  = (lapack_int)d;
+  double          *td = malloc((size_t)(4 * d) * sizeof *td); /* diag (d), offdiag (d), tau (d), w (d) */
+  lapack_int      *iw = malloc((size_t)(3 * d + 6) * sizeof *iw);
+  comp_status      st = COMP_OK;
+  if (!td || !iw) {
+    st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory");
+    goto done;
+  }
+  double     *dg = td, *e = td + d, *tau = td + 2 * d, *w = td + 3 * d;
+  lapack_int *iblock = iw, *isplit = iw + d, *ifail = iw + 2 * d, m = 0, nsplit = 0;
+  lapack_int  info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', n, a, n, dg, e, tau);
+  for (int which = 0; info == 0 && which < 2; which++) {
+    lapack_int il = which == 0 ? 1 : n;
+    info =
+        LAPACKE_dstebz('I', 'B', n, 0.0, 0.0, il, il, 2 * LAPACKE_dlamch('S'), dg, e, &m, &nsplit, w, iblock, isplit);
+    if (info == 0 && m != 1) info = -100;
+    if (info == 0) info = LAPACKE_dstein(LAPACK_COL_MAJOR, n, dg, e, 1, w, iblock, isplit, v + which * d, n, ifail);
+    if (info == 0) *(which == 0 ? lmin : lmax) = w[0];
+  }
+  if (info == 0 && d > 1) info = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', n, 2, a, n, tau, v, n);
+  if (info == LAPACK_WORK_MEMORY_ERROR)
+    st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory");
+  else if (info != 0)
+    st = comp_error_set(COMP_ERR_NUMERIC,
+                        "condition number: extreme eigenpairs of a %lld x %lld matrix failed (info %d)", (long long)d,
+                        (long long)d, (int)info);
+done:
+  free(td);
+  free(iw);
+  return st;
 }
 
-comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g)
+/* Eq. 7 on G (d,d); work (d,d) is clobbered and may be G itself (then G is destroyed). */
+static comp_status cond_grad(const double *G, double *work, int64_t d, double eps_rel, double *kappa, double *g)
 {
   COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "condition number: dimension %lld out of range", (long long)d);
   COMP_CHECK(eps_rel >= 0 && isfinite(eps_rel), COMP_ERR_ARG, "condition number: eps_rel %g must be >= 0", eps_rel);
-  double     *work = malloc((size_t)(d * d) * sizeof *work);
-  double     *buf  = malloc((size_t)(3 * d) * sizeof *buf); /* w_all (d), v_min (d), v_max (d) */
-  comp_status st   = COMP_OK;
-  if (!work || !buf) {
-    st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
-                        (long long)d);
-    goto done;
-  }
-  double *w_all = buf, *vmin = buf + d, *vmax = buf + 2 * d, lmin, lmax;
-  if ((st = eigpair(G, d, 1, work, w_all, &lmin, vmin)) != COMP_OK) goto done;
-  if ((st = eigpair(G, d, (lapack_int)d, work, w_all, &lmax, vmax)) != COMP_OK) goto done;
-  const double lam = ridge(G, d, eps_rel), den = lmin + lam;
+  const double lam  = comp_mask_ridge(G, d, eps_rel);
+  double      *v    = malloc((size_t)(2 * d) * sizeof *v); /* (d, 2) v_min, v_max */
+  double       lmin = 0, lmax = 0;
+  COMP_CHECK(v, COMP_ERR_NOMEM, "condition number: out of memory");
+  if (work != G) memcpy(work, G, (size_t)(d * d) * sizeof *work);
+  comp_status st = extreme_eigpairs(work, d, &lmin, &lmax, v);
+  if (st) goto done;
+  const double den = lmin + lam, *vmin = v, *vmax = v + d;
   if (!(den > 0) || !isfinite(lmax)) {
     st = comp_error_set(COMP_ERR_NUMERIC,
                         "condition number: G + lambda*I is not positive definite (lambda_min %.3g, lambda %.3g); "
@@ -223,9 +244,24 @@ comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, doubl
   for (int64_t k = 0; k < d; k++)
     g[k] = 2.0 * (lmax * vmax[k] * vmax[k] * den - (lmax + lam) * lmin * vmin[k] * vmin[k]) / (den * den);
 done:
-  free(work);
-  free(buf);
+  free(v);
   return st;
+}
+
+comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g)
+{
+  COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "condition number: dimension %lld out of range", (long long)d);
+  double *work = malloc((size_t)(d * d) * sizeof *work);
+  COMP_CHECK(work, COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
+             (long long)d);
+  comp_status st = cond_grad(G, work, d, eps_rel, kappa, g);
+  free(work);
+  return st;
+}
+
+comp_status comp_eq7_cond_grad_destroy(double *G, int64_t d, double eps_rel, double *kappa, double *g)
+{
+  return cond_grad(G, G, d, eps_rel, kappa, g);
 }
 
 /* ---- Eq. 8: Fisher accumulator ---------------------------------------------------------------- */
@@ -240,17 +276,28 @@ comp_status comp_fisher_init(comp_fisher *f, int64_t d)
   return COMP_OK;
 }
 
-comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel)
+static comp_status fisher_add(comp_fisher *f, const double *G_s, double *work, double eps_rel)
 {
   double *g = malloc((size_t)f->d * sizeof *g), kappa;
   COMP_CHECK(g, COMP_ERR_NOMEM, "fisher: out of memory");
-  comp_status st = comp_eq7_cond_grad(G_s, f->d, eps_rel, &kappa, g);
+  comp_status st =
+      work ? cond_grad(G_s, work, f->d, eps_rel, &kappa, g) : comp_eq7_cond_grad(G_s, f->d, eps_rel, &kappa, g);
   if (st == COMP_OK) {
     for (int64_t k = 0; k < f->d; k++) f->F[k] += g[k] * g[k];
     f->n++;
   }
   free(g);
   return st;
+}
+
+comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel)
+{
+  return fisher_add(f, G_s, NULL, eps_rel);
+}
+
+comp_status comp_fisher_add_destroy(comp_fisher *f, double *G_s, double eps_rel)
+{
+  return fisher_add(f, G_s, G_s, eps_rel);
 }
 
 void comp_fisher_free(comp_fisher *f)
@@ -290,7 +337,7 @@ static comp_status obs_score(const double *G, int64_t d, double eps_rel, double 
   double *a = malloc((size_t)(d * d) * sizeof *a);
   COMP_CHECK(a, COMP_ERR_NOMEM, "obs importance: out of memory");
   memcpy(a, G, (size_t)(d * d) * sizeof *a);
-  const double lam = ridge(G, d, eps_rel);
+  const double lam = comp_mask_ridge(G, d, eps_rel);
   for (int64_t i = 0; i < d; i++) a[i * d + i] += lam;
   lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
   if (info == 0) info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
@@ -302,8 +349,8 @@ static comp_status obs_score(const double *G, int64_t d, double eps_rel, double 
   return COMP_OK;
 }
 
-comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *WtW,
-                                   const double *XX, const comp_fisher *fisher, double eps_rel, double *score)
+comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *wtw_diag,
+                                   const double *xx_diag, const comp_fisher *fisher, double eps_rel, double *score)
 {
   COMP_CHECK(d > 0, COMP_ERR_ARG, "importance: dimension %lld must be > 0", (long long)d);
   const char *name = comp_importance_name(kind);
@@ -318,7 +365,7 @@ comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const d
       return COMP_OK;
     }
     COMP_CHECK(G, COMP_ERR_ARG, "importance %s: needs G", name);
-    double kappa;
+    double kappa = 0;
     COMP_CALL(comp_eq7_cond_grad(G, d, eps_rel, &kappa, score)); /* score = g */
     for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
     return COMP_OK;
@@ -327,12 +374,12 @@ comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const d
     COMP_CHECK(G, COMP_ERR_ARG, "importance %s: needs G", name);
     return obs_score(G, d, eps_rel, score);
   case COMP_IMP_WANDA:
-    COMP_CHECK(WtW && XX, COMP_ERR_ARG, "importance %s: needs WtW and XX", name);
-    for (int64_t k = 0; k < d; k++) score[k] = sqrt(WtW[k * d + k] * XX[k * d + k]);
+    COMP_CHECK(wtw_diag && xx_diag, COMP_ERR_ARG, "importance %s: needs diag(WtW) and diag(XX)", name);
+    for (int64_t k = 0; k < d; k++) score[k] = sqrt(wtw_diag[k] * xx_diag[k]);
     return COMP_OK;
   case COMP_IMP_MAGNITUDE:
-    COMP_CHECK(WtW, COMP_ERR_ARG, "importance %s: needs WtW", name);
-    for (int64_t k = 0; k < d; k++) score[k] = sqrt(WtW[k * d + k]);
+    COMP_CHECK(wtw_diag, COMP_ERR_ARG, "importance %s: needs diag(WtW)", name);
+    for (int64_t k = 0; k < d; k++) score[k] = sqrt(wtw_diag[k]);
     return COMP_OK;
   default:
     return comp_error_set(COMP_ERR_ARG, "importance: unknown kind %d", (int)kind);
@@ -410,7 +457,7 @@ comp_status comp_masktune_create(const double *G, const double *c, const int32_t
     seen[perm[i]] = true;
   }
   mt->d      = d;
-  mt->lambda = ridge(G, d, eps_rel);
+  mt->lambda = comp_mask_ridge(G, d, eps_rel);
   for (int64_t j = 0; j < d; j++) { /* column j of G[π,π] */
     const double *row = G + (int64_t)perm[j] * d;
     for (int64_t i = 0; i < d; i++) mt->a[j * d + i] = row[perm[i]];

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "comp/masksolve.h"
 #include "comp/model.h"
 #include "comp/prune_math.h"
 
@@ -45,21 +46,22 @@ typedef struct comp_prune_opts {
   double            ratio;         /* p: target fraction of all parameters removed, in (0, 1)     */
   int               remove_layers; /* n (stage A); clamped to the budget, see comp_prune_result;
                                        -1: the default 2, lowered to what the layer count allows */
-  comp_layer_order     order;
-  bool                 protect[1024]; /* protected original layer indices (default 0, 1, L-1)       */
-  comp_importance_kind importance;
-  comp_alloc_kind      alloc;
-  comp_inputs_kind     inputs;
-  bool                 mask_tuning;
-  double               ridge_eps; /* ε: λ = ε·mean(diag G)                                 */
-  double               p_max;     /* Eq. 10 clamp                                           */
-  int                  step_div;  /* s_j = max(1, round(d_in / step_div))                   */
-  double               tau_first; /* τ grid: 0, tau_first, ×tau_growth ... up to tau_max    */
-  double               tau_growth;
-  double               tau_max;
-  int                  calib_samples; /* 10                                                   */
-  int64_t              calib_len;     /* 128                                                  */
-  uint64_t             seed;
+  comp_layer_order            order;
+  bool                        protect[1024]; /* protected original layer indices (default 0, 1, L-1)       */
+  comp_importance_kind        importance;
+  comp_alloc_kind             alloc;
+  comp_inputs_kind            inputs;
+  bool                        mask_tuning;
+  const comp_mask_solver_ops *solver;    /* Eq. 5 back-end (comp/masksolve.h); default lapack  */
+  double                      ridge_eps; /* ε: λ = ε·mean(diag G)                                 */
+  double                      p_max;     /* Eq. 10 clamp                                           */
+  int                         step_div;  /* s_j = max(1, round(d_in / step_div))                   */
+  double                      tau_first; /* τ grid: 0, tau_first, ×tau_growth ... up to tau_max    */
+  double                      tau_growth;
+  double                      tau_max;
+  int                         calib_samples; /* 10                                                   */
+  int64_t                     calib_len;     /* 128                                                  */
+  uint64_t                    seed;
 } comp_prune_opts;
 
 void        comp_prune_opts_default(comp_prune_opts *o, int n_layer);
@@ -107,12 +109,13 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
 /* Stage B: fill r->layer[l].prunable/target from the final importances (Eq. 10). */
 comp_status comp_prune_layer_ratios(const comp_model *m, const comp_prune_opts *o, comp_prune_result *r);
 
-/* Stage C for one layer: x (S*T, D) its calibration input on the (layer-pruned) original model;
- * xp (S*T, D) its input on the model pruned so far (used by --inputs pruned, else may be NULL);
- * ly is replaced by its pruned compact form (in_idx set on pruned denses); info gets the counts.
- * target = fraction of N_layer to remove. */
+/* Stage C for one layer, collective on comm (the ranks sharing the layer, each holding it and x;
+ * MPI_COMM_SELF when a rank prunes it alone): x (S*T, D) its calibration input on the (layer-pruned)
+ * original model; xp (S*T, D) its input on the model pruned so far (used by --inputs pruned, else
+ * may be NULL); ly is replaced by its pruned compact form (in_idx set on pruned denses), the same
+ * on every rank of comm; info gets the counts. target = fraction of N_layer to remove. */
 comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x, const float *xp, int64_t S, int64_t T,
-                             double target, const comp_prune_opts *o, comp_prune_layer_info *info);
+                             double target, const comp_prune_opts *o, MPI_Comm comm, comp_prune_layer_info *info);
 
 /* The whole run, collective on comm: calibration tokens tok (S, T) on every rank; writes the archive
  * at out_path (complete only on success). */

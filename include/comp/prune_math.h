@@ -15,9 +15,9 @@
  *     comp_gram_acc(XpXp, Xp, n, d); comp_cross_acc(XpX, Xp, X, n, d);
  *     comp_eq5_gram(G, WtW, XpXp, d); comp_eq5_rhs(c, WtW, XpX, d);
  *     comp_fisher_init(&f, d); for each sample s: comp_fisher_add(&f, G_s, eps);   G_s from sample s
- *     comp_neuron_importance(COMP_IMP_COND, d, G, WtW, XpXp, &f, eps, score);
+ *     comp_neuron_importance(COMP_IMP_COND, d, G, diag(WtW), diag(XpXp), &f, eps, score);
  *     comp_keep_order(score, d, perm);
- *     comp_masktune_create(G, c, perm, d, eps, &mt);
+ *     comp_masktune_create(G, c, perm, d, eps, &mt);     (or any back-end of comp/masksolve.h)
  *     for k = d, d - s, ...: comp_masktune_solve(mt, k, m, &ok); comp_mask_variance(m, k) ...
  *     comp_masktune_destroy(&mt); comp_fisher_free(&f);
  */
@@ -68,9 +68,12 @@ void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d);
 /* Eq. 6-7: kappa = κ(G+λI) = (λmax+λ)/(λmin+λ), λ = eps_rel*mean(diag G), and its gradient g (d) with
  * respect to the relaxed mask at m = 1 (G(m) = diag(m) G diag(m)):
  *   g_k = 2[λmax v_max,k² (λmin+λ) − (λmax+λ) λmin v_min,k²] / (λmin+λ)².
- * G (d,d) symmetric, not modified. Extreme eigenpairs by LAPACKE_dsyevr RANGE='I' (indices 1 and d).
- * COMP_ERR_NUMERIC when λmin+λ <= 0 or LAPACK fails. */
+ * G (d,d) symmetric, not modified (a (d,d) copy is made). Extreme eigenpairs as LAPACK's dsyevr
+ * finds them for one index, but with a single tridiagonal reduction for both ends (dsytrd; dstebz
+ * + dstein for indices 1 and d; dormtr). COMP_ERR_NUMERIC when λmin+λ <= 0 or LAPACK fails. */
 comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g);
+/* The same, destroying G (no copy: bounded memory for large d). */
+comp_status comp_eq7_cond_grad_destroy(double *G, int64_t d, double eps_rel, double *kappa, double *g);
 
 /* Neuron importance: score (d), HIGHER = more important = kept longer; prune in ascending score.
  *  COMP_IMP_COND:        Eq. 9: score_k = κ − g_k + ½ F_kk, κ and g from the full G, F_kk = mean_s (g^(s)_k)²
@@ -101,13 +104,15 @@ typedef struct comp_fisher {
 } comp_fisher;
 comp_status comp_fisher_init(comp_fisher *f, int64_t d);
 comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel);
+/* The same, destroying G_s (no (d,d) copy). */
+comp_status comp_fisher_add_destroy(comp_fisher *f, double *G_s, double eps_rel);
 void        comp_fisher_free(comp_fisher *f);
 
-/* score (d) of the chosen kind. G (d,d) full gram (COND: κ, g; OBS), WtW (d,d) and XX (d,d) (WANDA:
- * both, MAGNITUDE: WtW; only diagonals read), fisher (COND kinds, with >= 1 sample; may be NULL
- * otherwise). Inputs a kind does not use may be NULL. */
-comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *WtW,
-                                   const double *XX, const comp_fisher *fisher, double eps_rel, double *score);
+/* score (d) of the chosen kind. G (d,d) full gram (COND: κ, g; OBS; not modified), wtw_diag (d) and
+ * xx_diag (d) the diagonals of WᵀW and X′ᵀX′ (WANDA: both, MAGNITUDE: wtw_diag), fisher (COND
+ * kinds, with >= 1 sample; may be NULL otherwise). Inputs a kind does not use may be NULL. */
+comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *wtw_diag,
+                                   const double *xx_diag, const comp_fisher *fisher, double eps_rel, double *score);
 
 /* perm (d) = indices sorted by descending score (keep-priority order), ties by lower index first
  * (deterministic); NaN scores go last. */

@@ -12,6 +12,7 @@
 #include "comp/calib.h"
 #include "comp/dist.h"
 #include "comp/log.h"
+#include "comp/masksolve.h"
 #include "comp/prune.h"
 #include "comp/sha256.h"
 #include "comp/util.h"
@@ -53,10 +54,44 @@ static comp_status parse_protect(const char *s, int L, bool *protect)
   return COMP_OK;
 }
 
+/* Pull the back-end options ("-mask_ksp_rtol 1e-12", PETSc style: one dash, prefix mask_, an
+ * optional value) out of argv into opts; the rest stays in argv for comp_args_parse. */
+static comp_status take_solver_options(int *argc, char **argv, char *opts, size_t cap)
+{
+  int out = 1;
+  opts[0] = '\0';
+  for (int i = 1; i < *argc; i++) {
+    if (strncmp(argv[i], "-mask_", 6) != 0) {
+      argv[out++] = argv[i];
+      continue;
+    }
+    char *end;
+    bool  has_val = i + 1 < *argc && (argv[i + 1][0] != '-' || (strtod(argv[i + 1], &end), *end == '\0'));
+    int   w       = snprintf(opts + strlen(opts), cap - strlen(opts), "%s%s%s%s", opts[0] ? " " : "", argv[i],
+                     has_val ? " " : "", has_val ? argv[i + 1] : "");
+    if (w < 0 || strlen(opts) + 1 >= cap) return comp_error_set(COMP_ERR_ARG, "solver options too long");
+    i += has_val;
+  }
+  *argc = out;
+  return COMP_OK;
+}
+
 int comp_cmd_prune(int argc, char **argv)
 {
+  char        solver_opts[2048];
+  comp_status so = take_solver_options(&argc, argv, solver_opts, sizeof solver_opts);
+  if (!so) so = comp_mask_solver_set_options(solver_opts);
+  if (so) {
+    comp_cli_error("prune", comp_error_message());
+    return 2;
+  }
+  /* the back-ends compiled in, one line each (comp/masksolve.h) */
+  char solver_help[1024] = "Eq. 5 mask-solve back-end (default lapack):";
+  for (int i = 0; i < comp_mask_solver_count(); i++)
+    snprintf(solver_help + strlen(solver_help), sizeof solver_help - strlen(solver_help), "\n%s: %s",
+             comp_mask_solver_at(i)->name, comp_mask_solver_at(i)->help);
   const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
-             *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL;
+             *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
   int      json = 0, quiet = 0, no_tuning = 0, force = 0;
@@ -89,6 +124,7 @@ int comp_cmd_prune(int argc, char **argv)
        "so far; this chains the layers, so rank 0 prunes them all, in order)"},
       {"no-mask-tuning", COMP_OPT_FLAG, &no_tuning, NULL,
        "ablation: the same allocation, but the kept columns keep scale 1 (no Eq. 5 refit)"},
+      {"solver", COMP_OPT_STR, &solver, "NAME", solver_help},
       {"ridge", COMP_OPT_DOUBLE, &ridge, "EPS", "ridge λ = EPS·mean(diag G) (default 1e-6)"},
       {"p-max", COMP_OPT_DOUBLE, &p_max, "P", "largest per-layer ratio in Eq. 10 (default 0.9)"},
       {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step s_j = max(1, round(d_in / K)) (default 128)"},
@@ -110,7 +146,9 @@ int comp_cmd_prune(int argc, char **argv)
       "     least squares (Eq. 5, ridge + prefix Cholesky), allocated by Algorithm 1's variance threshold.\n"
       "Baselines in the same tool: shortgpt, wanda-sp, magnitude. The archive holds the compact pruned\n"
       "model and the whole run record; evaluate it with `comp eval --model A.h5`, export it with\n"
-      "`comp export`, summarise it with `comp info`. The result does not depend on the rank count.");
+      "`comp export`, summarise it with `comp info`. The result does not depend on the rank count.\n"
+      "Back-end options pass through with one dash and the prefix mask_ (PETSc style), e.g.\n"
+      "  --solver petsc -mask_ksp_rtol 1e-12 -mask_ksp_max_it 5000");
   if (rc) return rc == 1 ? 0 : 2;
   if (quiet) comp_log_init(comp_log_rank(), 1);
   MPI_Comm          comm = MPI_COMM_WORLD;
@@ -170,6 +208,7 @@ int comp_cmd_prune(int argc, char **argv)
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
     if (!s && protect) s = parse_protect(protect, (int)m->hp.n_layer, o.protect);
     if (!s && importance) s = comp_importance_parse(importance, &o.importance);
+    if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
     int k = 0;
     if (!s && order && !(s = parse_choice("--layer-order", order, orders, &k))) o.order = (comp_layer_order)k;
     if (!s && alloc && !(s = parse_choice("--neuron-allocation", alloc, allocs, &k))) o.alloc = (comp_alloc_kind)k;
@@ -228,6 +267,8 @@ int comp_cmd_prune(int argc, char **argv)
     cJSON_AddStringToObject(j, "neuron_allocation", allocs[o.alloc]);
     cJSON_AddStringToObject(j, "inputs", input_kinds[o.inputs]);
     cJSON_AddBoolToObject(j, "mask_tuning", o.mask_tuning);
+    cJSON_AddStringToObject(j, "solver", o.solver->name);
+    cJSON_AddStringToObject(j, "solver_options", comp_mask_solver_options());
     cJSON_AddNumberToObject(j, "ridge", o.ridge_eps);
     cJSON_AddNumberToObject(j, "p_max", o.p_max);
     cJSON_AddNumberToObject(j, "step_div", o.step_div);

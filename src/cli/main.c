@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "comp/log.h"
+#include "comp/masksolve.h"
 #include "comp/version.h"
 
 static const struct {
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
       }
     if (!found && rank == 0) fprintf(stderr, "comp: error: unknown command '%s' (see comp --help)\n", argv[1]);
   }
+  comp_mask_solvers_finalize(); /* PetscFinalize when the petsc back-end started PETSc */
   MPI_Finalize();
   return rc;
 }

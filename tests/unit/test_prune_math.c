@@ -240,16 +240,22 @@ static void test_dense(int d_out)
   }
 
   /* ---- Eq. 8-9 and the alternatives: per-sample grams from X' ---- */
-  comp_fisher f;
+  comp_fisher f, f2; /* f2: the in-place variant, which must give the same F */
   CHECK_OK(comp_fisher_init(&f, d));
+  CHECK_OK(comp_fisher_init(&f2, d));
   double *Gs = malloc((size_t)dd * sizeof(double)), *Xs = calloc((size_t)dd, sizeof(double));
   for (int64_t s = 0; s < ns; s++) {
     memset(Xs, 0, (size_t)dd * sizeof(double));
     comp_gram_acc(Xs, Xp + s * T * d, T, d);
     comp_eq5_gram(Gs, WtW, Xs, d);
     CHECK_OK(comp_fisher_add(&f, Gs, 1e-6));
+    CHECK_OK(comp_fisher_add_destroy(&f2, Gs, 1e-6));
   }
   REPORT(f.n == ns, "w%d fisher accumulated %d samples", d_out, f.n);
+  REPORT(rel_err(f2.F, f.F, d) < 1e-15, "w%d fisher_add_destroy == fisher_add: %.2e", d_out, rel_err(f2.F, f.F, d));
+  comp_fisher_free(&f2);
+  double *wdiag = malloc((size_t)d * sizeof(double)), *xdiag = malloc((size_t)d * sizeof(double));
+  for (int64_t i = 0; i < d; i++) wdiag[i] = WtW[i * d + i], xdiag[i] = B[i * d + i];
   double  *score = malloc((size_t)d * sizeof(double));
   int32_t *perm  = malloc((size_t)d * sizeof(int32_t));
   for (int k = 0; k < COMP_IMP_COUNT; k++) {
@@ -258,7 +264,7 @@ static void test_dense(int d_out)
     double *want = npy_f8(nm, NULL);
     snprintf(nm, sizeof nm, "order_w%d_%s", d_out, name);
     double *order = npy_f8(nm, NULL);
-    CHECK_OK(comp_neuron_importance((comp_importance_kind)k, d, G, WtW, B, &f, 1e-6, score));
+    CHECK_OK(comp_neuron_importance((comp_importance_kind)k, d, G, wdiag, xdiag, &f, 1e-6, score));
     double tol = k == COMP_IMP_WANDA || k == COMP_IMP_MAGNITUDE ? 1e-13 : 1e-8;
     REPORT(rel_err(score, want, d) < tol, "w%d importance %-11s vs numpy: %.2e", d_out, name, rel_err(score, want, d));
     comp_keep_order(want, d, perm); /* on the oracle's own scores: exact comparison */
@@ -269,9 +275,11 @@ static void test_dense(int d_out)
     free(order);
   }
   comp_error_clear();
-  REPORT(comp_neuron_importance(COMP_IMP_COND, d, G, WtW, B, NULL, 1e-6, score) == COMP_ERR_ARG,
+  REPORT(comp_neuron_importance(COMP_IMP_COND, d, G, wdiag, xdiag, NULL, 1e-6, score) == COMP_ERR_ARG,
          "w%d importance cond without a Fisher accumulator -> COMP_ERR_ARG", d_out);
   comp_error_clear();
+  free(wdiag);
+  free(xdiag);
   comp_fisher_free(&f);
 
   /* ---- Eq. 5 mask tuning: prefix Cholesky vs a fresh solve per k ---- */
