@@ -2,10 +2,12 @@
 #include "comp/prune.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "comp/archive.h"
+#include "comp/checkpoint.h"
 #include "comp/dist.h"
 #include "comp/forward.h"
 #include "comp/log.h"
@@ -132,6 +134,7 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
   if ((s = comp_fwd_ws_create(&m->hp, n, T, &ws))) goto done;
   if ((s = comp_forward_embed(m, tok, S, T, inputs[0]))) goto done;
   if ((s = pass_from(m, 0, alive, inputs, S, T, ws, imp, &prog))) goto done;
+  comp_ckpt_fault("stage-a", 0, 0);
   memcpy(r->importance_iter, imp, sizeof(double) * (size_t)L);
   double *first = r->importance_iter; /* the one-shot order ranks by the first importances */
   for (int it = 0; it < n_remove; it++) {
@@ -248,14 +251,46 @@ static int64_t dead_rows(const comp_hparams *hp, const comp_layer *ly)
 /* ---- the driver -------------------------------------------------------------------------------- */
 
 /* Balanced assignment of the kept layers to ranks. A prunable layer costs its dense factorisations
- * (the same for every layer), the others almost nothing: dealing the prunable layers round-robin,
- * then the rest continuing the deal, is longest-processing-time first for these costs. */
-static void assign_layers(const comp_prune_result *r, int size, int *owner)
+ * (the same for every layer), the others (and layers already in the resume journal, in_journal[l])
+ * almost nothing: dealing the costly layers round-robin, then the rest continuing the deal, is
+ * longest-processing-time first for these costs. */
+static void assign_layers(const comp_prune_result *r, const bool *in_journal, int size, int *owner)
 {
   int next = 0;
   for (int pass = 0; pass < 2; pass++)
     for (int l = 0; l < r->n_layer; l++)
-      if (!r->layer[l].removed && r->layer[l].prunable == (pass == 0)) owner[l] = next++ % size;
+      if (!r->layer[l].removed && (r->layer[l].prunable && !in_journal[l]) == (pass == 0)) owner[l] = next++ % size;
+}
+
+/* Resume: every kept layer's calibration input on the layer-pruned model of the plan in r (one
+ * forward pass; stage A's iterations are not repeated). */
+static comp_status plan_inputs(comp_model *m, const int32_t *tok, int64_t S, int64_t T, const comp_prune_result *r,
+                               float **inputs)
+{
+  const int     L = (int)m->hp.n_layer;
+  const int64_t n = S * T, D = m->hp.n_embd;
+  comp_fwd_ws  *ws    = NULL;
+  comp_progress prog  = {0};
+  bool         *alive = malloc(sizeof(bool) * (size_t)L);
+  double       *imp   = malloc(sizeof(double) * (size_t)L);
+  int           l0    = 0;
+  comp_status   s     = alive && imp ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int l = 0; !s && l < L; l++) alive[l] = !r->layer[l].removed;
+  while (!s && l0 < L && !alive[l0]) l0++;
+  if (!s && l0 == L) s = comp_error_set(COMP_ERR_INTERNAL, "the plan removes every layer");
+  if (!s && !(inputs[l0] = malloc(sizeof(float) * (size_t)(n * D))))
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
+  if (!s) s = comp_forward_embed(m, tok, S, T, inputs[l0]);
+  if (!s) {
+    comp_progress_start(&prog, "resume: layer inputs", L - r->n_removed);
+    s = pass_from(m, l0, alive, inputs, S, T, ws, imp, &prog);
+    comp_progress_end(&prog);
+  }
+  comp_fwd_ws_destroy(&ws);
+  free(alive);
+  free(imp);
+  return s;
 }
 
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,
@@ -266,16 +301,18 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   MPI_Comm_size(comm, &size);
   const int     L = (int)m->hp.n_layer;
   const int64_t S = o->calib_samples, T = o->calib_len, n = S * T, D = m->hp.n_embd;
-  comp_status   s       = COMP_OK;
-  float       **inputs  = calloc((size_t)L, sizeof(float *));
-  int          *owner   = malloc(sizeof(int) * (size_t)L);
-  comp_layer  **mine    = calloc((size_t)L, sizeof(comp_layer *));
-  comp_archive *archive = NULL;
-  double        t0      = comp_now();
-  r->n_layer            = L;
-  r->layer              = calloc((size_t)L, sizeof *r->layer);
-  r->n_params           = comp_model_n_params(m);
-  r->n_layer_params     = comp_model_layer_n_params(m, 0);
+  comp_status   s          = COMP_OK;
+  float       **inputs     = calloc((size_t)L, sizeof(float *));
+  int          *owner      = malloc(sizeof(int) * (size_t)L);
+  comp_layer  **mine       = calloc((size_t)L, sizeof(comp_layer *));
+  comp_archive *archive    = NULL;
+  comp_ckpt    *ck         = NULL;
+  bool         *in_journal = NULL;
+  double        t0         = comp_now();
+  r->n_layer               = L;
+  r->layer                 = calloc((size_t)L, sizeof *r->layer);
+  r->n_params              = comp_model_n_params(m);
+  r->n_layer_params        = comp_model_layer_n_params(m, 0);
   if (!inputs || !owner || !mine || !r->layer) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   s = comp_dist_agree(comm, s);
   if (s) goto done;
@@ -315,14 +352,36 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   s = comp_dist_agree(comm, s);
   if (s) goto done;
 
-  /* stage A + B on rank 0, then everyone learns the plan */
+  /* the resume journal, keyed by everything that determines the result */
+  {
+    size_t klen = strlen(options_json ? options_json : "") + strlen(model_sha256) + 256;
+    char  *key  = malloc(klen);
+    if (!key) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    if (!s)
+      snprintf(key, klen, "%s\n%s\ncomp %s %s", options_json ? options_json : "", model_sha256, COMP_VERSION,
+               comp_git_commit());
+    s = comp_dist_agree(comm, s);
+    if (!s) s = comp_ckpt_open(out_path, key, o->resume, o->force, comm, &ck);
+    free(key);
+    if (s) goto done;
+  }
+
+  /* stage A + B on rank 0 (or the journal's plan), then everyone learns the plan */
   if (rank == 0) {
-    comp_prune_opts oa = *o;
-    if (o->method == COMP_METHOD_SHORTGPT) oa.order = COMP_ORDER_ONESHOT;
-    s             = comp_prune_layer_order(m, tok, S, T, &oa, n_remove, r, inputs);
-    r->seconds[0] = comp_now() - t0;
-    if (!s) s = comp_prune_layer_ratios(m, o, r);
-    r->seconds[1] = comp_now() - t0 - r->seconds[0];
+    bool planned = false;
+    if (o->resume) s = comp_ckpt_get_plan(ck, r, &planned);
+    if (!s && planned) {
+      comp_log("resume: stages A and B from the journal (%d layer(s) removed)", r->n_removed);
+      s = plan_inputs(m, tok, S, T, r, inputs);
+    } else if (!s) {
+      comp_prune_opts oa = *o;
+      if (o->method == COMP_METHOD_SHORTGPT) oa.order = COMP_ORDER_ONESHOT;
+      s             = comp_prune_layer_order(m, tok, S, T, &oa, n_remove, r, inputs);
+      r->seconds[0] = comp_now() - t0;
+      if (!s) s = comp_prune_layer_ratios(m, o, r);
+      r->seconds[1] = comp_now() - t0 - r->seconds[0];
+      if (!s) s = comp_ckpt_put_plan(ck, r);
+    }
   }
   s = comp_dist_agree(comm, s);
   if (s) goto done;
@@ -339,13 +398,22 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   /* stage C: kept layers to ranks; rank 0 sends each layer's calibration input to its owner */
   double     tc      = comp_now();
   const bool chained = o->inputs == COMP_INPUTS_PRUNED && o->method == COMP_METHOD_COMP;
+  /* layers the journal already holds are loaded, not pruned again */
+  in_journal = calloc((size_t)L, sizeof(bool));
+  s          = comp_dist_agree(comm, in_journal ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+  if (s) goto done;
+  int n_done_before = 0;
+  if (rank == 0 && o->resume)
+    for (int l = 0; l < L; l++) n_done_before += in_journal[l] = !r->layer[l].removed && comp_ckpt_has_layer(ck, l);
+  MPI_Bcast(in_journal, (int)(sizeof(bool) * (size_t)L), MPI_BYTE, 0, comm);
+  if (n_done_before) comp_log("resume: %d finished layer(s) in the journal", n_done_before);
   /* --inputs pruned chains the layers (layer l is calibrated on the output of the pruned layers
    * before it), so rank 0 prunes them all in order; otherwise they are independent units */
-  assign_layers(r, chained ? 1 : size, owner);
+  assign_layers(r, in_journal, chained ? 1 : size, owner);
   MPI_Request *req  = calloc((size_t)L, sizeof(MPI_Request));
   int          nreq = 0;
   for (int l = 0; l < L; l++) {
-    if (r->layer[l].removed) continue;
+    if (r->layer[l].removed || in_journal[l]) continue;
     if (rank == 0 && owner[l] != 0) MPI_Isend(inputs[l], (int)(n * D), MPI_FLOAT, owner[l], l, comm, &req[nreq++]);
     if (rank != 0 && owner[l] == rank) {
       inputs[l] = malloc(sizeof(float) * (size_t)(n * D));
@@ -377,6 +445,12 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (r->layer[l].removed || owner[l] != rank) continue;
     double lt = comp_now();
     if ((s = comp_model_layer_get(m, l, &mine[l]))) break;
+    if (in_journal[l]) { /* from the journal */
+      s = comp_ckpt_get_layer(ck, l, &r->layer[l], mine[l]);
+      if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
+      comp_progress_step(&prog, 1);
+      continue;
+    }
     r->layer[l].rank = rank;
     r->layer[l].tau  = NAN;
     for (int j = 0; j < COMP_DENSE_COUNT; j++) {
@@ -387,8 +461,9 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
       s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, MPI_COMM_SELF, &r->layer[l]);
     if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
     r->layer[l].seconds = comp_now() - lt;
+    if (!s) s = comp_ckpt_put_layer(ck, l, &r->layer[l], mine[l]); /* committed: a resume keeps it */
     comp_progress_step(&prog, 1);
-    n_done++;
+    if (!s) comp_ckpt_fault("stage-c", rank, ++n_done);
   }
   comp_progress_end(&prog);
   free(xp);
@@ -454,7 +529,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
       for (int l = 0; l < L; l++) {
         tgt[l] = r->layer[l].target, ach[l] = r->layer[l].achieved, tau[l] = r->layer[l].tau;
         imp[l] = r->layer[l].importance, sec[l] = r->layer[l].seconds;
-        rk[l] = r->layer[l].removed ? -1 : owner[l];
+        rk[l] = r->layer[l].removed ? -1 : r->layer[l].rank; /* who pruned it (a resumed run: maybe an earlier one) */
         rm[l] = r->layer[l].removed ? r->layer[l].removal_step : -1;
         for (int j = 0; j < COMP_DENSE_COUNT; j++) {
           pc[l * COMP_DENSE_COUNT + j] = r->layer[l].removed ? -1 : r->layer[l].pruned[j];
@@ -498,7 +573,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
                    {"removed_params_stripped", (double)r->removed_stripped},
                    {"n_removed_layers", (double)r->n_removed},
                    {"n_removed_layers_asked", (double)r->n_removed_asked},
-                   {"ranks", (double)size}};
+                   {"ranks", (double)size},
+                   {"layers_from_journal", (double)n_done_before}};
       for (size_t i = 0; !s && i < sizeof attrs / sizeof attrs[0]; i++)
         s = comp_dist_agree(comm, comp_archive_put_attr_f64(archive, "/prune", attrs[i].name, attrs[i].v));
       const char *job = getenv("SLURM_JOB_ID");
@@ -525,10 +601,14 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   free(orig);
   free(kept);
   if (archive) {
+    if (!s) comp_ckpt_fault("write", rank, 0);
     comp_status cs = comp_archive_close(&archive, s == COMP_OK);
     if (!s) s = comp_dist_agree(comm, cs);
   }
+  if (!s) s = comp_ckpt_finish(&ck); /* the archive is complete: the journal has served */
 done:
+  comp_ckpt_close(&ck); /* on failure the journal stays for --resume */
+  free(in_journal);
   for (int l = 0; inputs && l < L; l++) free(inputs[l]);
   for (int l = 0; mine && l < L; l++) comp_layer_free(&mine[l]);
   free(inputs);

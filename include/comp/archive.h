@@ -42,7 +42,8 @@
  *                            ratio_achieved_stripped (also dead upstream rows, ALGORITHM.md §6),
  *                            n_params, n_layer_params, removed_params, removed_params_stripped,
  *                            n_removed_layers, n_removed_layers_asked (before the budget clamp),
- *                            ranks, slurm_job_id ("" outside Slurm)   (numbers as float64)
+ *                            ranks, layers_from_journal (layers a --resume took from the journal),
+ *                            slurm_job_id ("" outside Slurm)   (numbers as float64)
  *      importance_iterations (n_removed + 1, L) f64  Eq. 3 at every stage-A iteration (NaN: removed)
  *      removal_order  (n_removed) i64      original indices, in removal order
  *      removal_step   (L) i64              position in removal_order, -1 if kept
@@ -51,7 +52,8 @@
  *      layer_achieved_ratio (L) f64        pruned dense params / N_layer
  *      layer_tau      (L) f64              accepted τ of Algorithm 1 (NaN: not by τ)
  *      pruned_columns, kept_columns (L, J) i64   input columns per dense
- *      layer_rank     (L) i64              MPI rank that pruned the layer (-1 if removed)
+ *      layer_rank     (L) i64              MPI rank that pruned the layer (-1 if removed; after --resume
+ *                                          the rank of the run that committed it to the journal)
  *      layer_seconds  (L) f64              stage C wall time per layer
  *      phase_seconds  (4) f64              calibration + stage A, stage B, stage C, archive write
  *      calib_start    (S) i64              token offset of each calibration window (after BOS)

@@ -62,6 +62,8 @@ typedef struct comp_prune_opts {
   int                         calib_samples; /* 10                                                   */
   int64_t                     calib_len;     /* 128                                                  */
   uint64_t                    seed;
+  bool                        resume; /* continue from the journal OUT.ckpt (comp/checkpoint.h)  */
+  bool                        force;  /* discard a journal found there                            */
 } comp_prune_opts;
 
 void        comp_prune_opts_default(comp_prune_opts *o, int n_layer);

@@ -94,7 +94,7 @@ int comp_cmd_prune(int argc, char **argv)
              *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
-  int      json = 0, quiet = 0, no_tuning = 0, force = 0;
+  int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0;
   comp_opt opts[] = {
       {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
       {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or tokenizer.bin (default: beside the model)"},
@@ -102,7 +102,11 @@ int comp_cmd_prune(int argc, char **argv)
       {"calib", COMP_OPT_STR, &calib, "FILE", "calibration text (required; UTF-8)"},
       {"out", COMP_OPT_STR, &out, "A.h5",
        "the archive to write (required; written as A.h5.tmp, renamed when complete)"},
-      {"force", COMP_OPT_FLAG, &force, NULL, "overwrite an existing archive"},
+      {"force", COMP_OPT_FLAG, &force, NULL,
+       "overwrite an existing archive (and discard an interrupted run's journal)"},
+      {"resume", COMP_OPT_FLAG, &resume, NULL,
+       "continue an interrupted run (killed rank, time limit) from its journal A.h5.ckpt/:\n"
+       "stages A/B and every finished layer are reused; same options required"},
       {"method", COMP_OPT_STR, &method, "M", "comp (default), shortgpt, wanda-sp, magnitude"},
       {"calib-samples", COMP_OPT_INT, &samples, "N", "calibration windows (default 10)"},
       {"calib-len", COMP_OPT_INT, &len, "T", "tokens per calibration window, BOS first (default 128)"},
@@ -147,6 +151,8 @@ int comp_cmd_prune(int argc, char **argv)
       "Baselines in the same tool: shortgpt, wanda-sp, magnitude. The archive holds the compact pruned\n"
       "model and the whole run record; evaluate it with `comp eval --model A.h5`, export it with\n"
       "`comp export`, summarise it with `comp info`. The result does not depend on the rank count.\n"
+      "Every finished layer is committed to the journal A.h5.ckpt/ at once; after a kill, rerun the\n"
+      "same command with --resume (any rank count) to finish with the same archive.\n"
       "Back-end options pass through with one dash and the prefix mask_ (PETSc style), e.g.\n"
       "  --solver petsc -mask_ksp_rtol 1e-12 -mask_ksp_max_it 5000");
   if (rc) return rc == 1 ? 0 : 2;
@@ -204,6 +210,8 @@ int comp_cmd_prune(int argc, char **argv)
     o.calib_samples = (int)samples;
     o.calib_len     = len;
     o.seed          = (uint64_t)seed;
+    o.resume        = resume;
+    o.force         = force;
     if (m->hp.n_layer > 1024) s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: more than 1024 layers", model);
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
     if (!s && protect) s = parse_protect(protect, (int)m->hp.n_layer, o.protect);
