@@ -425,7 +425,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   }
   MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
   free(req);
-  int n_mine = 0, n_done = 0;
+  int     n_mine = 0, n_done = 0;
+  int64_t dead = 0; /* upstream rows no kept column reads (the stripped count) */
   for (int l = 0; l < L; l++) n_mine += !r->layer[l].removed && owner[l] == rank;
   comp_progress prog;
   float        *xp  = NULL; /* (n, D) hidden states of the model pruned so far (chained only) */
@@ -440,6 +441,11 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
       memcpy(xp, inputs[first], sizeof(float) * (size_t)(n * D));
     if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &cws);
   }
+  for (int l = 0; l < L; l++) /* what rank 0 sent away, and what the journal already holds */
+    if (owner[l] != rank || in_journal[l]) {
+      free(inputs[l]);
+      inputs[l] = NULL;
+    }
   comp_progress_start(&prog, "stage C (rank 0's layers)", n_mine);
   for (int l = 0; l < L && !s; l++) {
     if (r->layer[l].removed || owner[l] != rank) continue;
@@ -448,6 +454,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (in_journal[l]) { /* from the journal */
       s = comp_ckpt_get_layer(ck, l, &r->layer[l], mine[l]);
       if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
+      if (!s) dead += dead_rows(&m->hp, mine[l]);
+      comp_layer_free(&mine[l]);
       comp_progress_step(&prog, 1);
       continue;
     }
@@ -462,6 +470,11 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
     r->layer[l].seconds = comp_now() - lt;
     if (!s) s = comp_ckpt_put_layer(ck, l, &r->layer[l], mine[l]); /* committed: a resume keeps it */
+    /* bounded memory: the layer and its input leave; the archive is written from the journal */
+    if (!s) dead += dead_rows(&m->hp, mine[l]);
+    comp_layer_free(&mine[l]);
+    free(inputs[l]);
+    inputs[l] = NULL;
     comp_progress_step(&prog, 1);
     if (!s) comp_ckpt_fault("stage-c", rank, ++n_done);
   }
@@ -475,7 +488,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   /* everyone learns every layer's outcome (owners hold them) */
   for (int l = 0; l < L; l++)
     if (!r->layer[l].removed) MPI_Bcast(&r->layer[l], (int)sizeof(comp_prune_layer_info), MPI_BYTE, owner[l], comm);
-  int64_t removed_cols = 0, dead = 0;
+  int64_t removed_cols = 0;
   for (int l = 0; l < L; l++) {
     if (r->layer[l].removed) continue;
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
@@ -484,7 +497,6 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
         comp_dense_shape(&m->hp, (comp_dense_id)j, &d_out, &d_in_full);
         removed_cols += r->layer[l].pruned[j] * d_out;
       }
-    if (mine[l]) dead += dead_rows(&m->hp, mine[l]);
   }
   MPI_Allreduce(MPI_IN_PLACE, &dead, 1, MPI_INT64_T, MPI_SUM, comm);
   r->removed_nominal  = (int64_t)r->n_removed * r->n_layer_params + removed_cols;
@@ -508,7 +520,13 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   if (!s) s = comp_dist_agree(comm, comp_archive_define_layers(archive, m, n_kept, orig, kept));
   for (int pos = 0; !s && pos < n_kept; pos++) {
     comp_status ls = COMP_OK;
-    if (mine[orig[pos]]) ls = comp_archive_write_layer(archive, pos, mine[orig[pos]]);
+    const int   l  = orig[pos];
+    if (owner[l] == rank) { /* one layer at a time, back from the journal */
+      ls = comp_model_layer_get(m, l, &mine[l]);
+      if (!ls) ls = comp_ckpt_get_layer(ck, l, &r->layer[l], mine[l]);
+      if (!ls) ls = comp_archive_write_layer(archive, pos, mine[l]);
+      comp_layer_free(&mine[l]);
+    }
     if (ls) s = ls;
   }
   s             = comp_dist_agree(comm, s);
