@@ -339,6 +339,54 @@ static comp_status read_role(const comp_model *m, comp_role r, int l, float **ds
 
 /* ---- public ----------------------------------------------------------------------------------- */
 
+comp_status comp_model_config(const char *path, comp_hparams *hp)
+{
+  char p[4096];
+  memset(hp, 0, sizeof *hp);
+  if (comp_archive_is_hdf5(path))
+    return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: a pruning archive, not a source model", path);
+  if (comp_is_dir(path)) {
+    snprintf(p, sizeof p, "%s/config.json", path);
+    return parse_config(p, hp);
+  }
+  COMP_CHECK(comp_is_file(path), COMP_ERR_IO, "%s: no such model directory or file", path);
+  comp_wstore *ws = NULL; /* a llama2.c header: the index only, no weight data is read */
+  comp_status  s  = open_llama2c(path, hp, &ws);
+  comp_wstore_destroy(&ws);
+  return s;
+}
+
+/* Parameters of role r in one layer (l >= 0) or model-wide (l < 0) as the hyper-parameters imply;
+ * optional roles (biases some checkpoints have) are not counted, an untied head is. */
+static int64_t role_params(const comp_hparams *hp, comp_role r)
+{
+  const comp_arch_desc *a     = comp_arch_get(hp->arch);
+  int64_t               sh[2] = {1, 1};
+  if (r == COMP_ROLE_LM_HEAD && hp->tied) return 0;
+  if (!a->tensor[r] || (a->need[r] != COMP_NEED_REQUIRED && r != COMP_ROLE_LM_HEAD)) return 0;
+  int nd = role_shape(hp, a->pos_offset, r, sh);
+  return nd == 0 ? 0 : nd == 1 ? sh[0] : sh[0] * sh[1];
+}
+
+int64_t comp_hparams_layer_params(const comp_hparams *hp)
+{
+  int64_t n = 0;
+  for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) n += role_params(hp, (comp_role)r);
+  return n;
+}
+
+int64_t comp_hparams_n_params(const comp_hparams *hp)
+{
+  int64_t n = hp->n_layer * comp_hparams_layer_params(hp);
+  for (int r = 0; r < COMP_ROLE_FIRST_LAYER; r++) n += role_params(hp, (comp_role)r);
+  return n;
+}
+
+bool comp_hparams_has_dense(const comp_hparams *hp, comp_dense_id d)
+{
+  return comp_arch_get(hp->arch)->tensor[comp_dense_weight_role(d)] != NULL;
+}
+
 comp_status comp_model_load(const char *path, comp_model **out)
 {
   comp_status s = COMP_OK;

@@ -293,6 +293,45 @@ static comp_status plan_inputs(comp_model *m, const int32_t *tok, int64_t S, int
   return s;
 }
 
+comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_params, int64_t n_layer_params,
+                                int *n_remove_out, int *asked_out)
+{
+  /* how many layers stage A removes: the request is checked against the layer count first (an
+   * impossible request is an error), then clamped to what the parameter budget allows */
+  comp_status s        = COMP_OK;
+  int         n_remove = 0, n_protected = 0, asked = 0;
+  /* (1e-9: a ratio written as exactly k layers' share must allow k layers despite rounding) */
+  const int n_fit = (int)floor(o->ratio * (double)n_params / (double)n_layer_params + 1e-9);
+  for (int l = 0; l < L; l++) n_protected += o->protect[l];
+  if (o->method == COMP_METHOD_COMP) {
+    const int n_struct = L - n_protected - 1 > 0 ? L - n_protected - 1 : 0; /* one layer must stay prunable */
+    asked              = o->remove_layers;
+    if (asked < 0) { /* the default: 2, or fewer on a model too small for it */
+      asked = 2 < n_struct ? 2 : n_struct;
+      if (asked < 2) comp_log("stage A: default n = 2 lowered to %d (%d layers, %d protected)", asked, L, n_protected);
+    }
+    if (asked > n_struct)
+      s = comp_error_set(COMP_ERR_ARG,
+                         "--remove-layers %d: the model has %d layers, %d protected, and at least one must stay "
+                         "prunable, so at most %d can be removed",
+                         asked, L, n_protected, n_struct);
+    n_remove = asked < n_fit ? asked : n_fit;
+    if (!s && n_remove < asked)
+      comp_log("stage A: --remove-layers %d clamped to %d: %d layers (%.1f%% each) already exceed the %.1f%% budget",
+               asked, n_remove, n_remove + 1, 100.0 * (double)n_layer_params / (double)n_params, 100 * o->ratio);
+  } else if (o->method == COMP_METHOD_SHORTGPT) {
+    n_remove = asked = n_fit > 0 ? n_fit : 1;
+    if (n_fit == 0)
+      comp_log("shortgpt: one layer (%.1f%% of the parameters) exceeds the %.1f%% target; removing one anyway",
+               100.0 * (double)n_layer_params / (double)n_params, 100 * o->ratio);
+    if (n_remove > L - 1)
+      s = comp_error_set(COMP_ERR_ARG, "shortgpt: ratio %.3f would remove %d of %d layers", o->ratio, n_remove, L);
+  }
+  *n_remove_out = n_remove;
+  *asked_out    = asked;
+  return s;
+}
+
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,
                            const char *out_path, const char *options_json, MPI_Comm comm, comp_prune_result *r)
 {
@@ -317,39 +356,9 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   s = comp_dist_agree(comm, s);
   if (s) goto done;
 
-  /* how many layers stage A removes: the request is checked against the layer count first (an
-   * impossible request is an error), then clamped to what the parameter budget allows */
-  int n_remove = 0, n_protected = 0;
-  /* (1e-9: a ratio written as exactly k layers' share must allow k layers despite rounding) */
-  const int n_fit = (int)floor(o->ratio * (double)r->n_params / (double)r->n_layer_params + 1e-9);
-  for (int l = 0; l < L; l++) n_protected += o->protect[l];
-  if (o->method == COMP_METHOD_COMP) {
-    const int n_struct = L - n_protected - 1 > 0 ? L - n_protected - 1 : 0; /* one layer must stay prunable */
-    int       asked    = o->remove_layers;
-    if (asked < 0) { /* the default: 2, or fewer on a model too small for it */
-      asked = 2 < n_struct ? 2 : n_struct;
-      if (asked < 2) comp_log("stage A: default n = 2 lowered to %d (%d layers, %d protected)", asked, L, n_protected);
-    }
-    r->n_removed_asked = asked;
-    if (asked > n_struct)
-      s = comp_error_set(COMP_ERR_ARG,
-                         "--remove-layers %d: the model has %d layers, %d protected, and at least one must stay "
-                         "prunable, so at most %d can be removed",
-                         asked, L, n_protected, n_struct);
-    n_remove = asked < n_fit ? asked : n_fit;
-    if (!s && n_remove < asked)
-      comp_log("stage A: --remove-layers %d clamped to %d: %d layers (%.1f%% each) already exceed the %.1f%% budget",
-               asked, n_remove, n_remove + 1, 100.0 * (double)r->n_layer_params / (double)r->n_params, 100 * o->ratio);
-  } else if (o->method == COMP_METHOD_SHORTGPT) {
-    n_remove           = n_fit > 0 ? n_fit : 1;
-    r->n_removed_asked = n_remove;
-    if (n_fit == 0)
-      comp_log("shortgpt: one layer (%.1f%% of the parameters) exceeds the %.1f%% target; removing one anyway",
-               100.0 * (double)r->n_layer_params / (double)r->n_params, 100 * o->ratio);
-    if (n_remove > L - 1)
-      s = comp_error_set(COMP_ERR_ARG, "shortgpt: ratio %.3f would remove %d of %d layers", o->ratio, n_remove, L);
-  }
-  s = comp_dist_agree(comm, s);
+  int n_remove = 0;
+  s            = comp_prune_n_remove(o, L, r->n_params, r->n_layer_params, &n_remove, &r->n_removed_asked);
+  s            = comp_dist_agree(comm, s);
   if (s) goto done;
 
   /* the resume journal, keyed by everything that determines the result */

@@ -56,14 +56,20 @@ double comp_now(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int64_t comp_peak_rss(void)
+/* A "Vm...:" line of /proc/self/status in bytes, 0 if unknown. */
+static int64_t proc_status_kb(const char *key)
 {
   FILE *f = fopen("/proc/self/status", "r");
   if (!f) return 0;
   char    line[256];
   int64_t kb = 0;
+  size_t  kl = strlen(key);
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "VmHWM:", 6) == 0) kb = strtoll(line + 6, NULL, 10);
+    if (strncmp(line, key, kl) == 0) kb = strtoll(line + kl, NULL, 10);
   fclose(f);
   return kb * 1024;
 }
+
+int64_t comp_peak_rss(void) { return proc_status_kb("VmHWM:"); }
+
+int64_t comp_current_rss(void) { return proc_status_kb("VmRSS:"); }

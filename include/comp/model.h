@@ -94,8 +94,15 @@ typedef struct comp_model {
 } comp_model;
 
 comp_status comp_model_load(const char *path, comp_model **out);
-void        comp_model_destroy(comp_model **m);
-void        comp_model_set_cache(comp_model *m, bool keep);
+/* The hyper-parameters alone (config.json of a Hugging Face directory, the header of a llama2.c
+ * checkpoint): no weights are needed (`comp prune --dry-run`). */
+comp_status comp_model_config(const char *path, comp_hparams *hp);
+/* Parameter counts implied by the hyper-parameters (required tensors; tied head counted once). */
+int64_t comp_hparams_layer_params(const comp_hparams *hp);
+int64_t comp_hparams_n_params(const comp_hparams *hp);
+bool    comp_hparams_has_dense(const comp_hparams *hp, comp_dense_id d);
+void    comp_model_destroy(comp_model **m);
+void    comp_model_set_cache(comp_model *m, bool keep);
 
 /* Fetch decoder layer l (read from disk unless cached). Release with comp_model_layer_put. */
 comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out);

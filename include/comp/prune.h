@@ -102,6 +102,12 @@ typedef struct comp_prune_result {
 
 void comp_prune_result_free(comp_prune_result *r);
 
+/* How many layers stage A removes (n), from the options and the parameter counts: the request
+ * (--remove-layers, default 2) checked against the layer count (COMP_ERR_ARG when impossible),
+ * then clamped to the budget; shortgpt: as many as the ratio allows (at least one). */
+comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_params, int64_t n_layer_params,
+                                int *n_remove, int *asked);
+
 /* Stage A (one rank): on the calibration tokens tok (S, T), order and remove layers. inputs
  * receives every layer's input on the final layer-pruned model: inputs[l] (S*T, D), NULL for
  * removed layers (caller frees each). */

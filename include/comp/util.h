@@ -22,5 +22,7 @@ double comp_now(void);
 
 /* Peak resident set size of this process in bytes (VmHWM), 0 if unknown. */
 int64_t comp_peak_rss(void);
+/* Resident set size now (VmRSS), 0 if unknown. */
+int64_t comp_current_rss(void);
 
 #endif

@@ -1,15 +1,18 @@
 /* cmd_prune.c - `comp prune`: COMP (or a baseline) on a model, into one HDF5 archive. */
+#include <cblas.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "cli.h"
 #include "common.h"
 #include "comp/calib.h"
+#include "comp/cost.h"
 #include "comp/dist.h"
 #include "comp/log.h"
 #include "comp/masksolve.h"
@@ -54,6 +57,84 @@ static comp_status parse_protect(const char *s, int L, bool *protect)
   return COMP_OK;
 }
 
+/* --dry-run: the cost model of comp/cost.h on this process's measured baseline (MPI, BLAS and the
+ * tokenizer loaded, as in a real run). Rank 0 prints. */
+static comp_status dry_run_report(const char *model, const char *tok_path, const comp_hparams *hp,
+                                  const comp_prune_opts *o, int ranks, const char *calib, int json, MPI_Comm comm)
+{
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank != 0) return comp_dist_agree(comm, COMP_OK);
+  char path[4096];
+  if (tok_path)
+    snprintf(path, sizeof path, "%s", tok_path);
+  else if (comp_is_dir(model))
+    snprintf(path, sizeof path, "%s/tokenizer.json", model);
+  else
+    snprintf(path, sizeof path, "%.*s/tokenizer.bin", strrchr(model, '/') ? (int)(strrchr(model, '/') - model) : 1,
+             strrchr(model, '/') ? model : ".");
+  comp_tokenizer *t = NULL;
+  if (comp_is_file(path) && comp_tokenizer_load(path, (int)hp->n_vocab, &t)) comp_error_clear();
+  double a[64 * 64], b[64 * 64], c[64 * 64]; /* touch BLAS once, as the run does */
+  for (int i = 0; i < 64 * 64; i++) a[i] = b[i] = 1e-3 * i;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 64, 64, 64, 1.0, a, 64, b, 64, 0.0, c, 64);
+  const double    baseline = (double)comp_current_rss();
+  struct stat     st;
+  const double    cb = calib && stat(calib, &st) == 0 ? (double)st.st_size : 0;
+  comp_prune_cost pc;
+  comp_status     s = comp_prune_cost_estimate(hp, o, ranks, cb, baseline, &pc);
+  comp_tokenizer_destroy(&t);
+  if (s) return comp_dist_agree(comm, s);
+  const double GiB = 1024.0 * 1024 * 1024, MiB = 1024.0 * 1024;
+  printf("dry run: %s  (%s, L %lld, D %lld, F %lld, V %lld; %lld parameters, %lld per layer)\n", model,
+         comp_arch_get(hp->arch)->name, (long long)hp->n_layer, (long long)hp->n_embd, (long long)hp->n_ff,
+         (long long)hp->n_vocab, (long long)pc.n_params, (long long)pc.layer_params);
+  printf("ratio %.3f: %d layer(s) removed, %d neuron-pruned; %d rank(s), solver %s, %d x %lld calibration tokens\n",
+         o->ratio, pc.n_remove, pc.n_prunable, ranks, o->solver->name, o->calib_samples, (long long)o->calib_len);
+  printf("memory, predicted peak resident:\n");
+  printf("  %-56s %10.1f MiB\n", "baseline (this process: MPI, BLAS, tokenizer)", baseline / MiB);
+  printf("  %-56s %10.1f MiB\n", "model-wide tensors, every rank", pc.mem_model_wide / MiB);
+  printf("  %-56s %10.1f MiB\n", "calibration token ids, every rank", pc.mem_calib / MiB);
+  printf("  %-56s %10.1f MiB\n", "stage A, rank 0 (every layer's input cached)", pc.mem_stage_a / MiB);
+  printf("  %-56s %10.1f MiB\n", "stage C, one layer (weights, inputs, workspace, Grams)", pc.mem_stage_c_work / MiB);
+  printf("  %-56s %10.1f MiB\n", "  of which the largest dense's analysis", pc.mem_analysis / MiB);
+  printf("  peak rank 0 %.3f GiB", pc.peak_rank0 / GiB);
+  if (ranks > 1) printf(", ranks 1..%d %.3f GiB", ranks - 1, pc.peak_other / GiB);
+  printf("\nwork:\n  stage A at most %.3g FLOP\n  stage C %.3g FLOP (%.3g per layer; busiest rank %d layer(s): %.3g)\n",
+         pc.flops_stage_a, pc.flops_stage_c, pc.flops_stage_c_per_layer, pc.layers_per_rank,
+         pc.layers_per_rank * pc.flops_stage_c_per_layer);
+  if (json) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", model);
+    cJSON_AddStringToObject(j, "solver", o->solver->name);
+    struct {
+      const char *k;
+      double      v;
+    } f[] = {{"ranks", ranks},
+             {"ratio", o->ratio},
+             {"n_remove", pc.n_remove},
+             {"n_prunable", pc.n_prunable},
+             {"n_params", (double)pc.n_params},
+             {"baseline_bytes", baseline},
+             {"model_wide_bytes", pc.mem_model_wide},
+             {"stage_a_bytes", pc.mem_stage_a},
+             {"stage_c_layer_bytes", pc.mem_stage_c_work},
+             {"peak_rank0_bytes", pc.peak_rank0},
+             {"peak_other_bytes", pc.peak_other},
+             {"flops_stage_a", pc.flops_stage_a},
+             {"flops_stage_c", pc.flops_stage_c},
+             {"flops_stage_c_per_layer", pc.flops_stage_c_per_layer},
+             {"layers_per_rank", pc.layers_per_rank}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) cJSON_AddNumberToObject(j, f[i].k, f[i].v);
+    char *txt = cJSON_PrintUnformatted(j);
+    printf("%s\n", txt);
+    free(txt);
+    cJSON_Delete(j);
+  }
+  fflush(stdout);
+  return comp_dist_agree(comm, COMP_OK);
+}
+
 /* Pull the back-end options ("-mask_ksp_rtol 1e-12", PETSc style: one dash, prefix mask_, an
  * optional value) out of argv into opts; the rest stays in argv for comp_args_parse. */
 static comp_status take_solver_options(int *argc, char **argv, char *opts, size_t cap)
@@ -94,7 +175,7 @@ int comp_cmd_prune(int argc, char **argv)
              *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
-  int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0;
+  int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0;
   comp_opt opts[] = {
       {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
       {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or tokenizer.bin (default: beside the model)"},
@@ -136,6 +217,9 @@ int comp_cmd_prune(int argc, char **argv)
       {"tau-growth", COMP_OPT_DOUBLE, &tau_growth, "G", "τ grid factor (default 1.5)"},
       {"tau-max", COMP_OPT_DOUBLE, &tau_max, "T",
        "last τ of the grid; beyond it every step the guard allows (default 1)"},
+      {"dry-run", COMP_OPT_FLAG, &dry_run, NULL,
+       "print the predicted peak memory per rank and the FLOPs per phase for these options,\n"
+       "this rank count (mpiexec -n P) and --solver, from config.json alone (no weights), and exit"},
       {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the outcome as the last stdout line"},
       {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
   };
@@ -172,7 +256,10 @@ int comp_cmd_prune(int argc, char **argv)
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   comp_status s = COMP_OK;
-  if (!model || !calib || !out || isnan(ratio))
+  if (dry_run && isnan(ratio)) ratio = 0.2;
+  if (dry_run && !model)
+    s = comp_error_set(COMP_ERR_ARG, "--dry-run needs --model (config.json is enough)");
+  else if (!dry_run && (!model || !calib || !out || isnan(ratio)))
     s = comp_error_set(COMP_ERR_ARG, "--model, --ratio, --calib and --out are required (see comp prune --help)");
   else if (!(ratio > 0 && ratio < 1))
     s = comp_error_set(COMP_ERR_ARG, "--ratio %g: must be inside (0, 1)", ratio);
@@ -185,9 +272,9 @@ int comp_cmd_prune(int argc, char **argv)
     s = comp_error_set(COMP_ERR_ARG, "--remove-layers must be >= 0");
   else if (seed < 0)
     s = comp_error_set(COMP_ERR_ARG, "--seed must be >= 0");
-  else if (!force && rank == 0 && comp_is_file(out))
+  else if (!dry_run && !force && rank == 0 && comp_is_file(out))
     s = comp_error_set(COMP_ERR_ARG, "%s exists (use --force to overwrite)", out);
-  if (!s && rank == 0) { /* fail before the work, not when the archive is written */
+  if (!s && !dry_run && rank == 0) { /* fail before the work, not when the archive is written */
     char        dir[4096];
     const char *slash = strrchr(out, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) + (slash == out) : 1, slash ? out : ".");
@@ -195,9 +282,18 @@ int comp_cmd_prune(int argc, char **argv)
       s = comp_error_set(COMP_ERR_IO, "--out %s: the directory %s does not exist or is not writable", out, dir);
   }
   s = comp_dist_agree(comm, s);
-  if (!s) s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
+  comp_hparams        hp_cfg;
+  const comp_hparams *hp = NULL;
+  if (!s && dry_run) { /* the configuration alone */
+    s  = comp_model_config(model, &hp_cfg);
+    hp = &hp_cfg;
+  } else if (!s) {
+    s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
+    if (!s) hp = &m->hp;
+  }
+  s = comp_dist_agree(comm, s);
   if (!s) {
-    comp_prune_opts_default(&o, (int)m->hp.n_layer);
+    comp_prune_opts_default(&o, (int)hp->n_layer);
     o.ratio         = ratio;
     o.remove_layers = (int)remove_layers;
     o.mask_tuning   = !no_tuning;
@@ -212,18 +308,18 @@ int comp_cmd_prune(int argc, char **argv)
     o.seed          = (uint64_t)seed;
     o.resume        = resume;
     o.force         = force;
-    if (m->hp.n_layer > 1024) s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: more than 1024 layers", model);
+    if (hp->n_layer > 1024) s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: more than 1024 layers", model);
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
-    if (!s && protect) s = parse_protect(protect, (int)m->hp.n_layer, o.protect);
+    if (!s && protect) s = parse_protect(protect, (int)hp->n_layer, o.protect);
     if (!s && importance) s = comp_importance_parse(importance, &o.importance);
     if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
     int k = 0;
     if (!s && order && !(s = parse_choice("--layer-order", order, orders, &k))) o.order = (comp_layer_order)k;
     if (!s && alloc && !(s = parse_choice("--neuron-allocation", alloc, allocs, &k))) o.alloc = (comp_alloc_kind)k;
     if (!s && inputs && !(s = parse_choice("--inputs", inputs, input_kinds, &k))) o.inputs = (comp_inputs_kind)k;
-    if (!s && len > m->hp.n_ctx)
+    if (!s && len > hp->n_ctx)
       s = comp_error_set(COMP_ERR_ARG, "--calib-len %lld is larger than the model's %lld positions", (long long)len,
-                         (long long)m->hp.n_ctx);
+                         (long long)hp->n_ctx);
     /* the baselines are what they are: no layer removal / tuning knobs */
     if (!s && (o.method == COMP_METHOD_WANDA_SP || o.method == COMP_METHOD_MAGNITUDE)) {
       o.importance  = o.method == COMP_METHOD_WANDA_SP ? COMP_IMP_WANDA : COMP_IMP_MAGNITUDE;
@@ -233,6 +329,10 @@ int comp_cmd_prune(int argc, char **argv)
     }
   }
   s = comp_dist_agree(comm, s);
+  if (!s && dry_run) {
+    s = dry_run_report(model, tok_path, hp, &o, size, calib, json, comm);
+    goto end;
+  }
   /* calibration windows: the text tokenized once on rank 0 (BOS first), offsets drawn from the seed */
   if (!s) s = comp_cli_tokenize_file(t, m, calib, comm, &ids, &n_ids);
   if (!s) {
@@ -340,6 +440,8 @@ int comp_cmd_prune(int argc, char **argv)
     }
     fflush(stdout);
   }
+end:
+  if (s && dry_run) comp_cli_error("prune", comp_error_message());
   free(options_json);
   comp_prune_result_free(&r);
   free(tok);

@@ -1,0 +1,118 @@
+/* cost.c - the predicted memory and work of a pruning run (see comp/cost.h). Each term mirrors an
+ * allocation in src/prune.c, src/prune_layer.c, src/prune_math.c or src/forward.c; keep them in
+ * step when those change (tests/e2e/test_dry_run.py compares the prediction with measured peaks). */
+#include "comp/cost.h"
+
+#include <math.h>
+#include <string.h>
+
+#define F32        4.0
+#define F64        8.0
+#define GRAM_CHUNK 8388608.0 /* doubles of comp_gram_acc's staging buffer (src/prune_math.c) */
+
+/* comp_fwd_ws_create(hp, n, T): the forward workspace (src/forward.c). */
+static double fwd_ws_bytes(const comp_hparams *hp, double n, double T)
+{
+  const double D = (double)hp->n_embd, Hd = (double)(hp->n_head * hp->head_dim),
+               KVd = (double)(hp->n_head_kv * hp->head_dim), F = (double)hp->n_ff;
+  double dmax = D > Hd ? D : Hd;
+  dmax        = dmax > F ? dmax : F;
+  return F32 * (2 * n * D + 2 * n * Hd + 2 * n * KVd + T * T + 2 * n * F + n * dmax + 2 * T * (hp->head_dim / 2 + 1));
+}
+
+/* comp_gram_acc's staging rows × d doubles (rows = max(64, chunk/d), at most the matrix's rows). */
+static double staging_bytes(double rows, double d)
+{
+  double r = floor(GRAM_CHUNK / d);
+  r        = r < 64 ? 64 : r;
+  return F64 * (r < rows ? r : rows) * d;
+}
+
+/* Steps of a dense's variance profile and the doubles of its stored masks (src/prune_layer.c). */
+static void profile(double d, int step_div, double *n_steps, double *mask_doubles)
+{
+  double step   = round(d / step_div);
+  step          = step < 1 ? 1 : step;
+  double nmax   = floor((d - step) / step);
+  *n_steps      = nmax;
+  *mask_doubles = nmax * d - step * nmax * (nmax + 1) / 2;
+}
+
+comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_opts *o, int ranks, double calib_bytes,
+                                     double baseline, comp_prune_cost *c)
+{
+  memset(c, 0, sizeof *c);
+  COMP_CHECK(ranks >= 1, COMP_ERR_ARG, "ranks must be >= 1");
+  const int    L = (int)hp->n_layer;
+  const double S = o->calib_samples, T = (double)o->calib_len, n = S * T, D = (double)hp->n_embd;
+  c->ranks        = ranks;
+  c->layer_params = comp_hparams_layer_params(hp);
+  c->n_params     = comp_hparams_n_params(hp);
+  int asked;
+  COMP_CALL(comp_prune_n_remove(o, L, c->n_params, c->layer_params, &c->n_remove, &asked));
+  int n_protected = 0;
+  for (int l = 0; l < L && l < 1024; l++) n_protected += o->protect[l];
+  const int kept          = L - c->n_remove;
+  c->n_prunable           = o->method == COMP_METHOD_SHORTGPT ? 0 : kept - n_protected > 0 ? kept - n_protected : 0;
+  c->layers_per_rank      = (c->n_prunable + ranks - 1) / ranks;
+  const int kept_per_rank = (kept + ranks - 1) / ranks;
+
+  /* every rank: the model-wide tensors and the calibration ids (about one 4-byte id per 4 bytes) */
+  c->mem_model_wide = F32 * (double)(c->n_params - (int64_t)L * c->layer_params);
+  c->mem_calib      = calib_bytes;
+
+  /* one layer being pruned */
+  const double layer = F32 * (double)c->layer_params, x = F32 * n * D, ws = fwd_ws_bytes(hp, n, T);
+  double       di = 0, masks = 0, analysis = 0, per_layer_flops = 0;
+  const bool   cond = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    if (!comp_hparams_has_dense(hp, (comp_dense_id)j)) continue;
+    int64_t dout64, d64;
+    comp_dense_shape(hp, (comp_dense_id)j, &dout64, &d64);
+    const double d = (double)d64, d_out = (double)dout64;
+    if (d > (double)c->d_max) c->d_max = d64;
+    di += F32 * n * d;
+    double steps, md;
+    profile(d, o->step_div, &steps, &md);
+    masks += F64 * md;
+    /* two (d, d) at a time: WᵀW + a Fisher sample, WᵀW + G, G + its copy or factor */
+    double a = 2 * F64 * d * d + staging_bytes(d_out > n ? d_out : n, d);
+    if (o->solver && strcmp(o->solver->name, "petsc") == 0) { /* G + f64 X′, W, LSQR vectors */
+      double p = F64 * (d * d + n * d + d_out * d + 6 * (n * d_out + d));
+      a        = a > p ? a : p;
+    }
+    analysis = analysis > a ? analysis : a;
+    /* work: WᵀW, X′ᵀX′, Fisher samples + importance eigen-solves, factor, prefix solves */
+    double f = d_out * d * d + n * d * d;
+    if (cond) f += S * T * d * d + (S + 1) * (4.0 / 3.0) * d * d * d;
+    if (o->importance == COMP_IMP_OBS) f += d * d * d;
+    if (o->mask_tuning || o->alloc == COMP_ALLOC_TAU) {
+      f += d * d * d / 3;
+      for (double i = 1; i <= steps; i++) {
+        double k = d - i * round(d / o->step_div < 1 ? 1 : d / o->step_div);
+        f += 2 * k * k;
+      }
+    }
+    per_layer_flops += f;
+  }
+  const double attn = 4 * S * T * T * (double)(hp->n_head * hp->head_dim); /* QKᵀ and AV */
+  const double fwd  = 2 * n * (double)c->layer_params + attn;              /* one layer pass */
+  per_layer_flops += fwd;                                                  /* the capture pass */
+  c->mem_analysis     = analysis;
+  c->mem_stage_c_work = layer + x + di + x /* h */ + ws + analysis + masks;
+  /* rank 0 keeps the inputs of the layers it prunes itself; the others receive theirs up front */
+  c->mem_stage_c_rank0 = c->mem_stage_c_work + (kept_per_rank - 1) * x;
+  c->mem_stage_c_other = ranks > 1 ? c->mem_stage_c_work + (kept_per_rank - 1) * x : 0;
+  /* stage A (rank 0): every layer's input cached, the residual stream, the workspace, one layer */
+  c->mem_stage_a      = L * x + x + ws + layer;
+  const double common = baseline + c->mem_model_wide + c->mem_calib;
+  c->peak_rank0       = common + (c->mem_stage_a > c->mem_stage_c_rank0 ? c->mem_stage_a : c->mem_stage_c_rank0);
+  c->peak_other       = ranks > 1 ? common + c->mem_stage_c_other : 0;
+  /* work */
+  const double passes =
+      o->method == COMP_METHOD_COMP && o->order == COMP_ORDER_ITERATIVE ? L * (1.0 + c->n_remove) : 2.0 * L;
+  c->flops_stage_a           = passes * fwd;
+  c->flops_stage_c_per_layer = per_layer_flops;
+  c->flops_stage_c           = c->n_prunable * per_layer_flops;
+  return COMP_OK;
+}
