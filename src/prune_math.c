@@ -188,10 +188,10 @@ double comp_mask_ridge(const double *G, int64_t d, double eps_rel)
  * of twice. v (d,2): column 0 = v_min, column 1 = v_max. */
 static comp_status extreme_eigpairs(double *a, int64_t d, double *lmin, double *lmax, double *v)
 {
-  const lapack_int n  = (lapack_int)d;
-  double          *td = malloc((size_t)(4 * d) * sizeof *td); /* diag (d), offdiag (d), tau (d), w (d) */
-  lapack_int      *iw = malloc((size_t)(3 * d + 6) * sizeof *iw);
-  comp_status      st = COMP_OK;
+  const lapack_int n = (lapack_int)d;
+  double *td = calloc((size_t)(4 * d), sizeof *td); /* diag (d), offdiag (d), tau (d), w (d): dstein reads all of w */
+  lapack_int *iw = malloc((size_t)(3 * d + 6) * sizeof *iw);
+  comp_status st = COMP_OK;
   if (!td || !iw) {
     st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory");
     goto done;

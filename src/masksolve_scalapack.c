@@ -1,0 +1,256 @@
+/* masksolve_scalapack.c - the `scalapack` Eq. 5 mask-solve back-end (see comp/masksolve.h).
+ *
+ * The lapack back-end's prefix trick, distributed: A = G[π,π] + λI is laid out block-cyclically
+ * (nb × nb blocks) over a pr × pc BLACS grid built on the solver's communicator, each rank filling
+ * its own blocks straight from the replicated G (no communication), and factored once with pdpotrf
+ * (lower). The kept set of every k is the prefix π[0..k), and the Cholesky factor of the leading
+ * k×k block of A is the leading k×k block of the full factor, so solve(k) is one pdpotrs with
+ * N = k on the same descriptor (IA = JA = 1 addresses exactly that block). The right-hand side
+ * c_S − G_SS 1_S lives in a d×1 block-cyclic vector (process column 0) whose owners compute their
+ * rows from the replicated G and c; δ is summed onto rank 0 of the communicator (each entry has
+ * exactly one owner, so the sum is exact) and m = 1 + δ.
+ *
+ * Environment: COMP_SCALAPACK_GRID="RxC" picks the grid when R*C equals the communicator's size
+ * (otherwise the near-square default pr <= pc is used); COMP_SCALAPACK_NB the block size (64).
+ *
+ * ScaLAPACK/BLACS ship no C header (Debian libscalapack-openmpi-dev): the prototypes are declared
+ * here, Fortran symbols with trailing underscore, hidden string lengths omitted (1-char args). */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp/dist.h"
+#include "comp/masksolve.h"
+
+/* ---- BLACS / ScaLAPACK prototypes ------------------------------------------------------------------ */
+
+extern int  Csys2blacs_handle(MPI_Comm comm);
+extern void Cfree_blacs_system_handle(int handle);
+extern void Cblacs_gridinit(int *ictxt, const char *order, int nprow, int npcol);
+extern void Cblacs_gridinfo(int ictxt, int *nprow, int *npcol, int *myrow, int *mycol);
+extern void Cblacs_gridexit(int ictxt);
+extern int  numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc, const int *nprocs);
+extern void descinit_(int *desc, const int *m, const int *n, const int *mb, const int *nb, const int *irsrc,
+                      const int *icsrc, const int *ictxt, const int *lld, int *info);
+extern void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja, const int *desca,
+                     int *info);
+extern void pdpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *ia, const int *ja,
+                     const int *desca, double *b, const int *ib, const int *jb, const int *descb, int *info);
+
+enum { SCALAPACK_NB_DEFAULT = 64, DLEN = 9 };
+
+typedef struct scalapack_ctx {
+  const comp_mask_problem *p;    /* the caller's problem (valid until destroy)                         */
+  MPI_Comm                 comm; /* the wrapper's communicator                                          */
+  int                      sys;  /* BLACS system handle of comm (-1: none)                              */
+  int                      ctxt; /* BLACS grid context (-1: none)                                       */
+  int                      nprow, npcol, myrow, mycol;
+  int                      nb;   /* block size (rows = columns)                                         */
+  int                      mloc; /* local rows of A and b                                               */
+  int                      nloc; /* local columns of A                                                  */
+  int                      desca[DLEN], descb[DLEN];
+  double                  *a;     /* (lld, nloc) column-major, lld = max(1, mloc): local blocks of A→L  */
+  double                  *b;     /* (max(1, mloc)) local rows of the d×1 rhs (process column 0 only)    */
+  double                  *delta; /* (d) δ of the owned rows, zero elsewhere, summed onto rank 0         */
+} scalapack_ctx;
+
+/* Global index of local index l in a dimension cut into nb blocks dealt round-robin over np
+ * processes starting at process 0, on process ip. */
+static int64_t local_to_global(int l, int nb, int ip, int np) { return ((int64_t)(l / nb) * np + ip) * nb + l % nb; }
+
+/* "RxC" -> rows, cols. false on anything else (trailing text, non-positive numbers). */
+static bool parse_grid(const char *s, int *rows, int *cols)
+{
+  char *e;
+  long  r = strtol(s, &e, 10);
+  if (e == s || (*e != 'x' && *e != 'X')) return false;
+  const char *t = e + 1;
+  long        c = strtol(t, &e, 10);
+  if (e == t || *e != '\0' || r <= 0 || c <= 0 || r > INT_MAX || c > INT_MAX) return false;
+  *rows = (int)r;
+  *cols = (int)c;
+  return true;
+}
+
+/* The process grid for `size` ranks: COMP_SCALAPACK_GRID when it is set and R*C == size, else the
+ * near-square factorisation size = pr × pc with pr <= pc (1×2 for 2, 1×3 for 3, 2×2 for 4). */
+static comp_status choose_grid(int size, int *nprow, int *npcol)
+{
+  const char *env = getenv("COMP_SCALAPACK_GRID");
+  int         r, c;
+  if (env && *env) {
+    COMP_CHECK(parse_grid(env, &r, &c), COMP_ERR_ARG,
+               "COMP_SCALAPACK_GRID=%s: expected ROWSxCOLS with positive numbers (e.g. 2x4)", env);
+    if ((int64_t)r * c == size) {
+      *nprow = r;
+      *npcol = c;
+      return COMP_OK;
+    }
+  }
+  r = 1;
+  for (int i = 1; (int64_t)i * i <= size; i++)
+    if (size % i == 0) r = i;
+  *nprow = r;
+  *npcol = size / r;
+  return COMP_OK;
+}
+
+static comp_status choose_nb(int *nb)
+{
+  const char *env = getenv("COMP_SCALAPACK_NB");
+  *nb             = SCALAPACK_NB_DEFAULT;
+  if (!env || !*env) return COMP_OK;
+  char *e;
+  long  v = strtol(env, &e, 10);
+  COMP_CHECK(e != env && *e == '\0' && v > 0 && v <= 4096, COMP_ERR_ARG,
+             "COMP_SCALAPACK_NB=%s: expected a block size in 1..4096", env);
+  *nb = (int)v;
+  return COMP_OK;
+}
+
+/* Release the grid (collective on its communicator) and the local arrays; NULL-safe. */
+static void ctx_free(scalapack_ctx *c)
+{
+  if (!c) return;
+  if (c->ctxt >= 0) Cblacs_gridexit(c->ctxt);
+  if (c->sys >= 0) Cfree_blacs_system_handle(c->sys);
+  free(c->a);
+  free(c->b);
+  free(c->delta);
+  free(c);
+}
+
+static void scalapack_destroy(void **ctx)
+{
+  if (!ctx) return;
+  ctx_free(*ctx);
+  *ctx = NULL;
+}
+
+/* A's local blocks: a(li, lj) = G[π_gi, π_gj] + λ[gi == gj] for the global (gi, gj) this rank owns. */
+static void fill_local(scalapack_ctx *c, double lambda)
+{
+  const comp_mask_problem *p   = c->p;
+  const int64_t            d   = p->d;
+  const int64_t            lld = c->mloc > 1 ? c->mloc : 1;
+  for (int lj = 0; lj < c->nloc; lj++) {
+    const int64_t gj  = local_to_global(lj, c->nb, c->mycol, c->npcol);
+    const double *row = p->G + (int64_t)p->perm[gj] * d; /* G symmetric: column π_gj read as a row */
+    double       *col = c->a + lj * lld;
+    for (int li = 0; li < c->mloc; li++) {
+      const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
+      col[li]          = row[p->perm[gi]] + (gi == gj ? lambda : 0.0);
+    }
+  }
+}
+
+static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, void **ctx)
+{
+  *ctx             = NULL;
+  scalapack_ctx *c = calloc(1, sizeof *c);
+  int            size, zero = 0, one = 1, info = 0;
+  MPI_Comm_size(comm, &size);
+  comp_status s = c ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory");
+  if (c) {
+    c->p    = p;
+    c->comm = comm;
+    c->sys  = -1;
+    c->ctxt = -1;
+  }
+  if (!s) s = choose_grid(size, &c->nprow, &c->npcol);
+  if (!s) s = choose_nb(&c->nb);
+  if ((s = comp_dist_agree(comm, s))) goto fail;
+
+  /* the grid: collective on comm (BLACS process numbers are ranks of comm, placed row-major) */
+  c->sys  = Csys2blacs_handle(comm);
+  c->ctxt = c->sys;
+  Cblacs_gridinit(&c->ctxt, "Row", c->nprow, c->npcol);
+  int nprow = 0, npcol = 0;
+  Cblacs_gridinfo(c->ctxt, &nprow, &npcol, &c->myrow, &c->mycol);
+  if (nprow != c->nprow || npcol != c->npcol || c->myrow < 0 || c->mycol < 0)
+    s = comp_error_set(COMP_ERR_MPI, "mask solve (scalapack): BLACS grid %dx%d on %d ranks failed", c->nprow, c->npcol,
+                       size);
+
+  const int d = (int)p->d;
+  if (!s) {
+    c->mloc       = numroc_(&d, &c->nb, &c->myrow, &zero, &c->nprow);
+    c->nloc       = numroc_(&d, &c->nb, &c->mycol, &zero, &c->npcol);
+    const int ld  = c->mloc > 1 ? c->mloc : 1;                          /* leading dimension of a and b */
+    const int nbv = numroc_(&one, &c->nb, &c->mycol, &zero, &c->npcol); /* 1 in process column 0 */
+    c->a          = malloc((size_t)ld * (size_t)(c->nloc > 1 ? c->nloc : 1) * sizeof *c->a);
+    c->b          = malloc((size_t)ld * (size_t)(nbv > 1 ? nbv : 1) * sizeof *c->b);
+    c->delta      = malloc((size_t)d * sizeof *c->delta);
+    if (!c->a || !c->b || !c->delta)
+      s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for the local %d x %d blocks of d = %d",
+                         c->mloc, c->nloc, d);
+    if (!s) descinit_(c->desca, &d, &d, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
+    if (!s && info == 0) descinit_(c->descb, &d, &one, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
+    if (!s && info != 0) s = comp_error_set(COMP_ERR_INTERNAL, "mask solve (scalapack): descinit argument %d", -info);
+  }
+  if ((s = comp_dist_agree(comm, s))) goto fail;
+
+  fill_local(c, comp_mask_ridge(p->G, p->d, p->eps_rel));
+  pdpotrf_("L", &d, c->a, &one, &one, c->desca, &info); /* info is global */
+  if (info != 0)
+    s = comp_error_set(COMP_ERR_NUMERIC,
+                       info > 0 ? "mask solve (scalapack): G[pi,pi] + lambda*I is not positive definite (leading "
+                                  "minor %d); raise eps_rel"
+                                : "mask solve (scalapack): pdpotrf argument error %d",
+                       info);
+  if ((s = comp_dist_agree(comm, s))) goto fail;
+  *ctx = c;
+  return COMP_OK;
+fail:
+  ctx_free(c);
+  return s;
+}
+
+static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
+{
+  scalapack_ctx           *c = ctx;
+  const comp_mask_problem *p = c->p;
+  const int64_t            d = p->d;
+  const int                n = (int)k, one = 1;
+  int                      info = 0, rank;
+  MPI_Comm_rank(c->comm, &rank);
+
+  /* rhs_i = c_{π_i} − Σ_{j<k} G[π_i, π_j] on the rows i < k this rank owns (process column 0) */
+  const bool owner = c->mycol == 0;
+  for (int li = 0; owner && li < c->mloc; li++) {
+    const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
+    if (gi >= k) {
+      c->b[li] = 0.0;
+      continue;
+    }
+    const double *row = p->G + (int64_t)p->perm[gi] * d;
+    double        sum = 0.0;
+    for (int64_t j = 0; j < k; j++) sum += row[p->perm[j]];
+    c->b[li] = p->c[p->perm[gi]] - sum;
+  }
+  /* (L_S L_Sᵀ) δ = rhs with the leading k×k block of the factor */
+  pdpotrs_("L", &n, &one, c->a, &one, &one, c->desca, c->b, &one, &one, c->descb, &info);
+
+  /* δ to rank 0: every row has one owner, the others add zeros (exact). Always reached, so no rank
+   * leaves the collective early even on failure. */
+  memset(c->delta, 0, (size_t)k * sizeof *c->delta);
+  for (int li = 0; owner && li < c->mloc; li++) {
+    const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
+    if (gi < k) c->delta[gi] = c->b[li];
+  }
+  MPI_Reduce(c->delta, rank == 0 ? m : NULL, n, MPI_DOUBLE, MPI_SUM, 0, c->comm);
+  if (info != 0) return comp_error_set(COMP_ERR_NUMERIC, "mask solve (scalapack): pdpotrs failed (info %d)", info);
+  if (rank == 0)
+    for (int64_t i = 0; i < k; i++) m[i] += 1.0;
+  return COMP_OK;
+}
+
+const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
+    .name    = "scalapack",
+    .help    = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
+               "(ScaLAPACK; COMP_SCALAPACK_GRID=RxC)",
+    .create  = scalapack_create,
+    .solve   = scalapack_solve,
+    .destroy = scalapack_destroy,
+};

@@ -1,0 +1,410 @@
+/*
+ * test_masksolve.c - every mask-solve back-end compiled in (comp/masksolve.h) against the lapack one,
+ * on Eq. 5 problems built from REAL dense inputs. Run under mpiexec (1, 2, 3 ranks; the scalapack
+ * grid from COMP_SCALAPACK_GRID when set).
+ *
+ * For each model in ../shared/data (trained/llama-8L, trained/opt-6L, llama2c-stories260K), real
+ * text (trained/tinystories_heldout.txt) is tokenised with the model's tokenizer and run through
+ * the forward pass; the taps capture the inputs X (n, d) of the q, o and down denses of two layers.
+ * From W and X come G, c and a keep order (WANDA for q, OBS otherwise), and every
+ * back-end solves k = d, d-1, d-d/8, ..., 65, 64, 63, 1: max over k of ‖m − m_lapack‖₂/‖m_lapack‖₂
+ * must be <= 1e-6 and the guard flags must agree. Two problems per model have X′ ≠ X (X′ mixes in
+ * or is the same dense's input of the other layer, c from comp_cross_acc) so the c path and the guard
+ * are covered, and a synthetic indefinite matrix checks that the factorising back-ends report the
+ * same leading minor.
+ *
+ * argv[1]: the shared folder (exit 77 = skip when missing). One line per (model, layer, dense,
+ * back-end) on rank 0; exit status 1 on any failure.
+ */
+#include <mpi.h>
+#include <stdbool.h>
+
+#include "comp/forward.h"
+#include "comp/masksolve.h"
+#include "comp/prune_math.h"
+#include "comp/tokenizer.h"
+#include "comp/util.h"
+#include "comp_test.h"
+
+enum { B = 4, T = 64, N_TOK = B * T, N_SEL = 3, N_LAYERS = 2, MAX_K = 16 };
+#define TOL     1e-6
+#define EPS_REL 1e-6
+
+static const comp_dense_id sel_dense[N_SEL] = {COMP_DENSE_Q, COMP_DENSE_O, COMP_DENSE_DOWN};
+
+static int rank_, size_;
+
+/* Inputs and weights of the selected denses of the selected layers of one model. */
+typedef struct capture {
+  int     layer[N_LAYERS];        /* decoder layer indices                       */
+  float  *x[N_LAYERS][N_SEL];     /* (N_TOK, d) dense input                       */
+  float  *w[N_LAYERS][N_SEL];     /* (d_out, d) weights                           */
+  int64_t d[N_LAYERS][N_SEL];     /* input width                                  */
+  int64_t d_out[N_LAYERS][N_SEL]; /* output rows                                  */
+} capture;
+
+static int slot_of(const capture *c, int layer)
+{
+  for (int i = 0; i < N_LAYERS; i++)
+    if (c->layer[i] == layer) return i;
+  return -1;
+}
+
+static void on_tap(void *ctx, comp_tap_point where, int layer, int dense, const float *x, int64_t n, int64_t width)
+{
+  capture *c = ctx;
+  int      l = slot_of(c, layer);
+  if (where != COMP_TAP_DENSE_IN || l < 0) return;
+  for (int j = 0; j < N_SEL; j++) {
+    if ((int)sel_dense[j] != dense || c->x[l][j]) continue;
+    c->x[l][j] = malloc((size_t)(n * width) * sizeof(float));
+    if (c->x[l][j]) memcpy(c->x[l][j], x, (size_t)(n * width) * sizeof(float));
+    c->d[l][j] = width;
+  }
+}
+
+static void capture_free(capture *c)
+{
+  for (int l = 0; l < N_LAYERS; l++)
+    for (int j = 0; j < N_SEL; j++) {
+      free(c->x[l][j]);
+      free(c->w[l][j]);
+    }
+}
+
+/* ids (N_TOK): the first N_TOK tokens of the first 4 KB of real text (tiled if shorter). */
+static bool text_tokens(const char *shared, const comp_tokenizer *tok, int64_t n_vocab, int32_t *ids)
+{
+  char   path[1200], *txt = NULL;
+  size_t len = 0;
+  snprintf(path, sizeof path, "%s/data/trained/tinystories_heldout.txt", shared);
+  int32_t *all = NULL;
+  int64_t  n   = 0;
+  CHECK_OK(comp_read_file(path, &txt, &len));
+  if (!txt) return false;
+  if (len > 4096) len = 4096;
+  while (len > 0 && txt[len - 1] != '\n') len--; /* whole lines: never a split UTF-8 sequence */
+  CHECK_OK(comp_tokenizer_encode(tok, txt, len, 1, &all, &n));
+  free(txt);
+  bool ok = all && n > 0;
+  for (int64_t i = 0; ok && i < N_TOK; i++) {
+    ids[i] = all[i % n];
+    ok     = ids[i] >= 0 && ids[i] < n_vocab;
+  }
+  CHECK_MSG(ok, "%s: tokenising failed or token out of the vocabulary", path);
+  free(all);
+  return ok;
+}
+
+/* Load a model, run the real tokens through it, keep the selected denses' inputs and weights. */
+static bool capture_model(const char *shared, const char *model_path, const char *tok_path, capture *c)
+{
+  comp_model     *m   = NULL;
+  comp_tokenizer *tok = NULL;
+  comp_fwd_ws    *ws  = NULL;
+  int32_t         ids[N_TOK]; /* (B, T) */
+  float          *x  = NULL;  /* (N_TOK, D) residual stream */
+  bool            ok = false;
+  CHECK_OK(comp_model_load(model_path, &m));
+  if (!m) return false;
+  CHECK_OK(comp_tokenizer_load(tok_path, (int)m->hp.n_vocab, &tok));
+  if (!tok || !text_tokens(shared, tok, m->hp.n_vocab, ids)) goto done;
+  const int L  = (int)m->hp.n_layer;
+  c->layer[0]  = 1 < L ? 1 : 0;
+  c->layer[1]  = L - 1;
+  comp_taps tp = {.fn = on_tap, .ctx = c};
+  x            = malloc((size_t)(N_TOK * m->hp.n_embd) * sizeof *x);
+  CHECK_OK(comp_fwd_ws_create(&m->hp, N_TOK, T, &ws));
+  if (!x || !ws) goto done;
+  CHECK_OK(comp_forward_embed(m, ids, B, T, x));
+  for (int l = 0; l < L; l++) {
+    comp_layer *ly = NULL;
+    CHECK_OK(comp_model_layer_get(m, l, &ly));
+    if (!ly) goto done;
+    comp_status s = comp_forward_layer(m, ly, x, B, T, ws, &tp);
+    CHECK_OK(s);
+    int sl = slot_of(c, l);
+    for (int j = 0; sl >= 0 && j < N_SEL; j++) {
+      const comp_dense *dn = &ly->dense[sel_dense[j]];
+      CHECK(dn->w && !dn->in_idx && dn->d_in == c->d[sl][j]);
+      c->d_out[sl][j] = dn->d_out;
+      c->w[sl][j]     = malloc((size_t)(dn->d_out * dn->d_in) * sizeof(float));
+      if (c->w[sl][j]) memcpy(c->w[sl][j], dn->w, (size_t)(dn->d_out * dn->d_in) * sizeof(float));
+    }
+    comp_model_layer_put(m, &ly);
+    if (s) goto done;
+  }
+  ok = true;
+  for (int l = 0; l < N_LAYERS; l++)
+    for (int j = 0; j < N_SEL; j++) ok = ok && c->x[l][j] && c->w[l][j];
+  CHECK_MSG(ok, "%s: not every selected dense input was captured", model_path);
+done:
+  free(x);
+  comp_fwd_ws_destroy(&ws);
+  comp_tokenizer_destroy(&tok);
+  comp_model_destroy(&m);
+  return ok;
+}
+
+/* One Eq. 5 problem and what it owns. */
+typedef struct problem {
+  comp_mask_problem p;
+  double           *G, *c; /* (d,d), (d) */
+  int32_t          *perm;  /* (d)        */
+  float            *Xp;    /* (n,d) when X′ ≠ X, else NULL */
+} problem;
+
+static void problem_free(problem *pr)
+{
+  free(pr->G);
+  free(pr->c);
+  free(pr->perm);
+  free(pr->Xp);
+}
+
+/* G = WᵀW ∘ X′ᵀX′, c = (WᵀW ∘ X′ᵀX)1, perm from importance `kind` (WANDA or OBS). Xo: the other
+ * layer's input of the same dense, mixed into X′ = (1 − alpha) X + alpha Xo when non-NULL.
+ * Not COND: comp_eq7_cond_grad hands LAPACKE_dstein a w (d) of which only w[0] is set, and LAPACKE
+ * NaN-checks all d entries, so it fails at random (info -6) on uninitialised heap. */
+static bool problem_build(problem *pr, const float *W, int64_t d_out, int64_t d, const float *X, const float *Xo,
+                          float alpha, comp_importance_kind kind)
+{
+  memset(pr, 0, sizeof *pr);
+  const size_t dd    = (size_t)(d * d);
+  double      *WtW   = malloc(dd * sizeof *WtW);                /* (d,d) */
+  double      *XX    = calloc(dd, sizeof *XX);                  /* (d,d) X′ᵀX′, then X′ᵀX */
+  double      *score = malloc((size_t)d * sizeof *score);       /* (d)   */
+  double      *diags = malloc((size_t)(2 * d) * sizeof *diags); /* (2,d) diag WᵀW, diag X′ᵀX′ */
+  pr->G              = malloc(dd * sizeof *pr->G);
+  pr->c              = malloc((size_t)d * sizeof *pr->c);
+  pr->perm           = malloc((size_t)d * sizeof *pr->perm);
+  bool         ok    = WtW && XX && score && diags && pr->G && pr->c && pr->perm;
+  const float *Xp    = X;
+  if (ok && Xo) {
+    ok = (pr->Xp = malloc((size_t)(N_TOK * d) * sizeof *pr->Xp)) != NULL;
+    for (int64_t i = 0; ok && i < N_TOK * d; i++) pr->Xp[i] = (1.0f - alpha) * X[i] + alpha * Xo[i];
+    Xp = pr->Xp;
+  }
+  CHECK(ok);
+  if (!ok) goto done;
+  comp_wtw(WtW, W, d_out, d);
+  comp_gram_acc(XX, Xp, N_TOK, d);
+  for (int64_t k = 0; k < d; k++) {
+    diags[k]     = WtW[k * d + k];
+    diags[d + k] = XX[k * d + k];
+  }
+  comp_eq5_gram(pr->G, WtW, XX, d);
+  if (Xo) {
+    memset(XX, 0, dd * sizeof *XX);
+    comp_cross_acc(XX, Xp, X, N_TOK, d);
+  }
+  comp_eq5_rhs(pr->c, WtW, XX, d);
+  comp_status s = comp_neuron_importance(kind, d, pr->G, diags, diags + d, NULL, EPS_REL, score);
+  CHECK_OK(s);
+  ok = s == COMP_OK;
+  if (ok) comp_keep_order(score, d, pr->perm);
+  pr->p = (comp_mask_problem){.d       = d,
+                              .d_out   = d_out,
+                              .n       = N_TOK,
+                              .W       = W,
+                              .X       = X,
+                              .Xp      = Xp,
+                              .G       = pr->G,
+                              .c       = pr->c,
+                              .perm    = pr->perm,
+                              .eps_rel = EPS_REL};
+done:
+  free(WtW);
+  free(XX);
+  free(score);
+  free(diags);
+  return ok;
+}
+
+/* k = d, d-1, d - i*d/8 (i = 1..7), 65, 64, 63, 1: descending, unique, within 1..d. */
+static int k_list(int64_t d, int64_t *ks)
+{
+  int64_t cand[MAX_K], step = d / 8 > 0 ? d / 8 : 1;
+  int     nc = 0, n = 0;
+  cand[nc++] = d;
+  cand[nc++] = d - 1;
+  for (int i = 1; i <= 7; i++) cand[nc++] = d - i * step;
+  cand[nc++] = 65;
+  cand[nc++] = 64;
+  cand[nc++] = 63;
+  cand[nc++] = 1;
+  for (int i = 0; i < nc; i++) {
+    bool dup = cand[i] < 1 || cand[i] > d;
+    for (int j = 0; j < n && !dup; j++) dup = ks[j] == cand[i];
+    if (!dup) ks[n++] = cand[i];
+  }
+  for (int i = 1; i < n; i++) /* insertion sort, descending */
+    for (int j = i; j > 0 && ks[j] > ks[j - 1]; j--) {
+      int64_t t = ks[j];
+      ks[j]     = ks[j - 1];
+      ks[j - 1] = t;
+    }
+  return n;
+}
+
+/* Solve every k with back-end ops; m (nk, d) rows, ok (nk). false when create or a solve fails. */
+static bool solve_all(const comp_mask_solver_ops *ops, const comp_mask_problem *p, const int64_t *ks, int nk, double *m,
+                      bool *ok)
+{
+  comp_mask_solver *ms = NULL;
+  comp_status       s  = comp_mask_solver_create(ops, p, MPI_COMM_WORLD, &ms);
+  CHECK_MSG(s == COMP_OK, "%s create: %s", ops->name, comp_error_message());
+  comp_error_clear();
+  for (int i = 0; !s && i < nk; i++) {
+    s = comp_mask_solver_solve(ms, ks[i], m + (int64_t)i * p->d, &ok[i]);
+    CHECK_MSG(s == COMP_OK, "%s solve k=%lld: %s", ops->name, (long long)ks[i], comp_error_message());
+    comp_error_clear();
+  }
+  comp_mask_solver_destroy(&ms);
+  return s == COMP_OK;
+}
+
+/* true when ok on every rank: a step that failed on one rank is skipped on all, so the ranks never
+ * call different collectives. */
+static bool all_ok(bool ok)
+{
+  int v = ok, all = 0;
+  MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all != 0;
+}
+
+static const char *grid_name(void)
+{
+  const char *g = getenv("COMP_SCALAPACK_GRID");
+  return g && *g ? g : "default";
+}
+
+/* Every back-end against lapack on one problem; one line per back-end. */
+static void compare(const char *model, int layer, const char *dense, const problem *pr)
+{
+  const comp_mask_problem *p = &pr->p;
+  int64_t                  ks[MAX_K];
+  const int                nk   = k_list(p->d, ks);
+  double                  *mref = malloc((size_t)(nk * p->d) * sizeof *mref);
+  double                  *m    = malloc((size_t)(nk * p->d) * sizeof *m);
+  bool                     okref[MAX_K], ok[MAX_K];
+  CHECK(mref && m);
+  if (!all_ok(mref && m) || !solve_all(comp_mask_solver_find("lapack"), p, ks, nk, mref, okref)) goto done;
+  int n_guard = 0;
+  for (int i = 0; i < nk; i++) n_guard += !okref[i];
+  for (int b = 0; b < comp_mask_solver_count(); b++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(b);
+    double                      t0  = MPI_Wtime();
+    if (!solve_all(ops, p, ks, nk, m, ok)) continue;
+    double t = MPI_Wtime() - t0, worst = 0;
+    int    guard_diff = 0;
+    for (int i = 0; i < nk; i++) {
+      const double *a = m + (int64_t)i * p->d, *r = mref + (int64_t)i * p->d;
+      double        num = 0, den = 0;
+      for (int64_t j = 0; j < ks[i]; j++) {
+        num += (a[j] - r[j]) * (a[j] - r[j]);
+        den += r[j] * r[j];
+      }
+      double e = sqrt(num) / (den > 0 ? sqrt(den) : 1e-300);
+      if (!(e <= worst)) worst = e; /* NaN sticks */
+      guard_diff += ok[i] != okref[i];
+    }
+    CHECK_MSG(worst <= TOL, "%s L%d %s (d=%lld) %s: max rel diff %.3g > %g", model, layer, dense, (long long)p->d,
+              ops->name, worst, TOL);
+    CHECK_MSG(guard_diff == 0, "%s L%d %s (d=%lld) %s: guard disagrees with lapack for %d of %d k", model, layer, dense,
+              (long long)p->d, ops->name, guard_diff, nk);
+    if (rank_ == 0)
+      printf(
+          "%-12s L%d %-6s d=%-4lld X'%sX %-10s ranks=%d grid=%-7s max rel diff %.2e over %2d k (%d guarded) %.3f s\n",
+          model, layer, dense, (long long)p->d, pr->Xp ? "!=" : "==", ops->name, size_, grid_name(), worst, nk, n_guard,
+          t);
+  }
+done:
+  free(mref);
+  free(m);
+}
+
+static void check_model(const char *shared, const char *name, const char *model_path, const char *tok_path)
+{
+  capture c;
+  memset(&c, 0, sizeof c);
+  if (!all_ok(capture_model(shared, model_path, tok_path, &c))) {
+    capture_free(&c);
+    return;
+  }
+  for (int l = 0; l < N_LAYERS; l++)
+    for (int j = 0; j < N_SEL; j++) {
+      problem              pr;
+      comp_importance_kind kind = j == 0 ? COMP_IMP_WANDA : COMP_IMP_OBS;
+      if (all_ok(problem_build(&pr, c.w[l][j], c.d_out[l][j], c.d[l][j], c.x[l][j], NULL, 0.0f, kind)))
+        compare(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+      problem_free(&pr);
+    }
+  /* X′ ≠ X: the down dense of the last layer, X′ mixing in (0.1) or replaced by (1.0) the first
+   * selected layer's input; the latter drives some masks past the guard (opt-6L) */
+  for (int a = 0; a < 2; a++) {
+    problem pr;
+    if (all_ok(problem_build(&pr, c.w[1][2], c.d_out[1][2], c.d[1][2], c.x[1][2], c.x[0][2], a ? 1.0f : 0.1f,
+                             COMP_IMP_OBS)))
+      compare(name, c.layer[1], comp_dense_name(sel_dense[2]), &pr);
+    problem_free(&pr);
+  }
+  capture_free(&c);
+}
+
+/* G = I except G_jj = −1 at j = 100 (d = 130, three 64-blocks), λ = 0, identity order: the
+ * factorising back-ends must fail with COMP_ERR_NUMERIC naming leading minor 101. */
+static void check_indefinite(void)
+{
+  enum { D = 130, BAD = 100 };
+  double *G = calloc(D * D, sizeof *G), c[D] = {0};
+  int32_t perm[D];
+  float   w = 1.0f;
+  if (!G) return;
+  for (int i = 0; i < D; i++) {
+    G[i * D + i] = i == BAD ? -1.0 : 1.0;
+    perm[i]      = i;
+  }
+  comp_mask_problem p = {.d = D, .d_out = 1, .n = 1, .W = &w, .X = &w, .Xp = &w, .G = G, .c = c, .perm = perm};
+  for (int b = 0; b < comp_mask_solver_count(); b++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(b);
+    if (strcmp(ops->name, "lapack") != 0 && strcmp(ops->name, "scalapack") != 0) continue;
+    comp_mask_solver *ms = NULL;
+    comp_status       s  = comp_mask_solver_create(ops, &p, MPI_COMM_WORLD, &ms);
+    CHECK_MSG(s == COMP_ERR_NUMERIC && strstr(comp_error_message(), "leading minor 101"),
+              "%s on an indefinite matrix: status %d, '%s'", ops->name, (int)s, comp_error_message());
+    if (rank_ == 0) printf("indefinite G (d=%d) %-10s -> %s\n", D, ops->name, comp_error_message());
+    comp_error_clear();
+    comp_mask_solver_destroy(&ms);
+  }
+  free(G);
+}
+
+int main(int argc, char **argv)
+{
+  const char *shared = comp_test_shared(argc, argv); /* before MPI_Init: every rank exits 77 alike */
+  MPI_Init(&argc, &argv);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  double t0 = MPI_Wtime();
+  char   m[1024], t[1100];
+  snprintf(m, sizeof m, "%s/data/trained/llama-8L", shared);
+  snprintf(t, sizeof t, "%s/tokenizer.json", m);
+  check_model(shared, "llama-8L", m, t);
+  snprintf(m, sizeof m, "%s/data/trained/opt-6L", shared);
+  snprintf(t, sizeof t, "%s/tokenizer.json", m);
+  check_model(shared, "opt-6L", m, t);
+  snprintf(m, sizeof m, "%s/data/llama2c-stories260K/stories260K.bin", shared);
+  snprintf(t, sizeof t, "%s/data/llama2c-stories260K/tok512.bin", shared);
+  check_model(shared, "stories260K", m, t);
+  check_indefinite();
+
+  int fail = comp_test_fail_, any = 0;
+  MPI_Allreduce(&fail, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (rank_ == 0)
+    printf("%d back-end(s), %d rank(s), grid %s: %d passed, %d failed on rank 0 (%.2f s)\n", comp_mask_solver_count(),
+           size_, grid_name(), comp_test_pass_, comp_test_fail_, MPI_Wtime() - t0);
+  comp_mask_solvers_finalize();
+  MPI_Finalize();
+  return any ? 1 : 0;
+}
