@@ -10,8 +10,9 @@
  * rows from the replicated G and c; δ is summed onto rank 0 of the communicator (each entry has
  * exactly one owner, so the sum is exact) and m = 1 + δ.
  *
- * Environment: COMP_SCALAPACK_GRID="RxC" picks the grid when R*C equals the communicator's size
- * (otherwise the near-square default pr <= pc is used); COMP_SCALAPACK_NB the block size (64).
+ * Settings (`comp prune -mask_grid RxC -mask_nb NB`, or the environment COMP_SCALAPACK_GRID="RxC",
+ * COMP_SCALAPACK_NB): the grid when R*C equals the communicator's size (otherwise the near-square
+ * default pr <= pc is used), and the block size (64).
  *
  * ScaLAPACK/BLACS ship no C header (Debian libscalapack-openmpi-dev): the prototypes are declared
  * here, Fortran symbols with trailing underscore, hidden string lengths omitted (1-char args). */
@@ -74,15 +75,31 @@ static bool parse_grid(const char *s, int *rows, int *cols)
   return true;
 }
 
-/* The process grid for `size` ranks: COMP_SCALAPACK_GRID when it is set and R*C == size, else the
+/* A setting: "-mask_<name> VALUE" among the back-end options (comp_mask_solver_options(), from
+ * `comp prune ... -mask_grid 2x4`), else the environment variable env; NULL when neither. */
+static const char *setting(const char *name, const char *env, char *buf, size_t cap)
+{
+  char key[64];
+  snprintf(key, sizeof key, "-mask_%s", name);
+  const char *o = comp_mask_solver_options(), *hit = NULL;
+  for (const char *p = strstr(o, key); p; p = strstr(p + 1, key))
+    if ((p == o || p[-1] == ' ') && p[strlen(key)] == ' ') hit = p + strlen(key) + 1;
+  if (!hit) return getenv(env);
+  size_t n = strcspn(hit, " ");
+  snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), hit);
+  return buf;
+}
+
+/* The process grid for `size` ranks: -mask_grid / COMP_SCALAPACK_GRID when it is set and R*C == size, else the
  * near-square factorisation size = pr × pc with pr <= pc (1×2 for 2, 1×3 for 3, 2×2 for 4). */
 static comp_status choose_grid(int size, int *nprow, int *npcol)
 {
-  const char *env = getenv("COMP_SCALAPACK_GRID");
+  char        buf[64];
+  const char *env = setting("grid", "COMP_SCALAPACK_GRID", buf, sizeof buf);
   int         r, c;
   if (env && *env) {
     COMP_CHECK(parse_grid(env, &r, &c), COMP_ERR_ARG,
-               "COMP_SCALAPACK_GRID=%s: expected ROWSxCOLS with positive numbers (e.g. 2x4)", env);
+               "-mask_grid / COMP_SCALAPACK_GRID %s: expected ROWSxCOLS with positive numbers (e.g. 2x4)", env);
     if ((int64_t)r * c == size) {
       *nprow = r;
       *npcol = c;
@@ -99,13 +116,14 @@ static comp_status choose_grid(int size, int *nprow, int *npcol)
 
 static comp_status choose_nb(int *nb)
 {
-  const char *env = getenv("COMP_SCALAPACK_NB");
+  char        buf[64];
+  const char *env = setting("nb", "COMP_SCALAPACK_NB", buf, sizeof buf);
   *nb             = SCALAPACK_NB_DEFAULT;
   if (!env || !*env) return COMP_OK;
   char *e;
   long  v = strtol(env, &e, 10);
   COMP_CHECK(e != env && *e == '\0' && v > 0 && v <= 4096, COMP_ERR_ARG,
-             "COMP_SCALAPACK_NB=%s: expected a block size in 1..4096", env);
+             "-mask_nb / COMP_SCALAPACK_NB %s: expected a block size in 1..4096", env);
   *nb = (int)v;
   return COMP_OK;
 }
@@ -249,7 +267,7 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
 const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .name    = "scalapack",
     .help    = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
-               "(ScaLAPACK; COMP_SCALAPACK_GRID=RxC)",
+               "of the ranks sharing a layer (ScaLAPACK; -mask_grid RxC, -mask_nb NB)",
     .create  = scalapack_create,
     .solve   = scalapack_solve,
     .destroy = scalapack_destroy,

@@ -250,6 +250,12 @@ static int64_t dead_rows(const comp_hparams *hp, const comp_layer *ly)
 
 /* ---- the driver -------------------------------------------------------------------------------- */
 
+/* Whether layer l is neuron-pruned in this run (kept, prunable, a positive target, not in the journal). */
+static bool needs_stage_c(const comp_prune_result *r, const bool *in_journal, int l)
+{
+  return !r->layer[l].removed && r->layer[l].prunable && r->layer[l].target > 0 && !in_journal[l];
+}
+
 /* Balanced assignment of the kept layers to ranks. A prunable layer costs its dense factorisations
  * (the same for every layer), the others (and layers already in the resume journal, in_journal[l])
  * almost nothing: dealing the costly layers round-robin, then the rest continuing the deal, is
@@ -417,26 +423,60 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   MPI_Bcast(in_journal, (int)(sizeof(bool) * (size_t)L), MPI_BYTE, 0, comm);
   if (n_done_before) comp_log("resume: %d finished layer(s) in the journal", n_done_before);
   /* --inputs pruned chains the layers (layer l is calibrated on the output of the pruned layers
-   * before it), so rank 0 prunes them all in order; otherwise they are independent units */
-  assign_layers(r, in_journal, chained ? 1 : size, owner);
-  MPI_Request *req  = calloc((size_t)L, sizeof(MPI_Request));
+   * before it), so rank 0 prunes them all in order; otherwise they are independent units. When
+   * ranks outnumber the layers to prune, ranks form groups (contiguous blocks) that share a layer:
+   * each member holds the layer and its input, the mask solves run on the group's communicator
+   * (scalapack: its 2-D grid), and the group's first rank commits and writes the layer. */
+  int n_units = 0;
+  for (int l = 0; l < L; l++) n_units += needs_stage_c(r, in_journal, l);
+  int K = 1; /* ranks per group */
+  if (!chained && o->inputs == COMP_INPUTS_ORIGINAL)
+    K = o->ranks_per_layer > 0 ? o->ranks_per_layer : (n_units > 0 && size > n_units ? size / n_units : 1);
+  if (K > size) K = size;
+  const int G    = chained ? 1 : size / K; /* groups */
+  int       my_g = chained ? (rank == 0 ? 0 : -1) : -1, *leader = malloc(sizeof(int) * (size_t)G);
+  int      *gown = malloc(sizeof(int) * (size_t)L);
+  s              = comp_dist_agree(comm, leader && gown ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+  if (s) {
+    free(leader);
+    free(gown);
+    goto done;
+  }
+  for (int g = 0; g < G; g++) {
+    int64_t lo, hi;
+    comp_dist_range(size, g, G, &lo, &hi);
+    leader[g] = chained ? 0 : (int)lo;
+    if (!chained && rank >= lo && rank < hi) my_g = g;
+  }
+  MPI_Comm gcomm = MPI_COMM_NULL;
+  MPI_Comm_split(comm, my_g < 0 ? MPI_UNDEFINED : my_g, rank, &gcomm);
+  if (K > 1) comp_log("stage C: %d group(s) of %d+ ranks share the %d layer(s) to prune", G, K, n_units);
+  assign_layers(r, in_journal, G, gown);
+  for (int l = 0; l < L; l++) owner[l] = r->layer[l].removed ? -1 : leader[gown[l]];
+  MPI_Request *req  = calloc((size_t)L * (size_t)size, sizeof(MPI_Request));
   int          nreq = 0;
-  for (int l = 0; l < L; l++) {
-    if (r->layer[l].removed || in_journal[l]) continue;
-    if (rank == 0 && owner[l] != 0) MPI_Isend(inputs[l], (int)(n * D), MPI_FLOAT, owner[l], l, comm, &req[nreq++]);
-    if (rank != 0 && owner[l] == rank) {
-      inputs[l] = malloc(sizeof(float) * (size_t)(n * D));
-      if (!inputs[l])
-        s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-      else
-        MPI_Recv(inputs[l], (int)(n * D), MPI_FLOAT, 0, l, comm, MPI_STATUS_IGNORE);
+  for (int l = 0; req && l < L; l++) {
+    if (!needs_stage_c(r, in_journal, l)) continue;
+    int64_t lo = 0, hi = 1; /* the members of the layer's group */
+    if (!chained) comp_dist_range(size, gown[l], G, &lo, &hi);
+    for (int q = (int)lo; q < hi; q++) {
+      if (rank == 0 && q != 0) MPI_Isend(inputs[l], (int)(n * D), MPI_FLOAT, q, l, comm, &req[nreq++]);
+      if (rank == q && q != 0) {
+        inputs[l] = malloc(sizeof(float) * (size_t)(n * D));
+        if (!inputs[l])
+          s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+        else
+          MPI_Recv(inputs[l], (int)(n * D), MPI_FLOAT, 0, l, comm, MPI_STATUS_IGNORE);
+      }
     }
   }
+  if (!req) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
   free(req);
   int     n_mine = 0, n_done = 0;
   int64_t dead = 0; /* upstream rows no kept column reads (the stripped count) */
-  for (int l = 0; l < L; l++) n_mine += !r->layer[l].removed && owner[l] == rank;
+  for (int l = 0; l < L; l++)
+    n_mine += !r->layer[l].removed && gown[l] == my_g && (owner[l] == rank || needs_stage_c(r, in_journal, l));
   comp_progress prog;
   float        *xp  = NULL; /* (n, D) hidden states of the model pruned so far (chained only) */
   comp_fwd_ws  *cws = NULL;
@@ -451,43 +491,61 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &cws);
   }
   for (int l = 0; l < L; l++) /* what rank 0 sent away, and what the journal already holds */
-    if (owner[l] != rank || in_journal[l]) {
+    if (gown[l] != my_g || !needs_stage_c(r, in_journal, l)) {
       free(inputs[l]);
       inputs[l] = NULL;
     }
   comp_progress_start(&prog, "stage C (rank 0's layers)", n_mine);
   for (int l = 0; l < L && !s; l++) {
-    if (r->layer[l].removed || owner[l] != rank) continue;
+    if (r->layer[l].removed || gown[l] != my_g) continue;
+    const bool lead = owner[l] == rank;
+    if (!lead && !needs_stage_c(r, in_journal, l)) { /* the leader's alone; keep in step with it */
+      if (K > 1) s = comp_dist_agree(gcomm, s);
+      continue;
+    }
     double lt = comp_now();
-    if ((s = comp_model_layer_get(m, l, &mine[l]))) break;
-    if (in_journal[l]) { /* from the journal */
+    s         = comp_model_layer_get(m, l, &mine[l]);
+    if (!s && in_journal[l]) { /* from the journal */
       s = comp_ckpt_get_layer(ck, l, &r->layer[l], mine[l]);
       if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
       if (!s) dead += dead_rows(&m->hp, mine[l]);
       comp_layer_free(&mine[l]);
       comp_progress_step(&prog, 1);
+      if (K > 1) s = comp_dist_agree(gcomm, s);
       continue;
     }
-    r->layer[l].rank = rank;
+    /* the group agrees once per layer it prunes together, at the layer's end otherwise */
+    const bool together = K > 1 && needs_stage_c(r, in_journal, l);
+    if (together) s = comp_dist_agree(gcomm, s);
+    if (s) {
+      if (K > 1 && !together) s = comp_dist_agree(gcomm, s);
+      break;
+    }
+    r->layer[l].rank = owner[l];
     r->layer[l].tau  = NAN;
     for (int j = 0; j < COMP_DENSE_COUNT; j++) {
       r->layer[l].kept[j]   = mine[l]->dense[j].w ? mine[l]->dense[j].d_in : -1;
       r->layer[l].pruned[j] = mine[l]->dense[j].w ? 0 : -1;
     }
-    if (r->layer[l].prunable && r->layer[l].target > 0)
-      s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, MPI_COMM_SELF, &r->layer[l]);
+    if (needs_stage_c(r, in_journal, l))
+      s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, K > 1 ? gcomm : MPI_COMM_SELF,
+                           &r->layer[l]);
     if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
     r->layer[l].seconds = comp_now() - lt;
-    if (!s) s = comp_ckpt_put_layer(ck, l, &r->layer[l], mine[l]); /* committed: a resume keeps it */
+    if (!s && lead) s = comp_ckpt_put_layer(ck, l, &r->layer[l], mine[l]); /* committed: a resume keeps it */
     /* bounded memory: the layer and its input leave; the archive is written from the journal */
-    if (!s) dead += dead_rows(&m->hp, mine[l]);
+    if (!s && lead) dead += dead_rows(&m->hp, mine[l]);
     comp_layer_free(&mine[l]);
     free(inputs[l]);
     inputs[l] = NULL;
     comp_progress_step(&prog, 1);
-    if (!s) comp_ckpt_fault("stage-c", rank, ++n_done);
+    if (!s && lead) comp_ckpt_fault("stage-c", rank, ++n_done);
+    if (K > 1) s = comp_dist_agree(gcomm, s);
   }
   comp_progress_end(&prog);
+  if (gcomm != MPI_COMM_NULL) MPI_Comm_free(&gcomm);
+  free(leader);
+  free(gown);
   free(xp);
   comp_fwd_ws_destroy(&cws);
   s = comp_dist_agree(comm, s);
@@ -601,7 +659,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
                    {"n_removed_layers", (double)r->n_removed},
                    {"n_removed_layers_asked", (double)r->n_removed_asked},
                    {"ranks", (double)size},
-                   {"layers_from_journal", (double)n_done_before}};
+                   {"layers_from_journal", (double)n_done_before},
+                   {"ranks_per_layer", (double)K}};
       for (size_t i = 0; !s && i < sizeof attrs / sizeof attrs[0]; i++)
         s = comp_dist_agree(comm, comp_archive_put_attr_f64(archive, "/prune", attrs[i].name, attrs[i].v));
       const char *job = getenv("SLURM_JOB_ID");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comp/dist.h"
 #include "comp/forward.h"
 #include "comp/masksolve.h"
 #include "comp/prune.h"
@@ -108,7 +109,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   if (!Xp) Xp = X;
   if (!WtW || !c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
-    goto done;
+    goto agree;
   }
   comp_wtw(WtW, dn->w, dn->d_out, d);
   if (o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER) {
@@ -124,18 +125,18 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
       s = comp_fisher_add_destroy(&fisher, Gs, o->ridge_eps);
     }
     free(Gs);
-    if (s) goto done;
+    if (s) goto agree;
   }
   if (!(G = calloc((size_t)(d * d), sizeof(double)))) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Gram of a dense with %lld inputs", (long long)d);
-    goto done;
+    goto agree;
   }
   comp_gram_acc(G, Xp, n, d);
   if (Xp != X) {                                           /* c = ((WᵀW)∘(X′Xᵀ))1 */
     double *XpX = calloc((size_t)(d * d), sizeof(double)); /* (d, d) X′Xᵀ */
     if (!XpX) {
       s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-      goto done;
+      goto agree;
     }
     comp_cross_acc(XpX, Xp, X, n, d);
     comp_eq5_rhs(c, WtW, XpX, d);
@@ -147,8 +148,10 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   comp_eq5_gram(G, WtW, G, d);
   free(WtW);
   WtW = NULL;
-  if ((s = comp_neuron_importance(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score))) goto done;
+  if ((s = comp_neuron_importance(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score))) goto agree;
   comp_keep_order(score, d, p->perm);
+agree: /* every rank of the group gets here, failed or not, before the next collective */
+  if ((s = comp_dist_agree(comm, s))) goto done;
   MPI_Bcast(p->perm, (int)d, MPI_INT32_T, 0, comm); /* one order for the whole group, whatever the BLAS */
   p->n_steps = 0;
   /* without mask tuning, τ allocation still needs the tuned masks' variance profile (the ablation
@@ -159,10 +162,8 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   }
   const int64_t nmax = (d - p->step) / p->step; /* steps with r + step <= d */
   p->masks           = malloc(sizeof(double) * (size_t)(mask_offset(p, nmax) + 1));
-  if (!p->masks) {
-    s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the mask profile");
-    goto done;
-  }
+  if (!p->masks) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the mask profile");
+  if ((s = comp_dist_agree(comm, s))) goto done;
   comp_mask_problem mp = {.d       = d,
                           .d_out   = dn->d_out,
                           .n       = n,
@@ -188,6 +189,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     if (r > 0 && !plan_mask(p, r, &ok)) {
       p->m_extra = malloc(sizeof(double) * (size_t)(d - r));
       if (!p->m_extra) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+      s = comp_dist_agree(comm, s);
       if (!s) s = comp_mask_solver_solve(ms, d - r, p->m_extra, &p->ok_extra);
       if (!s) p->r_extra = r;
     }
@@ -417,24 +419,27 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
   float        *h       = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) scratch residual stream */
   const bool    with_xp = o->inputs == COMP_INPUTS_PRUNED && xp;
   memset(pl, 0, sizeof pl);
-  if (!h) return comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+  if (!h) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int j = 0; !s && j < COMP_DENSE_COUNT; j++) {
     info->kept[j] = info->pruned[j] = -1;
     if (!ly->dense[j].w) continue;
     if (ly->dense[j].in_idx) {
       s = comp_error_set(COMP_ERR_INTERNAL, "layer %d is already pruned", ly->index);
-      goto done;
+      goto agree;
     }
     di.x[j] = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
     if (with_xp) dp.x[j] = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
     if (!di.x[j] || (with_xp && !dp.x[j])) {
       s = comp_error_set(COMP_ERR_NOMEM, "out of memory for calibration inputs");
-      goto done;
+      goto agree;
     }
   }
   /* X: what the unpruned layer feeds each dense on its original input x */
-  if ((s = comp_fwd_ws_create(&m->hp, n, T, &ws))) goto done;
-  if ((s = capture_inputs(m, ly, x, S, T, ws, h, &di))) goto done;
+  if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
+  if (!s) s = capture_inputs(m, ly, x, S, T, ws, h, &di);
+agree: /* the ranks sharing the layer agree before the collective analysis */
+  if ((s = comp_dist_agree(comm, s))) goto done;
+
   const double target_params = target * (double)comp_model_layer_n_params(m, ly->index);
   if (o->inputs == COMP_INPUTS_WITHIN_LAYER) {
     if ((s = prune_within_layer(m, ly, x, &di, S, T, target_params, o, comm, ws, h, pl, &info->tau))) goto done;

@@ -64,6 +64,7 @@ typedef struct comp_prune_opts {
   uint64_t                    seed;
   bool                        resume; /* continue from the journal OUT.ckpt (comp/checkpoint.h)  */
   bool                        force;  /* discard a journal found there                            */
+  int ranks_per_layer;                /* stage C group size (ranks sharing a layer); 0: size / layers to prune */
 } comp_prune_opts;
 
 void        comp_prune_opts_default(comp_prune_opts *o, int n_layer);

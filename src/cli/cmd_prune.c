@@ -174,7 +174,7 @@ int comp_cmd_prune(int argc, char **argv)
   const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
              *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
-  int64_t  remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
+  int64_t  ranks_per_layer = 0, remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
   int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0;
   comp_opt opts[] = {
       {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
@@ -210,6 +210,9 @@ int comp_cmd_prune(int argc, char **argv)
       {"no-mask-tuning", COMP_OPT_FLAG, &no_tuning, NULL,
        "ablation: the same allocation, but the kept columns keep scale 1 (no Eq. 5 refit)"},
       {"solver", COMP_OPT_STR, &solver, "NAME", solver_help},
+      {"ranks-per-layer", COMP_OPT_INT, &ranks_per_layer, "K",
+       "ranks that share one layer in stage C (mask solves on their communicator, e.g. a\n"
+       "scalapack grid); default: ranks / layers to prune when ranks outnumber them, else 1"},
       {"ridge", COMP_OPT_DOUBLE, &ridge, "EPS", "ridge λ = EPS·mean(diag G) (default 1e-6)"},
       {"p-max", COMP_OPT_DOUBLE, &p_max, "P", "largest per-layer ratio in Eq. 10 (default 0.9)"},
       {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step s_j = max(1, round(d_in / K)) (default 128)"},
@@ -272,6 +275,9 @@ int comp_cmd_prune(int argc, char **argv)
     s = comp_error_set(COMP_ERR_ARG, "--remove-layers must be >= 0");
   else if (seed < 0)
     s = comp_error_set(COMP_ERR_ARG, "--seed must be >= 0");
+  else if (ranks_per_layer < 0 || ranks_per_layer > size)
+    s = comp_error_set(COMP_ERR_ARG, "--ranks-per-layer %lld: must be in 1..%d (the rank count)",
+                       (long long)ranks_per_layer, size);
   else if (!dry_run && !force && rank == 0 && comp_is_file(out))
     s = comp_error_set(COMP_ERR_ARG, "%s exists (use --force to overwrite)", out);
   if (!s && !dry_run && rank == 0) { /* fail before the work, not when the archive is written */
@@ -294,20 +300,21 @@ int comp_cmd_prune(int argc, char **argv)
   s = comp_dist_agree(comm, s);
   if (!s) {
     comp_prune_opts_default(&o, (int)hp->n_layer);
-    o.ratio         = ratio;
-    o.remove_layers = (int)remove_layers;
-    o.mask_tuning   = !no_tuning;
-    o.ridge_eps     = ridge;
-    o.p_max         = p_max;
-    o.step_div      = (int)step_div;
-    o.tau_first     = tau_first;
-    o.tau_growth    = tau_growth;
-    o.tau_max       = tau_max;
-    o.calib_samples = (int)samples;
-    o.calib_len     = len;
-    o.seed          = (uint64_t)seed;
-    o.resume        = resume;
-    o.force         = force;
+    o.ratio           = ratio;
+    o.remove_layers   = (int)remove_layers;
+    o.mask_tuning     = !no_tuning;
+    o.ridge_eps       = ridge;
+    o.p_max           = p_max;
+    o.step_div        = (int)step_div;
+    o.tau_first       = tau_first;
+    o.tau_growth      = tau_growth;
+    o.tau_max         = tau_max;
+    o.calib_samples   = (int)samples;
+    o.calib_len       = len;
+    o.seed            = (uint64_t)seed;
+    o.resume          = resume;
+    o.ranks_per_layer = (int)ranks_per_layer;
+    o.force           = force;
     if (hp->n_layer > 1024) s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: more than 1024 layers", model);
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
     if (!s && protect) s = parse_protect(protect, (int)hp->n_layer, o.protect);
