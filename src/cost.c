@@ -3,6 +3,8 @@
  * step when those change (tests/e2e/test_dry_run.py compares the prediction with measured peaks). */
 #include "comp/cost.h"
 
+#include "comp/forward.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -82,22 +84,25 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
       a        = a > p ? a : p;
     }
     analysis = analysis > a ? analysis : a;
-    /* work: WᵀW, X′ᵀX′, Fisher samples + importance eigen-solves, factor, prefix solves */
-    double f = d_out * d * d + n * d * d;
-    if (cond) f += S * T * d * d + (S + 1) * (4.0 / 3.0) * d * d * d;
-    if (o->importance == COMP_IMP_OBS) f += d * d * d;
+    /* work per phase: WᵀW and X′ᵀX′ (syrk: rows·d²), Fisher samples and importance eigen-solves
+     * (tridiagonal reduction 4/3·d³ each), OBS (potrf + potri: d³), the factor (d³/3) and the
+     * prefix solves (2k² per step) */
+    double *ph = c->flops_phase;
+    ph[COMP_PHASE_WTW] += d_out * d * d;
+    ph[COMP_PHASE_GRAM] += n * d * d;
+    if (cond) ph[COMP_PHASE_FISHER] += S * T * d * d + S * (4.0 / 3.0) * d * d * d;
+    if (o->importance == COMP_IMP_COND) ph[COMP_PHASE_IMPORTANCE] += (4.0 / 3.0) * d * d * d;
+    if (o->importance == COMP_IMP_OBS) ph[COMP_PHASE_IMPORTANCE] += d * d * d;
     if (o->mask_tuning || o->alloc == COMP_ALLOC_TAU) {
-      f += d * d * d / 3;
-      for (double i = 1; i <= steps; i++) {
-        double k = d - i * round(d / o->step_div < 1 ? 1 : d / o->step_div);
-        f += 2 * k * k;
-      }
+      double step = round(d / o->step_div);
+      step        = step < 1 ? 1 : step;
+      ph[COMP_PHASE_SOLVE] += d * d * d / 3;
+      for (double i = 1; i <= steps; i++) ph[COMP_PHASE_SOLVE] += 2 * (d - i * step) * (d - i * step);
     }
-    per_layer_flops += f;
   }
-  const double attn = 4 * S * T * T * (double)(hp->n_head * hp->head_dim); /* QKᵀ and AV */
-  const double fwd  = 2 * n * (double)c->layer_params + attn;              /* one layer pass */
-  per_layer_flops += fwd;                                                  /* the capture pass */
+  const double fwd = comp_forward_layer_flops(hp, o->calib_samples, o->calib_len); /* one layer pass */
+  c->flops_phase[COMP_PHASE_CAPTURE] = fwd;                                        /* the capture pass */
+  for (int p = 0; p < COMP_PHASE_COUNT; p++) per_layer_flops += c->flops_phase[p];
   c->mem_analysis     = analysis;
   c->mem_stage_c_work = layer + x + di + x /* h */ + ws + analysis + masks;
   /* rank 0 keeps the inputs of the layers it prunes itself; the others receive theirs up front */

@@ -28,6 +28,13 @@ comp_status comp_prune_method_parse(const char *s, comp_prune_method *m)
   return comp_error_set(COMP_ERR_ARG, "--method %s: unknown (comp, shortgpt, wanda-sp, magnitude)", s);
 }
 
+const char *comp_prune_phase_name(comp_prune_phase p)
+{
+  static const char *const names[COMP_PHASE_COUNT] = {"capture",    "wtw",   "fisher", "gram",
+                                                      "importance", "solve", "compact"};
+  return (unsigned)p < COMP_PHASE_COUNT ? names[p] : "?";
+}
+
 void comp_prune_opts_default(comp_prune_opts *o, int n_layer)
 {
   memset(o, 0, sizeof *o);

@@ -16,6 +16,7 @@
 #include "comp/forward.h"
 #include "comp/masksolve.h"
 #include "comp/prune.h"
+#include "comp/util.h"
 
 /* The calibration inputs of every dense of one layer, captured from the forward pass. */
 typedef struct dense_inputs {
@@ -48,6 +49,14 @@ typedef struct dense_plan {
   bool    ok_extra;
   int64_t r; /* chosen number of pruned columns                                              */
 } dense_plan;
+
+/* Phase timing: tick(o, PHASE, &t) adds the time since t to PHASE (when profiling) and restarts t. */
+static void tick(const comp_prune_opts *o, comp_prune_phase ph, double *t)
+{
+  double now = comp_now();
+  if (o->prof) o->prof->seconds[ph] += now - *t;
+  *t = now;
+}
 
 static void plan_free(dense_plan *p)
 {
@@ -98,6 +107,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   double           *score  = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
   comp_fisher       fisher = {0};
   comp_mask_solver *ms     = NULL;
+  double            t      = comp_now(); /* phase timer */
   p->present               = true;
   p->d_in                  = d;
   p->d_out                 = dn->d_out;
@@ -112,20 +122,39 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     goto agree;
   }
   comp_wtw(WtW, dn->w, dn->d_out, d);
+  tick(o, COMP_PHASE_WTW, &t);
   if (o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER) {
     /* Eq. 8: one Fisher sample per calibration sequence, G_s = (WᵀW)∘(X_s X_sᵀ), destroyed by its
-     * eigen-solve (no copy) */
+     * eigen-solve (no copy). The samples are independent: the ranks sharing the layer take turns
+     * (sample s on group rank s mod P), and every rank then sums all (g^(s))² in sample order, so
+     * F is bit-identical to one rank's. */
+    int grank, gsize;
+    MPI_Comm_rank(comm, &grank);
+    MPI_Comm_size(comm, &gsize);
     double *Gs = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) */
-    if (!Gs) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
+    double *sq = calloc((size_t)(S * d), sizeof(double));  /* (S, d) (g^(s)_k)²  */
+    if (!Gs || !sq) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
     if (!s) s = comp_fisher_init(&fisher, d);
-    for (int64_t smp = 0; !s && smp < S; smp++) {
+    for (int64_t smp = grank; !s && smp < S; smp += gsize) {
+      comp_fisher one = {0};
       memset(Gs, 0, sizeof(double) * (size_t)(d * d));
       comp_gram_acc(Gs, Xp + smp * T * d, T, d);
       comp_eq5_gram(Gs, WtW, Gs, d);
-      s = comp_fisher_add_destroy(&fisher, Gs, o->ridge_eps);
+      s = comp_fisher_init(&one, d);
+      if (!s) s = comp_fisher_add_destroy(&one, Gs, o->ridge_eps);
+      if (!s) memcpy(sq + smp * d, one.F, sizeof(double) * (size_t)d);
+      comp_fisher_free(&one);
     }
+    if ((s = comp_dist_agree(comm, s)) == COMP_OK) {
+      if (gsize > 1) MPI_Allreduce(MPI_IN_PLACE, sq, (int)(S * d), MPI_DOUBLE, MPI_SUM, comm); /* one owner each */
+      for (int64_t smp = 0; smp < S; smp++)
+        for (int64_t k = 0; k < d; k++) fisher.F[k] += sq[smp * d + k];
+      fisher.n = (int)S;
+    }
+    free(sq);
     free(Gs);
-    if (s) goto agree;
+    tick(o, COMP_PHASE_FISHER, &t);
+    if (s) goto done; /* already agreed */
   }
   if (!(G = calloc((size_t)(d * d), sizeof(double)))) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Gram of a dense with %lld inputs", (long long)d);
@@ -148,8 +177,10 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   comp_eq5_gram(G, WtW, G, d);
   free(WtW);
   WtW = NULL;
+  tick(o, COMP_PHASE_GRAM, &t);
   if ((s = comp_neuron_importance(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score))) goto agree;
   comp_keep_order(score, d, p->perm);
+  tick(o, COMP_PHASE_IMPORTANCE, &t);
 agree: /* every rank of the group gets here, failed or not, before the next collective */
   if ((s = comp_dist_agree(comm, s))) goto done;
   MPI_Bcast(p->perm, (int)d, MPI_INT32_T, 0, comm); /* one order for the whole group, whatever the BLAS */
@@ -196,6 +227,7 @@ agree: /* every rank of the group gets here, failed or not, before the next coll
   }
 done:
   comp_mask_solver_destroy(&ms);
+  tick(o, COMP_PHASE_SOLVE, &t);
   comp_fisher_free(&fisher);
   free(WtW);
   free(G);
@@ -436,7 +468,9 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
   }
   /* X: what the unpruned layer feeds each dense on its original input x */
   if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
+  double t = comp_now();
   if (!s) s = capture_inputs(m, ly, x, S, T, ws, h, &di);
+  tick(o, COMP_PHASE_CAPTURE, &t);
 agree: /* the ranks sharing the layer agree before the collective analysis */
   if ((s = comp_dist_agree(comm, s))) goto done;
 
@@ -454,10 +488,12 @@ agree: /* the ranks sharing the layer agree before the collective analysis */
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
       if (ly->dense[j].w && (s = analyse_dense(&ly->dense[j], di.x[j], dp.x[j], S, T, ufrac, o, comm, &pl[j])))
         goto done;
+    t         = comp_now();
     info->tau = o->alloc == COMP_ALLOC_TAU ? allocate_tau(pl, target_params, o) : NAN;
     if (o->alloc == COMP_ALLOC_UNIFORM) allocate_uniform(pl, target_params);
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
       if (pl[j].present && (s = compact_dense(&ly->dense[j], &pl[j], o->mask_tuning))) goto done;
+    tick(o, COMP_PHASE_COMPACT, &t);
   }
   double removed = 0;
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {

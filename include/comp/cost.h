@@ -14,7 +14,7 @@
  *                buffer + the tuned-mask profiles of the layer's denses;
  *   the solver   lapack: as above; scalapack: the factor's block-cyclic share instead of a second
  *                replicated (d, d); petsc: f64 copies of X′ and W and the LSQR vectors instead.
- * FLOPs: stage A counts forward passes (2·params·tokens + attention) over at most L·(1 + n) layer
+ * FLOPs: stage A counts forward passes (comp_forward_layer_flops) over at most L·(1 + n) layer
  * passes; stage C counts per prunable layer the capture pass, WᵀW, X′ᵀX′, the Fisher samples and
  * importance eigen-solves (tridiagonal reduction 4/3·d³ each), the factorisation (d³/3) and the
  * prefix solves (2k² per step).
@@ -47,6 +47,7 @@ typedef struct comp_prune_cost {
   double  flops_stage_a;     /* at most                                                  */
   double  flops_stage_c;     /* all prunable layers                                      */
   double  flops_stage_c_per_layer;
+  double  flops_phase[COMP_PHASE_COUNT]; /* of one prunable layer, by stage C phase           */
 } comp_prune_cost;
 
 /* hp: the model's hyper-parameters; o: the run's options (ratio, remove_layers, protect,

@@ -41,6 +41,24 @@ typedef enum comp_alloc_kind { COMP_ALLOC_TAU, COMP_ALLOC_UNIFORM } comp_alloc_k
  * pruned layer's (§4.2), or the accumulated pruned model's (Table III "w/o identical inputs"). */
 typedef enum comp_inputs_kind { COMP_INPUTS_ORIGINAL, COMP_INPUTS_WITHIN_LAYER, COMP_INPUTS_PRUNED } comp_inputs_kind;
 
+/* Stage C's phases, for profiles (comp_prune_opts.prof) and the cost model (comp/cost.h). */
+typedef enum comp_prune_phase {
+  COMP_PHASE_CAPTURE,    /* forward pass capturing every dense's input          */
+  COMP_PHASE_WTW,        /* WᵀW                                                 */
+  COMP_PHASE_FISHER,     /* Eq. 8: per-sample Grams and κ-gradients              */
+  COMP_PHASE_GRAM,       /* X′ᵀX′, X′ᵀX, Eq. 5's G and c                        */
+  COMP_PHASE_IMPORTANCE, /* Eq. 7/9 (or the alternative) and the keep order      */
+  COMP_PHASE_SOLVE,      /* the mask solver: factor and every prefix solve       */
+  COMP_PHASE_COMPACT,    /* allocation and folding the masks into the weights    */
+  COMP_PHASE_COUNT
+} comp_prune_phase;
+const char *comp_prune_phase_name(comp_prune_phase p);
+
+/* Wall seconds per phase, accumulated over every dense and layer a rank prunes. */
+typedef struct comp_prune_prof {
+  double seconds[COMP_PHASE_COUNT];
+} comp_prune_prof;
+
 typedef struct comp_prune_opts {
   comp_prune_method method;
   double            ratio;         /* p: target fraction of all parameters removed, in (0, 1)     */
@@ -64,6 +82,7 @@ typedef struct comp_prune_opts {
   uint64_t                    seed;
   bool                        resume; /* continue from the journal OUT.ckpt (comp/checkpoint.h)  */
   bool                        force;  /* discard a journal found there                            */
+  comp_prune_prof            *prof;   /* when not NULL, stage C adds its phase timings here */
   int ranks_per_layer;                /* stage C group size (ranks sharing a layer); 0: size / layers to prune */
 } comp_prune_opts;
 

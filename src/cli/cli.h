@@ -13,6 +13,7 @@ int comp_cmd_tokenize(int argc, char **argv);
 int comp_cmd_eval(int argc, char **argv);
 int comp_cmd_generate(int argc, char **argv);
 int comp_cmd_bench(int argc, char **argv);
+int comp_cmd_bench_prune(int argc, char **argv);
 int comp_cmd_export(int argc, char **argv);
 int comp_cmd_info(int argc, char **argv);
 int comp_cmd_prune(int argc, char **argv);

@@ -17,23 +17,13 @@
 #include "comp/util.h"
 #include "comp/version.h"
 
-/* deterministic uniform(-a, a) fill (xorshift), no rand() */
-static void fill(float *p, int64_t n, float a, uint64_t seed)
-{
-  uint64_t s = seed * 2654435761u + 1;
-  for (int64_t i = 0; i < n; i++) {
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    p[i] = a * (2.0f * (float)((s >> 11) * (1.0 / 9007199254740992.0)) - 1.0f);
-  }
-}
-
 /* Best-of-reps SGEMM GFLOP/s for C (m,n) = A (m,k) Bᵀ with B (n,k): the shape of our dense layers. */
 static double sgemm_peak(int64_t m, int64_t n, int64_t k, int reps)
 {
   float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(n * k)),
         *c = malloc(sizeof(float) * (size_t)(m * n));
   if (!a || !b || !c) return 0;
-  fill(a, m * k, 1, 1), fill(b, n * k, 1, 2);
+  comp_cli_fill_uniform(a, m * k, 1, 1), comp_cli_fill_uniform(b, n * k, 1, 2);
   double best = 1e30;
   for (int r = 0; r < reps + 1; r++) { /* first run warms up */
     double t0 = comp_now();
@@ -78,7 +68,7 @@ static comp_status synth_layer(comp_model *m, comp_layer **out, int64_t D, int64
   ly->mem = p;
   for (int d = 0; d < COMP_DENSE_COUNT; d++) {
     int64_t o = sizes[d][0], i = sizes[d][1];
-    fill(p, o * i, 1.0f / sqrtf((float)i), 10 + (uint64_t)d);
+    comp_cli_fill_uniform(p, o * i, 1.0f / sqrtf((float)i), 10 + (uint64_t)d);
     ly->dense[d] = (comp_dense){.w = p, .d_out = o, .d_in = i, .d_in_full = i};
     p += o * i;
   }
@@ -139,7 +129,7 @@ int comp_cmd_bench(int argc, char **argv)
     if (!s) s = comp_fwd_ws_create(&m.hp, seq_len, seq_len, &ws);
     double best = 1e30;
     for (int r = 0; !s && r < reps + 1; r++) {
-      fill(x, seq_len * D, 1.0f, 99);
+      comp_cli_fill_uniform(x, seq_len * D, 1.0f, 99);
       double t0 = comp_now();
       s         = comp_forward_layer(&m, ly, x, 1, seq_len, ws, NULL);
       double dt = comp_now() - t0;

@@ -86,3 +86,12 @@ comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m,
   if (!s) MPI_Bcast(*ids, (int)*n_ids, MPI_INT32_T, 0, comm);
   return s;
 }
+
+void comp_cli_fill_uniform(float *p, int64_t n, float a, uint64_t seed)
+{
+  uint64_t s = seed * 2654435761u + 1;
+  for (int64_t i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    p[i] = a * (2.0f * (float)((s >> 11) * (1.0 / 9007199254740992.0)) - 1.0f);
+  }
+}

@@ -20,4 +20,7 @@ comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m,
 comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, const char *text, size_t len,
                                 int32_t **ids, int64_t *n_ids);
 
+/* p (n) = deterministic uniform(-a, a) numbers (xorshift from seed; no rand()) for synthetic data. */
+void comp_cli_fill_uniform(float *p, int64_t n, float a, uint64_t seed);
+
 #endif

@@ -24,6 +24,7 @@ static const struct {
     {"generate", comp_cmd_generate, "greedy generation from a prompt"},
     {"tokenize", comp_cmd_tokenize, "token ids of a text (to check tokenizers)"},
     {"bench", comp_cmd_bench, "forward-pass speed against the measured SGEMM peak"},
+    {"bench-prune", comp_cmd_bench_prune, "stage C of one synthetic layer of true shape: seconds, GFLOP/s, memory"},
     {"export", comp_cmd_export, "a pruning archive as a Hugging Face checkpoint (original architecture)"},
     {"info", comp_cmd_info, "what a pruning archive holds (layers, kept columns, /prune records)"},
 };
