@@ -79,8 +79,10 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
     masks += F64 * md;
     /* two (d, d) at a time: WᵀW + a Fisher sample, WᵀW + G, G + its copy or factor */
     double a = 2 * F64 * d * d + staging_bytes(d_out > n ? d_out : n, d);
-    if (o->solver && strcmp(o->solver->name, "petsc") == 0) { /* G + f64 X′, W, LSQR vectors */
-      double p = F64 * (d * d + n * d + d_out * d + 6 * (n * d_out + d));
+    if (o->solver && strcmp(o->solver->name, "petsc") == 0) {
+      /* G + f64 X′ (n, d) and Wᵀ (d, d_out) + an (n, d) product buffer + ~3 LSQR vectors of the
+       * tall problem's n·d_out rows (src/masksolve_petsc.c, one rank holding all token rows) */
+      double p = F64 * (d * d + 2 * n * d + d * d_out + 3 * n * d_out);
       a        = a > p ? a : p;
     }
     analysis = analysis > a ? analysis : a;
@@ -103,8 +105,10 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   const double fwd = comp_forward_layer_flops(hp, o->calib_samples, o->calib_len); /* one layer pass */
   c->flops_phase[COMP_PHASE_CAPTURE] = fwd;                                        /* the capture pass */
   for (int p = 0; p < COMP_PHASE_COUNT; p++) per_layer_flops += c->flops_phase[p];
-  c->mem_analysis     = analysis;
-  c->mem_stage_c_work = layer + x + di + x /* h */ + ws + analysis + masks;
+  c->mem_analysis = analysis;
+  /* the capture pass (workspace and scratch stream) and the analysis are not alive at once */
+  const double capture = x /* h */ + ws, after = analysis + masks;
+  c->mem_stage_c_work = layer + x + di + (capture > after ? capture : after);
   /* rank 0 keeps the inputs of the layers it prunes itself; the others receive theirs up front */
   c->mem_stage_c_rank0 = c->mem_stage_c_work + (kept_per_rank - 1) * x;
   c->mem_stage_c_other = ranks > 1 ? c->mem_stage_c_work + (kept_per_rank - 1) * x : 0;

@@ -30,6 +30,11 @@ static comp_status lapack_solve(void *ctx, int64_t k, double *m)
   return comp_masktune_solve(ctx, k, m, &ok);
 }
 
+static comp_status lapack_solve_many(void *ctx, int nk, const int64_t *k, double *const *m)
+{
+  return comp_masktune_solve_many(ctx, nk, k, m);
+}
+
 static void lapack_destroy(void **ctx)
 {
   comp_masktune *mt = *ctx;
@@ -38,11 +43,12 @@ static void lapack_destroy(void **ctx)
 }
 
 static const comp_mask_solver_ops lapack_ops = {
-    .name    = "lapack",
-    .help    = "Cholesky of G[pi,pi] + lambda*I once, prefix solves (LAPACK, on each rank; default)",
-    .create  = lapack_create,
-    .solve   = lapack_solve,
-    .destroy = lapack_destroy,
+    .name       = "lapack",
+    .help       = "Cholesky of G[pi,pi] + lambda*I once, prefix solves (LAPACK, on each rank; default)",
+    .create     = lapack_create,
+    .solve      = lapack_solve,
+    .solve_many = lapack_solve_many,
+    .destroy    = lapack_destroy,
 };
 
 /* ---- the registry ------------------------------------------------------------------------------- */
@@ -169,6 +175,26 @@ comp_status comp_mask_solver_solve(comp_mask_solver *ms, int64_t k, double *m, b
   if (k > 0) MPI_Bcast(m, (int)k, MPI_DOUBLE, 0, ms->comm);
   for (int64_t i = 0; i < k; i++)
     if (!isfinite(m[i]) || fabs(m[i]) > COMP_MASK_GUARD) *ok = false;
+  return COMP_OK;
+}
+
+comp_status comp_mask_solver_solve_many(comp_mask_solver *ms, int nk, const int64_t *k, double *const *m, bool *ok)
+{
+  if (!ms->ops->solve_many) { /* one at a time */
+    for (int c = 0; c < nk; c++) COMP_CALL(comp_mask_solver_solve(ms, k[c], m[c], &ok[c]));
+    return COMP_OK;
+  }
+  for (int c = 0; c < nk; c++)
+    COMP_CHECK(k[c] >= 0 && k[c] <= ms->d, COMP_ERR_ARG, "mask solve: kept count %lld outside 0..%lld", (long long)k[c],
+               (long long)ms->d);
+  comp_status s = comp_dist_agree(ms->comm, ms->ops->solve_many(ms->ctx, nk, k, m));
+  if (s) return s;
+  for (int c = 0; c < nk; c++) {
+    if (k[c] > 0) MPI_Bcast(m[c], (int)k[c], MPI_DOUBLE, 0, ms->comm);
+    ok[c] = true;
+    for (int64_t i = 0; i < k[c]; i++)
+      if (!isfinite(m[c][i]) || fabs(m[c][i]) > COMP_MASK_GUARD) ok[c] = false;
+  }
   return COMP_OK;
 }
 

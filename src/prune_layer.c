@@ -206,13 +206,25 @@ agree: /* every rank of the group gets here, failed or not, before the next coll
                           .perm    = p->perm,
                           .eps_rel = o->ridge_eps};
   if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto done;
-  /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step */
-  for (int64_t i = 0; i < nmax; i++) {
-    bool    ok;
-    double *m = p->masks + mask_offset(p, i);
-    if ((s = comp_mask_solver_solve(ms, d - (i + 1) * p->step, m, &ok))) goto done;
-    if (!ok) break; /* the guard (non-finite or |m| > 10) ends the dense as a too-high τ would */
-    p->var[p->n_steps++] = comp_mask_variance(m, d - (i + 1) * p->step);
+  /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step;
+   * all steps are solved together, the profile ends at the first the guard rejects */
+  {
+    int64_t *ks     = malloc(sizeof(int64_t) * (size_t)(nmax > 0 ? nmax : 1));
+    double **ms_out = malloc(sizeof(double *) * (size_t)(nmax > 0 ? nmax : 1));
+    bool    *oks    = malloc(sizeof(bool) * (size_t)(nmax > 0 ? nmax : 1));
+    s               = ks && ms_out && oks ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; !s && i < nmax; i++) {
+      ks[i]     = d - (i + 1) * p->step;
+      ms_out[i] = p->masks + mask_offset(p, i);
+    }
+    s = comp_dist_agree(comm, s);
+    if (!s) s = comp_mask_solver_solve_many(ms, (int)nmax, ks, ms_out, oks);
+    for (int64_t i = 0; !s && i < nmax && oks[i]; i++) /* the guard ends the dense as a too-high τ would */
+      p->var[p->n_steps++] = comp_mask_variance(ms_out[i], ks[i]);
+    free(ks);
+    free(ms_out);
+    free(oks);
+    if (s) goto done;
   }
   if (!isnan(fraction)) { /* the uniform allocation's own column count, when off the step grid */
     int64_t r = uniform_columns(p, fraction);
@@ -481,6 +493,10 @@ agree: /* the ranks sharing the layer agree before the collective analysis */
     /* X′ = X, or (--inputs pruned) what the unpruned layer feeds each dense on the pruned model's
      * hidden states xp: the denses are independent, each analysed once */
     if (with_xp && (s = capture_inputs(m, ly, xp, S, T, ws, h, &dp))) goto done;
+    /* bounded memory: the forward workspace and scratch stream are not needed past the captures */
+    comp_fwd_ws_destroy(&ws);
+    free(h);
+    h          = NULL;
     double all = 0;
     for (int j = 0; j < COMP_DENSE_COUNT; j++)
       if (ly->dense[j].w) all += (double)(ly->dense[j].d_in * ly->dense[j].d_out);

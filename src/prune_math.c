@@ -512,6 +512,45 @@ comp_status comp_masktune_solve(comp_masktune *mt, int64_t k, double *m, bool *o
   return COMP_OK;
 }
 
+comp_status comp_masktune_solve_many(comp_masktune *mt, int nk, const int64_t *k, double *const *m)
+{
+  const int64_t d = mt->d;
+  for (int c = 0; c < nk; c++)
+    COMP_CHECK(k[c] >= 0 && k[c] <= d, COMP_ERR_ARG, "mask tuning: kept count %lld outside 0..%lld", (long long)k[c],
+               (long long)d);
+  if (nk <= 0) return COMP_OK;
+  double *E = calloc((size_t)(d * nk), sizeof *E);  /* (d, nk) col-major: E_jc = [j < k_c], then the solutions */
+  double *R = malloc((size_t)(d * nk) * sizeof *R); /* (d, nk) col-major: G[π,π] E                          */
+  if (!E || !R) {
+    free(E), free(R);
+    return comp_error_set(COMP_ERR_NOMEM, "mask tuning: out of memory for %d right-hand sides", nk);
+  }
+  for (int c = 0; c < nk; c++)
+    for (int64_t j = 0; j < k[c]; j++) E[c * d + j] = 1.0;
+  /* G[π,π] E from the strict upper triangle (G) and diag: dsymm reads the diagonal of a, which holds
+   * L's, so that term is swapped for G's */
+  cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, (int)d, nk, 1.0, mt->a, (int)d, E, (int)d, 0.0, R, (int)d);
+  for (int c = 0; c < nk; c++)
+    for (int64_t i = 0; i < d; i++) {
+      double *b = E + c * d;
+      R[c * d + i] += (mt->diag[i] - mt->a[i * d + i]) * b[i];
+      b[i] = i < k[c] ? mt->cp[i] - R[c * d + i] : 0.0; /* rhs = c_S − G_SS 1_S, zero beyond k */
+    }
+  /* (L_S L_Sᵀ) δ = rhs for every k at once: entries beyond k_c are zeroed between the two solves,
+   * so column c sees exactly the leading k_c × k_c block */
+  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, nk, 1.0, mt->a, (int)d, E,
+              (int)d);
+  for (int c = 0; c < nk; c++)
+    for (int64_t i = k[c]; i < d; i++) E[c * d + i] = 0.0;
+  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, (int)d, nk, 1.0, mt->a, (int)d, E,
+              (int)d);
+  for (int c = 0; c < nk; c++)
+    for (int64_t i = 0; i < k[c]; i++) m[c][i] = 1.0 + E[c * d + i];
+  free(E);
+  free(R);
+  return COMP_OK;
+}
+
 void comp_masktune_destroy(comp_masktune **mt)
 {
   if (!mt || !*mt) return;

@@ -5,11 +5,13 @@
  * The memory model follows the allocations of src/prune.c and src/prune_layer.c (one term per
  * buffer, named after it), on top of a measured baseline (the process with MPI, BLAS and the
  * tokenizer loaded, which the caller measures in its own process):
- *   every rank   model-wide tensors (embeddings, head, norms: comp_model_load), calibration ids;
+ *   every rank   model-wide tensors (embeddings, head, norms: comp_model_load), calibration ids
+ *                (`comp prune --dry-run` also measures rank 0's peak while tokenizing the text);
  *   rank 0       stage A: every kept layer's calibration input (L, n, D) f32 + one layer + the
  *                forward workspace; the inputs it still holds when stage C starts;
  *   stage C      one layer (f32) + its input (n, D) + every dense's captured input (n, d_in) + the
- *                forward workspace + the analysis of the largest dense: two (d, d) f64 matrices
+ *                larger of the forward workspace (capture) and the analysis of the largest dense
+ *                (freed in between): two (d, d) f64 matrices
  *                (WᵀW with a Fisher sample, then G with its copy or its factor) + the staging
  *                buffer + the tuned-mask profiles of the layer's denses;
  *   the solver   lapack: as above; scalapack: the factor's block-cyclic share instead of a second
@@ -51,8 +53,8 @@ typedef struct comp_prune_cost {
 } comp_prune_cost;
 
 /* hp: the model's hyper-parameters; o: the run's options (ratio, remove_layers, protect,
- * importance, solver, calib samples/len); ranks: the MPI size; calib_bytes: size of the
- * calibration text (0 if unknown); baseline: measured resident bytes of the process before any
+ * importance, solver, calib samples/len); ranks: the MPI size; calib_bytes: bytes of the
+ * calibration token ids (0 if unknown); baseline: measured resident bytes of the process before any
  * model data (added to the peaks). */
 comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_opts *o, int ranks, double calib_bytes,
                                      double baseline, comp_prune_cost *c);

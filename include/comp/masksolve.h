@@ -65,6 +65,8 @@ typedef struct comp_mask_solver_ops {
   const char *help; /* one line for --help */
   comp_status (*create)(const comp_mask_problem *p, MPI_Comm comm, void **ctx);
   comp_status (*solve)(void *ctx, int64_t k, double *m);
+  /* optional: nk kept counts at once, m[c] (k[c]) on rank 0 (NULL: solve is called nk times) */
+  comp_status (*solve_many)(void *ctx, int nk, const int64_t *k, double *const *m);
   void (*destroy)(void **ctx);
   void (*finalize)(void); /* at program end, once (NULL: nothing to do) */
 } comp_mask_solver_ops;
@@ -93,6 +95,9 @@ comp_status comp_mask_solver_create(const comp_mask_solver_ops *ops, const comp_
 /* Collective. m (k), identical on every rank; *ok = false when the guard rejects it (non-finite or
  * any |m_i| > COMP_MASK_GUARD = 10); m is written either way. 0 <= k <= d. */
 comp_status comp_mask_solver_solve(comp_mask_solver *ms, int64_t k, double *m, bool *ok);
+/* Collective. The same for nk kept counts at once (the variance profile: a back-end may batch
+ * them, e.g. lapack's BLAS3 prefix solves); ok (nk) the guard of each. */
+comp_status comp_mask_solver_solve_many(comp_mask_solver *ms, int nk, const int64_t *k, double *const *m, bool *ok);
 void        comp_mask_solver_destroy(comp_mask_solver **ms);
 
 /* The reference ridge λ = eps_rel · mean(diag G) (G (d,d)). */

@@ -131,6 +131,9 @@ comp_status comp_masktune_create(const double *G, const double *c, const int32_t
 /* m (k): the tuned mask of the kept columns, in perm order (m[i] belongs to column perm[i]); 0 <= k <= d.
  * *ok = false when the guard rejects it (non-finite or any |m_i| > 10); m is written either way. */
 comp_status comp_masktune_solve(comp_masktune *mt, int64_t k, double *m, bool *ok);
+/* The same for nk kept counts k (nk) at once, m[c] (k[c]) each (no guard): two triangular solves
+ * with nk right-hand sides (BLAS3) instead of 2·nk matrix-vector ones; equal up to rounding. */
+comp_status comp_masktune_solve_many(comp_masktune *mt, int nk, const int64_t *k, double *const *m);
 void        comp_masktune_destroy(comp_masktune **mt);
 
 /* Population variance of m (k): (1/k) Σ (m_i − mean)²; 0 for k <= 0. */

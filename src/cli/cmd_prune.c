@@ -11,6 +11,7 @@
 #include "args.h"
 #include "cli.h"
 #include "common.h"
+#include "comp/archive.h"
 #include "comp/calib.h"
 #include "comp/cost.h"
 #include "comp/dist.h"
@@ -18,6 +19,7 @@
 #include "comp/masksolve.h"
 #include "comp/prune.h"
 #include "comp/sha256.h"
+#include "comp/text.h"
 #include "comp/util.h"
 #include "comp/version.h"
 
@@ -78,13 +80,35 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
   double a[64 * 64], b[64 * 64], c[64 * 64]; /* touch BLAS once, as the run does */
   for (int i = 0; i < 64 * 64; i++) a[i] = b[i] = 1e-3 * i;
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 64, 64, 64, 1.0, a, 64, b, 64, 0.0, c, 64);
-  const double    baseline = (double)comp_current_rss();
-  struct stat     st;
-  const double    cb = calib && stat(calib, &st) == 0 ? (double)st.st_size : 0;
+  { /* and parallel HDF5's MPI-IO path, as the archive writer does (a scratch file, discarded) */
+    char          tmp[64];
+    comp_archive *ar = NULL;
+    snprintf(tmp, sizeof tmp, "/tmp/comp-dry-run-%d.h5", (int)getpid());
+    if (comp_archive_create(tmp, MPI_COMM_SELF, COMP_VERSION, comp_git_commit(), &ar) == COMP_OK)
+      comp_archive_close(&ar, false);
+    comp_error_clear();
+  }
+  const double baseline = (double)comp_current_rss();
+  /* the calibration text is tokenized on rank 0 before stage A: its transient peak is measured by
+   * doing it (the ids stay, on every rank) */
+  double   ids_bytes = 0, tok_peak = 0;
+  char    *text  = NULL;
+  size_t   tlen  = 0;
+  int32_t *ids   = NULL;
+  int64_t  n_ids = 0;
+  if (calib && t && comp_text_read(calib, &text, &tlen) == COMP_OK &&
+      comp_tokenizer_encode(t, text, tlen, 1, &ids, &n_ids) == COMP_OK) {
+    ids_bytes = 4.0 * (double)n_ids;
+    tok_peak  = (double)comp_peak_rss();
+  }
+  comp_error_clear();
+  free(text);
+  free(ids);
   comp_prune_cost pc;
-  comp_status     s = comp_prune_cost_estimate(hp, o, ranks, cb, baseline, &pc);
+  comp_status     s = comp_prune_cost_estimate(hp, o, ranks, ids_bytes, baseline, &pc);
   comp_tokenizer_destroy(&t);
   if (s) return comp_dist_agree(comm, s);
+  if (tok_peak + pc.mem_model_wide > pc.peak_rank0) pc.peak_rank0 = tok_peak + pc.mem_model_wide;
   const double GiB = 1024.0 * 1024 * 1024, MiB = 1024.0 * 1024;
   printf("dry run: %s  (%s, L %lld, D %lld, F %lld, V %lld; %lld parameters, %lld per layer)\n", model,
          comp_arch_get(hp->arch)->name, (long long)hp->n_layer, (long long)hp->n_embd, (long long)hp->n_ff,
@@ -95,6 +119,8 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
   printf("  %-56s %10.1f MiB\n", "baseline (this process: MPI, BLAS, tokenizer)", baseline / MiB);
   printf("  %-56s %10.1f MiB\n", "model-wide tensors, every rank", pc.mem_model_wide / MiB);
   printf("  %-56s %10.1f MiB\n", "calibration token ids, every rank", pc.mem_calib / MiB);
+  if (tok_peak > 0)
+    printf("  %-56s %10.1f MiB\n", "tokenizing the calibration text, rank 0 (measured peak)", tok_peak / MiB);
   printf("  %-56s %10.1f MiB\n", "stage A, rank 0 (every layer's input cached)", pc.mem_stage_a / MiB);
   printf("  %-56s %10.1f MiB\n", "stage C, one layer (weights, inputs, workspace, Grams)", pc.mem_stage_c_work / MiB);
   printf("  %-56s %10.1f MiB\n", "  of which the largest dense's analysis", pc.mem_analysis / MiB);

@@ -247,14 +247,23 @@ static int k_list(int64_t d, int64_t *ks)
   return n;
 }
 
-/* Solve every k with back-end ops; m (nk, d) rows, ok (nk). false when create or a solve fails. */
+/* Solve every k with back-end ops (many: in one comp_mask_solver_solve_many call); m (nk, d) rows,
+ * ok (nk). false when create or a solve fails. */
 static bool solve_all(const comp_mask_solver_ops *ops, const comp_mask_problem *p, const int64_t *ks, int nk, double *m,
-                      bool *ok)
+                      bool *ok, bool many)
 {
   comp_mask_solver *ms = NULL;
   comp_status       s  = comp_mask_solver_create(ops, p, MPI_COMM_WORLD, &ms);
   CHECK_MSG(s == COMP_OK, "%s create: %s", ops->name, comp_error_message());
   comp_error_clear();
+  if (!s && many) {
+    double *rows[MAX_K];
+    for (int i = 0; i < nk; i++) rows[i] = m + (int64_t)i * p->d;
+    s = comp_mask_solver_solve_many(ms, nk, ks, rows, ok);
+    CHECK_MSG(s == COMP_OK, "%s solve_many: %s", ops->name, comp_error_message());
+    comp_error_clear();
+    nk = 0;
+  }
   for (int i = 0; !s && i < nk; i++) {
     s = comp_mask_solver_solve(ms, ks[i], m + (int64_t)i * p->d, &ok[i]);
     CHECK_MSG(s == COMP_OK, "%s solve k=%lld: %s", ops->name, (long long)ks[i], comp_error_message());
@@ -289,13 +298,14 @@ static void compare(const char *model, int layer, const char *dense, const probl
   double                  *m    = malloc((size_t)(nk * p->d) * sizeof *m);
   bool                     okref[MAX_K], ok[MAX_K];
   CHECK(mref && m);
-  if (!all_ok(mref && m) || !solve_all(comp_mask_solver_find("lapack"), p, ks, nk, mref, okref)) goto done;
+  if (!all_ok(mref && m) || !solve_all(comp_mask_solver_find("lapack"), p, ks, nk, mref, okref, false)) goto done;
   int n_guard = 0;
   for (int i = 0; i < nk; i++) n_guard += !okref[i];
-  for (int b = 0; b < comp_mask_solver_count(); b++) {
-    const comp_mask_solver_ops *ops = comp_mask_solver_at(b);
-    double                      t0  = MPI_Wtime();
-    if (!solve_all(ops, p, ks, nk, m, ok)) continue;
+  for (int bm = 0; bm < 2 * comp_mask_solver_count(); bm++) { /* each back-end, one k at a time and batched */
+    const comp_mask_solver_ops *ops  = comp_mask_solver_at(bm / 2);
+    const bool                  many = bm % 2;
+    double                      t0   = MPI_Wtime();
+    if (!solve_all(ops, p, ks, nk, m, ok, many)) continue;
     double t = MPI_Wtime() - t0, worst = 0;
     int    guard_diff = 0;
     for (int i = 0; i < nk; i++) {
@@ -315,9 +325,10 @@ static void compare(const char *model, int layer, const char *dense, const probl
               (long long)p->d, ops->name, guard_diff, nk);
     if (rank_ == 0)
       printf(
-          "%-12s L%d %-6s d=%-4lld X'%sX %-10s ranks=%d grid=%-7s max rel diff %.2e over %2d k (%d guarded) %.3f s\n",
-          model, layer, dense, (long long)p->d, pr->Xp ? "!=" : "==", ops->name, size_, grid_name(), worst, nk, n_guard,
-          t);
+          "%-12s L%d %-6s d=%-4lld X'%sX %-10s %-7s ranks=%d grid=%-7s max rel diff %.2e over %2d k (%d guarded) %.3f "
+          "s\n",
+          model, layer, dense, (long long)p->d, pr->Xp ? "!=" : "==", ops->name, many ? "batched" : "single", size_,
+          grid_name(), worst, nk, n_guard, t);
   }
 done:
   free(mref);

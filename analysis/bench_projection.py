@@ -1,0 +1,103 @@
+"""Turn `comp bench-prune` results (one 7B-shaped layer on 1 and 2 ranks) into the benchmark report of
+issue 4: per-phase seconds and GFLOP/s against the measured DGEMM peak, peak RSS, the 1->2 rank
+strong-scaling efficiency, and the projected wall time of whole models at 30% for 1..64 ranks.
+
+Projection (stated in the report): per-layer stage C cost of a model = the measured 7B layer time
+scaled by the cost model's per-layer FLOPs (`comp prune --dry-run`); with P ranks and Q layers to
+prune, ceil(Q/P) layers per rank while P <= Q, else groups of K = P // Q ranks per layer at the
+measured 1->2 efficiency compounded per doubling; stage A (rank 0, serial) = its FLOPs at the
+measured forward-pass rate.
+
+    /usr/bin/python3 analysis/bench_projection.py --comp build/comp --results bench/results/cond \\
+        --configs bench/configs/llama-2-7b bench/configs/llama-2-13b > bench/results/cond/RESULTS.md
+"""
+import argparse, json, math, os, platform, subprocess
+
+
+def machine():
+    info = {"cpu": platform.processor() or "?", "cores": os.cpu_count(), "kernel": platform.release()}
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            k, _, v = line.partition(":")
+            if k.strip() in ("Model name", "Thread(s) per core", "Core(s) per socket", "Socket(s)", "L3 cache"):
+                info[k.strip()] = v.strip()
+        mem = open("/proc/meminfo").read().split()[1]
+        info["memory_GiB"] = round(int(mem) / 2**20, 1)
+        blas = subprocess.run(["dpkg-query", "-W", "libopenblas0-pthread"], capture_output=True, text=True).stdout
+        info["openblas"] = blas.split()[-1] if blas.strip() else "?"
+    except OSError:
+        pass
+    return info
+
+
+def dry(comp, cfg, imp):
+    r = subprocess.run([comp, "prune", "--dry-run", "--model", cfg, "--ratio", "0.3", "--importance", imp, "--json"],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--comp", required=True)
+    ap.add_argument("--results", required=True, help="folder with np1.json and np2.json")
+    ap.add_argument("--configs", nargs="+", required=True)
+    a = ap.parse_args()
+    r1 = json.load(open(f"{a.results}/np1.json"))
+    r2 = json.load(open(f"{a.results}/np2.json"))
+    imp = r1["importance"]
+    peak = r1["dgemm_peak_gflops_per_rank"]
+    m = machine()
+    print(f"# Benchmark: stage C of one LLaMA-2-7B-shaped layer ({imp} importance)\n")
+    print("Machine: " + ", ".join(f"{k} {v}" for k, v in m.items()) + ".  ")
+    print(f"comp {r1['comp_commit']}; OPENBLAS_NUM_THREADS=1, one rank per core; synthetic weights with the true "
+          f"shapes, N = {r1['tokens']} calibration tokens, `comp bench-prune` (the code path of `comp prune`). "
+          "Reproduce: `bench/run.sh " + imp + "`.\n")
+    print(f"DGEMM peak measured on this machine: {peak:.1f} GFLOP/s per rank (best of 3, 2048^3, all ranks at once).\n")
+    print("| phase | 1 rank s | GFLOP | GFLOP/s | of DGEMM peak | 2 ranks s | speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    for ph, e in r1["phases"].items():
+        e2 = r2["phases"][ph]
+        sp = e["seconds"] / e2["seconds"] if e2["seconds"] > 0 else float("nan")
+        frac = f"{100 * e['fraction_of_peak']:.0f}%" + (" (fp32 SGEMM)" if ph == "capture" else "")
+        print(f"| {ph} | {e['seconds']:.2f} | {e['gflop']:.0f} | {e['gflops']:.1f} | {frac} | {e2['seconds']:.2f} | "
+              f"{sp:.2f} |")
+    t1, t2 = r1["layer_seconds"], r2["layer_seconds"]
+    eff = t1 / (2 * t2)
+    print(f"| **layer** | **{t1:.1f}** | {r1['layer_gflop']:.0f} | {r1['layer_gflop'] / t1:.1f} | "
+          f"{100 * r1['layer_gflop'] / t1 / peak:.0f}% | **{t2:.1f}** | {t1 / t2:.2f} |\n")
+    rss1, rss2 = r1["peak_rss_bytes_max"] / 2**30, r2["peak_rss_bytes_max"] / 2**30
+    print(f"- Peak RSS per rank: {rss1:.2f} GiB on 1 rank, {rss2:.2f} GiB on 2 ranks (target <= 3 GB = 2.79 GiB: "
+          f"{'met' if max(rss1, rss2) <= 3e9 / 2**30 else 'NOT met'}); the cost model predicted "
+          f"{r1['predicted_stage_c_layer_bytes'] / 2**30:.2f} GiB for the layer's working set.")
+    print(f"- 1 -> 2 rank strong-scaling efficiency on one layer (scalapack, 2 ranks sharing it): {eff:.2f} "
+          f"(target >= 0.85: {'met' if eff >= 0.85 else 'NOT met'}).")
+    kern = {k: v for k, v in r1["phases"].items() if k in ("wtw", "gram", "solve", "fisher", "importance")}
+    below = [f"{k} {100 * v['fraction_of_peak']:.0f}%" for k, v in kern.items() if v["fraction_of_peak"] < 0.6]
+    print(f"- Kernels >= 60% of the DGEMM peak: {'all' if not below else 'not all; below: ' + ', '.join(below)}.")
+    print(f"- One forward pass of the layer on N tokens: {r1['forward_seconds']:.2f} s "
+          f"({r1['forward_gflop'] / r1['forward_seconds']:.1f} GFLOP/s).\n")
+    fwd_rate = r1["forward_gflop"] / r1["forward_seconds"]
+    base = dry(a.comp, a.configs[0], imp)
+    print("## Projected wall time at 30% (stage A serial on rank 0 + stage C)\n")
+    ps = [1, 2, 4, 8, 16, 32, 64]
+    print("| model | layers pruned | " + " | ".join(f"{p} rank{'s' if p > 1 else ''}" for p in ps) + " |")
+    print("|---|---|" + "---|" * len(ps))
+    for cfg in a.configs:
+        d = dry(a.comp, cfg, imp)
+        q = d["n_prunable"]
+        tl = t1 * d["flops_stage_c_per_layer"] / base["flops_stage_c_per_layer"]
+        ta = d["flops_stage_a"] / 1e9 / fwd_rate
+        row = []
+        for p in ps:
+            if p <= q:
+                tc = math.ceil(q / p) * tl
+            else:
+                k = p // q
+                tc = tl / (k * eff ** math.log2(k))
+            row.append(f"{(ta + tc) / 60:.1f} min")
+        print(f"| {os.path.basename(cfg.rstrip('/'))} | {q} | " + " | ".join(row) + " |")
+    print(f"\nStage A (at most L·(1+n) layer passes on rank 0) is included: "
+          f"{base['flops_stage_a'] / 1e9 / fwd_rate / 60:.1f} min for LLaMA-2-7B at the measured forward rate.")
+
+
+main()
