@@ -40,6 +40,10 @@ extern void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, c
 extern void pdpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *ia, const int *ja,
                      const int *desca, double *b, const int *ib, const int *jb, const int *descb, int *info);
 
+extern void pdtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *ia, const int *ja, const int *desca,
+                    double *b, const int *ib, const int *jb, const int *descb);
+
 enum { SCALAPACK_NB_DEFAULT = 64, DLEN = 9 };
 
 typedef struct scalapack_ctx {
@@ -264,11 +268,76 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
   return COMP_OK;
 }
 
+/* All kept counts at once: B (d, nk) block-cyclic like A, column c = c_S − G_SS 1_S for k_c (zero
+ * below), then two pdtrsm with the whole factor, the entries beyond k_c zeroed in between so column
+ * c sees exactly the leading k_c × k_c block (as comp_masktune_solve_many). */
+static comp_status scalapack_solve_many(void *ctx, int nk, const int64_t *ks, double *const *m)
+{
+  scalapack_ctx           *c  = ctx;
+  const comp_mask_problem *p  = c->p;
+  const int64_t            d  = p->d;
+  const int                di = (int)d, zero = 0, one = 1;
+  const double             alpha = 1.0;
+  int                      rank, info = 0, desc[DLEN];
+  MPI_Comm_rank(c->comm, &rank);
+  const int nkl = numroc_(&nk, &c->nb, &c->mycol, &zero, &c->npcol), ld = c->mloc > 1 ? c->mloc : 1;
+  double   *B   = calloc((size_t)ld * (size_t)(nkl > 0 ? nkl : 1), sizeof *B); /* (ld, nkl) local part     */
+  double   *all = calloc((size_t)(d * nk), sizeof *all);                       /* (d, nk) δ, summed on 0   */
+  double   *pre = malloc(sizeof(double) * (size_t)nk);                         /* prefix sums of one row  */
+  int      *ord = malloc(sizeof(int) * (size_t)nk);                            /* ks ascending            */
+  int       bad = !B || !all || !pre || !ord;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+  if (bad) {
+    free(B), free(all), free(pre), free(ord);
+    return comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for %d right-hand sides", nk);
+  }
+  descinit_(desc, &di, &nk, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
+  for (int i = 0; i < nk; i++) { /* insertion sort by k (nk is small) */
+    int j = i;
+    for (; j > 0 && ks[ord[j - 1]] > ks[i]; j--) ord[j] = ord[j - 1];
+    ord[j] = i;
+  }
+  for (int li = 0; li < c->mloc && nkl > 0; li++) {
+    const int64_t gi  = local_to_global(li, c->nb, c->myrow, c->nprow);
+    const double *row = p->G + (int64_t)p->perm[gi] * d;
+    double        sum = 0.0;
+    int           o   = 0;
+    for (int64_t j = 0; j <= d && o < nk; j++) { /* pre[c] = Σ_{j < k_c} G[π_gi, π_j] */
+      while (o < nk && ks[ord[o]] == j) pre[ord[o++]] = sum;
+      if (j < d) sum += row[p->perm[j]];
+    }
+    for (int lc = 0; lc < nkl; lc++) {
+      const int64_t gc = local_to_global(lc, c->nb, c->mycol, c->npcol);
+      B[lc * ld + li]  = gi < ks[gc] ? p->c[p->perm[gi]] - pre[gc] : 0.0;
+    }
+  }
+  if (info == 0) pdtrsm_("L", "L", "N", "N", &di, &nk, &alpha, c->a, &one, &one, c->desca, B, &one, &one, desc);
+  for (int lc = 0; lc < nkl; lc++)
+    for (int li = 0; li < c->mloc; li++)
+      if (local_to_global(li, c->nb, c->myrow, c->nprow) >= ks[local_to_global(lc, c->nb, c->mycol, c->npcol)])
+        B[lc * ld + li] = 0.0;
+  if (info == 0) pdtrsm_("L", "L", "T", "N", &di, &nk, &alpha, c->a, &one, &one, c->desca, B, &one, &one, desc);
+  for (int lc = 0; lc < nkl; lc++) { /* every entry has one owner: the sum on rank 0 is exact */
+    const int64_t gc = local_to_global(lc, c->nb, c->mycol, c->npcol);
+    for (int li = 0; li < c->mloc; li++) {
+      const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
+      if (gi < ks[gc]) all[gc * d + gi] = B[lc * ld + li];
+    }
+  }
+  MPI_Reduce(rank == 0 ? MPI_IN_PLACE : all, rank == 0 ? all : NULL, (int)(d * nk), MPI_DOUBLE, MPI_SUM, 0, c->comm);
+  if (rank == 0)
+    for (int cc = 0; cc < nk; cc++)
+      for (int64_t i = 0; i < ks[cc]; i++) m[cc][i] = 1.0 + all[cc * d + i];
+  free(B), free(all), free(pre), free(ord);
+  return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_INTERNAL, "mask solve (scalapack): descinit argument %d", -info);
+}
+
 const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
-    .name    = "scalapack",
-    .help    = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
-               "of the ranks sharing a layer (ScaLAPACK; -mask_grid RxC, -mask_nb NB)",
-    .create  = scalapack_create,
-    .solve   = scalapack_solve,
-    .destroy = scalapack_destroy,
+    .name       = "scalapack",
+    .help       = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
+                  "of the ranks sharing a layer (ScaLAPACK; -mask_grid RxC, -mask_nb NB)",
+    .create     = scalapack_create,
+    .solve      = scalapack_solve,
+    .solve_many = scalapack_solve_many,
+    .destroy    = scalapack_destroy,
 };
