@@ -11,6 +11,7 @@
 #define F32        4.0
 #define F64        8.0
 #define GRAM_CHUNK 8388608.0 /* doubles of comp_gram_acc's staging buffer (src/prune_math.c) */
+#define GRAM_PANEL 256.0     /* rows of a Gram panel (src/prune_layer.c)                      */
 
 /* comp_fwd_ws_create(hp, n, T): the forward workspace (src/forward.c). */
 static double fwd_ws_bytes(const comp_hparams *hp, double n, double T)
@@ -66,19 +67,34 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   /* one layer being pruned */
   const double layer = F32 * (double)c->layer_params, x = F32 * n * D, ws = fwd_ws_bytes(hp, n, T);
   double       di = 0, masks = 0, analysis = 0, per_layer_flops = 0;
-  const bool   cond = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
+  const bool   cond          = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
+  const bool   pruned_inputs = o->inputs == COMP_INPUTS_PRUNED;
+  /* ranks sharing a layer (src/prune.c) and whether OBS then runs on the solver's distributed factor */
+  const double group    = o->ranks_per_layer > 0                       ? o->ranks_per_layer
+                          : c->n_prunable > 0 && ranks > c->n_prunable ? (double)(ranks / c->n_prunable)
+                                                                       : 1.0;
+  const bool   obs_dist = o->importance == COMP_IMP_OBS && group > 1 && o->solver && o->solver->diag_inv;
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {
     if (!comp_hparams_has_dense(hp, (comp_dense_id)j)) continue;
     int64_t dout64, d64;
     comp_dense_shape(hp, (comp_dense_id)j, &dout64, &d64);
     const double d = (double)d64, d_out = (double)dout64;
     if (d > (double)c->d_max) c->d_max = d64;
-    di += F32 * n * d;
+    /* the forward hands q, k, v one buffer and gate, up another: captured once (src/prune_layer.c) */
+    const bool shared =
+        j == COMP_DENSE_K || j == COMP_DENSE_V || (j == COMP_DENSE_UP && comp_hparams_has_dense(hp, COMP_DENSE_GATE));
+    if (!shared) di += F32 * n * d;
     double steps, md;
     profile(d, o->step_div, &steps, &md);
     masks += F64 * md;
-    /* two (d, d) at a time: WᵀW + a Fisher sample, WᵀW + G, G + its copy or factor */
-    double a = 2 * F64 * d * d + staging_bytes(d_out > n ? d_out : n, d);
+    /* (d, d) matrices alive at once (src/prune_layer.c analyse_dense): G alone — built by row panels
+     * (one panel of WᵀW rows + the staging buffer beside it), used in place by the importance and
+     * factored in place by lapack; WᵀW beside it with the COND kinds (and a Fisher sample before
+     * G); WᵀW and X′Xᵀ beside it with X′ ≠ X */
+    const double panel = F64 * GRAM_PANEL * d + staging_bytes(d_out > n ? d_out : n, d);
+    double       a     = (cond ? 2 : pruned_inputs ? 3 : 1) * F64 * d * d + panel;
+    if (o->solver && strcmp(o->solver->name, "scalapack") == 0) /* the factor's block-cyclic share */
+      a += F64 * d * d / group;
     if (o->solver && strcmp(o->solver->name, "petsc") == 0) {
       /* G + f64 X′ (n, d) and Wᵀ (d, d_out) + an (n, d) product buffer + ~3 LSQR vectors of the
        * tall problem's n·d_out rows (src/masksolve_petsc.c, one rank holding all token rows) */
@@ -86,15 +102,16 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
       a        = a > p ? a : p;
     }
     analysis = analysis > a ? analysis : a;
-    /* work per phase: WᵀW and X′ᵀX′ (syrk: rows·d²), Fisher samples and importance eigen-solves
-     * (tridiagonal reduction 4/3·d³ each), OBS (potrf + potri: d³), the factor (d³/3) and the
-     * prefix solves (2k² per step) */
+    /* work per phase: WᵀW and X′ᵀX′ (rows·d² each: syrk, or DGEMMs on the lower row panels; WᵀW
+     * counts as Gram work when it is made panel by panel inside G's), Fisher samples and importance
+     * eigen-solves (tridiagonal reduction 4/3·d³ each), OBS (potrf + potri: d³; on a group with a
+     * distributed factor potrf + trtri: 2/3·d³), the factor (d³/3) and the prefix solves (2k² per step) */
     double *ph = c->flops_phase;
-    ph[COMP_PHASE_WTW] += d_out * d * d;
+    ph[cond || pruned_inputs ? COMP_PHASE_WTW : COMP_PHASE_GRAM] += d_out * d * d;
     ph[COMP_PHASE_GRAM] += n * d * d;
     if (cond) ph[COMP_PHASE_FISHER] += S * T * d * d + S * (4.0 / 3.0) * d * d * d;
     if (o->importance == COMP_IMP_COND) ph[COMP_PHASE_IMPORTANCE] += (4.0 / 3.0) * d * d * d;
-    if (o->importance == COMP_IMP_OBS) ph[COMP_PHASE_IMPORTANCE] += d * d * d;
+    if (o->importance == COMP_IMP_OBS) ph[COMP_PHASE_IMPORTANCE] += (obs_dist ? 2.0 / 3.0 : 1.0) * d * d * d;
     if (o->mask_tuning || o->alloc == COMP_ALLOC_TAU) {
       double step = round(d / o->step_div);
       step        = step < 1 ? 1 : step;

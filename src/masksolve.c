@@ -19,7 +19,9 @@ static comp_status lapack_create(const comp_mask_problem *p, MPI_Comm comm, void
 {
   (void)comm;
   comp_masktune *mt = NULL;
-  comp_status    s  = comp_masktune_create(p->G, p->c, p->perm, p->d, p->eps_rel, &mt);
+  comp_status    s  = p->G_scratch && p->G_scratch == p->G
+                          ? comp_masktune_create_inplace(p->G_scratch, p->c, p->perm, p->d, p->eps_rel, &mt)
+                          : comp_masktune_create(p->G, p->c, p->perm, p->d, p->eps_rel, &mt);
   *ctx              = mt;
   return s;
 }
@@ -205,4 +207,11 @@ void comp_mask_solver_destroy(comp_mask_solver **ms)
   if ((*ms)->comm != MPI_COMM_NULL && (*ms)->comm) MPI_Comm_free(&(*ms)->comm);
   free(*ms);
   *ms = NULL;
+}
+
+comp_status comp_mask_solver_diag_inv(comp_mask_solver *ms, double *dinv)
+{
+  COMP_CHECK(ms && ms->ops->diag_inv, COMP_ERR_ARG, "mask solve: back-end %s has no inverse diagonal",
+             ms ? ms->ops->name : "?");
+  return comp_dist_agree(ms->comm, ms->ops->diag_inv(ms->ctx, dinv));
 }

@@ -40,6 +40,8 @@ extern void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, c
 extern void pdpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *ia, const int *ja,
                      const int *desca, double *b, const int *ib, const int *jb, const int *descb, int *info);
 
+extern void pdtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *ia, const int *ja,
+                     const int *desca, int *info);
 extern void pdtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
                     const int *n, const double *alpha, const double *a, const int *ia, const int *ja, const int *desca,
                     double *b, const int *ib, const int *jb, const int *descb);
@@ -332,6 +334,28 @@ static comp_status scalapack_solve_many(void *ctx, int nk, const int64_t *ks, do
   return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_INTERNAL, "mask solve (scalapack): descinit argument %d", -info);
 }
 
+/* diag((L Lᵀ)⁻¹)_j = Σ_{i>=j} (L⁻¹)_ij²: L⁻¹ in place (pdtrtri, d³/3 over the grid), then each rank
+ * sums the squares of its own entries per column and the columns are summed over the grid. */
+static comp_status scalapack_diag_inv(void *ctx, double *dinv)
+{
+  scalapack_ctx *c = ctx;
+  const int      d = (int)c->p->d, one = 1;
+  int            info = 0;
+  pdtrtri_("L", "N", &d, c->a, &one, &one, c->desca, &info);
+  memset(dinv, 0, (size_t)d * sizeof *dinv);
+  const int64_t lld = c->mloc > 1 ? c->mloc : 1;
+  for (int lj = 0; lj < c->nloc; lj++) {
+    const int64_t gj  = local_to_global(lj, c->nb, c->mycol, c->npcol);
+    const double *col = c->a + lj * lld;
+    double        sum = 0.0;
+    for (int li = 0; li < c->mloc; li++)
+      if (local_to_global(li, c->nb, c->myrow, c->nprow) >= gj) sum += col[li] * col[li];
+    dinv[gj] = sum;
+  }
+  MPI_Allreduce(MPI_IN_PLACE, dinv, d, MPI_DOUBLE, MPI_SUM, c->comm);
+  return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_NUMERIC, "obs importance (scalapack): pdtrtri info %d", info);
+}
+
 const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .name       = "scalapack",
     .help       = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
@@ -340,4 +364,5 @@ const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .solve      = scalapack_solve,
     .solve_many = scalapack_solve_many,
     .destroy    = scalapack_destroy,
+    .diag_inv   = scalapack_diag_inv,
 };

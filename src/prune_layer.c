@@ -18,18 +18,46 @@
 #include "comp/prune.h"
 #include "comp/util.h"
 
-/* The calibration inputs of every dense of one layer, captured from the forward pass. */
+/* The calibration inputs of every dense of one layer, captured from the forward pass. Denses the
+ * forward hands the same buffer back to back (q, k, v; gate, up) share one copy. */
 typedef struct dense_inputs {
-  float  *x[COMP_DENSE_COUNT]; /* (n, d_in_full) each                                     */
-  int64_t n;
+  float       *x[COMP_DENSE_COUNT];      /* (n, d_in_full) each, allocated at the first capture     */
+  bool         want[COMP_DENSE_COUNT];   /* capture this dense                                      */
+  bool         shared[COMP_DENSE_COUNT]; /* x[j] is the previous tapped dense's buffer (not owned)  */
+  int64_t      n;
+  int          prev;     /* the dense tapped last in this pass (-1: none)                             */
+  const float *prev_src; /* the forward's buffer it was given                                          */
+  int64_t      prev_width;
+  bool         nomem;
 } dense_inputs;
 
 static void capture_tap(void *ctx, comp_tap_point where, int layer, int dense, const float *x, int64_t n, int64_t width)
 {
   (void)layer;
   dense_inputs *di = ctx;
-  if (where != COMP_TAP_DENSE_IN || dense < 0 || dense >= COMP_DENSE_COUNT || !di->x[dense]) return;
-  memcpy(di->x[dense], x, sizeof(float) * (size_t)(n * width));
+  if (where != COMP_TAP_DENSE_IN || dense < 0 || dense >= COMP_DENSE_COUNT || !di->want[dense]) return;
+  const bool same = di->prev >= 0 && di->prev_src == x && di->prev_width == width && di->x[di->prev];
+  if (di->shared[dense] && !same) di->x[dense] = NULL, di->shared[dense] = false; /* never, with a fixed forward */
+  if (!di->x[dense] && same) {
+    di->x[dense]      = di->x[di->prev];
+    di->shared[dense] = true;
+  } else if (!di->x[dense] && !(di->x[dense] = malloc(sizeof(float) * (size_t)(n * width)))) {
+    di->nomem = true;
+    return;
+  }
+  if (!di->shared[dense]) memcpy(di->x[dense], x, sizeof(float) * (size_t)(n * width));
+  di->prev       = dense;
+  di->prev_src   = x;
+  di->prev_width = width;
+}
+
+static void dense_inputs_free(dense_inputs *di)
+{
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+    if (!di->shared[j]) free(di->x[j]);
+    di->x[j]      = NULL;
+    di->shared[j] = false;
+  }
 }
 
 /* What one dense's analysis leaves for the allocation step. The Grams and the solver's factor are
@@ -90,47 +118,139 @@ static int64_t uniform_columns(const dense_plan *p, double fraction)
   return r < 0 ? 0 : r;
 }
 
+/* Row panels of a (d,d) Gram-like matrix: each is computed whole by one rank of the group, so the
+ * matrix is the same bit for bit whatever the group's size. */
+enum { GRAM_PANEL = 256 };
+
+/* Owner of row panel i among P ranks: zigzag (0..P-1, P-1..0, ...), as the panels grow with i. */
+static int panel_owner(int64_t i, int P)
+{
+  const int64_t r = i % (2 * P);
+  return (int)(r < P ? r : 2 * P - 1 - r);
+}
+
+/* What build_by_panels builds: WᵀW (gram false) into A, or Eq. 5's G = (WᵀW)∘(XᵀX) (gram true),
+ * from WtW when given, and the diagonals of WᵀW and XᵀX into dg_w, dg_x (d each). */
+typedef struct panel_job {
+  double       *A;   /* (d, d) out                                         */
+  const double *WtW; /* (d, d) or NULL                                     */
+  const float  *W;   /* (d_out, d)                                         */
+  const float  *X;   /* (n, d)                                             */
+  int64_t       d_out, n, d;
+  double       *dg_w, *dg_x; /* (d) each, gram only                        */
+  bool          gram;
+} panel_job;
+
+/* Collective on comm: the lower triangle panel by panel (panel_owner), the panels broadcast by their
+ * owners, the upper triangle mirrored. Work and no more memory than the matrix split over the ranks. */
+static comp_status build_by_panels(const panel_job *j, MPI_Comm comm)
+{
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  const int64_t d = j->d, np = (d + GRAM_PANEL - 1) / GRAM_PANEL;
+  comp_status   s = COMP_OK;
+  for (int64_t i = 0; !s && i < np; i++) {
+    const int64_t r0 = i * GRAM_PANEL, r1 = r0 + GRAM_PANEL < d ? r0 + GRAM_PANEL : d;
+    if (panel_owner(i, size) != rank) continue;
+    s = j->gram ? comp_eq5_gram_rows(j->A, j->WtW, j->W, j->d_out, j->X, j->n, d, r0, r1, j->dg_w, j->dg_x)
+                : comp_wtw_rows(j->A, j->W, j->d_out, d, r0, r1);
+  }
+  if ((s = comp_dist_agree(comm, s))) return s;
+  for (int64_t i = 0; size > 1 && i < np; i++) {
+    const int64_t r0 = i * GRAM_PANEL, r1 = r0 + GRAM_PANEL < d ? r0 + GRAM_PANEL : d;
+    const int     root = panel_owner(i, size);
+    MPI_Datatype  blk; /* rows r0..r1-1, columns 0..r1-1 of the row-major (d, d) */
+    MPI_Type_vector((int)(r1 - r0), (int)r1, (int)d, MPI_DOUBLE, &blk);
+    MPI_Type_commit(&blk);
+    MPI_Bcast(j->A + r0 * d, 1, blk, root, comm);
+    MPI_Type_free(&blk);
+    if (j->gram && j->dg_w) MPI_Bcast(j->dg_w + r0, (int)(r1 - r0), MPI_DOUBLE, root, comm);
+    if (j->gram && j->dg_x) MPI_Bcast(j->dg_x + r0, (int)(r1 - r0), MPI_DOUBLE, root, comm);
+  }
+  comp_sym_from_lower(j->A, d);
+  return COMP_OK;
+}
+
+/* OBS importance over the group: diag((G+λI)⁻¹) from the solver back-end's distributed factor
+ * (scalapack: pdpotrf + pdtrtri on the group's grid) instead of one replicated Cholesky + inverse. */
+static comp_status obs_distributed(const comp_dense *dn, const float *X, const float *Xp, const double *G,
+                                   const double *c, int64_t n, const comp_prune_opts *o, MPI_Comm comm, double *score)
+{
+  const int64_t     d  = dn->d_in;
+  int32_t          *id = malloc(sizeof(int32_t) * (size_t)d); /* (d) identity order */
+  comp_mask_solver *ms = NULL;
+  comp_status       s  = id ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int64_t k = 0; !s && k < d; k++) id[k] = (int32_t)k;
+  if ((s = comp_dist_agree(comm, s))) goto done;
+  comp_mask_problem mp = {.d       = d,
+                          .d_out   = dn->d_out,
+                          .n       = n,
+                          .W       = dn->w,
+                          .X       = X,
+                          .Xp      = Xp,
+                          .G       = G,
+                          .c       = c,
+                          .perm    = id,
+                          .eps_rel = o->ridge_eps};
+  if (!(s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) s = comp_mask_solver_diag_inv(ms, score);
+  for (int64_t k = 0; !s && k < d; k++) score[k] = 1.0 / score[k];
+done:
+  comp_mask_solver_destroy(&ms);
+  free(id);
+  return s;
+}
+
 /* Importance, keep order and (with mask tuning) the variance profile of one dense, collective on
  * comm (the ranks sharing the layer). W (d_out, d_in), X (S*T, d_in) what the unpruned model feeds
  * it (the target of Eq. 2), Xp (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X).
  * Importance is computed on X′. fraction: the uniform allocation's share (NaN: τ allocation).
- * At most two (d,d) matrices are alive at any time. */
+ * Bounded memory: one (d,d) matrix is alive at a time — G, built panel by panel, used in place by
+ * the importance and factored in place by lapack — and two with the COND kinds (WᵀW beside a
+ * Fisher sample, then beside G) or X′ ≠ X. */
 static comp_status analyse_dense(const comp_dense *dn, const float *X, const float *Xp, int64_t S, int64_t T,
                                  double fraction, const comp_prune_opts *o, MPI_Comm comm, dense_plan *p)
 {
   const int64_t     d = dn->d_in, n = S * T;
-  comp_status       s      = COMP_OK;
-  double           *WtW    = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) WᵀW                 */
-  double           *G      = NULL;                                     /* (d, d) X′X′ᵀ, then Eq. 5's G */
-  double           *c      = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
-  double           *dg     = malloc(sizeof(double) * (size_t)(2 * d)); /* (d) diag WᵀW, (d) diag X′X′ᵀ */
-  double           *score  = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
-  comp_fisher       fisher = {0};
-  comp_mask_solver *ms     = NULL;
-  double            t      = comp_now(); /* phase timer */
-  p->present               = true;
-  p->d_in                  = d;
-  p->d_out                 = dn->d_out;
-  p->r_extra               = -1;
-  p->step                  = (int64_t)llround((double)d / o->step_div);
+  comp_status       s        = COMP_OK;
+  const bool        cond     = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
+  const bool        need_wtw = cond || (Xp && Xp != X);
+  double           *WtW      = need_wtw ? malloc(sizeof(double) * (size_t)(d * d)) : NULL; /* (d, d) WᵀW */
+  double           *G        = NULL;                                     /* (d, d) X′X′ᵀ, then Eq. 5's G */
+  double           *c        = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
+  double           *dg       = malloc(sizeof(double) * (size_t)(2 * d)); /* (d) diag WᵀW, (d) diag X′X′ᵀ */
+  double           *score    = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
+  comp_fisher       fisher   = {0};
+  comp_mask_solver *ms       = NULL;
+  double            t        = comp_now(); /* phase timer */
+  int               grank, gsize;
+  MPI_Comm_rank(comm, &grank);
+  MPI_Comm_size(comm, &gsize);
+  p->present = true;
+  p->d_in    = d;
+  p->d_out   = dn->d_out;
+  p->r_extra = -1;
+  p->step    = (int64_t)llround((double)d / o->step_div);
   if (p->step < 1) p->step = 1;
   p->perm = malloc(sizeof(int32_t) * (size_t)d);
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
-  if (!WtW || !c || !dg || !score || !p->perm || !p->var) {
+  if ((need_wtw && !WtW) || !c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto agree;
   }
-  comp_wtw(WtW, dn->w, dn->d_out, d);
+  /* WᵀW is kept whole only when something besides G needs it (the Fisher samples, or the cross
+   * term of X′ ≠ X); otherwise its panels are made and used inside G's (one (d,d) matrix alive) */
+  if (need_wtw) {
+    panel_job jw = {.A = WtW, .W = dn->w, .d_out = dn->d_out, .d = d};
+    if ((s = build_by_panels(&jw, comm))) goto done; /* agreed */
+  }
   tick(o, COMP_PHASE_WTW, &t);
-  if (o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER) {
+  if (cond) {
     /* Eq. 8: one Fisher sample per calibration sequence, G_s = (WᵀW)∘(X_s X_sᵀ), destroyed by its
      * eigen-solve (no copy). The samples are independent: the ranks sharing the layer take turns
      * (sample s on group rank s mod P), and every rank then sums all (g^(s))² in sample order, so
      * F is bit-identical to one rank's. */
-    int grank, gsize;
-    MPI_Comm_rank(comm, &grank);
-    MPI_Comm_size(comm, &gsize);
     double *Gs = malloc(sizeof(double) * (size_t)(d * d)); /* (d, d) */
     double *sq = calloc((size_t)(S * d), sizeof(double));  /* (S, d) (g^(s)_k)²  */
     if (!Gs || !sq) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
@@ -156,30 +276,47 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     tick(o, COMP_PHASE_FISHER, &t);
     if (s) goto done; /* already agreed */
   }
-  if (!(G = calloc((size_t)(d * d), sizeof(double)))) {
+  if (!(G = malloc(sizeof(double) * (size_t)(d * d)))) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Gram of a dense with %lld inputs", (long long)d);
     goto agree;
   }
-  comp_gram_acc(G, Xp, n, d);
-  if (Xp != X) {                                           /* c = ((WᵀW)∘(X′Xᵀ))1 */
+  if (Xp == X) { /* G by panels over the group, c = G 1 */
+    s            = comp_dist_agree(comm, s);
+    panel_job jg = {.A     = G,
+                    .WtW   = WtW,
+                    .W     = dn->w,
+                    .X     = X,
+                    .d_out = dn->d_out,
+                    .n     = n,
+                    .d     = d,
+                    .dg_w  = dg,
+                    .dg_x  = dg + d,
+                    .gram  = true};
+    if (s || (s = build_by_panels(&jg, comm))) goto done; /* agreed */
+    comp_row_sums(c, G, d);
+  } else {                                                 /* c = ((WᵀW)∘(X′Xᵀ))1 */
     double *XpX = calloc((size_t)(d * d), sizeof(double)); /* (d, d) X′Xᵀ */
     if (!XpX) {
       s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
       goto agree;
     }
+    memset(G, 0, sizeof(double) * (size_t)(d * d));
+    comp_gram_acc(G, Xp, n, d);
     comp_cross_acc(XpX, Xp, X, n, d);
     comp_eq5_rhs(c, WtW, XpX, d);
     free(XpX);
-  } else {
-    comp_eq5_rhs(c, WtW, G, d);
+    for (int64_t k = 0; k < d; k++) dg[k] = WtW[k * d + k], dg[d + k] = G[k * d + k];
+    comp_eq5_gram(G, WtW, G, d);
   }
-  for (int64_t k = 0; k < d; k++) dg[k] = WtW[k * d + k], dg[d + k] = G[k * d + k];
-  comp_eq5_gram(G, WtW, G, d);
   free(WtW);
   WtW = NULL;
   tick(o, COMP_PHASE_GRAM, &t);
-  if ((s = comp_neuron_importance(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score))) goto agree;
-  comp_keep_order(score, d, p->perm);
+  if ((s = comp_dist_agree(comm, s))) goto done;
+  if (o->importance == COMP_IMP_OBS && gsize > 1 && o->solver->diag_inv)
+    s = obs_distributed(dn, X, Xp, G, c, n, o, comm, score); /* collective */
+  else
+    s = comp_neuron_importance_inplace(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score);
+  if (!s) comp_keep_order(score, d, p->perm);
   tick(o, COMP_PHASE_IMPORTANCE, &t);
 agree: /* every rank of the group gets here, failed or not, before the next collective */
   if ((s = comp_dist_agree(comm, s))) goto done;
@@ -195,16 +332,17 @@ agree: /* every rank of the group gets here, failed or not, before the next coll
   p->masks           = malloc(sizeof(double) * (size_t)(mask_offset(p, nmax) + 1));
   if (!p->masks) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the mask profile");
   if ((s = comp_dist_agree(comm, s))) goto done;
-  comp_mask_problem mp = {.d       = d,
-                          .d_out   = dn->d_out,
-                          .n       = n,
-                          .W       = dn->w,
-                          .X       = X,
-                          .Xp      = Xp,
-                          .G       = G,
-                          .c       = c,
-                          .perm    = p->perm,
-                          .eps_rel = o->ridge_eps};
+  comp_mask_problem mp = {.d         = d,
+                          .d_out     = dn->d_out,
+                          .n         = n,
+                          .W         = dn->w,
+                          .X         = X,
+                          .Xp        = Xp,
+                          .G         = G,
+                          .G_scratch = G, /* lapack factors in place: G is not read again */
+                          .c         = c,
+                          .perm      = p->perm,
+                          .eps_rel   = o->ridge_eps};
   if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto done;
   /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step;
    * all steps are solved together, the profile ends at the first the guard rejects */
@@ -347,13 +485,16 @@ static comp_status compact_dense(comp_dense *dn, const dense_plan *p, bool tune)
   return COMP_OK;
 }
 
-/* Run layer ly on x (n, D) and keep every dense's input in di (h: (n, D) scratch). */
+/* Run layer ly on x (n, D) and keep every wanted dense's input in di (h: (n, D) scratch). */
 static comp_status capture_inputs(const comp_model *m, const comp_layer *ly, const float *x, int64_t S, int64_t T,
                                   comp_fwd_ws *ws, float *h, dense_inputs *di)
 {
   comp_taps taps = {.fn = capture_tap, .ctx = di};
   memcpy(h, x, sizeof(float) * (size_t)(S * T * m->hp.n_embd));
-  return comp_forward_layer(m, ly, h, S, T, ws, &taps);
+  di->prev = -1;
+  COMP_CALL(comp_forward_layer(m, ly, h, S, T, ws, &taps));
+  COMP_CHECK(!di->nomem, COMP_ERR_NOMEM, "out of memory for the calibration inputs of layer %d", ly->index);
+  return COMP_OK;
 }
 
 /* Pruned input columns dense p takes under the allocation rule, before any landing cap. */
@@ -384,8 +525,8 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
     if (!ly->dense[j].w) continue;
     all += (double)(ly->dense[j].d_in * ly->dense[j].d_out);
     view.dense[j].w = malloc(sizeof(float) * (size_t)(ly->dense[j].d_out * ly->dense[j].d_in_full));
-    Xp.x[j]         = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
-    if (!view.dense[j].w || !Xp.x[j]) {
+    Xp.want[j]      = true;
+    if (!view.dense[j].w) {
       s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the within-layer working copy");
       goto done;
     }
@@ -447,8 +588,8 @@ done:
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {
     free(view.dense[j].w);
     free(view.dense[j].in_idx);
-    free(Xp.x[j]);
   }
+  dense_inputs_free(&Xp);
   return s;
 }
 
@@ -471,12 +612,8 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
       s = comp_error_set(COMP_ERR_INTERNAL, "layer %d is already pruned", ly->index);
       goto agree;
     }
-    di.x[j] = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
-    if (with_xp) dp.x[j] = malloc(sizeof(float) * (size_t)(n * ly->dense[j].d_in_full));
-    if (!di.x[j] || (with_xp && !dp.x[j])) {
-      s = comp_error_set(COMP_ERR_NOMEM, "out of memory for calibration inputs");
-      goto agree;
-    }
+    di.want[j] = true;
+    dp.want[j] = with_xp;
   }
   /* X: what the unpruned layer feeds each dense on its original input x */
   if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
@@ -520,11 +657,9 @@ agree: /* the ranks sharing the layer agree before the collective analysis */
   }
   info->achieved = removed / (double)comp_model_layer_n_params(m, ly->index);
 done:
-  for (int j = 0; j < COMP_DENSE_COUNT; j++) {
-    free(di.x[j]);
-    free(dp.x[j]);
-    plan_free(&pl[j]);
-  }
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) plan_free(&pl[j]);
+  dense_inputs_free(&di);
+  dense_inputs_free(&dp);
   comp_fwd_ws_destroy(&ws);
   free(h);
   return s;

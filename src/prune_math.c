@@ -104,6 +104,8 @@ static void mirror_lower(double *A, int64_t d)
     for (int64_t j = 0; j < i; j++) A[j * d + i] = A[i * d + j];
 }
 
+void comp_sym_from_lower(double *A, int64_t d) { mirror_lower(A, d); }
+
 static int64_t gram_chunk_rows(int64_t n, int64_t d)
 {
   int64_t rows = d > 0 ? COMP_GRAM_CHUNK / d : n;
@@ -169,6 +171,70 @@ void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d)
   for (int64_t k = 0; k < d; k++) {
     double s = 0;
     for (int64_t j = 0; j < d; j++) s += WtW[k * d + j] * XpX[k * d + j];
+    c[k] = s;
+  }
+}
+
+/* A (r1-r0, lda) row-major = rows [r0, r1) × columns [0, r1) of XᵀX, X (n,d) float: the rows of X are
+ * staged to double in chunks of columns [0, r1) only, one DGEMM each. */
+static comp_status gram_rows(double *A, int64_t lda, const float *X, int64_t n, int64_t d, int64_t r0, int64_t r1)
+{
+  const int64_t w = r1, m = r1 - r0;
+  int64_t       rows = gram_chunk_rows(n, w);
+  double       *buf  = malloc((size_t)(rows * w) * sizeof *buf); /* (rows, r1) */
+  COMP_CHECK(buf || n == 0, COMP_ERR_NOMEM, "Gram: out of memory for a %lld x %lld staging buffer", (long long)rows,
+             (long long)w);
+  for (int64_t i = 0; i < m; i++) memset(A + i * lda, 0, (size_t)w * sizeof *A);
+  for (int64_t t0 = 0; t0 < n; t0 += rows) {
+    int64_t r = n - t0 < rows ? n - t0 : rows;
+    for (int64_t t = 0; t < r; t++) to_double(buf + t * w, X + (t0 + t) * d, w);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)w, (int)r, 1.0, buf + r0, (int)w, buf, (int)w,
+                1.0, A, (int)lda);
+  }
+  free(buf);
+  return COMP_OK;
+}
+
+comp_status comp_wtw_rows(double *WtW, const float *W, int64_t d_out, int64_t d, int64_t r0, int64_t r1)
+{
+  COMP_CHECK(0 <= r0 && r0 < r1 && r1 <= d, COMP_ERR_ARG, "WtW rows: [%lld, %lld) outside 0..%lld", (long long)r0,
+             (long long)r1, (long long)d);
+  return gram_rows(WtW + r0 * d, d, W, d_out, d, r0, r1);
+}
+
+comp_status comp_eq5_gram_rows(double *G, const double *WtW, const float *W, int64_t d_out, const float *X, int64_t n,
+                               int64_t d, int64_t r0, int64_t r1, double *diag_wtw, double *diag_xx)
+{
+  COMP_CHECK(0 <= r0 && r0 < r1 && r1 <= d, COMP_ERR_ARG, "Gram rows: [%lld, %lld) outside 0..%lld", (long long)r0,
+             (long long)r1, (long long)d);
+  const int64_t m = r1 - r0;
+  double       *P = NULL; /* (m, r1) rows of WᵀW when WtW is not given */
+  if (!WtW) {
+    P = malloc((size_t)(m * r1) * sizeof *P);
+    COMP_CHECK(P, COMP_ERR_NOMEM, "Gram: out of memory for a %lld x %lld panel", (long long)m, (long long)r1);
+    comp_status st = gram_rows(P, r1, W, d_out, d, r0, r1);
+    if (st) {
+      free(P);
+      return st;
+    }
+  }
+  comp_status st = gram_rows(G + r0 * d, d, X, n, d, r0, r1);
+  for (int64_t i = 0; !st && i < m; i++) {
+    const double *wr = P ? P + i * r1 : WtW + (r0 + i) * d;
+    double       *gr = G + (r0 + i) * d;
+    if (diag_wtw) diag_wtw[r0 + i] = wr[r0 + i];
+    if (diag_xx) diag_xx[r0 + i] = gr[r0 + i];
+    for (int64_t j = 0; j < r1; j++) gr[j] *= wr[j];
+  }
+  free(P);
+  return st;
+}
+
+void comp_row_sums(double *c, const double *G, int64_t d)
+{
+  for (int64_t k = 0; k < d; k++) {
+    double s = 0;
+    for (int64_t j = 0; j < d; j++) s += G[k * d + j];
     c[k] = s;
   }
 }
@@ -330,22 +396,39 @@ comp_status comp_importance_parse(const char *s, comp_importance_kind *k)
                         s ? s : "(null)");
 }
 
-/* score_k = 1/[(G+λI)⁻¹]_kk, from the Cholesky factor. */
-static comp_status obs_score(const double *G, int64_t d, double eps_rel, double *score)
+/* score_k = 1/[(G+λI)⁻¹]_kk, from the Cholesky factor. a (d,d) is the LAPACK workspace: a copy of G
+ * is made there unless a == G (then G's row-major upper triangle and diagonal are clobbered). */
+static comp_status obs_score(const double *G, double *a, int64_t d, double eps_rel, double *score)
 {
   COMP_CHECK(d <= INT32_MAX / 2, COMP_ERR_ARG, "obs importance: dimension %lld too large", (long long)d);
-  double *a = malloc((size_t)(d * d) * sizeof *a);
-  COMP_CHECK(a, COMP_ERR_NOMEM, "obs importance: out of memory");
-  memcpy(a, G, (size_t)(d * d) * sizeof *a);
   const double lam = comp_mask_ridge(G, d, eps_rel);
+  if (a != G) memcpy(a, G, (size_t)(d * d) * sizeof *a);
   for (int64_t i = 0; i < d; i++) a[i * d + i] += lam;
   lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
   if (info == 0) info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
   if (info == 0)
     for (int64_t k = 0; k < d; k++) score[k] = 1.0 / a[k * d + k];
-  free(a);
   COMP_CHECK(info == 0, COMP_ERR_NUMERIC,
              "obs importance: G + lambda*I is not positive definite (LAPACK info %d); raise eps_rel", (int)info);
+  return COMP_OK;
+}
+
+/* Eq. 9 from G and the Fisher diagonal; work as obs_score's a (NULL: a copy is allocated). */
+static comp_status cond_score(const double *G, double *work, int64_t d, const comp_fisher *fisher, double eps_rel,
+                              double *score)
+{
+  double kappa = 0;
+  COMP_CALL(work ? cond_grad(G, work, d, eps_rel, &kappa, score)
+                 : comp_eq7_cond_grad(G, d, eps_rel, &kappa, score)); /* score = g */
+  for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
+  return COMP_OK;
+}
+
+static comp_status check_fisher(comp_importance_kind kind, int64_t d, const comp_fisher *fisher)
+{
+  COMP_CHECK(fisher && fisher->F && fisher->d == d && fisher->n > 0, COMP_ERR_ARG,
+             "importance %s: needs a Fisher accumulator of dimension %lld with at least one sample",
+             comp_importance_name(kind), (long long)d);
   return COMP_OK;
 }
 
@@ -357,22 +440,22 @@ comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const d
   switch (kind) {
   case COMP_IMP_COND:
   case COMP_IMP_COND_FISHER: {
-    COMP_CHECK(fisher && fisher->F && fisher->d == d && fisher->n > 0, COMP_ERR_ARG,
-               "importance %s: needs a Fisher accumulator of dimension %lld with at least one sample", name,
-               (long long)d);
+    COMP_CALL(check_fisher(kind, d, fisher));
     if (kind == COMP_IMP_COND_FISHER) {
       for (int64_t k = 0; k < d; k++) score[k] = fisher->F[k] / fisher->n;
       return COMP_OK;
     }
     COMP_CHECK(G, COMP_ERR_ARG, "importance %s: needs G", name);
-    double kappa = 0;
-    COMP_CALL(comp_eq7_cond_grad(G, d, eps_rel, &kappa, score)); /* score = g */
-    for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
-    return COMP_OK;
+    return cond_score(G, NULL, d, fisher, eps_rel, score);
   }
-  case COMP_IMP_OBS:
+  case COMP_IMP_OBS: {
     COMP_CHECK(G, COMP_ERR_ARG, "importance %s: needs G", name);
-    return obs_score(G, d, eps_rel, score);
+    double *a = malloc((size_t)(d * d) * sizeof *a);
+    COMP_CHECK(a, COMP_ERR_NOMEM, "obs importance: out of memory");
+    comp_status st = obs_score(G, a, d, eps_rel, score);
+    free(a);
+    return st;
+  }
   case COMP_IMP_WANDA:
     COMP_CHECK(wtw_diag && xx_diag, COMP_ERR_ARG, "importance %s: needs diag(WtW) and diag(XX)", name);
     for (int64_t k = 0; k < d; k++) score[k] = sqrt(wtw_diag[k] * xx_diag[k]);
@@ -384,6 +467,25 @@ comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const d
   default:
     return comp_error_set(COMP_ERR_ARG, "importance: unknown kind %d", (int)kind);
   }
+}
+
+comp_status comp_neuron_importance_inplace(comp_importance_kind kind, int64_t d, double *G, const double *wtw_diag,
+                                           const double *xx_diag, const comp_fisher *fisher, double eps_rel,
+                                           double *score)
+{
+  if (kind != COMP_IMP_COND && kind != COMP_IMP_OBS)
+    return comp_neuron_importance(kind, d, G, wtw_diag, xx_diag, fisher, eps_rel, score);
+  COMP_CHECK(d > 0 && G, COMP_ERR_ARG, "importance %s: needs G of dimension > 0", comp_importance_name(kind));
+  if (kind == COMP_IMP_COND) COMP_CALL(check_fisher(kind, d, fisher));
+  double *dg = malloc((size_t)d * sizeof *dg); /* (d) G's diagonal, restored at the end */
+  COMP_CHECK(dg, COMP_ERR_NOMEM, "importance: out of memory");
+  for (int64_t k = 0; k < d; k++) dg[k] = G[k * d + k];
+  comp_status st =
+      kind == COMP_IMP_OBS ? obs_score(G, G, d, eps_rel, score) : cond_score(G, G, d, fisher, eps_rel, score);
+  mirror_lower(G, d); /* the strict lower triangle was never touched */
+  for (int64_t k = 0; k < d; k++) G[k * d + k] = dg[k];
+  free(dg);
+  return st;
 }
 
 /* ---- keep order -------------------------------------------------------------------------------- */
@@ -428,59 +530,122 @@ void comp_keep_order(const double *score, int64_t d, int32_t *perm)
 
 struct comp_masktune {
   int64_t d;
-  double  lambda; /* ridge λ = eps_rel*mean(diag G)                                         */
-  double *a;      /* (d,d) column-major: lower = L of chol(G[π,π]+λI), strict upper = G[π,π] */
-  double *diag;   /* (d)   diag of G[π,π] (without λ)                                        */
-  double *cp;     /* (d)   c[π]                                                              */
+  double  lambda;   /* ridge λ = eps_rel*mean(diag G)                                         */
+  double *a;        /* (d,d) column-major: lower = L of chol(G[π,π]+λI), strict upper = G[π,π] */
+  double *diag;     /* (d)   diag of G[π,π] (without λ)                                        */
+  double *cp;       /* (d)   c[π]                                                              */
+  bool    borrowed; /* a is the caller's G (comp_masktune_create_inplace): not freed here     */
 };
 
-comp_status comp_masktune_create(const double *G, const double *c, const int32_t *perm, int64_t d, double eps_rel,
-                                 comp_masktune **out)
+/* perm (d) is a permutation of 0..d-1 (seen: d scratch flags). */
+static comp_status check_perm(const int32_t *perm, int64_t d, bool *seen)
+{
+  for (int64_t i = 0; i < d; i++) {
+    if (perm[i] < 0 || perm[i] >= d || seen[perm[i]])
+      return comp_error_set(COMP_ERR_ARG, "mask tuning: keep order is not a permutation of 0..%lld (entry %lld = %d)",
+                            (long long)(d - 1), (long long)i, (int)perm[i]);
+    seen[perm[i]] = true;
+  }
+  return COMP_OK;
+}
+
+/* A (d,d) row-major := A[π,π] in place: rows gathered along the permutation's cycles (one row of
+ * scratch), then each row's columns (tmp, d doubles); done (d) scratch flags, cleared on entry. */
+static void permute_sym_inplace(double *A, const int32_t *perm, int64_t d, double *tmp, bool *done)
+{
+  memset(done, 0, (size_t)d * sizeof *done);
+  for (int64_t s = 0; s < d; s++) {
+    if (done[s]) continue;
+    memcpy(tmp, A + s * d, (size_t)d * sizeof *tmp);
+    for (int64_t i = s;;) {
+      int64_t j = perm[i];
+      done[i]   = true;
+      if (j == s) {
+        memcpy(A + i * d, tmp, (size_t)d * sizeof *tmp);
+        break;
+      }
+      memcpy(A + i * d, A + j * d, (size_t)d * sizeof *tmp);
+      i = j;
+    }
+  }
+  for (int64_t i = 0; i < d; i++) {
+    double *row = A + i * d;
+    for (int64_t j = 0; j < d; j++) tmp[j] = row[perm[j]];
+    memcpy(row, tmp, (size_t)d * sizeof *tmp);
+  }
+}
+
+/* Shared by both constructors: mt->a holds G[π,π] (column-major view), λ set; save its diagonal, add
+ * λ, factor. */
+static comp_status masktune_factor(comp_masktune *mt, const double *c, const int32_t *perm)
+{
+  const int64_t d = mt->d;
+  for (int64_t j = 0; j < d; j++) {
+    mt->diag[j] = mt->a[j * d + j];
+    mt->a[j * d + j] += mt->lambda;
+    mt->cp[j] = c[perm[j]];
+  }
+  lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, mt->a, (lapack_int)d);
+  if (info != 0)
+    return comp_error_set(COMP_ERR_NUMERIC,
+                          info > 0 ? "mask tuning: G[pi,pi] + lambda*I is not positive definite (leading minor %d); "
+                                     "raise eps_rel"
+                                   : "mask tuning: dpotrf argument error %d",
+                          (int)info);
+  return COMP_OK;
+}
+
+static comp_status masktune_create(double *G_inplace, const double *G, const double *c, const int32_t *perm, int64_t d,
+                                   double eps_rel, comp_masktune **out)
 {
   *out = NULL;
   COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "mask tuning: dimension %lld out of range", (long long)d);
   COMP_CHECK(eps_rel >= 0 && isfinite(eps_rel), COMP_ERR_ARG, "mask tuning: eps_rel %g must be >= 0", eps_rel);
   comp_masktune *mt   = calloc(1, sizeof *mt);
   bool          *seen = calloc((size_t)d, sizeof *seen);
+  double        *tmp  = G_inplace ? malloc((size_t)d * sizeof *tmp) : NULL; /* (d) row scratch */
   comp_status    st   = COMP_OK;
-  if (!mt || !seen || !(mt->a = malloc((size_t)(d * d) * sizeof *mt->a)) ||
-      !(mt->diag = malloc((size_t)d * sizeof *mt->diag)) || !(mt->cp = malloc((size_t)d * sizeof *mt->cp))) {
+  if (!mt || !seen || (G_inplace && !tmp) || !(mt->diag = malloc((size_t)d * sizeof *mt->diag)) ||
+      !(mt->cp = malloc((size_t)d * sizeof *mt->cp)) ||
+      (!G_inplace && !(mt->a = malloc((size_t)(d * d) * sizeof *mt->a)))) {
     st = comp_error_set(COMP_ERR_NOMEM, "mask tuning: out of memory for d = %lld", (long long)d);
     goto fail;
   }
-  for (int64_t i = 0; i < d; i++) {
-    if (perm[i] < 0 || perm[i] >= d || seen[perm[i]]) {
-      st = comp_error_set(COMP_ERR_ARG, "mask tuning: keep order is not a permutation of 0..%lld (entry %lld = %d)",
-                          (long long)(d - 1), (long long)i, (int)perm[i]);
-      goto fail;
-    }
-    seen[perm[i]] = true;
-  }
+  if ((st = check_perm(perm, d, seen))) goto fail;
   mt->d      = d;
   mt->lambda = comp_mask_ridge(G, d, eps_rel);
-  for (int64_t j = 0; j < d; j++) { /* column j of G[π,π] */
-    const double *row = G + (int64_t)perm[j] * d;
-    for (int64_t i = 0; i < d; i++) mt->a[j * d + i] = row[perm[i]];
-    mt->diag[j] = mt->a[j * d + j];
-    mt->a[j * d + j] += mt->lambda;
-    mt->cp[j] = c[perm[j]];
+  if (G_inplace) {
+    permute_sym_inplace(G_inplace, perm, d, tmp, seen);
+    mt->a        = G_inplace;
+    mt->borrowed = true;
+  } else {
+    for (int64_t j = 0; j < d; j++) { /* column j of G[π,π] */
+      const double *row = G + (int64_t)perm[j] * d;
+      for (int64_t i = 0; i < d; i++) mt->a[j * d + i] = row[perm[i]];
+    }
   }
-  lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, mt->a, (lapack_int)d);
-  if (info != 0) {
-    st = comp_error_set(COMP_ERR_NUMERIC,
-                        info > 0 ? "mask tuning: G[pi,pi] + lambda*I is not positive definite (leading minor %d); "
-                                   "raise eps_rel"
-                                 : "mask tuning: dpotrf argument error %d",
-                        (int)info);
-    goto fail;
-  }
+  if ((st = masktune_factor(mt, c, perm))) goto fail;
   free(seen);
+  free(tmp);
   *out = mt;
   return COMP_OK;
 fail:
   free(seen);
+  free(tmp);
   comp_masktune_destroy(&mt);
   return st;
+}
+
+comp_status comp_masktune_create(const double *G, const double *c, const int32_t *perm, int64_t d, double eps_rel,
+                                 comp_masktune **out)
+{
+  return masktune_create(NULL, G, c, perm, d, eps_rel, out);
+}
+
+comp_status comp_masktune_create_inplace(double *G, const double *c, const int32_t *perm, int64_t d, double eps_rel,
+                                         comp_masktune **out)
+{
+  return masktune_create(G, G, c, perm, d, eps_rel, out);
 }
 
 comp_status comp_masktune_solve(comp_masktune *mt, int64_t k, double *m, bool *ok)
@@ -554,7 +719,7 @@ comp_status comp_masktune_solve_many(comp_masktune *mt, int nk, const int64_t *k
 void comp_masktune_destroy(comp_masktune **mt)
 {
   if (!mt || !*mt) return;
-  free((*mt)->a);
+  if (!(*mt)->borrowed) free((*mt)->a);
   free((*mt)->diag);
   free((*mt)->cp);
   free(*mt);

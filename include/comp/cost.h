@@ -11,11 +11,12 @@
  *                forward workspace; the inputs it still holds when stage C starts;
  *   stage C      one layer (f32) + its input (n, D) + every dense's captured input (n, d_in) + the
  *                larger of the forward workspace (capture) and the analysis of the largest dense
- *                (freed in between): two (d, d) f64 matrices
- *                (WᵀW with a Fisher sample, then G with its copy or its factor) + the staging
- *                buffer + the tuned-mask profiles of the layer's denses;
- *   the solver   lapack: as above; scalapack: the factor's block-cyclic share instead of a second
- *                replicated (d, d); petsc: f64 copies of X′ and W and the LSQR vectors instead.
+ *                (freed in between): G (d, d) f64 alone, built by row panels (one panel of WᵀW
+ *                rows + the staging buffer), used in place by the importance and factored in place
+ *                by lapack; WᵀW beside it with the COND kinds (a Fisher sample before G) and WᵀW +
+ *                X′Xᵀ with --inputs pruned; + the tuned-mask profiles of the layer's denses;
+ *   the solver   lapack: nothing more; scalapack: the factor's block-cyclic share (d²/group);
+ *                petsc: f64 copies of X′ and W and the LSQR vectors.
  * FLOPs: stage A counts forward passes (comp_forward_layer_flops) over at most L·(1 + n) layer
  * passes; stage C counts per prunable layer the capture pass, WᵀW, X′ᵀX′, the Fisher samples and
  * importance eigen-solves (tridiagonal reduction 4/3·d³ each), the factorisation (d³/3) and the

@@ -46,16 +46,18 @@
 /* One dense's mask-tuning problem, the same on every rank of the solver's communicator. The
  * problem's arrays must stay valid until destroy (back-ends may keep pointers to them). */
 typedef struct comp_mask_problem {
-  int64_t        d;       /* input columns of the dense                                       */
-  int64_t        d_out;   /* output rows                                                      */
-  int64_t        n;       /* calibration token rows                                           */
-  const float   *W;       /* (d_out, d) row-major                                              */
-  const float   *X;       /* (n, d) what the unpruned layer feeds the dense (the target)       */
-  const float   *Xp;      /* (n, d) X′, what it is fed when pruned (== X by default)           */
-  const double  *G;       /* (d, d) (WᵀW)∘(X′ᵀX′), both triangles                              */
-  const double  *c;       /* (d) ((WᵀW)∘(X′ᵀX))1                                               */
-  const int32_t *perm;    /* (d) keep order, most important first                              */
-  double         eps_rel; /* ridge λ = eps_rel · mean(diag G)                                  */
+  int64_t       d;         /* input columns of the dense                                       */
+  int64_t       d_out;     /* output rows                                                      */
+  int64_t       n;         /* calibration token rows                                           */
+  const float  *W;         /* (d_out, d) row-major                                              */
+  const float  *X;         /* (n, d) what the unpruned layer feeds the dense (the target)       */
+  const float  *Xp;        /* (n, d) X′, what it is fed when pruned (== X by default)           */
+  const double *G;         /* (d, d) (WᵀW)∘(X′ᵀX′), both triangles                              */
+  double       *G_scratch; /* NULL, or G itself handed over: a back-end may use its storage (lapack
+                              factors in place: no second (d,d)); G must not be read after create */
+  const double  *c;        /* (d) ((WᵀW)∘(X′ᵀX))1                                               */
+  const int32_t *perm;     /* (d) keep order, most important first                              */
+  double         eps_rel;  /* ridge λ = eps_rel · mean(diag G)                                  */
 } comp_mask_problem;
 
 /* A back-end. create/solve/destroy are collective on comm. solve writes m (k) = m̂ of the kept set
@@ -69,6 +71,9 @@ typedef struct comp_mask_solver_ops {
   comp_status (*solve_many)(void *ctx, int nk, const int64_t *k, double *const *m);
   void (*destroy)(void **ctx);
   void (*finalize)(void); /* at program end, once (NULL: nothing to do) */
+  /* optional: diag((G[π,π] + λI)⁻¹) (d) in perm order on every rank, from the factor (which it may
+   * consume: no solve afterwards). OBS importance on the solver's ranks (scalapack: pdtrtri). */
+  comp_status (*diag_inv)(void *ctx, double *dinv);
 } comp_mask_solver_ops;
 
 /* The registry: back-ends compiled in, in --help order (lapack first, the default). */
@@ -99,6 +104,8 @@ comp_status comp_mask_solver_solve(comp_mask_solver *ms, int64_t k, double *m, b
  * them, e.g. lapack's BLAS3 prefix solves); ok (nk) the guard of each. */
 comp_status comp_mask_solver_solve_many(comp_mask_solver *ms, int nk, const int64_t *k, double *const *m, bool *ok);
 void        comp_mask_solver_destroy(comp_mask_solver **ms);
+/* Collective. The back-end's diag_inv (COMP_ERR_ARG when it has none): dinv (d) on every rank. */
+comp_status comp_mask_solver_diag_inv(comp_mask_solver *ms, double *dinv);
 
 /* The reference ridge λ = eps_rel · mean(diag G) (G (d,d)). */
 double comp_mask_ridge(const double *G, int64_t d, double eps_rel);

@@ -57,6 +57,24 @@ void comp_cross_acc(double *A, const float *Xp, const float *X, int64_t n, int64
 /* WtW (d_in,d_in) = Wᵀ W for W (d_out,d_in) (overwritten). */
 void comp_wtw(double *WtW, const float *W, int64_t d_out, int64_t d_in);
 
+/* Rows [r0, r1) of the lower triangle of WᵀW (W (d_out,d) float), i.e. the block rows r0..r1-1 ×
+ * columns 0..r1-1 of WtW (d,d) row-major (the diagonal block whole; nothing else written): one
+ * DGEMM per staged chunk of W's rows. Building a (d,d) matrix panel by panel is how the ranks
+ * sharing a layer split it (each panel is computed whole by one rank, so the result is the same
+ * bit for bit whoever computes it). COMP_ERR_NOMEM when the staging buffer cannot be had. */
+comp_status comp_wtw_rows(double *WtW, const float *W, int64_t d_out, int64_t d, int64_t r0, int64_t r1);
+/* The same rows of Eq. 5's G = (WᵀW)∘(XᵀX) (X (n,d) float), written into G (d,d) row-major, without a
+ * second (d,d) matrix: the rows of XᵀX go straight into G and are multiplied by those of WᵀW, taken
+ * from WtW (d,d) when given (else computed from W into an (r1-r0, r1) panel). diag_wtw, diag_xx (d):
+ * entries r0..r1-1 receive the diagonals of WᵀW and XᵀX (either may be NULL). */
+comp_status comp_eq5_gram_rows(double *G, const double *WtW, const float *W, int64_t d_out, const float *X, int64_t n,
+                               int64_t d, int64_t r0, int64_t r1, double *diag_wtw, double *diag_xx);
+/* Copy the lower triangle of the row-major (d,d) A onto its upper triangle. */
+void comp_sym_from_lower(double *A, int64_t d);
+/* c (d) = G 1 (row sums of G (d,d)): Eq. 5's right-hand side when X′ = X, bit for bit what
+ * comp_eq5_rhs(c, WtW, XpXp) gives from the G it multiplied. */
+void comp_row_sums(double *c, const double *G, int64_t d);
+
 /* Eq. 5 coefficient matrix: G (d,d) = WtW (d,d) ∘ XpXp (d,d) (Hadamard). */
 void comp_eq5_gram(double *G, const double *WtW, const double *XpXp, int64_t d);
 /* Eq. 5 right-hand side: c (d), c_k = Σ_j WtW_kj * XpX_kj, i.e. c = ((WᵀW)∘(X'Xᵀ))1; WtW, XpX (d,d).
@@ -114,6 +132,14 @@ void        comp_fisher_free(comp_fisher *f);
 comp_status comp_neuron_importance(comp_importance_kind kind, int64_t d, const double *G, const double *wtw_diag,
                                    const double *xx_diag, const comp_fisher *fisher, double eps_rel, double *score);
 
+/* The same, without a (d,d) copy: G's row-major upper triangle and diagonal are the LAPACK
+ * workspace (COND's tridiagonal reduction, OBS's Cholesky and inverse) and are restored from the
+ * strict lower triangle and a saved diagonal before returning, so G is unchanged on return (also on
+ * failure). Bounded memory for large d. */
+comp_status comp_neuron_importance_inplace(comp_importance_kind kind, int64_t d, double *G, const double *wtw_diag,
+                                           const double *xx_diag, const comp_fisher *fisher, double eps_rel,
+                                           double *score);
+
 /* perm (d) = indices sorted by descending score (keep-priority order), ties by lower index first
  * (deterministic); NaN scores go last. */
 void comp_keep_order(const double *score, int64_t d, int32_t *perm);
@@ -134,6 +160,11 @@ comp_status comp_masktune_solve(comp_masktune *mt, int64_t k, double *m, bool *o
 /* The same for nk kept counts k (nk) at once, m[c] (k[c]) each (no guard): two triangular solves
  * with nk right-hand sides (BLAS3) instead of 2·nk matrix-vector ones; equal up to rounding. */
 comp_status comp_masktune_solve_many(comp_masktune *mt, int nk, const int64_t *k, double *const *m);
+/* The same, in place: G (d,d) becomes the factor's storage (its contents are destroyed; the caller
+ * still owns and frees G, after comp_masktune_destroy): no second (d,d) matrix. λ is taken from G
+ * before it is permuted, so the result is that of comp_masktune_create bit for bit. */
+comp_status comp_masktune_create_inplace(double *G, const double *c, const int32_t *perm, int64_t d, double eps_rel,
+                                         comp_masktune **out);
 void        comp_masktune_destroy(comp_masktune **mt);
 
 /* Population variance of m (k): (1/k) Σ (m_i − mean)²; 0 for k <= 0. */

@@ -173,7 +173,8 @@ int comp_cmd_bench_prune(int argc, char **argv)
     s         = comp_prune_layer(&m, ly, x, NULL, samples, len, target, &o, size > 1 ? comm : MPI_COMM_SELF, &info);
     t_layer   = comp_now() - t0;
   }
-  s = comp_dist_agree(comm, s);
+  s                 = comp_dist_agree(comm, s);
+  o.ranks_per_layer = size; /* the layer's FLOPs as the group that shares it does them */
   if (!s) s = comp_prune_cost_estimate(&m.hp, &o, 1, 0, 0, &cost);
   double rss = (double)comp_peak_rss(), rss_max = 0, sec[COMP_PHASE_COUNT];
   MPI_Allreduce(&rss, &rss_max, 1, MPI_DOUBLE, MPI_MAX, comm);

@@ -74,6 +74,21 @@ def main():
             want_k = rpl if rpl else 1
             check(same and worst <= 1e-5 and k == want_k,
                   f"{what}: same kept columns, weights within {worst:.1e} of lapack on 1 rank (group size {k})")
+            if solver == "lapack":  # the group splits the Gram panels; each is computed whole by one rank
+                check(worst == 0.0, f"{what}: bit-identical to 1 rank")
+    # OBS importance on a group: from the scalapack back-end's distributed factor (pdpotrf + pdtrtri)
+    if "scalapack" in solvers:
+        model, imp = f"{DATA}/trained/llama-8L", ("--importance", "obs")
+        ref = f"{TMP}/obs_ref.h5"
+        if check(prune(model, ref, 1, imp) is not None, "llama-8L --importance obs: reference (1 rank, lapack)"):
+            for np_, grid in ((2, "1x2"), (3, None)):
+                out = f"{TMP}/obs_{np_}.h5"
+                extra = [*imp, "--solver", "scalapack", "--ranks-per-layer", str(np_)] + (["-mask_grid", grid] if grid else [])
+                what = f"llama-8L --importance obs --solver scalapack, {np_} ranks sharing each layer"
+                if check(prune(model, out, np_, extra) is not None, what + ": runs"):
+                    same, worst, k = compare(out, ref)
+                    check(same and worst <= 1e-5 and k == np_,
+                          f"{what}: same kept columns, weights within {worst:.1e} of lapack on 1 rank")
     r = run(["prune", "--model", f"{DATA}/trained/llama-8L", "--calib", CALIB, "--ratio", "0.3", "--out",
              f"{TMP}/x.h5", "--solver", "nosuch"])
     check(r.returncode != 0 and "not a solver compiled into this build" in r.stderr, f"unknown solver: {r.stderr.strip()}")

@@ -288,6 +288,47 @@ static const char *grid_name(void)
   return g && *g ? g : "default";
 }
 
+/* Back-ends with diag_inv (OBS importance on the solver's ranks): 1/diag((G+λI)⁻¹) from the
+ * distributed factor against comp_neuron_importance(OBS) (LAPACK dpotrf + dpotri on one rank). */
+static void check_diag_inv(const char *model, int layer, const char *dense, const problem *pr)
+{
+  const comp_mask_problem *p   = &pr->p;
+  const int64_t            d   = p->d;
+  double                  *ref = malloc((size_t)d * sizeof *ref), *got = malloc((size_t)d * sizeof *got);
+  int32_t                 *id = malloc((size_t)d * sizeof *id);
+  CHECK(ref && got && id);
+  if (!all_ok(ref && got && id)) goto done;
+  CHECK_OK(comp_neuron_importance(COMP_IMP_OBS, d, p->G, NULL, NULL, NULL, EPS_REL, ref));
+  for (int64_t k = 0; k < d; k++) id[k] = (int32_t)k;
+  comp_mask_problem q = *p;
+  q.perm              = id;
+  for (int i = 0; i < comp_mask_solver_count(); i++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(i);
+    if (!ops->diag_inv) continue;
+    comp_mask_solver *ms = NULL;
+    comp_status       s  = comp_mask_solver_create(ops, &q, MPI_COMM_WORLD, &ms);
+    if (!s) s = comp_mask_solver_diag_inv(ms, got);
+    comp_mask_solver_destroy(&ms);
+    CHECK_MSG(s == COMP_OK, "%s diag_inv: %s", ops->name, comp_error_message());
+    comp_error_clear();
+    if (s) continue;
+    double worst = 0;
+    for (int64_t k = 0; k < d; k++) {
+      double e = fabs(1.0 / got[k] - ref[k]) / fabs(ref[k]);
+      if (!(e <= worst)) worst = e;
+    }
+    CHECK_MSG(worst <= 1e-10, "%s L%d %s (d=%lld) %s: OBS scores from diag_inv differ by %.3g", model, layer, dense,
+              (long long)d, ops->name, worst);
+    if (rank_ == 0)
+      printf("%-12s L%d %-6s d=%-4lld %-10s ranks=%d grid=%-7s OBS score from diag_inv vs LAPACK: max rel diff %.2e\n",
+             model, layer, dense, (long long)d, ops->name, size_, grid_name(), worst);
+  }
+done:
+  free(ref);
+  free(got);
+  free(id);
+}
+
 /* Every back-end against lapack on one problem; one line per back-end. */
 static void compare(const char *model, int layer, const char *dense, const problem *pr)
 {
@@ -347,8 +388,10 @@ static void check_model(const char *shared, const char *name, const char *model_
     for (int j = 0; j < N_SEL; j++) {
       problem              pr;
       comp_importance_kind kind = j == 0 ? COMP_IMP_WANDA : COMP_IMP_OBS;
-      if (all_ok(problem_build(&pr, c.w[l][j], c.d_out[l][j], c.d[l][j], c.x[l][j], NULL, 0.0f, kind)))
+      if (all_ok(problem_build(&pr, c.w[l][j], c.d_out[l][j], c.d[l][j], c.x[l][j], NULL, 0.0f, kind))) {
         compare(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+        check_diag_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+      }
       problem_free(&pr);
     }
   /* X′ ≠ X: the down dense of the last layer, X′ mixing in (0.1) or replaced by (1.0) the first

@@ -214,6 +214,46 @@ static void test_dense(int d_out)
   comp_eq5_rhs(c0, WtW, A, d); /* X' = X */
   REPORT(rel_err(G0, G0_ref, dd) < 1e-13, "w%d eq5 G0 (X' = X) vs numpy: %.2e", d_out, rel_err(G0, G0_ref, dd));
 
+  /* ---- the same matrices built by row panels (how the ranks of a layer group split them) ---- */
+  {
+    double       *P = malloc((size_t)dd * sizeof(double)), *Q = malloc((size_t)dd * sizeof(double));
+    double       *dw = malloc((size_t)d * sizeof(double)), *dx = malloc((size_t)d * sizeof(double));
+    double       *cs  = malloc((size_t)d * sizeof(double));
+    const int64_t pan = 7; /* not a divisor of d: a short last panel */
+    for (int64_t r0 = 0; r0 < d; r0 += pan) {
+      CHECK_OK(comp_wtw_rows(P, W, d_out, d, r0, r0 + pan < d ? r0 + pan : d));
+      CHECK_OK(comp_eq5_gram_rows(Q, NULL, W, d_out, X, n, d, r0, r0 + pan < d ? r0 + pan : d, dw, dx));
+    }
+    comp_sym_from_lower(P, d);
+    comp_sym_from_lower(Q, d);
+    REPORT(rel_err(P, WtW_ref, dd) < 1e-13, "w%d WtW by row panels of %lld vs numpy: %.2e", d_out, (long long)pan,
+           rel_err(P, WtW_ref, dd));
+    REPORT(rel_err(Q, G0_ref, dd) < 1e-13, "w%d G0 = WtW o XX^T by row panels (from W) vs numpy: %.2e", d_out,
+           rel_err(Q, G0_ref, dd));
+    double *wd = malloc((size_t)d * sizeof(double)), *xd = malloc((size_t)d * sizeof(double));
+    for (int64_t i = 0; i < d; i++) wd[i] = WtW_ref[i * d + i], xd[i] = XX[i * d + i];
+    REPORT(rel_err(dw, wd, d) < 1e-13 && rel_err(dx, xd, d) < 1e-13, "w%d panel diagonals vs numpy: %.2e, %.2e", d_out,
+           rel_err(dw, wd, d), rel_err(dx, xd, d));
+    comp_row_sums(cs, Q, d);
+    double *c0r = malloc((size_t)d * sizeof(double));
+    for (int64_t i = 0; i < d; i++) {
+      c0r[i] = 0;
+      for (int64_t j = 0; j < d; j++) c0r[i] += G0_ref[i * d + j];
+    }
+    REPORT(rel_err(cs, c0r, d) < 1e-12, "w%d c = G 1 (row sums) vs numpy G0 1: %.2e", d_out, rel_err(cs, c0r, d));
+    for (int64_t r0 = 0; r0 < d; r0 += 16) /* from a given WtW: the same G as from W, bit for bit */
+      CHECK_OK(comp_eq5_gram_rows(P, WtW, NULL, d_out, X, n, d, r0, r0 + 16 < d ? r0 + 16 : d, NULL, NULL));
+    comp_sym_from_lower(P, d);
+    REPORT(rel_err(P, G0_ref, dd) < 1e-13, "w%d G0 by row panels of 16 from a stored WtW vs numpy: %.2e", d_out,
+           rel_err(P, G0_ref, dd));
+    comp_error_clear();
+    REPORT(comp_eq5_gram_rows(Q, NULL, W, d_out, X, n, d, 3, 2, NULL, NULL) == COMP_ERR_ARG &&
+               comp_wtw_rows(P, W, d_out, d, 0, d + 1) == COMP_ERR_ARG,
+           "w%d row panels outside 0..d -> COMP_ERR_ARG", d_out);
+    comp_error_clear();
+    free(P), free(Q), free(dw), free(dx), free(cs), free(wd), free(xd), free(c0r);
+  }
+
   /* ---- Eq. 6-7: κ and gradient vs eigh closed form and finite differences ---- */
   double *g = malloc((size_t)d * sizeof(double));
   for (int ie = 0; ie < 2; ie++) {
@@ -265,6 +305,14 @@ static void test_dense(int d_out)
     snprintf(nm, sizeof nm, "order_w%d_%s", d_out, name);
     double *order = npy_f8(nm, NULL);
     CHECK_OK(comp_neuron_importance((comp_importance_kind)k, d, G, wdiag, xdiag, &f, 1e-6, score));
+    { /* in place: the same scores bit for bit, G restored bit for bit */
+      double *Gc = malloc((size_t)dd * sizeof(double)), *sc = malloc((size_t)d * sizeof(double));
+      memcpy(Gc, G, (size_t)dd * sizeof(double));
+      CHECK_OK(comp_neuron_importance_inplace((comp_importance_kind)k, d, Gc, wdiag, xdiag, &f, 1e-6, sc));
+      REPORT(memcmp(sc, score, (size_t)d * sizeof(double)) == 0 && memcmp(Gc, G, (size_t)dd * sizeof(double)) == 0,
+             "w%d importance %-11s in place == with a copy, G restored exactly", d_out, name);
+      free(Gc), free(sc);
+    }
     double tol = k == COMP_IMP_WANDA || k == COMP_IMP_MAGNITUDE ? 1e-13 : 1e-8;
     REPORT(rel_err(score, want, d) < tol, "w%d importance %-11s vs numpy: %.2e", d_out, name, rel_err(score, want, d));
     comp_keep_order(want, d, perm); /* on the oracle's own scores: exact comparison */
@@ -312,6 +360,25 @@ static void test_dense(int d_out)
   }
   comp_masktune_destroy(&mt);
   REPORT(mt == NULL, "w%d masktune_destroy clears the handle", d_out);
+  { /* in place (G's storage becomes the factor): the same masks bit for bit */
+    double        *Gc = malloc((size_t)dd * sizeof(double)), *m1 = malloc((size_t)d * sizeof(double));
+    double        *m2  = malloc((size_t)d * sizeof(double));
+    comp_masktune *mt2 = NULL;
+    memcpy(Gc, G_ref, (size_t)dd * sizeof(double));
+    CHECK_OK(comp_masktune_create(G_ref, c_ref, perm, d, 1e-6, &mt));
+    CHECK_OK(comp_masktune_create_inplace(Gc, c_ref, perm, d, 1e-6, &mt2));
+    bool same = mt && mt2, ok1, ok2;
+    for (int64_t i = 0; same && i < nk; i++) {
+      const int64_t k = (int64_t)ks[i];
+      CHECK_OK(comp_masktune_solve(mt, k, m1, &ok1));
+      CHECK_OK(comp_masktune_solve(mt2, k, m2, &ok2));
+      same = ok1 == ok2 && memcmp(m1, m2, (size_t)k * sizeof(double)) == 0;
+    }
+    REPORT(same, "w%d masktune_create_inplace == masktune_create (every k, bit for bit)", d_out);
+    comp_masktune_destroy(&mt);
+    comp_masktune_destroy(&mt2);
+    free(Gc), free(m1), free(m2);
+  }
 
   /* X' = X, nothing pruned: m = 1 (C-computed G0, c0) */
   CHECK_OK(comp_masktune_create(G0, c0, perm, d, 1e-6, &mt));
