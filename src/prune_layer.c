@@ -601,8 +601,8 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
   dense_inputs  di = {.n = n}, dp = {.n = n};
   dense_plan    pl[COMP_DENSE_COUNT];
   comp_fwd_ws  *ws      = NULL;
-  float        *h       = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) scratch residual stream */
   const bool    with_xp = o->inputs == COMP_INPUTS_PRUNED && xp;
+  float        *h       = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) scratch residual stream */
   memset(pl, 0, sizeof pl);
   if (!h) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   for (int j = 0; !s && j < COMP_DENSE_COUNT; j++) {
@@ -616,6 +616,9 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
     dp.want[j] = with_xp;
   }
   /* X: what the unpruned layer feeds each dense on its original input x */
+  /* (replicated on a group: the capture pass is not split over its ranks, because an SGEMM's rows
+   * depend on how many rows it is given — OpenBLAS picks kernels by size — and the result must not
+   * depend on the rank count) */
   if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
   double t = comp_now();
   if (!s) s = capture_inputs(m, ly, x, S, T, ws, h, &di);
