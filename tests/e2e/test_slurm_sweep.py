@@ -24,6 +24,7 @@ import glob, json, os, re, shutil, signal, struct, subprocess, sys, tempfile, ti
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "slurm"))
+import e2e_common  # noqa: E402
 from e2e_common import COMP, SRC, check, finish, need_shared  # noqa: E402
 from cluster import Cluster, ClusterUnavailable  # noqa: E402
 
@@ -369,8 +370,12 @@ def main():
             sys.exit(77)
         try:
             env = cluster.env(COMP_BIN=COMP, COMP_SHARED=env["COMP_SHARED"])
-            run_full(cluster, env, tmp)
-            run_preempt(cluster, env, tmp)
+            for part, out in ((run_full, "mini"), (run_preempt, "preempt")):
+                failed = e2e_common._tally[1]
+                part(cluster, env, tmp)
+                if e2e_common._tally[1] > failed:  # the logs of a part that failed
+                    show_logs(f"{tmp}/{out}")
+                    print(cluster.logs_tail(5))
         finally:
             cluster.stop()
     finally:
