@@ -9,3 +9,4 @@ comp_add_script(e2e_prune_oracle e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/
 comp_add_script(e2e_resume mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_resume.py)
 comp_add_script(e2e_dry_run mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_dry_run.py)
 comp_add_script(e2e_solvers mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_solvers.py)
+comp_add_script(e2e_sweep_report e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_sweep_report.py)
