@@ -147,6 +147,14 @@ order = [f"{m}__dense" if v is None else cid(m, v, r_) for m in MODELS
          for (r_, v) in [(0, None)] + [(r_, v) for r_ in RATIOS for v in VARIANTS]]
 check([x["cell_id"] for x in rep["rows"]] == order, "rows ordered model x ratio x variant, dense row first per model")
 
+# the cell ids and indices are those of `comp sweep list` (Engineer A's enumeration) where this build has it
+sl = run(["sweep", "list", f"{OUT}/jobs.json", "--out-dir", OUT, "--json"])
+if sl.returncode == 0:
+    listed = {x["id"]: x["index"] for x in map(json.loads, sl.stdout.strip().splitlines())}
+    mine = {x["cell_id"]: x["cell_index"] for x in rep["rows"]}
+    check(listed == mine, f"cell ids and indices equal `comp sweep list --json` ({len(listed)} cells)")
+else:
+    print(f"SKIP (sweep list part): `comp sweep list` unavailable here: {(sl.stderr.strip() or sl.stdout.strip())[:200]}")
 bad_ratio, bad_ppl, bad_prov, bad_info, n_ppl = [], [], [], [], 0
 for row, jr in zip(rows, rep["rows"]):
     c = jr["cell_id"]
