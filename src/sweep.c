@@ -96,6 +96,13 @@ static comp_status check_keys(const cJSON *obj, const char *where, const char *c
 
 static const cJSON *item(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
 
+/* "file: key" at the top level, "file: models[0].key" below it */
+static const char *join(char *buf, size_t cap, const char *where, const char *key)
+{
+  snprintf(buf, cap, strstr(where, ": ") ? "%s.%s" : "%s: %s", where, key);
+  return buf;
+}
+
 /* A string member (expanded when expand); NULL when absent and !required. */
 static comp_status get_str(const cJSON *obj, const char *where, const char *key, bool required, bool expand, char **out)
 {
@@ -103,9 +110,9 @@ static comp_status get_str(const cJSON *obj, const char *where, const char *key,
   const cJSON *v = item(obj, key);
   if (!v && !required) return COMP_OK;
   COMP_CHECK(v, COMP_ERR_FORMAT, "%s: missing key \"%s\"", where, key);
-  COMP_CHECK(cJSON_IsString(v), COMP_ERR_FORMAT, "%s.%s: must be a string", where, key);
   char w[512];
-  snprintf(w, sizeof w, "%s.%s", where, key);
+  join(w, sizeof w, where, key);
+  COMP_CHECK(cJSON_IsString(v), COMP_ERR_FORMAT, "%s: must be a string", w);
   if (expand) return comp_sweep_expand(w, v->valuestring, out);
   *out = strdup(v->valuestring);
   COMP_CHECK(*out, COMP_ERR_NOMEM, "out of memory");
@@ -127,15 +134,16 @@ static comp_status get_int(const cJSON *obj, const char *where, const char *key,
   const cJSON *v = item(obj, key);
   COMP_CHECK(v, COMP_ERR_FORMAT, "%s: missing key \"%s\"", where, key);
   char w[512];
-  snprintf(w, sizeof w, "%s.%s", where, key);
-  return as_int(v, w, lo, out);
+  return as_int(v, join(w, sizeof w, where, key), lo, out);
 }
 
 static comp_status get_array(const cJSON *obj, const char *where, const char *key, const cJSON **out)
 {
   const cJSON *v = item(obj, key);
   COMP_CHECK(v, COMP_ERR_FORMAT, "%s: missing key \"%s\"", where, key);
-  COMP_CHECK(cJSON_IsArray(v), COMP_ERR_FORMAT, "%s.%s: must be a list", where, key);
+  char w[512];
+  join(w, sizeof w, where, key);
+  COMP_CHECK(cJSON_IsArray(v), COMP_ERR_FORMAT, "%s: must be a list", w);
   *out = v;
   return COMP_OK;
 }
@@ -160,7 +168,7 @@ static comp_status get_args(const cJSON *obj, const char *where, const char *key
   const cJSON *a = item(obj, key);
   if (!a) return COMP_OK;
   char w[512];
-  snprintf(w, sizeof w, "%s.%s", where, key);
+  join(w, sizeof w, where, key);
   COMP_CHECK(cJSON_IsArray(a), COMP_ERR_FORMAT, "%s: must be a list of strings (comp prune options)", w);
   int k = cJSON_GetArraySize(a);
   *out  = calloc((size_t)k + 1, sizeof(char *));
@@ -228,7 +236,7 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
                                       "evals", "ratios",      "variants", "seeds", "dense", NULL};
   static const char *const mkeys[] = {"name", "path", "tokenizer", "prune_args", NULL};
   static const char *const ckeys[] = {"text", "samples", "len", NULL};
-  static const char *const ekeys[] = {"name", "text", "seq_len", NULL};
+  static const char *const ekeys[] = {"name", "text", "seq_len", "max_windows", NULL};
   static const char *const vkeys[] = {"name", "args", NULL};
   char                     w[512];
   int64_t                  v;
@@ -239,25 +247,25 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
   COMP_CALL(get_str(j, where, "description", false, false, &s->description));
   COMP_CALL(get_str(j, where, "paper", false, false, &s->paper));
   COMP_CALL(get_int(j, where, "ranks", 1, &v));
-  COMP_CHECK(v <= 1 << 20, COMP_ERR_FORMAT, "%s.ranks: %lld is too many", where, (long long)v);
+  COMP_CHECK(v <= 1 << 20, COMP_ERR_FORMAT, "%s: ranks: %lld is too many", where, (long long)v);
   s->ranks = (int)v;
   COMP_CALL(get_str(j, where, "time", true, false, &s->time));
-  COMP_CHECK(time_ok(s->time), COMP_ERR_FORMAT, "%s.time: \"%s\": use \"HH:MM:SS\" or \"D-HH:MM:SS\"", where, s->time);
+  COMP_CHECK(time_ok(s->time), COMP_ERR_FORMAT, "%s: time: \"%s\": use \"HH:MM:SS\" or \"D-HH:MM:SS\"", where, s->time);
   const cJSON *d = item(j, "dense");
   COMP_CHECK(d, COMP_ERR_FORMAT, "%s: missing key \"dense\"", where);
-  COMP_CHECK(cJSON_IsBool(d), COMP_ERR_FORMAT, "%s.dense: must be true or false", where);
+  COMP_CHECK(cJSON_IsBool(d), COMP_ERR_FORMAT, "%s: dense: must be true or false", where);
   s->dense = cJSON_IsTrue(d);
 
   /* models */
   const cJSON *a, *e;
   COMP_CALL(get_array(j, where, "models", &a));
-  COMP_CHECK(cJSON_GetArraySize(a) > 0, COMP_ERR_FORMAT, "%s.models: empty", where);
+  COMP_CHECK(cJSON_GetArraySize(a) > 0, COMP_ERR_FORMAT, "%s: models: empty", where);
   s->models = calloc((size_t)cJSON_GetArraySize(a), sizeof *s->models);
   COMP_CHECK(s->models, COMP_ERR_NOMEM, "out of memory");
   cJSON_ArrayForEach(e, a)
   {
     comp_sweep_model *m = &s->models[s->n_models];
-    snprintf(w, sizeof w, "%s.models[%d]", where, s->n_models);
+    snprintf(w, sizeof w, "%s: models[%d]", where, s->n_models);
     COMP_CHECK(cJSON_IsObject(e), COMP_ERR_FORMAT, "%s: must be an object {name, path, ...}", w);
     s->n_models++;
     COMP_CALL(check_keys(e, w, mkeys));
@@ -274,7 +282,7 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
   /* calibration */
   const cJSON *c = item(j, "calib");
   COMP_CHECK(c, COMP_ERR_FORMAT, "%s: missing key \"calib\"", where);
-  snprintf(w, sizeof w, "%s.calib", where);
+  snprintf(w, sizeof w, "%s: calib", where);
   COMP_CHECK(cJSON_IsObject(c), COMP_ERR_FORMAT, "%s: must be an object {text, samples, len}", w);
   COMP_CALL(check_keys(c, w, ckeys));
   COMP_CALL(get_str(c, w, "text", true, true, &s->calib_text));
@@ -283,14 +291,14 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
 
   /* evaluations */
   COMP_CALL(get_array(j, where, "evals", &a));
-  COMP_CHECK(cJSON_GetArraySize(a) > 0, COMP_ERR_FORMAT, "%s.evals: empty (a cell without evaluation measures nothing)",
-             where);
+  COMP_CHECK(cJSON_GetArraySize(a) > 0, COMP_ERR_FORMAT,
+             "%s: evals: empty (a cell without evaluation measures nothing)", where);
   s->evals = calloc((size_t)cJSON_GetArraySize(a), sizeof *s->evals);
   COMP_CHECK(s->evals, COMP_ERR_NOMEM, "out of memory");
   cJSON_ArrayForEach(e, a)
   {
     comp_sweep_eval *ev = &s->evals[s->n_evals];
-    snprintf(w, sizeof w, "%s.evals[%d]", where, s->n_evals);
+    snprintf(w, sizeof w, "%s: evals[%d]", where, s->n_evals);
     COMP_CHECK(cJSON_IsObject(e), COMP_ERR_FORMAT, "%s: must be an object {name, text, seq_len}", w);
     s->n_evals++;
     COMP_CALL(check_keys(e, w, ekeys));
@@ -301,6 +309,7 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
                  ev->name);
     COMP_CALL(get_str(e, w, "text", true, true, &ev->text));
     COMP_CALL(get_int(e, w, "seq_len", 2, &ev->seq_len));
+    if (item(e, "max_windows")) COMP_CALL(get_int(e, w, "max_windows", 0, &ev->max_windows));
   }
 
   /* ratios */
@@ -309,7 +318,7 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
   COMP_CHECK(s->ratios, COMP_ERR_NOMEM, "out of memory");
   cJSON_ArrayForEach(e, a)
   {
-    snprintf(w, sizeof w, "%s.ratios[%d]", where, s->n_ratios);
+    snprintf(w, sizeof w, "%s: ratios[%d]", where, s->n_ratios);
     COMP_CHECK(cJSON_IsNumber(e), COMP_ERR_FORMAT, "%s: must be a number", w);
     COMP_CHECK(e->valuedouble > 0 && e->valuedouble < 1, COMP_ERR_FORMAT, "%s: %g: must be inside (0, 1)", w,
                e->valuedouble);
@@ -329,7 +338,7 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
   cJSON_ArrayForEach(e, a)
   {
     comp_sweep_variant *va = &s->variants[s->n_variants];
-    snprintf(w, sizeof w, "%s.variants[%d]", where, s->n_variants);
+    snprintf(w, sizeof w, "%s: variants[%d]", where, s->n_variants);
     COMP_CHECK(cJSON_IsObject(e), COMP_ERR_FORMAT, "%s: must be an object {name, args}", w);
     s->n_variants++;
     COMP_CALL(check_keys(e, w, vkeys));
@@ -350,7 +359,7 @@ static comp_status parse(const cJSON *j, const char *where, comp_sweep *s)
   COMP_CHECK(s->seeds, COMP_ERR_NOMEM, "out of memory");
   cJSON_ArrayForEach(e, a)
   {
-    snprintf(w, sizeof w, "%s.seeds[%d]", where, s->n_seeds);
+    snprintf(w, sizeof w, "%s: seeds[%d]", where, s->n_seeds);
     COMP_CALL(as_int(e, w, 0, &s->seeds[s->n_seeds]));
     for (int i = 0; i < s->n_seeds; i++)
       COMP_CHECK(s->seeds[i] != s->seeds[s->n_seeds], COMP_ERR_FORMAT, "%s: seed %lld given twice", w,
@@ -659,6 +668,7 @@ comp_status comp_sweep_eval_argv(const comp_sweep *s, const comp_sweep_cell *c, 
   if (c->model->tokenizer) push(&b, "--tokenizer"), push(&b, c->model->tokenizer);
   push(&b, "--text"), push(&b, s->evals[e].text);
   push(&b, "--seq-len"), pushf(&b, "%.0f", (double)s->evals[e].seq_len);
+  if (s->evals[e].max_windows > 0) push(&b, "--max-windows"), pushf(&b, "%.0f", (double)s->evals[e].max_windows);
   push(&b, "--out"), push(&b, out);
   push(&b, "--sweep-cell"), push(&b, c->id);
   push(&b, "--sweep-jobs"), push(&b, s->abs_path);

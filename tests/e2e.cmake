@@ -10,3 +10,5 @@ comp_add_script(e2e_resume mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/te
 comp_add_script(e2e_dry_run mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_dry_run.py)
 comp_add_script(e2e_solvers mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_solvers.py)
 comp_add_script(e2e_sweep_report e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_sweep_report.py)
+comp_add_script(e2e_eval_archive e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_eval_archive.py)
+comp_add_script(e2e_sweep mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_sweep.py)

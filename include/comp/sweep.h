@@ -9,7 +9,8 @@
  *   ranks (int >= 1: MPI ranks per cell), time (str "HH:MM:SS" or "D-HH:MM:SS": Slurm limit per cell),
  *   models: [{name, path, tokenizer (optional), prune_args (optional list of str)}],
  *   calib: {text, samples (int >= 1), len (int >= 2)},
- *   evals: [{name, text, seq_len (int >= 2)}],
+ *   evals: [{name, text, seq_len (int >= 2), max_windows (optional int >= 0; 0 = all, the protocol;
+ *           N = score only the first N windows, recorded in the eval archive)}],
  *   ratios: [float in (0, 1)], variants: [{name, args (list of str: comp prune options)}],
  *   seeds: [int >= 0], dense (bool: also evaluate every unpruned model once).
  *
@@ -56,6 +57,7 @@ typedef struct comp_sweep_model {
 typedef struct comp_sweep_eval {
   char   *name, *text;
   int64_t seq_len;
+  int64_t max_windows; /* 0: every window (the protocol); N: only the first N (miniatures) */
 } comp_sweep_eval;
 
 typedef struct comp_sweep_variant {
