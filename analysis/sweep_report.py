@@ -97,13 +97,13 @@ def cell_list(jobs, path):
     if jobs.get("dense"):
         for m in jobs["models"]:
             cells.append(dict(id=f"{m['name']}__dense", model=m["name"], variant="dense", ratio=0.0, seed=None,
-                              dense=True))
+                              dense=True, index=len(cells)))
     for m in jobs["models"]:
         for v in jobs["variants"]:
             for r in jobs["ratios"]:
                 for s in jobs["seeds"]:
                     cells.append(dict(id=f"{m['name']}__{v['name']}__r{fmt_ratio_id(r)}__s{s}", model=m["name"],
-                                      variant=v["name"], ratio=float(r), seed=s, dense=False))
+                                      variant=v["name"], ratio=float(r), seed=s, dense=False, index=len(cells)))
     return cells
 
 
@@ -285,6 +285,9 @@ def collect(out_dir, jobs, jobs_path, paper, verify):
             expected += 1
             p = os.path.join(cdir, "prune.h5")
             pr, why = read_prune(p)
+            sc = pr["attrs"].get("sweep_cell", "") if pr else ""
+            if sc and sc != c["id"]:
+                pr, why = None, f"belongs to another cell (its /prune sweep_cell is {sc!r})"
             if pr is None:
                 row["missing"].append(dict(archive=os.path.relpath(p, out_dir), reason=why))
             else:
@@ -294,6 +297,9 @@ def collect(out_dir, jobs, jobs_path, paper, verify):
             expected += 1
             p = os.path.join(cdir, f"eval-{e['name']}.h5")
             ev, why = read_eval(p)
+            sc = ev["attrs"].get("sweep_cell", "") if ev else ""
+            if sc and sc != c["id"]:
+                ev, why = None, f"belongs to another cell (its sweep_cell is {sc!r})"
             if ev is not None and row["prune"] is not None:
                 want = ev["attrs"].get("archive_complete_sha256", "")
                 pp = row["prune"]["path"]
@@ -369,10 +375,12 @@ def calib_protocol(row):
 
 def eval_protocol(ev):
     a = ev["attrs"]
-    bos = a.get("bos")
+    proto = a.get("protocol", "")
+    bos = "BOS first" if (not proto or "with BOS" in proto) else f"see protocol: {proto}"
     return dict(text=a.get("text_path", ""), text_sha256=a.get("text_sha256", ""), seq_len=a.get("seq_len"),
-                windows=a.get("windows"), tokens=a.get("tokens"),
-                bos=("BOS first (text tokenized once with BOS, as comp eval does)" if bos is None else str(bos)))
+                windows=a.get("windows"), tokens=a.get("tokens"), predicted=a.get("predicted"),
+                max_windows=a.get("max_windows", 0), tokenizer=a.get("tokenizer_path", ""), bos=bos,
+                protocol=proto or "text as stored, tokenized once with BOS, non-overlapping windows (comp eval)")
 
 
 def protocol_text(row, evals):
@@ -384,9 +392,18 @@ def protocol_text(row, evals):
         ev = row["evals"].get(e["name"])
         if ev:
             p = eval_protocol(ev)
-            parts.append(f"{e['name']}: {os.path.basename(p['text'])} L={p['seq_len']}, {p['windows']} windows, "
-                         f"{p['tokens']} tokens, BOS")
+            part = (f"{e['name']}: {os.path.basename(p['text'])} L={p['seq_len']}, {p['windows']} windows, "
+                    f"{p['tokens']} tokens, {p['bos']}")
+            if p["max_windows"]:
+                part += f" (only the first {p['max_windows']} windows: --max-windows)"
+            parts.append(part)
     return "; ".join(parts) if parts else DASH
+
+
+def array_id(a):
+    """"<array job>_<task>" of a Slurm array task, "" otherwise."""
+    j, t = a.get("slurm_array_job_id", ""), a.get("slurm_array_task_id", "")
+    return f"{j}_{t}" if j else ""
 
 
 def provenance(row, out_dir):
@@ -397,7 +414,8 @@ def provenance(row, out_dir):
         items.append(dict(archive=os.path.relpath(pr["path"], out_dir), abs_path=os.path.abspath(pr["path"]),
                           model_sha256=pr["source"].get("model_sha256", ""), git_commit=pr["root"].get("git_commit", ""),
                           comp_version=pr["root"].get("comp_version", ""),
-                          slurm_job_id=pr["attrs"].get("slurm_job_id", "")))
+                          slurm_job_id=pr["attrs"].get("slurm_job_id", ""),
+                          slurm_array=array_id(pr["attrs"]), sweep_cell=pr["attrs"].get("sweep_cell", "")))
     for name, ev in row["evals"].items():
         if ev:
             a = ev["attrs"]
@@ -405,7 +423,8 @@ def provenance(row, out_dir):
                               model_sha256=a.get("model_sha256", ""), git_commit=a.get("git_commit", ""),
                               comp_version=a.get("comp_version", ""), slurm_job_id=a.get("slurm_job_id", ""),
                               archive_complete_sha256=a.get("archive_complete_sha256", ""),
-                              archive_verified=ev.get("verified")))
+                              archive_verified=ev.get("verified"), slurm_array=array_id(a),
+                              sweep_cell=a.get("sweep_cell", "")))
     return items
 
 
@@ -415,7 +434,8 @@ def provenance_text(row, out_dir):
         return f"cell `{row['id']}`: no archive"
     groups = {}  # archives with the same model sha256, commit and job id share one entry
     for it in items:
-        k = (short(it["model_sha256"]), short(it["git_commit"]), it["slurm_job_id"] or DASH)
+        k = (short(it["model_sha256"]), short(it["git_commit"]),
+             (it["slurm_job_id"] or DASH) + (f" (array {it['slurm_array']})" if it.get("slurm_array") else ""))
         groups.setdefault(k, []).append(os.path.basename(it["archive"]))
     out = [f"cell `{row['id']}`: `{row['cell_dir']}/`"]
     for (sha, commit, job), names in groups.items():
@@ -454,8 +474,8 @@ def write_markdown(path, ctx):
     L.append(f"# Sweep `{jobs.get('name', '?')}`: perplexity after pruning" +
              (f" ({jobs['paper']})" if jobs.get("paper") else ""))
     L.append("")
-    L.append(f"Generated by `/usr/bin/python3 analysis/sweep_report.py` from the HDF5 archives under "
-             f"`{ctx['out_dir_abs']}/cells/` only (do not edit by hand); {ctx['generated']}.")
+    L.append(f"Generated by `/usr/bin/python3 analysis/sweep_report.py --out-dir {ctx['out_dir']}` from the HDF5 "
+             f"archives under `{ctx['out_dir']}/cells/` only (do not edit by hand); {ctx['generated']}.")
     if jobs.get("description"):
         L.append(f"{jobs['description']}")
     L.append("")
@@ -523,6 +543,11 @@ def write_markdown(path, ctx):
     L.append(f"Source: {paper.doc.get('source', '')}. Protocol: {pp.get('recipe', '')}.")
     L.append("")
     ents = paper.tables_named()
+    if not any(r["paper_model"] for r in rows):
+        L.append("No model of this sweep is one of the paper's (" + ", ".join(paper.doc.get("models", {})) +
+                 "), so no row has a published counterpart; the paper's table(s) the jobs file names are given for "
+                 "reference.")
+        L.append("")
     if ents:
         L.extend(paper_reference_md(ents, paper))
     else:
@@ -628,7 +653,7 @@ def report_json(ctx):
     rows_out = []
     for i, r in enumerate(ctx["rows"], 1):
         pr = r["prune"]
-        o = dict(index=i, cell_id=r["id"], model=r["model"], variant=r["variant"], ratio_target=r["ratio"],
+        o = dict(index=i, cell_index=r["index"], cell_id=r["id"], model=r["model"], variant=r["variant"], ratio_target=r["ratio"],
                  seed=r["seed"], dense=r["dense"], cell_dir=r["cell_dir"], complete=not r["missing"],
                  missing=r["missing"], paper_model=r["paper_model"])
         if r["dense"]:
