@@ -303,9 +303,16 @@ def run_preempt(c, env, tmp):
         while time.time() - t0 < 60:  # Slurm holds a requeued job 120 s (BeginTime): release it now
             p = [j for j in (c.squeue() or []) if j["array_job"] == arr and j["task"] == "1" and j["state"] == "PENDING"]
             if p:
+                # release it only once the previous run's slurmstepd processes are gone: a task started
+                # during that cleanup fails to launch (seen here); Slurm's own 120 s hold is what
+                # prevents that outside this test
+                t1 = time.time()
+                while c.stepds(p[0]["job_id"]) and time.time() - t1 < 60:
+                    time.sleep(0.2)
                 subprocess.run(["scontrol", "update", f"JobId={arr}_1", "StartTime=now"], env=c.env(),
                                capture_output=True)
-                log(f"{arr}_1 requeued itself ({p[0]['reason']}); released")
+                log(f"{arr}_1 requeued itself ({p[0]['reason']}); released {time.time() - t1:.1f} s later, "
+                    f"when the slurmstepd processes of job {p[0]['job_id']} had ended")
                 break
             time.sleep(0.2)
     try:

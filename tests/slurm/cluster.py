@@ -269,14 +269,30 @@ class Cluster:
     def squeue(self):
         """Every job/array task in the queue: list of dicts (id, array_job, task, state, reason, name),
         array tasks one per line; None when squeue fails."""
-        r = subprocess.run(["squeue", "-h", "-r", "-o", "%i|%F|%K|%T|%r|%j"], env=self.env(),
+        r = subprocess.run(["squeue", "-h", "-r", "-o", "%i|%F|%K|%T|%r|%A|%j"], env=self.env(),
                            capture_output=True, text=True)
         if r.returncode != 0:
             return None
         out = []
         for line in r.stdout.splitlines():
-            i, a, k, st, reason, name = line.split("|", 5)
-            out.append({"id": i, "array_job": a, "task": k, "state": st, "reason": reason, "name": name})
+            i, a, k, st, reason, job, name = line.split("|", 6)
+            out.append({"id": i, "array_job": a, "task": k, "state": st, "reason": reason, "job_id": job,
+                        "name": name})
+        return out
+
+    @staticmethod
+    def stepds(job_id):
+        """PIDs of the slurmstepd processes of a job (their title is "slurmstepd: [JOB.STEP]")."""
+        out = []
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/cmdline", "rb") as f:
+                        cmd = f.read().decode(errors="replace")
+                except OSError:
+                    continue
+                if cmd.startswith(f"slurmstepd: [{job_id}."):
+                    out.append(int(d))
         return out
 
     def jobcomp(self):
