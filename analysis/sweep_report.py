@@ -815,15 +815,24 @@ def ppl_panels(ctx, fig, variants, title_of, show_removed=False):
             ax = fig.add_subplot(nr, nc, ei * nc + mi + 1)
             any_line = False
             for v in variants:
-                pts = sorted((r["prune"]["attrs"]["ratio_achieved"], r["evals"][en]["attrs"]["ppl"])
-                             for r in ctx["rows"] if r["model"] == m and r["variant"] == v and r["prune"]
-                             and r["evals"].get(en))
+                by_target = {}  # several seeds of one target ratio: one point at the means, min-max bars
+                for r in ctx["rows"]:
+                    if r["model"] == m and r["variant"] == v and r["prune"] and r["evals"].get(en):
+                        by_target.setdefault(r["ratio"], []).append((r["prune"]["attrs"]["ratio_achieved"],
+                                                                     r["evals"][en]["attrs"]["ppl"]))
+                pts = sorted((sum(a for a, _ in g) / len(g), sum(b for _, b in g) / len(g), min(b for _, b in g),
+                              max(b for _, b in g)) for g in by_target.values())
                 if pts:
                     any_line = True
                     k = variants.index(v)  # marker, dash and size differ so that equal results stay visible
-                    ax.plot([100 * p[0] for p in pts], [p[1] for p in pts], color=variant_color(ctx, v), label=v,
+                    ax.plot([100 * p[0] for p in pts], [p[1] for p in pts], color=variant_color(ctx, v),
+                            label=v + (" (mean over seeds)" if any(len(g) > 1 for g in by_target.values()) else ""),
                             marker="osD^vx"[k % 6], linestyle=["-", "--", "-.", ":"][k % 4], linewidth=2.5 - 0.4 * (k % 4),
                             markersize=max(13 - 3 * k, 5), mfc="none" if k else None, mew=2)
+                    if any(p[2] != p[3] for p in pts):
+                        ax.errorbar([100 * p[0] for p in pts], [p[1] for p in pts],
+                                    yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]], fmt="none",
+                                    ecolor=variant_color(ctx, v), capsize=4)
                 # the paper's numbers for this model/variant, when it has some
                 pp = sorted((r["ratio"], r["paper"][en]["value"]) for r in ctx["rows"]
                             if r["model"] == m and r["variant"] == v and r["paper"].get(en))
