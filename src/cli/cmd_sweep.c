@@ -37,7 +37,8 @@ static const char about[] =
     "      cell I (or every cell not done, in order): comp prune into DIR/cells/<id>/prune.h5 (with\n"
     "      --resume when an interrupted run left its journal; skipped when the archive is complete),\n"
     "      then comp eval of each text into DIR/cells/<id>/eval-<name>.h5 (skipped when complete),\n"
-    "      then the marker DIR/cells/<id>/done. A done cell returns at once. The commands' output goes\n"
+    "      then the marker DIR/cells/<id>/done. A done cell returns at once; with all, a failed cell does\n"
+    "      not stop the others (exit 1 at the end, naming the first failure). The commands' output goes\n"
     "      to DIR/cells/<id>/log.txt; progress with ETA to stderr. The jobs file is copied to\n"
     "      DIR/jobs.json at the first run; another jobs file is refused for that folder.\n"
     "Both check the whole jobs file first (keys, types, variables, that the files exist, and every\n"
@@ -316,9 +317,11 @@ static comp_status do_run(const comp_sweep *sw, const char *dir, const char *cel
     }
   MPI_Bcast(&todo, 1, MPI_INT, 0, comm);
   if (total > 1) say(quiet, "%s: %d cell(s), %d to run, %d done already", sw->path, total, todo, total - todo);
-  double      t0  = comp_now();
-  int         ran = 0;
-  comp_status s   = COMP_OK;
+  double      t0              = comp_now();
+  int         ran             = 0;
+  comp_status s               = COMP_OK;
+  int         failed          = 0;
+  char        first_err[1200] = "";
   for (int i = first; !s && i < last; i++) {
     comp_sweep_cell c;
     s         = comp_sweep_cell_get(sw, i, &c);
@@ -327,12 +330,20 @@ static comp_status do_run(const comp_sweep *sw, const char *dir, const char *cel
     MPI_Bcast(&state, 1, MPI_INT, 0, comm);
     if (!s && total > 1 && state == COMP_CELL_DONE) continue; /* --cell all: skip quietly, counted above */
     if (!s) s = run_cell(sw, &c, dir, quiet, comm);
-    if (!s && total > 1 && state != COMP_CELL_DONE) {
+    if (s && total > 1) { /* --cell all goes on with the other cells; the first failure is reported */
+      if (!failed++) snprintf(first_err, sizeof first_err, "%s", comp_error_message());
+      say(quiet, "%s", comp_error_message());
+      comp_error_clear();
+      s = COMP_OK;
+    }
+    if (!s && total > 1) {
       ran++;
       double el = comp_now() - t0;
-      say(quiet, "%d/%d cell(s) run, elapsed %.0fs, ETA %.0fs", ran, todo, el, el / ran * (todo - ran));
+      say(quiet, "%d/%d cell(s) run%s, elapsed %.0fs, ETA %.0fs", ran, todo, failed ? " (some failed)" : "", el,
+          el / ran * (todo - ran));
     }
   }
+  if (!s && failed) s = comp_error_set(COMP_ERR_IO, "%d of %d cell(s) failed; the first: %s", failed, todo, first_err);
   return s;
 }
 

@@ -99,8 +99,24 @@ def bad_inputs():
               f"--cell {cell}: {lines[0] if lines else r.stderr!r}")
 
 
+def failing_cell():
+    """A cell that fails at run time (not caught by the checks) does not stop --cell all; exit 1 names it."""
+    j = json.load(open(JOBS))
+    j.update(models=j["models"][:1], ratios=[0.3], dense=False,
+             variants=[{"name": "too-many-layers", "args": ["--remove-layers", "7"]}, j["variants"][1]])
+    path, out = f"{TMP}/failing.json", f"{TMP}/failing"
+    json.dump(j, open(path, "w"))
+    r = sweep(["run", path, "--out-dir", out, "--cell", "all"], 2)
+    lines = error_lines(r)
+    st = {c["id"]: c["state"] for c in (listing(out, path) or [])}
+    check(r.returncode == 1 and len(lines) == 1 and "1 of 2 cell(s) failed" in lines[0] and "prune failed" in lines[0] and
+          st == {"llama-8L__too-many-layers__r0.3__s0": "partial", "llama-8L__wanda-sp__r0.3__s0": "done"},
+          f"a failing cell: the other cell still runs, exit 1 with one line: {lines[0] if lines else r.stderr[-300:]!r}")
+
+
 def main():
     bad_inputs()
+    failing_cell()
     out = f"{TMP}/run"
     cells = listing(out)
     check(cells is not None and [c["id"] for c in cells] == IDS and [c["index"] for c in cells] == list(range(10)) and
