@@ -815,15 +815,24 @@ def ppl_panels(ctx, fig, variants, title_of, show_removed=False):
             ax = fig.add_subplot(nr, nc, ei * nc + mi + 1)
             any_line = False
             for v in variants:
-                pts = sorted((r["prune"]["attrs"]["ratio_achieved"], r["evals"][en]["attrs"]["ppl"])
-                             for r in ctx["rows"] if r["model"] == m and r["variant"] == v and r["prune"]
-                             and r["evals"].get(en))
+                by_target = {}  # several seeds of one target ratio: one point at the means, min-max bars
+                for r in ctx["rows"]:
+                    if r["model"] == m and r["variant"] == v and r["prune"] and r["evals"].get(en):
+                        by_target.setdefault(r["ratio"], []).append((r["prune"]["attrs"]["ratio_achieved"],
+                                                                     r["evals"][en]["attrs"]["ppl"]))
+                pts = sorted((sum(a for a, _ in g) / len(g), sum(b for _, b in g) / len(g), min(b for _, b in g),
+                              max(b for _, b in g)) for g in by_target.values())
                 if pts:
                     any_line = True
                     k = variants.index(v)  # marker, dash and size differ so that equal results stay visible
-                    ax.plot([100 * p[0] for p in pts], [p[1] for p in pts], color=variant_color(ctx, v), label=v,
+                    ax.plot([100 * p[0] for p in pts], [p[1] for p in pts], color=variant_color(ctx, v),
+                            label=v + (" (mean over seeds)" if any(len(g) > 1 for g in by_target.values()) else ""),
                             marker="osD^vx"[k % 6], linestyle=["-", "--", "-.", ":"][k % 4], linewidth=2.5 - 0.4 * (k % 4),
                             markersize=max(13 - 3 * k, 5), mfc="none" if k else None, mew=2)
+                    if any(p[2] != p[3] for p in pts):
+                        ax.errorbar([100 * p[0] for p in pts], [p[1] for p in pts],
+                                    yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]], fmt="none",
+                                    ecolor=variant_color(ctx, v), capsize=4)
                 # the paper's numbers for this model/variant, when it has some
                 pp = sorted((r["ratio"], r["paper"][en]["value"]) for r in ctx["rows"]
                             if r["model"] == m and r["variant"] == v and r["paper"].get(en))
@@ -845,14 +854,21 @@ def ppl_panels(ctx, fig, variants, title_of, show_removed=False):
                     if a and a == b:
                         notes.append(f"{v} = {w} at every ratio (same perplexities)")
             if show_removed:
-                for v in variants:
-                    for r in ctx["rows"]:
-                        if r["model"] == m and r["variant"] == v and r["prune"]:
-                            notes.append(f"{v} r{fmt_ratio_id(r['ratio'])}: removed layers "
-                                         f"{[int(x) for x in r['prune']['data'].get('removal_order', [])]} (in order)")
-            if notes and any_line:
-                ax.text(0.98, 0.02, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=8,
-                        bbox=dict(boxstyle="round", fc="white", ec="#999999", alpha=0.9))
+                by_ratio = {}
+                for r in ctx["rows"]:
+                    if r["model"] == m and r["variant"] in variants and r["prune"]:
+                        by_ratio.setdefault(r["ratio"], {})[r["variant"]] = \
+                            [int(x) for x in r["prune"]["data"].get("removal_order", [])]
+                if by_ratio:
+                    notes.append("removed layers in order (" + " / ".join(variants) + "):")
+                    for ra in sorted(by_ratio):
+                        notes.append(f"  r{fmt_ratio_id(ra)}: " + " / ".join(str(by_ratio[ra].get(v, DASH))
+                                                                              for v in variants))
+            if notes and any_line:  # as legend entries without handles: loc "best" keeps them off the data
+                from matplotlib.lines import Line2D
+                h, lab = ax.get_legend_handles_labels()
+                h += [Line2D([], [], linestyle="none") for _ in notes]
+                ax.legend(h, lab + notes, fontsize=8, loc="best")
             if not any_line:
                 note_panel(ax, f"{m} / {en}: no complete archives")
             else:
@@ -864,7 +880,8 @@ def ppl_panels(ctx, fig, variants, title_of, show_removed=False):
                 ax.set_xlabel("achieved ratio (% of parameters removed)")
                 ax.set_ylabel(f"perplexity on {en}" + (" (log)" if ax.get_yscale() == "log" else ""))
                 ax.grid(True, which="both", alpha=0.3)
-                ax.legend(fontsize=8)
+                if not (notes and any_line):
+                    ax.legend(fontsize=8, loc="best")
             ax.set_title(title_of(m, en), fontsize=10)
 
 
@@ -878,22 +895,35 @@ def fig2(ctx, path):
     return "Fig. 2: perplexity vs achieved ratio per model and eval text, one line per variant, dense as a horizontal line"
 
 
+def layer_order(args):
+    """(the --layer-order value or None, the other args)."""
+    a, order, rest, i = [str(x) for x in args], None, [], 0
+    while i < len(a):
+        if a[i] == "--layer-order" and i + 1 < len(a):
+            order, i = a[i + 1], i + 2
+            continue
+        if a[i].startswith("--layer-order="):
+            order = a[i].split("=", 1)[1]
+        else:
+            rest.append(a[i])
+        i += 1
+    return order, rest
+
+
 def oneshot_variants(jobs):
-    """[(oneshot variant, iterative partner)]: a variant with --layer-order oneshot, paired with the variant
-    whose args are the same without it (else "comp", else none)."""
+    """[(oneshot variant, iterative partner or None)]: each variant with --layer-order oneshot, paired with
+    the variant whose other args are the same and whose order is iterative (explicit or default)."""
     out = []
     for v in jobs["variants"]:
-        a = [str(x) for x in v.get("args", [])]
-        one = any(a[i] == "--layer-order" and i + 1 < len(a) and a[i + 1] == "oneshot" for i in range(len(a))) or \
-            "--layer-order=oneshot" in a
-        if not one:
+        order, rest = layer_order(v.get("args", []))
+        if order != "oneshot":
             continue
-        rest = [x for i, x in enumerate(a) if not (x == "--layer-order" or (i > 0 and a[i - 1] == "--layer-order"))
-                and x != "--layer-order=oneshot"]
-        partner = next((w["name"] for w in jobs["variants"] if w is not v and [str(x) for x in w.get("args", [])] == rest),
-                       None)
-        if partner is None and any(w["name"] == "comp" for w in jobs["variants"]):
-            partner = "comp"
+        partner = None
+        for w in jobs["variants"]:
+            o2, r2 = layer_order(w.get("args", []))
+            if w is not v and o2 in (None, "iterative") and r2 == rest:
+                partner = w["name"]
+                break
         out.append((v["name"], partner))
     return out
 
@@ -990,7 +1020,8 @@ def fig_time_memory(ctx, path):
         ew = np.array([sum(ev["attrs"].get("seconds", 0.0) for ev in r["evals"].values() if ev) for r in rows])
         ax1.barh(y, ew, left=left, color="#bbbbbb", hatch="//", edgecolor="#555555", label="eval (all texts)")
         ax1.set_yticks(y)
-        ax1.set_yticklabels([r["id"] for r in rows], fontsize=8)
+        fs = max(4.0, min(8.0, 600.0 / len(rows)))  # cell labels stay legible up to ~150 cells
+        ax1.set_yticklabels([r["id"] for r in rows], fontsize=fs)
         ax1.invert_yaxis()
         ax1.set_xlabel("wall time (s)")
         ax1.set_title("time per phase (/prune/phase_seconds) and eval seconds", fontsize=11)
@@ -1013,7 +1044,7 @@ def fig_time_memory(ctx, path):
                              label="eval: peak RSS (max over ranks)" if first_e else None)
                     first_e = False
         ax2.set_yticks(y)
-        ax2.set_yticklabels([r["id"] for r in rows], fontsize=8)
+        ax2.set_yticklabels([r["id"] for r in rows], fontsize=fs)
         ax2.set_ylim(len(rows) - 0.5, -0.5)
         ax2.set_xlabel("peak resident memory (MiB)")
         ax2.set_title("peak memory per rank (/prune/peak_rss_bytes) and per eval", fontsize=11)

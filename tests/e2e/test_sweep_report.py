@@ -297,13 +297,15 @@ OUT2 = f"{tmp}/sweep2"
 shutil.copytree(OUT, OUT2, ignore=shutil.ignore_patterns("report"))
 json.dump(jobs_doc(["comp", "shortgpt"]), open(f"{OUT2}/jobs.json", "w"), indent=1)  # oneshot cells: not named
 gone, incomplete, killed = cid("llama-8L", "comp", 0.2), cid("opt-6L", "comp", 0.3), cid("opt-6L", "shortgpt", 0.2)
-stale = cid("llama-8L", "shortgpt", 0.3)
+stale, truncated = cid("llama-8L", "shortgpt", 0.3), cid("opt-6L", "shortgpt", 0.3)
 os.remove(f"{OUT2}/cells/{gone}/prune.h5")
 with h5py.File(f"{OUT2}/cells/{incomplete}/prune.h5", "r+") as f:  # as a run that died before its last step
     f.attrs["complete"] = 0
     hidden = float(f["prune"].attrs["ratio_achieved"])
 os.rename(f"{OUT2}/cells/{killed}/prune.h5", f"{OUT2}/cells/{killed}/prune.h5.tmp")
 shutil.rmtree(f"{OUT2}/cells/opt-6L__dense")
+with open(f"{OUT2}/cells/{truncated}/prune.h5", "r+b") as f:  # a copy cut short
+    f.truncate(os.path.getsize(f"{OUT2}/cells/{truncated}/prune.h5") // 2)
 if HAVE_EVAL_OUT:  # pruned again (another seed) after its eval: the eval archive no longer describes prune.h5
     p = run(["prune", "--model", f"{D}/trained/llama-8L", "--ratio", "0.3", "--calib", TRAIN, "--method", "shortgpt",
              "--seed", "1", "--out", f"{OUT2}/cells/{stale}/prune.h5", "--force", "--quiet"])
@@ -317,10 +319,10 @@ miss = {}
 for m in json.load(open(f"{OUT2}/report/report.json"))["missing"]:
     miss[m["cell"]] = miss.get(m["cell"], "") + f"{m['archive']}: {m['reason']}; "
 check(r.returncode == 0 and len(t2) == n2 and all(t2[c]["achieved"] == DASH and rows2[c]["ratio_achieved"] is None
-                                                   for c in (gone, incomplete, killed)),
-      "absent, incomplete (complete = 0) and killed (prune.h5.tmp) cells: achieved shows —")
+                                                   for c in (gone, incomplete, killed, truncated)),
+      "absent, incomplete (complete = 0), killed (prune.h5.tmp) and truncated cells: achieved shows —")
 check("absent" in miss.get(gone, "") and "complete = 0" in miss.get(incomplete, "") and
-      "prune.h5.tmp" in miss.get(killed, "") and "opt-6L__dense" in miss,
+      "prune.h5.tmp" in miss.get(killed, "") and "unreadable" in miss.get(truncated, "") and "opt-6L__dense" in miss,
       "each listed as missing with its reason: " + " ".join(f"{k}: {v}" for k, v in miss.items() if "prune.h5" in v
                                                             or "dense" in k))
 if HAVE_EVAL_OUT:
@@ -329,7 +331,7 @@ if HAVE_EVAL_OUT:
 check(f"{hidden:.4f}" not in t2[incomplete]["achieved"] and str(hidden) not in json.dumps(rows2[incomplete])
       and f"{hidden:.4f}" not in md2,
       f"the incomplete archive's ratio {hidden:.4f} is not read as a result")
-exp_complete = (n2 - 5) if HAVE_EVAL_OUT else 0
+exp_complete = (n2 - 6) if HAVE_EVAL_OUT else 0
 check(f"{exp_complete} of {n2} cells complete" in md2,
       f"summary line counts them: {json.load(open(f'{OUT2}/report/report.json'))['summary']['line']}")
 check(cid("llama-8L", "comp-oneshot", 0.2) in md2.split("Cell folders not named")[-1],
