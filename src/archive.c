@@ -234,6 +234,29 @@ bool comp_archive_is_hdf5(const char *path)
   return n == 8 && memcmp(buf, sig, 8) == 0;
 }
 
+void comp_archive_file_kind(const char *path, char *fmt, size_t cap, int64_t *complete)
+{
+  if (cap) fmt[0] = '\0';
+  *complete = 0;
+  if (!comp_archive_is_hdf5(path)) return;
+  arc_h5_quiet();
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return;
+  char *v = NULL;
+  if (H5Aexists(f, "format") > 0) {
+    if (arc_attr_get_str(f, path, "format", &v) == COMP_OK && cap)
+      snprintf(fmt, cap, "%s", v);
+    else
+      comp_error_clear(); /* a probe: an odd attribute is an answer, not an error */
+  }
+  free(v);
+  if (H5Aexists(f, "complete") > 0 && arc_attr_get_i64(f, path, "complete", complete) != COMP_OK) {
+    *complete = 0;
+    comp_error_clear();
+  }
+  H5Fclose(f);
+}
+
 /* ---- the reader ------------------------------------------------------------------------------- */
 
 static bool role_expected(const comp_arch_desc *ad, comp_role r)
@@ -627,6 +650,12 @@ const char *comp_archive_model_config(const comp_model *m)
 {
   const arc_reader *r = arc_model_reader(m);
   return r ? r->config_json : NULL;
+}
+
+const char *comp_archive_model_sha256(const comp_model *m)
+{
+  const arc_reader *r = arc_model_reader(m);
+  return r ? r->model_sha256 : NULL;
 }
 
 int comp_archive_model_orig_index(const comp_model *m, int l)

@@ -28,6 +28,10 @@ comp_status arc_attr_get_str(hid_t obj, const char *where, const char *name, cha
 comp_status arc_attr_get_i64(hid_t obj, const char *where, const char *name, int64_t *value);
 comp_status arc_attr_get_f64(hid_t obj, const char *where, const char *name, double *value);
 
+/* {attr: value} of every attribute of object h (strings, numbers, short numeric lists; a type note for
+ * anything else), or NULL when it has none. where: "file:/object". (archive_info.c) */
+struct cJSON *arc_attrs_json(hid_t h, const char *where);
+
 /* Shape of dataset `name` under loc: *ndim (-1 if absent), dims (up to 8). */
 comp_status arc_dset_shape(hid_t loc, const char *where, const char *name, int *ndim, int64_t dims[8]);
 /* Read dataset `name` (numel elements expected, converted to float / int32). */

@@ -57,7 +57,7 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
 }
 
 /* {attr: value} of object h, or NULL if it has none. */
-static cJSON *attrs_json(hid_t h, const char *where)
+cJSON *arc_attrs_json(hid_t h, const char *where)
 {
   attr_walk w = {where, cJSON_CreateObject()};
   H5Aiterate2(h, H5_INDEX_NAME, H5_ITER_INC, NULL, attr_cb, &w);
@@ -97,7 +97,7 @@ static void walk_group(hid_t g, const char *file, const char *path, cJSON *out, 
 {
   char where[4400];
   snprintf(where, sizeof where, "%s:%s", file, path);
-  cJSON *ga = attrs_json(g, where);
+  cJSON *ga = arc_attrs_json(g, where);
   if (ga) {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddItemToObject(e, "attrs", ga);
@@ -116,7 +116,7 @@ static void walk_group(hid_t g, const char *file, const char *path, cJSON *out, 
     } else if (H5Iget_type(o) == H5I_DATASET) {
       cJSON *d = dataset_json(o);
       snprintf(where, sizeof where, "%s:%s", file, child);
-      cJSON *da = attrs_json(o, where);
+      cJSON *da = arc_attrs_json(o, where);
       if (da) cJSON_AddItemToObject(d, "attrs", da);
       cJSON_AddItemToObject(out, child, d);
     }

@@ -678,6 +678,15 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
         s = comp_dist_agree(
             comm, comp_archive_put_attr_str(archive, "/prune", "options_json", options_json ? options_json : "{}"));
       if (!s) s = comp_dist_agree(comm, comp_archive_put_attr_str(archive, "/prune", "slurm_job_id", job ? job : ""));
+      const struct {
+        const char *name, *v;
+      } prov[] = {{"slurm_array_job_id", getenv("SLURM_ARRAY_JOB_ID")},
+                  {"slurm_array_task_id", getenv("SLURM_ARRAY_TASK_ID")},
+                  {"sweep_cell", o->sweep_cell},
+                  {"sweep_jobs", o->sweep_jobs}};
+      for (size_t i = 0; !s && i < sizeof prov / sizeof prov[0]; i++)
+        s = comp_dist_agree(comm,
+                            comp_archive_put_attr_str(archive, "/prune", prov[i].name, prov[i].v ? prov[i].v : ""));
       if (!s) {
         /* peak RSS per rank */
         double  rss = (double)comp_peak_rss(), *all = rank == 0 ? malloc(sizeof(double) * (size_t)size) : NULL;

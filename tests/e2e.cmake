@@ -9,3 +9,10 @@ comp_add_script(e2e_prune_oracle e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/
 comp_add_script(e2e_resume mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_resume.py)
 comp_add_script(e2e_dry_run mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_dry_run.py)
 comp_add_script(e2e_solvers mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_solvers.py)
+comp_add_script(e2e_sweep_report e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_sweep_report.py)
+comp_add_script(e2e_eval_archive e2e ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_eval_archive.py)
+comp_add_script(e2e_sweep mpi ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_sweep.py)
+# Slurm: a real one-node Slurm on localhost (tests/slurm/cluster.py) runs jobs/mini-smoke.json with
+# slurm/submit, then cancels/requeues cells and resubmits (root, slurmctld slurmd slurm-client munge)
+comp_add_script(e2e_slurm_sweep slurm ${COMP_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_slurm_sweep.py)
+set_tests_properties(e2e_slurm_sweep PROPERTIES LABELS "e2e;slurm" RUN_SERIAL TRUE)

@@ -43,7 +43,9 @@
  *                            n_params, n_layer_params, removed_params, removed_params_stripped,
  *                            n_removed_layers, n_removed_layers_asked (before the budget clamp),
  *                            ranks, layers_from_journal (layers a --resume took from the journal),
- *                            slurm_job_id ("" outside Slurm)   (numbers as float64)
+ *                            slurm_job_id, slurm_array_job_id, slurm_array_task_id ("" outside Slurm),
+ *                            sweep_cell, sweep_jobs (the `comp sweep` cell id and jobs file; "" outside
+ *                            a sweep)   (numbers as float64)
  *      importance_iterations (n_removed + 1, L) f64  Eq. 3 at every stage-A iteration (NaN: removed)
  *      removal_order  (n_removed) i64      original indices, in removal order
  *      removal_step   (L) i64              position in removal_order, -1 if kept
@@ -168,6 +170,14 @@ comp_status comp_archive_close(comp_archive **a, bool ok);
 bool comp_archive_is_hdf5(const char *path);
 
 /*
+ * comp_archive_file_kind - what an HDF5 file of this project is, from its root attributes: fmt (cap
+ * bytes) = the format attribute ("comp-archive", "comp-eval", ...; "" when the file is absent, not
+ * HDF5 or has none), *complete = the complete attribute (0 when absent). Never fails; not collective.
+ * A finished pruning archive: fmt "comp-archive" and *complete == 1.
+ */
+void comp_archive_file_kind(const char *path, char *fmt, size_t cap, int64_t *complete);
+
+/*
  * comp_archive_load_model - fill m (allocated by comp_model_load, m->path set) from the archive at
  * path: hyper-parameters, model-wide tensors, a layer reader (m->reader) and m->src_path.
  * Refuses incomplete archives. Not collective. On error m may be partly filled: comp_model_destroy it.
@@ -178,6 +188,8 @@ comp_status comp_archive_load_model(const char *path, comp_model *m);
  * text and the source layer index of kept layer l. NULL / -1 otherwise. */
 const char *comp_archive_model_config(const comp_model *m);
 int         comp_archive_model_orig_index(const comp_model *m, int l);
+/* For an archive-backed model: its /source model_sha256 (the weights it was pruned from). NULL otherwise. */
+const char *comp_archive_model_sha256(const comp_model *m);
 
 /* ---- tools ---------------------------------------------------------------------------------- */
 

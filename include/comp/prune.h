@@ -80,10 +80,12 @@ typedef struct comp_prune_opts {
   int                         calib_samples; /* 10                                                   */
   int64_t                     calib_len;     /* 128                                                  */
   uint64_t                    seed;
-  bool                        resume; /* continue from the journal OUT.ckpt (comp/checkpoint.h)  */
-  bool                        force;  /* discard a journal found there                            */
-  comp_prune_prof            *prof;   /* when not NULL, stage C adds its phase timings here */
-  int ranks_per_layer;                /* stage C group size (ranks sharing a layer); 0: size / layers to prune */
+  bool                        resume;  /* continue from the journal OUT.ckpt (comp/checkpoint.h)  */
+  bool                        force;   /* discard a journal found there                            */
+  comp_prune_prof            *prof;    /* when not NULL, stage C adds its phase timings here */
+  int         ranks_per_layer;         /* stage C group size (ranks sharing a layer); 0: size / layers to prune */
+  const char *sweep_cell, *sweep_jobs; /* provenance recorded in /prune (NULL: not part of a sweep); not
+                                          part of the journal key */
 } comp_prune_opts;
 
 void        comp_prune_opts_default(comp_prune_opts *o, int n_layer);

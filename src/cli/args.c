@@ -5,11 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comp/error.h"
 #include "comp/log.h"
+
+static int g_capture;
+
+void comp_cli_capture_errors(int on) { g_capture = on; }
 
 void comp_cli_error(const char *cmd, const char *msg)
 {
-  if (comp_log_rank() == 0) fprintf(stderr, "comp %s: error: %s\n", cmd, msg);
+  if (g_capture)
+    comp_error_set(COMP_ERR_ARG, "%s", msg);
+  else if (comp_log_rank() == 0)
+    fprintf(stderr, "comp %s: error: %s\n", cmd, msg);
 }
 
 static void print_help(const comp_opt *opts, int n, const char *usage, const char *about)

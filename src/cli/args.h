@@ -25,7 +25,12 @@ typedef struct comp_opt {
  * (the caller returns 0). `usage` is the first help line, `about` a paragraph after it. */
 int comp_args_parse(int argc, char **argv, const comp_opt *opts, int n_opts, const char *usage, const char *about);
 
-/* Print "comp <cmd>: error: <message>" on rank 0. */
+/* Print "comp <cmd>: error: <message>" on rank 0 (or record it, see below). */
 void comp_cli_error(const char *cmd, const char *msg);
+
+/* While on, comp_cli_error and the option parser record their message with comp_error_set (the first
+ * one wins) instead of printing it: a caller that runs a command's checks in-process (comp sweep)
+ * reports the outcome itself, as its own one line. */
+void comp_cli_capture_errors(int on);
 
 #endif

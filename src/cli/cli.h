@@ -17,5 +17,6 @@ int comp_cmd_bench_prune(int argc, char **argv);
 int comp_cmd_export(int argc, char **argv);
 int comp_cmd_info(int argc, char **argv);
 int comp_cmd_prune(int argc, char **argv);
+int comp_cmd_sweep(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "comp/archive.h"
 #include "comp/dist.h"
+#include "comp/eval_archive.h"
 #include "comp/log.h"
 
 static double num(const cJSON *o, const char *key)
@@ -97,12 +98,31 @@ static void print_human(const cJSON *j)
   }
 }
 
+/* An eval archive: the result first, then every attribute. */
+static void print_eval(const cJSON *j)
+{
+  printf("eval archive  %s (%s v%.0f, %s, written by comp %s @ %s)\n", str(j, "path"), str(j, "format"),
+         num(j, "format_version"), num(j, "complete") == 1 ? "complete" : "INCOMPLETE", str(j, "comp_version"),
+         str(j, "git_commit"));
+  printf("ppl %.6f  nll_mean %.6f  windows %.0f x %.0f  tokens %.0f  ranks %.0f  %.2fs\n", num(j, "ppl"),
+         num(j, "nll_mean"), num(j, "windows"), num(j, "seq_len"), num(j, "tokens"), num(j, "ranks"),
+         num(j, "seconds"));
+  const cJSON *e;
+  cJSON_ArrayForEach(e, j)
+  {
+    if (cJSON_IsString(e))
+      printf("  %-24s %s\n", e->string, e->valuestring);
+    else if (cJSON_IsNumber(e))
+      printf("  %-24s %.17g\n", e->string, e->valuedouble);
+  }
+}
+
 int comp_cmd_info(int argc, char **argv)
 {
   const char *archive = NULL;
   int         json    = 0;
   comp_opt    opts[]  = {
-          {"archive", COMP_OPT_STR, &archive, "A.h5", "the pruning archive (or give it as the first argument)"},
+          {"archive", COMP_OPT_STR, &archive, "A.h5", "the pruning or eval archive (or give it as the first argument)"},
           {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the description as the last stdout line"},
   };
   if (argc > 1 && argv[1][0] != '-') { /* positional archive: `comp info A.h5` */
@@ -110,19 +130,31 @@ int comp_cmd_info(int argc, char **argv)
     argv[1] = argv[0];
     argc--, argv++;
   }
-  int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), "comp info A.h5 [--json]",
+  int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), "comp info A.h5|R.h5 [--json]",
                            "Summarises a comp pruning archive: provenance, source model, kept and removed layers,\n"
                            "parameters (source vs stored), kept input columns of every dense, and what the\n"
-                           "pruning run recorded under /prune. Incomplete archives are described too.");
+                           "pruning run recorded under /prune. Incomplete archives are described too.\n"
+                           "For an eval archive (comp eval --out R.h5): the result and every attribute\n"
+                           "(include/comp/eval_archive.h).");
   if (rc) return rc == 1 ? 0 : 2;
-  cJSON      *j = NULL;
-  comp_status s = archive ? COMP_OK : comp_error_set(COMP_ERR_ARG, "no archive given (comp info A.h5)");
-  if (!s && comp_log_rank() == 0) s = comp_archive_describe(archive, &j);
+  cJSON      *j       = NULL;
+  comp_status s       = archive ? COMP_OK : comp_error_set(COMP_ERR_ARG, "no archive given (comp info A.h5)");
+  bool        is_eval = false;
+  if (!s && comp_log_rank() == 0) {
+    char    fmt[64];
+    int64_t complete;
+    comp_archive_file_kind(archive, fmt, sizeof fmt, &complete);
+    is_eval = strcmp(fmt, COMP_EVAL_ARCHIVE_FORMAT) == 0;
+    s       = is_eval ? comp_eval_archive_describe(archive, &j) : comp_archive_describe(archive, &j);
+  }
   s = comp_dist_agree(MPI_COMM_WORLD, s);
   if (s) {
     comp_cli_error("info", comp_error_message());
   } else if (comp_log_rank() == 0) {
-    print_human(j);
+    if (is_eval)
+      print_eval(j);
+    else
+      print_human(j);
     if (json) {
       char *t = cJSON_PrintUnformatted(j);
       printf("%s\n", t);

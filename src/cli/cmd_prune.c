@@ -198,10 +198,11 @@ int comp_cmd_prune(int argc, char **argv)
     snprintf(solver_help + strlen(solver_help), sizeof solver_help - strlen(solver_help), "\n%s: %s",
              comp_mask_solver_at(i)->name, comp_mask_solver_at(i)->help);
   const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
-             *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL;
+             *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL, *sweep_cell = NULL,
+             *sweep_jobs = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  ranks_per_layer = 0, remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
-  int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0;
+  int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0, check_args = 0;
   comp_opt opts[] = {
       {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
       {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or tokenizer.bin (default: beside the model)"},
@@ -249,6 +250,13 @@ int comp_cmd_prune(int argc, char **argv)
       {"dry-run", COMP_OPT_FLAG, &dry_run, NULL,
        "print the predicted peak memory per rank and the FLOPs per phase for these options,\n"
        "this rank count (mpiexec -n P) and --solver, from config.json alone (no weights), and exit"},
+      {"sweep-cell", COMP_OPT_STR, &sweep_cell, "ID",
+       "provenance: the sweep cell this run belongs to, recorded in /prune (set by comp sweep run)"},
+      {"sweep-jobs", COMP_OPT_STR, &sweep_jobs, "FILE",
+       "provenance: the sweep's jobs file, recorded in /prune (set by comp sweep run)"},
+      {"check-args", COMP_OPT_FLAG, &check_args, NULL,
+       "only check the options (names, values, choices), load nothing, and exit 0 if they are\n"
+       "valid (comp sweep uses it before any work; --protect is checked against the model later)"},
       {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the outcome as the last stdout line"},
       {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
   };
@@ -304,8 +312,20 @@ int comp_cmd_prune(int argc, char **argv)
   else if (ranks_per_layer < 0 || ranks_per_layer > size)
     s = comp_error_set(COMP_ERR_ARG, "--ranks-per-layer %lld: must be in 1..%d (the rank count)",
                        (long long)ranks_per_layer, size);
-  else if (!dry_run && !force && rank == 0 && comp_is_file(out))
+  else if (!dry_run && !check_args && !force && rank == 0 && comp_is_file(out))
     s = comp_error_set(COMP_ERR_ARG, "%s exists (use --force to overwrite)", out);
+  if (!s && check_args) { /* the choices, without a model (the layer count is not known here) */
+    comp_prune_opts_default(&o, 1);
+    int k = 0;
+    if (!s && method) s = comp_prune_method_parse(method, &o.method);
+    if (!s && importance) s = comp_importance_parse(importance, &o.importance);
+    if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
+    if (!s && order) s = parse_choice("--layer-order", order, orders, &k);
+    if (!s && alloc) s = parse_choice("--neuron-allocation", alloc, allocs, &k);
+    if (!s && inputs) s = parse_choice("--inputs", inputs, input_kinds, &k);
+    s = comp_dist_agree(comm, s);
+    goto end;
+  }
   if (!s && !dry_run && rank == 0) { /* fail before the work, not when the archive is written */
     char        dir[4096];
     const char *slash = strrchr(out, '/');
@@ -341,6 +361,8 @@ int comp_cmd_prune(int argc, char **argv)
     o.resume          = resume;
     o.ranks_per_layer = (int)ranks_per_layer;
     o.force           = force;
+    o.sweep_cell      = sweep_cell;
+    o.sweep_jobs      = sweep_jobs;
     if (hp->n_layer > 1024) s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: more than 1024 layers", model);
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
     if (!s && protect) s = parse_protect(protect, (int)hp->n_layer, o.protect);
@@ -379,14 +401,7 @@ int comp_cmd_prune(int argc, char **argv)
     }
   }
   s = comp_dist_agree(comm, s);
-  if (!s && rank == 0) { /* the weights as loaded: every shard, in order (or the archive file) */
-    int          nf    = m->ws ? comp_wstore_file_count(m->ws) : 1;
-    const char **files = malloc(sizeof(char *) * (size_t)nf);
-    if (!files) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-    for (int i = 0; !s && i < nf; i++) files[i] = m->ws ? comp_wstore_file_path(m->ws, i) : m->path;
-    if (!s) s = comp_sha256_files(files, nf, sha);
-    free(files);
-  }
+  if (!s && rank == 0) s = comp_cli_model_sha256(m, sha); /* the weights as loaded: every shard, in order */
   s = comp_dist_agree(comm, s);
   if (!s) {
     MPI_Bcast(sha, sizeof sha, MPI_CHAR, 0, comm);
@@ -474,7 +489,7 @@ int comp_cmd_prune(int argc, char **argv)
     fflush(stdout);
   }
 end:
-  if (s && dry_run) comp_cli_error("prune", comp_error_message());
+  if (s && (dry_run || check_args)) comp_cli_error("prune", comp_error_message());
   free(options_json);
   comp_prune_result_free(&r);
   free(tok);

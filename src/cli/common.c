@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "comp/dist.h"
+#include "comp/sha256.h"
 #include "comp/text.h"
 #include "comp/util.h"
 
@@ -85,6 +86,28 @@ comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m,
   s = comp_dist_agree(comm, *ids ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
   if (!s) MPI_Bcast(*ids, (int)*n_ids, MPI_INT32_T, 0, comm);
   return s;
+}
+
+comp_status comp_cli_model_sha256(const comp_model *m, char hex[65])
+{
+  int          nf    = m->ws ? comp_wstore_file_count(m->ws) : 1;
+  const char **files = malloc(sizeof(char *) * (size_t)nf);
+  COMP_CHECK(files, COMP_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < nf; i++) files[i] = m->ws ? comp_wstore_file_path(m->ws, i) : m->path;
+  comp_status s = comp_sha256_files(files, nf, hex);
+  free(files);
+  return s;
+}
+
+char *comp_cli_command_line(int argc, char **argv)
+{
+  size_t n = 6;
+  for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+  char *c = malloc(n);
+  if (!c) return NULL;
+  strcpy(c, "comp");
+  for (int i = 0; i < argc; i++) strcat(strcat(c, " "), argv[i]);
+  return c;
 }
 
 void comp_cli_fill_uniform(float *p, int64_t n, float a, uint64_t seed)

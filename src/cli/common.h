@@ -20,6 +20,13 @@ comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m,
 comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, const char *text, size_t len,
                                 int32_t **ids, int64_t *n_ids);
 
+/* sha256 of the weights as loaded: every weight file of m in order (shards included), or the file
+ * itself for a llama2.c checkpoint or an archive. Not collective. */
+comp_status comp_cli_model_sha256(const comp_model *m, char hex[65]);
+
+/* The command line as one string: "comp " + argv joined by spaces (malloc'd; NULL when out of memory). */
+char *comp_cli_command_line(int argc, char **argv);
+
 /* p (n) = deterministic uniform(-a, a) numbers (xorshift from seed; no rand()) for synthetic data. */
 void comp_cli_fill_uniform(float *p, int64_t n, float a, uint64_t seed);
 

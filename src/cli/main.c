@@ -26,7 +26,8 @@ static const struct {
     {"bench", comp_cmd_bench, "forward-pass speed against the measured SGEMM peak"},
     {"bench-prune", comp_cmd_bench_prune, "stage C of one synthetic layer of true shape: seconds, GFLOP/s, memory"},
     {"export", comp_cmd_export, "a pruning archive as a Hugging Face checkpoint (original architecture)"},
-    {"info", comp_cmd_info, "what a pruning archive holds (layers, kept columns, /prune records)"},
+    {"info", comp_cmd_info, "what a pruning or eval archive holds (layers, kept columns, /prune records)"},
+    {"sweep", comp_cmd_sweep, "list / run the cells of a jobs file (models x variants x ratios x seeds)"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -25,4 +25,23 @@ if "$COMP" prune $P --ratio 0.3 --remove-layers 9 --out "$T/d.h5" 2>/dev/null; t
   echo "FAIL: --remove-layers 9 succeeded"; exit 1
 fi
 test ! -e "$T/d.h5"
+# eval archive, info of it, and a sweep (jobs file parsing, in-process prune/eval, done markers)
+"$COMP" eval --model "$T/a.h5" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet --out "$T/r.h5" >/dev/null
+"$COMP" info "$T/r.h5" --json >/dev/null
+cat > "$T/jobs.json" <<EOF
+{"name": "asan", "ranks": 2, "time": "00:05:00",
+ "models": [{"name": "default", "path": "\${COMP_SRC}/models/default", "prune_args": ["--protect", "0,-1"]}],
+ "calib": {"text": "\${COMP_SRC}/models/default/sample.txt", "samples": 4, "len": 64},
+ "evals": [{"name": "sample", "text": "\${COMP_SRC}/models/default/sample.txt", "seq_len": 128, "max_windows": 4}],
+ "ratios": [0.3], "variants": [{"name": "comp", "args": []}, {"name": "wanda-sp", "args": ["--method", "wanda-sp"]}],
+ "seeds": [0], "dense": true}
+EOF
+"$COMP" sweep list "$T/jobs.json" --out-dir "$T/sw" --json >/dev/null
+mpiexec -n 2 "$COMP" sweep run "$T/jobs.json" --out-dir "$T/sw" --cell all --quiet
+"$COMP" sweep run "$T/jobs.json" --out-dir "$T/sw" --cell all --quiet
+test "$("$COMP" sweep list "$T/jobs.json" --out-dir "$T/sw" | grep -c ' done$')" = 3
+sed 's/"comp", "args": \[\]/"comp", "args": ["--bogus"]/' "$T/jobs.json" > "$T/bad.json"
+if "$COMP" sweep run "$T/bad.json" --out-dir "$T/sw2" --cell all 2>/dev/null; then
+  echo "FAIL: a bad variant arg was accepted"; exit 1
+fi
 echo "sanitized pipeline ok"
