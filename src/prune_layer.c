@@ -172,6 +172,22 @@ static comp_status build_by_panels(const panel_job *j, MPI_Comm comm)
   return COMP_OK;
 }
 
+/* Eq. 5's problem for dense dn: G (d,d), c (d), keep order perm (d), n token rows of X and X′. */
+static comp_mask_problem mask_problem(const comp_dense *dn, const float *X, const float *Xp, const double *G,
+                                      const double *c, const int32_t *perm, int64_t n, const comp_prune_opts *o)
+{
+  return (comp_mask_problem){.d       = dn->d_in,
+                             .d_out   = dn->d_out,
+                             .n       = n,
+                             .W       = dn->w,
+                             .X       = X,
+                             .Xp      = Xp,
+                             .G       = G,
+                             .c       = c,
+                             .perm    = perm,
+                             .eps_rel = o->ridge_eps};
+}
+
 /* OBS importance over the group: diag((G+λI)⁻¹) from the solver back-end's distributed factor
  * (scalapack: pdpotrf + pdtrtri on the group's grid) instead of one replicated Cholesky + inverse. */
 static comp_status obs_distributed(const comp_dense *dn, const float *X, const float *Xp, const double *G,
@@ -183,16 +199,7 @@ static comp_status obs_distributed(const comp_dense *dn, const float *X, const f
   comp_status       s  = id ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
   for (int64_t k = 0; !s && k < d; k++) id[k] = (int32_t)k;
   if ((s = comp_dist_agree(comm, s))) goto done;
-  comp_mask_problem mp = {.d       = d,
-                          .d_out   = dn->d_out,
-                          .n       = n,
-                          .W       = dn->w,
-                          .X       = X,
-                          .Xp      = Xp,
-                          .G       = G,
-                          .c       = c,
-                          .perm    = id,
-                          .eps_rel = o->ridge_eps};
+  comp_mask_problem mp = mask_problem(dn, X, Xp, G, c, id, n, o);
   if (!(s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) s = comp_mask_solver_diag_inv(ms, score);
   for (int64_t k = 0; !s && k < d; k++) score[k] = 1.0 / score[k];
 done:
@@ -332,17 +339,8 @@ agree: /* every rank of the group gets here, failed or not, before the next coll
   p->masks           = malloc(sizeof(double) * (size_t)(mask_offset(p, nmax) + 1));
   if (!p->masks) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the mask profile");
   if ((s = comp_dist_agree(comm, s))) goto done;
-  comp_mask_problem mp = {.d         = d,
-                          .d_out     = dn->d_out,
-                          .n         = n,
-                          .W         = dn->w,
-                          .X         = X,
-                          .Xp        = Xp,
-                          .G         = G,
-                          .G_scratch = G, /* lapack factors in place: G is not read again */
-                          .c         = c,
-                          .perm      = p->perm,
-                          .eps_rel   = o->ridge_eps};
+  comp_mask_problem mp = mask_problem(dn, X, Xp, G, c, p->perm, n, o);
+  mp.G_scratch         = G; /* lapack factors in place: G is not read again */
   if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto done;
   /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step;
    * all steps are solved together, the profile ends at the first the guard rejects */
