@@ -126,18 +126,27 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   /* the capture pass (workspace and scratch stream) and the analysis are not alive at once */
   const double capture = x /* h */ + ws, after = analysis + masks;
   c->mem_stage_c_work = layer + x + di + (capture > after ? capture : after);
-  /* rank 0 keeps the inputs of the layers it prunes itself; the others receive theirs up front */
+  /* the inputs of the layers a rank prunes arrive before its first layer starts */
   c->mem_stage_c_rank0 = c->mem_stage_c_work + (kept_per_rank - 1) * x;
   c->mem_stage_c_other = ranks > 1 ? c->mem_stage_c_work + (kept_per_rank - 1) * x : 0;
-  /* stage A (rank 0): every layer's input cached, the residual stream, the workspace, one layer */
-  c->mem_stage_a      = L * x + x + ws + layer;
+  /* stage A, every rank (rank 0 the busiest): its rows of every layer's input (the sequences are
+   * dealt out, at most ceil(S/ranks) each), its residual stream, a one-sequence workspace, one
+   * layer; then, while the inputs are assembled, the rows not yet gathered beside the full inputs of
+   * the layers it prunes */
+  const double xr     = F32 * ceil(S / ranks) * T * D;
+  const double gather = L * xr + kept_per_rank * x;
+  c->mem_stage_a      = L * xr + xr + fwd_ws_bytes(hp, T, T) + layer;
+  c->mem_stage_a      = c->mem_stage_a > gather ? c->mem_stage_a : gather;
   const double common = baseline + c->mem_model_wide + c->mem_calib;
   c->peak_rank0       = common + (c->mem_stage_a > c->mem_stage_c_rank0 ? c->mem_stage_a : c->mem_stage_c_rank0);
-  c->peak_other       = ranks > 1 ? common + c->mem_stage_c_other : 0;
+  c->peak_other =
+      ranks > 1 ? common + (c->mem_stage_a > c->mem_stage_c_other ? c->mem_stage_a : c->mem_stage_c_other) : 0;
   /* work */
   const double passes =
       o->method == COMP_METHOD_COMP && o->order == COMP_ORDER_ITERATIVE ? L * (1.0 + c->n_remove) : 2.0 * L;
   c->flops_stage_a           = passes * fwd;
+  c->stage_a_seqs_per_rank   = (int)ceil(S / ranks);
+  c->flops_stage_a_per_rank  = c->flops_stage_a * c->stage_a_seqs_per_rank / S;
   c->flops_stage_c_per_layer = per_layer_flops;
   c->flops_stage_c           = c->n_prunable * per_layer_flops;
   return COMP_OK;

@@ -72,30 +72,99 @@ void comp_prune_result_free(comp_prune_result *r)
 
 /* ---- stage A: Eq. 3 and the layer order ------------------------------------------------------ */
 
-/* Run the alive layers from l0 on: inputs[l0] must hold layer l0's input; fills inputs[l] of every
- * later alive layer and imp[l] (Eq. 3) of every alive layer from l0 on. */
-static comp_status pass_from(comp_model *m, int l0, const bool *alive, float **inputs, int64_t S, int64_t T,
-                             comp_fwd_ws *ws, double *imp, comp_progress *prog)
+/* Stage A is data-parallel over the calibration sequences. Rank r holds the rows of its sequences
+ * [s0, s1) (comp_dist_range) of every alive layer's input and forwards each sequence alone, as a
+ * batch of one (T rows): a row's values then never depend on how the sequences are spread over the
+ * ranks, as they would with one batched SGEMM, whose results depend on its row count. The
+ * per-sequence cosine sums of Eq. 3 are gathered and added in sequence order, so every rank computes
+ * the same importances, bit for bit, for any rank count, and takes the same removal decisions. */
+typedef struct stage_a {
+  MPI_Comm     comm;
+  int64_t      S, T, D, s0, s1; /* S sequences of T tokens; this rank's [s0, s1)         */
+  int         *counts, *displs; /* (size) sequences per rank and their offsets           */
+  double      *cos_mine;        /* (s1 - s0) Σ_t cos(x_t, y_t) of this rank's sequences */
+  double      *cos_all;         /* (S) of every sequence, gathered                       */
+  comp_fwd_ws *ws;              /* one sequence                                          */
+} stage_a;
+
+static void stage_a_destroy(stage_a *a)
 {
-  const int64_t n = S * T, D = m->hp.n_embd, L = m->hp.n_layer;
-  float        *h = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) the residual stream */
-  COMP_CHECK(h, COMP_ERR_NOMEM, "out of memory");
-  memcpy(h, inputs[l0], sizeof(float) * (size_t)(n * D));
+  free(a->counts);
+  free(a->displs);
+  free(a->cos_mine);
+  free(a->cos_all);
+  comp_fwd_ws_destroy(&a->ws);
+  memset(a, 0, sizeof *a);
+}
+
+static comp_status stage_a_create(const comp_model *m, int64_t S, int64_t T, MPI_Comm comm, stage_a *a)
+{
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  memset(a, 0, sizeof *a);
+  a->comm = comm, a->S = S, a->T = T, a->D = m->hp.n_embd;
+  comp_dist_range(S, rank, size, &a->s0, &a->s1);
+  a->counts   = malloc(sizeof(int) * (size_t)size);
+  a->displs   = malloc(sizeof(int) * (size_t)size);
+  a->cos_mine = malloc(sizeof(double) * (size_t)(a->s1 - a->s0 + 1));
+  a->cos_all  = malloc(sizeof(double) * (size_t)S);
+  comp_status s =
+      a->counts && a->displs && a->cos_mine && a->cos_all ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int q = 0; !s && q < size; q++) {
+    int64_t lo, hi;
+    comp_dist_range(S, q, size, &lo, &hi);
+    a->counts[q] = (int)(hi - lo), a->displs[q] = (int)lo;
+  }
+  if (!s && a->s1 > a->s0) s = comp_fwd_ws_create(&m->hp, T, T, &a->ws);
+  if (s) stage_a_destroy(a);
+  return s;
+}
+
+/* One layer on B sequences of T tokens, x (B*T, D) in place, each sequence alone (ws: one sequence):
+ * the rows stage A and the --inputs pruned chain compute, whatever the batch. */
+static comp_status forward_by_sequence(const comp_model *m, const comp_layer *ly, float *x, int64_t B, int64_t T,
+                                       comp_fwd_ws *ws)
+{
   comp_status s = COMP_OK;
-  for (int l = l0; l < L && !s; l++) {
+  for (int64_t b = 0; !s && b < B; b++) s = comp_forward_layer(m, ly, x + b * T * m->hp.n_embd, 1, T, ws, NULL);
+  return s;
+}
+
+/* This rank's rows of a layer input: (s1 - s0) * T rows of D floats. */
+static int64_t stage_a_rows(const stage_a *a) { return (a->s1 - a->s0) * a->T; }
+
+/* Collective. Run the alive layers from l0 on: rows[l0] must hold this rank's rows of layer l0's
+ * input; fills rows[l] of every later alive layer and imp[l] (Eq. 3) of every alive layer from l0
+ * on, the same on every rank. */
+static comp_status pass_from(comp_model *m, stage_a *a, int l0, const bool *alive, float **rows, double *imp,
+                             comp_progress *prog)
+{
+  const int64_t nr = stage_a_rows(a), D = a->D, T = a->T, L = m->hp.n_layer;
+  float        *h = NULL; /* (nr, D) the residual stream of this rank's sequences */
+  comp_status   s = COMP_OK;
+  if (nr > 0 && !(h = malloc(sizeof(float) * (size_t)(nr * D))))
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  else if (nr > 0)
+    memcpy(h, rows[l0], sizeof(float) * (size_t)(nr * D));
+  for (int l = l0; l < L; l++) {
     if (!alive[l]) continue;
-    if (l != l0) {
-      if (!inputs[l] && !(inputs[l] = malloc(sizeof(float) * (size_t)(n * D)))) {
+    if (!s && nr > 0 && l != l0) {
+      if (!rows[l] && !(rows[l] = malloc(sizeof(float) * (size_t)(nr * D))))
         s = comp_error_set(COMP_ERR_NOMEM, "out of memory caching layer inputs");
-        break;
-      }
-      memcpy(inputs[l], h, sizeof(float) * (size_t)(n * D));
+      else
+        memcpy(rows[l], h, sizeof(float) * (size_t)(nr * D));
     }
     comp_layer *ly = NULL;
-    if ((s = comp_model_layer_get(m, l, &ly))) break;
-    s = comp_forward_layer(m, ly, h, S, T, ws, NULL);
-    comp_model_layer_put(m, &ly);
-    if (!s) imp[l] = comp_eq3_layer_importance(inputs[l], h, n, D);
+    if (!s && nr > 0) s = comp_model_layer_get(m, l, &ly);
+    if (!s && nr > 0) s = forward_by_sequence(m, ly, h, a->s1 - a->s0, T, a->ws);
+    for (int64_t b = 0; !s && b < a->s1 - a->s0; b++) /* Eq. 3's sum of each sequence */
+      a->cos_mine[b] = comp_eq3_cos_sum(rows[l] + b * T * D, h + b * T * D, T, D);
+    if (ly) comp_model_layer_put(m, &ly);
+    if ((s = comp_dist_agree(a->comm, s))) break;
+    MPI_Allgatherv(a->cos_mine, (int)(a->s1 - a->s0), MPI_DOUBLE, a->cos_all, a->counts, a->displs, MPI_DOUBLE,
+                   a->comm);
+    imp[l] = comp_eq3_layer_importance(a->cos_all, a->S, T);
     comp_progress_step(prog, 1);
   }
   free(h);
@@ -111,37 +180,40 @@ static int argmin_alive(const double *imp, const bool *alive, int L)
 }
 
 comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S, int64_t T, const comp_prune_opts *o,
-                                   int n_remove, comp_prune_result *r, float **inputs)
+                                   int n_remove, MPI_Comm comm, comp_prune_result *r, float **rows)
 {
-  const int     L = (int)m->hp.n_layer;
-  const int64_t n = S * T, D = m->hp.n_embd;
+  const int     L     = (int)m->hp.n_layer;
+  const int64_t D     = m->hp.n_embd;
   comp_status   s     = COMP_OK;
-  comp_fwd_ws  *ws    = NULL;
+  stage_a       a     = {0};
   comp_progress prog  = {0};
   bool         *alive = malloc(sizeof(bool) * (size_t)L);
   double       *imp   = malloc(sizeof(double) * (size_t)L);
-  if (!alive || !imp) {
-    free(alive);
-    free(imp);
-    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  }
-  for (int l = 0; l < L; l++) alive[l] = true, imp[l] = NAN, inputs[l] = NULL;
+  for (int l = 0; l < L; l++) rows[l] = NULL;
   r->n_removed       = n_remove;
   r->removal_order   = calloc((size_t)(n_remove > 0 ? n_remove : 1), sizeof(int));
   r->importance_iter = malloc(sizeof(double) * (size_t)((n_remove + 1) * L));
-  if (!r->removal_order || !r->importance_iter || !(inputs[0] = malloc(sizeof(float) * (size_t)(n * D)))) {
+  if (!alive || !imp || !r->removal_order || !r->importance_iter) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  if (!s) s = stage_a_create(m, S, T, comm, &a);
+  const int64_t nr = stage_a_rows(&a);
+  if (!s && nr > 0 && !(rows[0] = malloc(sizeof(float) * (size_t)(nr * D))))
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-    goto done;
-  }
+  if (!s && nr > 0) s = comp_forward_embed(m, tok + a.s0 * T, a.s1 - a.s0, T, rows[0]);
+  if ((s = comp_dist_agree(comm, s))) goto done;
+  for (int l = 0; l < L; l++) alive[l] = true, imp[l] = NAN;
   for (int64_t i = 0; i < (int64_t)(n_remove + 1) * L; i++) r->importance_iter[i] = NAN;
+  {
+    int size;
+    MPI_Comm_size(comm, &size);
+    comp_log("stage A: %lld calibration sequence(s) over %d rank(s), at most %lld per rank", (long long)S, size,
+             (long long)((S + size - 1) / size));
+  }
   /* layer passes: at most L per importance computation (an upper bound: a recomputation starts
    * after the removed layer) */
   comp_progress_start(&prog, "stage A (layer passes, at most)",
                       (int64_t)L * (1 + (o->order == COMP_ORDER_ITERATIVE ? n_remove : n_remove > 0)));
-  if ((s = comp_fwd_ws_create(&m->hp, n, T, &ws))) goto done;
-  if ((s = comp_forward_embed(m, tok, S, T, inputs[0]))) goto done;
-  if ((s = pass_from(m, 0, alive, inputs, S, T, ws, imp, &prog))) goto done;
-  comp_ckpt_fault("stage-a", 0, 0);
+  if ((s = pass_from(m, &a, 0, alive, rows, imp, &prog))) goto done;
+  comp_ckpt_fault("stage-a", comp_log_rank(), 0);
   memcpy(r->importance_iter, imp, sizeof(double) * (size_t)L);
   double *first = r->importance_iter; /* the one-shot order ranks by the first importances */
   for (int it = 0; it < n_remove; it++) {
@@ -153,16 +225,16 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
     int next = victim + 1;
     while (next < L && !alive[next]) next++;
     if (next < L) {
-      free(inputs[next]);
-      inputs[next] = inputs[victim];
+      free(rows[next]);
+      rows[next] = rows[victim];
     } else {
-      free(inputs[victim]);
+      free(rows[victim]);
     }
-    inputs[victim] = NULL;
+    rows[victim] = NULL;
     comp_log("stage A: removed layer %d (importance %.6f)", victim, r->importance_iter[(int64_t)it * L + victim]);
     /* iterative: recompute the importances after the removed layer; one-shot: only at the end */
     bool recompute = o->order == COMP_ORDER_ITERATIVE || it == n_remove - 1;
-    if (recompute && next < L && (s = pass_from(m, next, alive, inputs, S, T, ws, imp, &prog))) goto done;
+    if (recompute && next < L && (s = pass_from(m, &a, next, alive, rows, imp, &prog))) goto done;
     if (recompute) memcpy(r->importance_iter + (int64_t)(it + 1) * L, imp, sizeof(double) * (size_t)L);
   }
   for (int l = 0; l < L; l++) {
@@ -173,7 +245,7 @@ comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S,
   for (int it = 0; it < n_remove; it++) r->layer[r->removal_order[it]].removal_step = it;
 done:
   if (prog.what) comp_progress_end(&prog);
-  comp_fwd_ws_destroy(&ws);
+  stage_a_destroy(&a);
   free(alive);
   free(imp);
   return s;
@@ -275,14 +347,15 @@ static void assign_layers(const comp_prune_result *r, const bool *in_journal, in
       if (!r->layer[l].removed && (r->layer[l].prunable && !in_journal[l]) == (pass == 0)) owner[l] = next++ % size;
 }
 
-/* Resume: every kept layer's calibration input on the layer-pruned model of the plan in r (one
- * forward pass; stage A's iterations are not repeated). */
+/* Resume, collective: this rank's rows of every kept layer's calibration input on the layer-pruned
+ * model of the plan in r (one forward pass; stage A's iterations are not repeated). The rows are
+ * those stage A computes, bit for bit. */
 static comp_status plan_inputs(comp_model *m, const int32_t *tok, int64_t S, int64_t T, const comp_prune_result *r,
-                               float **inputs)
+                               MPI_Comm comm, float **rows)
 {
-  const int     L = (int)m->hp.n_layer;
-  const int64_t n = S * T, D = m->hp.n_embd;
-  comp_fwd_ws  *ws    = NULL;
+  const int     L     = (int)m->hp.n_layer;
+  const int64_t D     = m->hp.n_embd;
+  stage_a       a     = {0};
   comp_progress prog  = {0};
   bool         *alive = malloc(sizeof(bool) * (size_t)L);
   double       *imp   = malloc(sizeof(double) * (size_t)L);
@@ -291,19 +364,43 @@ static comp_status plan_inputs(comp_model *m, const int32_t *tok, int64_t S, int
   for (int l = 0; !s && l < L; l++) alive[l] = !r->layer[l].removed;
   while (!s && l0 < L && !alive[l0]) l0++;
   if (!s && l0 == L) s = comp_error_set(COMP_ERR_INTERNAL, "the plan removes every layer");
-  if (!s && !(inputs[l0] = malloc(sizeof(float) * (size_t)(n * D))))
+  if (!s) s = stage_a_create(m, S, T, comm, &a);
+  const int64_t nr = stage_a_rows(&a);
+  if (!s && nr > 0 && !(rows[l0] = malloc(sizeof(float) * (size_t)(nr * D))))
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
-  if (!s) s = comp_forward_embed(m, tok, S, T, inputs[l0]);
-  if (!s) {
+  if (!s && nr > 0) s = comp_forward_embed(m, tok + a.s0 * T, a.s1 - a.s0, T, rows[l0]);
+  if (!(s = comp_dist_agree(comm, s))) {
     comp_progress_start(&prog, "resume: layer inputs", L - r->n_removed);
-    s = pass_from(m, l0, alive, inputs, S, T, ws, imp, &prog);
+    s = pass_from(m, &a, l0, alive, rows, imp, &prog);
     comp_progress_end(&prog);
   }
-  comp_fwd_ws_destroy(&ws);
+  stage_a_destroy(&a);
   free(alive);
   free(imp);
   return s;
+}
+
+/* Collective: the full calibration input (S*T, D) of a layer, whose rows stage A left spread over
+ * the ranks (rows: this rank's, NULL when it has none), assembled on rank `root` (*full there). */
+static comp_status gather_input(const stage_a *a, const float *rows, int root, MPI_Datatype row_type, float **full)
+{
+  int rank;
+  MPI_Comm_rank(a->comm, &rank);
+  comp_status s = COMP_OK;
+  if (rank == root && !(*full = malloc(sizeof(float) * (size_t)(a->S * a->T * a->D))))
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory for a layer's calibration input");
+  if ((s = comp_dist_agree(a->comm, s))) return s;
+  int size;
+  MPI_Comm_size(a->comm, &size);
+  int *cnt = malloc(sizeof(int) * (size_t)size * 2), *dsp = cnt ? cnt + size : NULL;
+  if ((s = comp_dist_agree(a->comm, cnt ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory")))) {
+    free(cnt);
+    return s;
+  }
+  for (int q = 0; q < size; q++) cnt[q] = a->counts[q] * (int)a->T, dsp[q] = a->displs[q] * (int)a->T; /* rows */
+  MPI_Gatherv(rows, (int)stage_a_rows(a), row_type, rank == root ? *full : NULL, cnt, dsp, row_type, root, a->comm);
+  free(cnt);
+  return COMP_OK;
 }
 
 comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_params, int64_t n_layer_params,
@@ -354,7 +451,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   const int     L = (int)m->hp.n_layer;
   const int64_t S = o->calib_samples, T = o->calib_len, n = S * T, D = m->hp.n_embd;
   comp_status   s          = COMP_OK;
-  float       **inputs     = calloc((size_t)L, sizeof(float *));
+  float       **inputs     = calloc((size_t)L, sizeof(float *)); /* (n, D) full inputs of my stage C layers */
+  float       **rows       = calloc((size_t)L, sizeof(float *)); /* this rank's stage A rows of each input */
   int          *owner      = malloc(sizeof(int) * (size_t)L);
   comp_layer  **mine       = calloc((size_t)L, sizeof(comp_layer *));
   comp_archive *archive    = NULL;
@@ -365,7 +463,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   r->layer                 = calloc((size_t)L, sizeof *r->layer);
   r->n_params              = comp_model_n_params(m);
   r->n_layer_params        = comp_model_layer_n_params(m, 0);
-  if (!inputs || !owner || !mine || !r->layer) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  if (!inputs || !rows || !owner || !mine || !r->layer) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   s = comp_dist_agree(comm, s);
   if (s) goto done;
 
@@ -388,36 +486,41 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (s) goto done;
   }
 
-  /* stage A + B on rank 0 (or the journal's plan), then everyone learns the plan */
-  if (rank == 0) {
-    bool planned = false;
-    if (o->resume) s = comp_ckpt_get_plan(ck, r, &planned);
-    if (!s && planned) {
-      comp_log("resume: stages A and B from the journal (%d layer(s) removed)", r->n_removed);
-      s = plan_inputs(m, tok, S, T, r, inputs);
-    } else if (!s) {
-      comp_prune_opts oa = *o;
-      if (o->method == COMP_METHOD_SHORTGPT) oa.order = COMP_ORDER_ONESHOT;
-      s             = comp_prune_layer_order(m, tok, S, T, &oa, n_remove, r, inputs);
-      r->seconds[0] = comp_now() - t0;
-      if (!s) s = comp_prune_layer_ratios(m, o, r);
-      r->seconds[1] = comp_now() - t0 - r->seconds[0];
-      if (!s) s = comp_ckpt_put_plan(ck, r);
-    }
+  /* stage A on every rank (data-parallel over the calibration sequences) and B on rank 0, or the
+   * journal's plan; then everyone learns the plan */
+  bool planned = false;
+  if (rank == 0 && o->resume) s = comp_ckpt_get_plan(ck, r, &planned);
+  s = comp_dist_agree(comm, s);
+  if (s) goto done;
+  MPI_Bcast(&planned, (int)sizeof planned, MPI_BYTE, 0, comm);
+  if (planned) {
+    comp_log("resume: stages A and B from the journal (%d layer(s) removed)", r->n_removed);
+  } else {
+    comp_prune_opts oa = *o;
+    if (o->method == COMP_METHOD_SHORTGPT) oa.order = COMP_ORDER_ONESHOT;
+    s             = comp_prune_layer_order(m, tok, S, T, &oa, n_remove, comm, r, rows);
+    r->seconds[0] = comp_now() - t0;
+    if (!s && rank == 0) s = comp_prune_layer_ratios(m, o, r);
+    r->seconds[1] = comp_now() - t0 - r->seconds[0];
+    if (!s && rank == 0) s = comp_ckpt_put_plan(ck, r);
   }
   s = comp_dist_agree(comm, s);
   if (s) goto done;
   MPI_Bcast(&r->n_removed, 1, MPI_INT, 0, comm);
-  if (rank != 0) {
-    r->removal_order   = calloc((size_t)(r->n_removed > 0 ? r->n_removed : 1), sizeof(int));
-    r->importance_iter = malloc(sizeof(double) * (size_t)((r->n_removed + 1) * L));
-  }
+  if (!r->removal_order) r->removal_order = calloc((size_t)(r->n_removed > 0 ? r->n_removed : 1), sizeof(int));
+  if (!r->importance_iter) r->importance_iter = malloc(sizeof(double) * (size_t)((r->n_removed + 1) * L));
+  s = comp_dist_agree(comm, r->removal_order && r->importance_iter ? COMP_OK
+                                                                   : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+  if (s) goto done;
   MPI_Bcast(r->removal_order, r->n_removed, MPI_INT, 0, comm);
   MPI_Bcast(r->importance_iter, (r->n_removed + 1) * L, MPI_DOUBLE, 0, comm);
   MPI_Bcast(r->layer, (int)(sizeof(comp_prune_layer_info) * (size_t)L), MPI_BYTE, 0, comm);
   MPI_Bcast(r->seconds, 2, MPI_DOUBLE, 0, comm);
+  if (planned) s = comp_dist_agree(comm, plan_inputs(m, tok, S, T, r, comm, rows));
+  if (s) goto done;
 
-  /* stage C: kept layers to ranks; rank 0 sends each layer's calibration input to its owner */
+  /* stage C: kept layers to ranks; each layer's input rows, spread over the ranks by stage A, are
+   * gathered on the ranks that prune it */
   double     tc      = comp_now();
   const bool chained = o->inputs == COMP_INPUTS_PRUNED && o->method == COMP_METHOD_COMP;
   /* layers the journal already holds are loaded, not pruned again */
@@ -460,26 +563,37 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   if (K > 1) comp_log("stage C: %d group(s) of %d+ ranks share the %d layer(s) to prune", G, K, n_units);
   assign_layers(r, in_journal, G, gown);
   for (int l = 0; l < L; l++) owner[l] = r->layer[l].removed ? -1 : leader[gown[l]];
-  MPI_Request *req  = calloc((size_t)L * (size_t)size, sizeof(MPI_Request));
-  int          nreq = 0;
-  for (int l = 0; req && l < L; l++) {
-    if (!needs_stage_c(r, in_journal, l)) continue;
-    int64_t lo = 0, hi = 1; /* the members of the layer's group */
-    if (!chained) comp_dist_range(size, gown[l], G, &lo, &hi);
-    for (int q = (int)lo; q < hi; q++) {
-      if (rank == 0 && q != 0) MPI_Isend(inputs[l], (int)(n * D), MPI_FLOAT, q, l, comm, &req[nreq++]);
-      if (rank == q && q != 0) {
-        inputs[l] = malloc(sizeof(float) * (size_t)(n * D));
-        if (!inputs[l])
-          s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-        else
-          MPI_Recv(inputs[l], (int)(n * D), MPI_FLOAT, 0, l, comm, MPI_STATUS_IGNORE);
-      }
+  int first = 0; /* the first kept layer: --inputs pruned starts its chain from its input */
+  while (first < L && r->layer[first].removed) first++;
+  {
+    stage_a      ga  = {0};
+    MPI_Datatype row = MPI_DATATYPE_NULL; /* one token row (D floats) */
+    s                = comp_dist_agree(comm, stage_a_create(m, S, T, comm, &ga));
+    if (!s) {
+      MPI_Type_contiguous((int)D, MPI_FLOAT, &row);
+      MPI_Type_commit(&row);
     }
+    for (int l = 0; !s && l < L; l++) {
+      int64_t lo = 0, hi = 0; /* the ranks that need layer l's input */
+      if (needs_stage_c(r, in_journal, l)) {
+        hi = 1;
+        if (!chained) comp_dist_range(size, gown[l], G, &lo, &hi);
+      } else if (chained && l == first) {
+        hi = 1;
+      }
+      for (int q = (int)lo; !s && q < hi; q++) s = gather_input(&ga, rows[l], q, row, &inputs[l]);
+      free(rows[l]); /* stage A's rows leave as soon as they are assembled */
+      rows[l] = NULL;
+    }
+    if (row != MPI_DATATYPE_NULL) MPI_Type_free(&row);
+    stage_a_destroy(&ga);
   }
-  if (!req) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
-  free(req);
+  if (s) {
+    if (gcomm != MPI_COMM_NULL) MPI_Comm_free(&gcomm);
+    free(leader);
+    free(gown);
+    goto done;
+  }
   int     n_mine = 0, n_done = 0;
   int64_t dead = 0; /* upstream rows no kept column reads (the stripped count) */
   for (int l = 0; l < L; l++)
@@ -488,16 +602,14 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   float        *xp  = NULL; /* (n, D) hidden states of the model pruned so far (chained only) */
   comp_fwd_ws  *cws = NULL;
   if (chained && rank == 0) {
-    int first = 0;
-    while (first < L && r->layer[first].removed) first++;
     xp = malloc(sizeof(float) * (size_t)(n * D));
     if (!xp || first == L)
       s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
     else
       memcpy(xp, inputs[first], sizeof(float) * (size_t)(n * D));
-    if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &cws);
+    if (!s) s = comp_fwd_ws_create(&m->hp, T, T, &cws);
   }
-  for (int l = 0; l < L; l++) /* what rank 0 sent away, and what the journal already holds */
+  for (int l = 0; l < L; l++) /* what only started the chain, and what the journal already holds */
     if (gown[l] != my_g || !needs_stage_c(r, in_journal, l)) {
       free(inputs[l]);
       inputs[l] = NULL;
@@ -514,7 +626,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     s         = comp_model_layer_get(m, l, &mine[l]);
     if (!s && in_journal[l]) { /* from the journal */
       s = comp_ckpt_get_layer(ck, l, &r->layer[l], mine[l]);
-      if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
+      if (!s && xp) s = forward_by_sequence(m, mine[l], xp, S, T, cws);
       if (!s) dead += dead_rows(&m->hp, mine[l]);
       comp_layer_free(&mine[l]);
       comp_progress_step(&prog, 1);
@@ -537,7 +649,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     if (needs_stage_c(r, in_journal, l))
       s = comp_prune_layer(m, mine[l], inputs[l], xp, S, T, r->layer[l].target, o, K > 1 ? gcomm : MPI_COMM_SELF,
                            &r->layer[l]);
-    if (!s && xp) s = comp_forward_layer(m, mine[l], xp, S, T, cws, NULL);
+    if (!s && xp) s = forward_by_sequence(m, mine[l], xp, S, T, cws);
     r->layer[l].seconds = comp_now() - lt;
     if (!s && lead) s = comp_ckpt_put_layer(ck, l, &r->layer[l], mine[l]); /* committed: a resume keeps it */
     /* bounded memory: the layer and its input leave; the archive is written from the journal */
@@ -712,6 +824,8 @@ done:
   comp_ckpt_close(&ck); /* on failure the journal stays for --resume */
   free(in_journal);
   for (int l = 0; inputs && l < L; l++) free(inputs[l]);
+  for (int l = 0; rows && l < L; l++) free(rows[l]);
+  free(rows);
   for (int l = 0; mine && l < L; l++) comp_layer_free(&mine[l]);
   free(inputs);
   free(owner);

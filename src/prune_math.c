@@ -16,9 +16,8 @@
 
 /* ---- Eq. 3 ------------------------------------------------------------------------------------- */
 
-double comp_eq3_layer_importance(const float *x, const float *y, int64_t n, int64_t D)
+double comp_eq3_cos_sum(const float *x, const float *y, int64_t n, int64_t D)
 {
-  if (n <= 0) return 0.0;
   double sum_cos = 0.0;
   for (int64_t t = 0; t < n; t++) {
     const float *xt = x + t * D, *yt = y + t * D;
@@ -30,7 +29,15 @@ double comp_eq3_layer_importance(const float *x, const float *y, int64_t n, int6
     }
     sum_cos += (xx > 0 && yy > 0) ? xy / (sqrt(xx) * sqrt(yy)) : 1.0;
   }
-  return 1.0 - sum_cos / (double)n;
+  return sum_cos;
+}
+
+double comp_eq3_layer_importance(const double *seq_cos, int64_t S, int64_t T)
+{
+  if (S <= 0 || T <= 0) return 0.0;
+  double sum_cos = 0.0;
+  for (int64_t b = 0; b < S; b++) sum_cos += seq_cos[b];
+  return 1.0 - sum_cos / ((double)S * (double)T);
 }
 
 /* ---- Eq. 10 ------------------------------------------------------------------------------------ */

@@ -1,16 +1,18 @@
 /*
  * comp/prune.h - the COMP pruning pipeline (ALGORITHM.md §2, §5) and its baselines, under MPI.
  *
- * Stage A  comp_prune_layer_order()   rank 0: Eq. 3 layer importance on the calibration tokens,
- *                                     iterative (or one-shot) removal of the least important layer.
+ * Stage A  comp_prune_layer_order()   all ranks, each on its share of the calibration sequences: Eq. 3
+ *                                     layer importance, iterative (or one-shot) removal of the least
+ *                                     important layer.
  * Stage B  comp_prune_layer_ratios()  Eq. 10 ratios of the remaining, unprotected layers.
  * Stage C  comp_prune_layer()         one layer: per dense, Gram G = (WᵀW)∘(X′X′ᵀ), neuron
  *                                     importance, prefix-Cholesky mask tuning (Eq. 5), and the
  *                                     allocation of the layer's ratio to its denses (Algorithm 1's
  *                                     variance threshold τ, or the same fraction everywhere).
- * comp_prune_run() ties them together: rank 0 runs stage A and computes every kept layer's
- * calibration input, layers are assigned to ranks balanced by cost, each rank prunes its layers
- * independently, and all ranks write one HDF5 archive (comp/archive.h).
+ * comp_prune_run() ties them together: all ranks run stage A on their sequences, rank 0 stage B;
+ * layers are assigned to ranks balanced by cost, each layer's calibration input is gathered from
+ * the ranks' rows on the ranks that prune it, each rank prunes its layers independently, and all
+ * ranks write one HDF5 archive (comp/archive.h).
  *
  * Parameter accounting (§6): N_tot counts every stored parameter (embeddings and head included);
  * removed = n·N_layer + Σ r_j·d_out,j (pruned input columns), the nominal ratio; the "stripped" ratio
@@ -130,11 +132,14 @@ void comp_prune_result_free(comp_prune_result *r);
 comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_params, int64_t n_layer_params,
                                 int *n_remove, int *asked);
 
-/* Stage A (one rank): on the calibration tokens tok (S, T), order and remove layers. inputs
- * receives every layer's input on the final layer-pruned model: inputs[l] (S*T, D), NULL for
- * removed layers (caller frees each). */
+/* Stage A, collective on comm and data-parallel over the calibration sequences: on the calibration
+ * tokens tok (S, T) (every rank holds them all), order and remove layers; r gets the same on every
+ * rank, bit for bit, for any rank count. rows receives this rank's rows of every layer's input on
+ * the final layer-pruned model: rows[l] ((s1-s0)*T, D) for the sequences [s0, s1) that
+ * comp_dist_range(S, rank, size) gives this rank, NULL for removed layers and on ranks without
+ * sequences (caller frees each). Each sequence is forwarded alone (a batch of one). */
 comp_status comp_prune_layer_order(comp_model *m, const int32_t *tok, int64_t S, int64_t T, const comp_prune_opts *o,
-                                   int n_remove, comp_prune_result *r, float **inputs);
+                                   int n_remove, MPI_Comm comm, comp_prune_result *r, float **rows);
 
 /* Stage B: fill r->layer[l].prunable/target from the final importances (Eq. 10). */
 comp_status comp_prune_layer_ratios(const comp_model *m, const comp_prune_opts *o, comp_prune_result *r);

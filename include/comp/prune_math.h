@@ -31,10 +31,15 @@
 
 /* ---- layer-grained: importance and per-layer ratios ------------------------------------------- */
 
-/* Eq. 3: layer importance I = 1 - mean over the n token rows of cos(x_t, y_t); x, y (n, D) float
- * row-major (layer input and output); accumulated in double. A zero-norm row contributes cos = 1
- * (no change). n <= 0 gives 0. */
-double comp_eq3_layer_importance(const float *x, const float *y, int64_t n, int64_t D);
+/* Eq. 3: layer importance I = 1 - mean over the calibration tokens of cos(x_t, y_t), x the layer's
+ * input and y its output, in two steps so that it does not depend on how the sequences are spread
+ * over ranks:
+ *   comp_eq3_cos_sum: Σ_t cos(x_t, y_t) over n rows of x, y (n, D) float row-major, accumulated in
+ *     double (one sequence's rows in stage A). A zero-norm row contributes cos = 1 (no change).
+ *   comp_eq3_layer_importance: 1 - (Σ_b seq_cos[b]) / (S·T), the sums of S sequences of T tokens
+ *     added in sequence order. S or T <= 0 gives 0. */
+double comp_eq3_cos_sum(const float *x, const float *y, int64_t n, int64_t D);
+double comp_eq3_layer_importance(const double *seq_cos, int64_t S, int64_t T);
 
 /* Eq. 10 with clamp/redistribute: ratio (L) out. in_q (L): layers that may be neuron-pruned; imp (L)
  * their importances (only read where in_q; non-positive values are clamped to 1e-12, non-finite ones

@@ -121,14 +121,15 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
   printf("  %-56s %10.1f MiB\n", "calibration token ids, every rank", pc.mem_calib / MiB);
   if (tok_peak > 0)
     printf("  %-56s %10.1f MiB\n", "tokenizing the calibration text, rank 0 (measured peak)", tok_peak / MiB);
-  printf("  %-56s %10.1f MiB\n", "stage A, rank 0 (every layer's input cached)", pc.mem_stage_a / MiB);
+  printf("  %-56s %10.1f MiB\n", "stage A, rank 0 (its sequences' rows of every input)", pc.mem_stage_a / MiB);
   printf("  %-56s %10.1f MiB\n", "stage C, one layer (weights, inputs, workspace, Grams)", pc.mem_stage_c_work / MiB);
   printf("  %-56s %10.1f MiB\n", "  of which the largest dense's analysis", pc.mem_analysis / MiB);
   printf("  peak rank 0 %.3f GiB", pc.peak_rank0 / GiB);
   if (ranks > 1) printf(", ranks 1..%d %.3f GiB", ranks - 1, pc.peak_other / GiB);
-  printf("\nwork:\n  stage A at most %.3g FLOP\n  stage C %.3g FLOP (%.3g per layer; busiest rank %d layer(s): %.3g)\n",
-         pc.flops_stage_a, pc.flops_stage_c, pc.flops_stage_c_per_layer, pc.layers_per_rank,
-         pc.layers_per_rank * pc.flops_stage_c_per_layer);
+  printf("\nwork:\n  stage A at most %.3g FLOP (busiest rank %.3g: %d of the %d sequences)\n  stage C %.3g FLOP (%.3g "
+         "per layer; busiest rank %d layer(s): %.3g)\n",
+         pc.flops_stage_a, pc.flops_stage_a_per_rank, pc.stage_a_seqs_per_rank, o->calib_samples, pc.flops_stage_c,
+         pc.flops_stage_c_per_layer, pc.layers_per_rank, pc.layers_per_rank * pc.flops_stage_c_per_layer);
   if (json) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "model", model);
@@ -138,6 +139,8 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
       double      v;
     } f[] = {{"ranks", ranks},
              {"ratio", o->ratio},
+             {"calib_samples", o->calib_samples},
+             {"calib_len", (double)o->calib_len},
              {"n_remove", pc.n_remove},
              {"n_prunable", pc.n_prunable},
              {"n_params", (double)pc.n_params},
@@ -148,6 +151,7 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
              {"peak_rank0_bytes", pc.peak_rank0},
              {"peak_other_bytes", pc.peak_other},
              {"flops_stage_a", pc.flops_stage_a},
+             {"flops_stage_a_per_rank", pc.flops_stage_a_per_rank},
              {"flops_stage_c", pc.flops_stage_c},
              {"flops_stage_c_per_layer", pc.flops_stage_c_per_layer},
              {"layers_per_rank", pc.layers_per_rank}};

@@ -97,13 +97,20 @@ static void test_eq3(void)
 {
   int64_t n, D, n2, D2, ne;
   float  *x = npy_f4("eq3_x", &n, &D), *y = npy_f4("eq3_y", &n2, &D2);
-  double *I   = npy_f8("eq3_I", &ne);
-  double  got = comp_eq3_layer_importance(x, y, n, D);
-  REPORT(n == n2 && D == D2 && fabs(got - I[0]) <= 1e-12 * fabs(I[0]),
-         "eq3 layer importance (n=%lld D=%lld, zero rows): %.15f vs numpy %.15f", (long long)n, (long long)D, got,
-         I[0]);
-  REPORT(comp_eq3_layer_importance(x, x, n, D) == 0.0 || fabs(comp_eq3_layer_importance(x, x, n, D)) < 1e-14,
-         "eq3 importance of an identity layer is 0");
+  double *I = npy_f8("eq3_I", &ne);
+  /* as stage A does it: one cosine sum per sequence (here S = 8 sequences of T = n/8 rows), then Eq. 3 */
+  const int64_t S = 8, T = n / S;
+  double        seq[8], same[8];
+  for (int64_t b = 0; b < S; b++) {
+    seq[b]  = comp_eq3_cos_sum(x + b * T * D, y + b * T * D, T, D);
+    same[b] = comp_eq3_cos_sum(x + b * T * D, x + b * T * D, T, D);
+  }
+  double got = comp_eq3_layer_importance(seq, S, T);
+  REPORT(n == n2 && D == D2 && n % S == 0 && fabs(got - I[0]) <= 1e-12 * fabs(I[0]),
+         "eq3 layer importance (%lld sequences of %lld rows, D=%lld, zero rows): %.15f vs numpy %.15f", (long long)S,
+         (long long)T, (long long)D, got, I[0]);
+  double id = comp_eq3_layer_importance(same, S, T);
+  REPORT(fabs(id) < 1e-14, "eq3 importance of an identity layer is 0 (%.3g)", id);
   free(x);
   free(y);
   free(I);
