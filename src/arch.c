@@ -42,6 +42,11 @@
     .tie_embd = "tie_word_embeddings"                                                                                  \
   }
 
+/* ChatGLM's fused tensors: the roles each one holds, in row order */
+#define QKV_PARTS     COMP_ROLE_ATTN_Q, COMP_ROLE_ATTN_K, COMP_ROLE_ATTN_V
+#define QKV_B_PARTS   COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B
+#define GATE_UP_PARTS COMP_ROLE_FFN_GATE, COMP_ROLE_FFN_UP
+
 static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] =
         {
@@ -142,6 +147,95 @@ static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
             .rope_theta    = 10000.0f,
             .tensor        = {LLAMA_TENSORS},
             .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+        },
+    [COMP_ARCH_CHATGLM] =
+        {
+            /* THUDM's modeling_chatglm.py (ChatGLM2-6B, ChatGLM3-6B): GLMBlock is a pre-RMSNorm LLaMA
+             * block; SelfAttention splits query_key_value rows as q (H*hd) | k (G*hd) | v (G*hd)
+             * with G = multi_query_group_num, MLP's swiglu chunks dense_h_to_4h as silu(first half)
+             * * second half, and apply_rotary_pos_emb rotates interleaved pairs of the first
+             * kv_channels/2 dims of each head with base 10000 * rope_ratio.
+             * transformer.rotary_pos_emb.inv_freq is a buffer the forward pass never reads. */
+            .name          = "chatglm",
+            .hf_model_type = {"chatglm", NULL},
+            .norm          = COMP_NORM_RMS,
+            .act           = COMP_ACT_SILU,
+            .ffn           = COMP_FFN_GATED,
+            .rope          = COMP_ROPE_INTERLEAVED,
+            .norm_eps      = 1e-5f,
+            .rope_theta    = 10000.0f,
+            .rope_fraction = 0.5f,
+            .tie_default   = false,
+            .cfg           = {.n_embd     = "hidden_size",
+                              .n_layer    = "num_layers",
+                              .n_head     = "num_attention_heads",
+                              .n_head_kv  = "multi_query_group_num",
+                              .head_dim   = "kv_channels",
+                              .n_ff       = "ffn_hidden_size",
+                              .n_vocab    = "padded_vocab_size",
+                              .n_ctx      = "seq_length",
+                              .norm_eps   = "layernorm_epsilon",
+                              .rope_ratio = "rope_ratio",
+                              .tie_embd   = "tie_word_embeddings"},
+            /* the defaults are configuration_chatglm.py's */
+            .rules =
+                {
+                    {"rmsnorm", COMP_CFG_TRUE, true},
+                    {"post_layer_norm", COMP_CFG_TRUE, true},
+                    {"apply_residual_connection_post_layernorm", COMP_CFG_FALSE, false},
+                    {"multi_query_attention", COMP_CFG_TRUE, false}, /* else qkv rows interleave per head */
+                    {"add_qkv_bias", COMP_CFG_TRUE, false},
+                    {"add_bias_linear", COMP_CFG_FALSE, false},
+                    {"pre_seq_len", COMP_CFG_UNSET, false},      /* p-tuning prefix encoder */
+                    {"quantization_bit", COMP_CFG_UNSET, false}, /* int4/int8 weights */
+                },
+            .tensor =
+                {
+                    [COMP_ROLE_TOK_EMBD]  = "transformer.embedding.word_embeddings.weight",
+                    [COMP_ROLE_OUT_NORM]  = "transformer.encoder.final_layernorm.weight",
+                    [COMP_ROLE_LM_HEAD]   = "transformer.output_layer.weight",
+                    [COMP_ROLE_ATTN_NORM] = "transformer.encoder.layers.%d.input_layernorm.weight",
+                    [COMP_ROLE_ATTN_Q]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
+                    [COMP_ROLE_ATTN_Q_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+                    [COMP_ROLE_ATTN_K]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
+                    [COMP_ROLE_ATTN_K_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+                    [COMP_ROLE_ATTN_V]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
+                    [COMP_ROLE_ATTN_V_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+                    [COMP_ROLE_ATTN_OUT]  = "transformer.encoder.layers.%d.self_attention.dense.weight",
+                    [COMP_ROLE_FFN_NORM]  = "transformer.encoder.layers.%d.post_attention_layernorm.weight",
+                    [COMP_ROLE_FFN_GATE]  = "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
+                    [COMP_ROLE_FFN_UP]    = "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
+                    [COMP_ROLE_FFN_DOWN]  = "transformer.encoder.layers.%d.mlp.dense_4h_to_h.weight",
+                },
+            .need =
+                {
+                    [COMP_ROLE_TOK_EMBD]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_OUT_NORM]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_LM_HEAD]   = COMP_NEED_OPTIONAL,
+                    [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_Q]    = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_Q_B]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_K]    = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_K_B]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_V]    = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_V_B]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_ATTN_OUT]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_NORM]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_GATE]  = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
+                    [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
+                },
+            .fused =
+                {
+                    [COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
+                    [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
+                    [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
+                    [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}},
+                    [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
+                    [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}},
+                    [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}},
+                    [COMP_ROLE_FFN_UP]   = {2, {GATE_UP_PARTS}},
+                },
         },
 };
 

@@ -331,6 +331,12 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
              where);
   COMP_CHECK(eps > 0 && (theta > 0 || hp->rope == COMP_ROPE_NONE), COMP_ERR_FORMAT,
              "%s: norm_eps and rope_theta must be positive", where);
+  hp->rope_dim = hp->rope == COMP_ROPE_NONE ? 0 : hp->head_dim; /* archives before rope_dim: whole heads */
+  if (hp->rope != COMP_ROPE_NONE && H5Aexists(g, "rope_dim") > 0) {
+    COMP_CALL(arc_attr_get_i64(g, where, "rope_dim", &hp->rope_dim));
+    COMP_CHECK(hp->rope_dim >= 2 && hp->rope_dim % 2 == 0 && hp->rope_dim <= hp->head_dim, COMP_ERR_FORMAT,
+               "%s: attribute rope_dim = %lld must be even and within 2..head_dim", where, (long long)hp->rope_dim);
+  }
   return COMP_OK;
 }
 

@@ -120,6 +120,31 @@ static void add_tensor(exp_tensor *t, int *n, const comp_arch_desc *ad, comp_rol
   e->shape[1] = cols;
 }
 
+/* The dense whose weight (or bias, *bias set) role r is; -1 for a role that is not a dense's. */
+static int role_dense(comp_role r, bool *bias)
+{
+  for (int d = 0; d < COMP_DENSE_COUNT; d++)
+    if (r == comp_dense_weight_role((comp_dense_id)d) || r == comp_dense_bias_role((comp_dense_id)d)) {
+      *bias = r == comp_dense_bias_role((comp_dense_id)d);
+      return d;
+    }
+  return -1;
+}
+
+/* Rows of the tensor that holds dense role r: its dense's d_out, or its fused parts' together. */
+static int64_t fused_rows(const comp_arch_desc *ad, const arc_layer_info *li, comp_role r)
+{
+  const comp_arch_fused *fu    = &ad->fused[r];
+  int64_t                rows  = 0;
+  bool                   bias  = false;
+  const int              npart = fu->n > 0 ? fu->n : 1;
+  for (int i = 0; i < npart; i++) {
+    int d = role_dense(fu->n > 0 ? fu->part[i] : r, &bias);
+    rows += d >= 0 ? li->dense[d].d_out : 0;
+  }
+  return rows;
+}
+
 /* Every tensor of the export, in file order: model-wide first, then layer by layer. */
 static comp_status export_plan(const arc_reader *r, const comp_model *m, exp_tensor **out, int *n_out)
 {
@@ -142,8 +167,11 @@ static comp_status export_plan(const arc_reader *r, const comp_model *m, exp_ten
     for (int d = 0; d < COMP_DENSE_COUNT; d++) {
       const arc_dense_info *di = &li->dense[d];
       if (!di->present) continue;
-      add_tensor(t, &n, ad, comp_dense_weight_role((comp_dense_id)d), l, di->d_out, di->d_in_full);
-      if (di->has_b) add_tensor(t, &n, ad, comp_dense_bias_role((comp_dense_id)d), l, di->d_out, 0);
+      comp_role wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
+      if (ad->fused[wr].n == 0 || ad->fused[wr].part[0] == wr) /* a fused tensor goes with its first part */
+        add_tensor(t, &n, ad, wr, l, fused_rows(ad, li, wr), di->d_in_full);
+      if (di->has_b && (ad->fused[br].n == 0 || ad->fused[br].part[0] == br))
+        add_tensor(t, &n, ad, br, l, fused_rows(ad, li, br), 0);
     }
   }
   for (int i = 0; i < n; i++)
@@ -246,16 +274,24 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
             : e->role == COMP_ROLE_FFN_NORM    ? ly->ffn_norm_w
             : e->role == COMP_ROLE_FFN_NORM_B  ? ly->ffn_norm_b
                                                : NULL;
-      for (int d = 0; !src && d < COMP_DENSE_COUNT; d++) {
+      /* a dense's weight or bias; a fused tensor is its parts' rows, one after the other */
+      const comp_arch_fused *fu    = &comp_arch_get(r->hp.arch)->fused[e->role];
+      const int              npart = fu->n > 0 ? fu->n : 1;
+      float                 *dst   = buf;
+      for (int pi = 0; !src && pi < npart; pi++) {
+        bool bias = false;
+        int  d    = role_dense(fu->n > 0 ? fu->part[pi] : e->role, &bias);
+        if (d < 0 || !ly->dense[d].w || (bias && !ly->dense[d].b)) break; /* reported as "no data" below */
         const comp_dense *dn = &ly->dense[d];
         bool              qk = permute && (d == COMP_DENSE_Q || d == COMP_DENSE_K);
-        if (e->role == comp_dense_weight_role((comp_dense_id)d)) {
-          expand_dense(dn, qk, r->hp.head_dim, buf);
-          src = buf;
-        } else if (e->role == comp_dense_bias_role((comp_dense_id)d)) {
-          for (int64_t j = 0; j < dn->d_out; j++) buf[j] = dn->b[qk ? hf_row_source(j, r->hp.head_dim) : j];
-          src = buf;
+        if (!bias) {
+          expand_dense(dn, qk, r->hp.head_dim, dst);
+          dst += dn->d_out * dn->d_in_full;
+        } else {
+          for (int64_t j = 0; j < dn->d_out; j++) dst[j] = dn->b[qk ? hf_row_source(j, r->hp.head_dim) : j];
+          dst += dn->d_out;
         }
+        if (pi == npart - 1) src = buf;
       }
     }
     if (!src) {
@@ -286,6 +322,40 @@ static comp_status copy_if_present(const char *src_dir, const char *dst_dir, con
   if (f && fclose(f) != 0 && !s) s = comp_error_set(COMP_ERR_IO, "%s: write failed: %s", dp, strerror(errno));
   free(buf);
   if (!s) (*copied)++;
+  return s;
+}
+
+/* The modeling code a trust_remote_code checkpoint names in the "auto_map" of its config.json or
+ * tokenizer_config.json ("modeling_chatglm.ChatGLMForConditionalGeneration" -> modeling_chatglm.py),
+ * copied so that the export loads like its source. *copied counts the files. */
+static comp_status copy_remote_code(const char *src_dir, const char *dst_dir, int *copied)
+{
+  static const char *const cfgs[] = {"config.json", "tokenizer_config.json"};
+  comp_status              s      = COMP_OK;
+  for (size_t c = 0; !s && c < sizeof cfgs / sizeof cfgs[0]; c++) {
+    char   p[4400], *text = NULL;
+    size_t n = 0;
+    snprintf(p, sizeof p, "%s/%s", src_dir, cfgs[c]);
+    if (!comp_is_file(p) || comp_read_file(p, &text, &n) != COMP_OK) {
+      comp_error_clear(); /* no such file: nothing to copy */
+      continue;
+    }
+    cJSON *j = cJSON_ParseWithLength(text, n), *am = cJSON_GetObjectItemCaseSensitive(j, "auto_map");
+    free(text);
+    for (cJSON *e = cJSON_IsObject(am) ? am->child : NULL; !s && e; e = e->next) {
+      for (cJSON *v = cJSON_IsArray(e) ? e->child : e; !s && v; v = cJSON_IsArray(e) ? v->next : NULL) {
+        const char *ref = cJSON_IsString(v) ? v->valuestring : NULL, *sep = ref ? strstr(ref, "--") : NULL;
+        ref             = sep ? sep + 2 : ref; /* "owner/repo--module.Class": the module of another repo */
+        const char *dot = ref ? strrchr(ref, '.') : NULL;
+        if (!dot || dot == ref || strchr(ref, '/') || dot - ref > 200) continue;
+        char file[256], dp[4700];
+        snprintf(file, sizeof file, "%.*s.py", (int)(dot - ref), ref);
+        snprintf(dp, sizeof dp, "%s/%s", dst_dir, file);
+        if (!comp_is_file(dp)) s = copy_if_present(src_dir, dst_dir, file, copied);
+      }
+    }
+    cJSON_Delete(j);
+  }
   return s;
 }
 
@@ -344,6 +414,7 @@ comp_status comp_archive_export_hf(const char *archive_path, const char *out_dir
   if (r->source_path[0] && comp_is_dir(r->source_path))
     for (size_t i = 0; !s && i < sizeof tok_files / sizeof tok_files[0]; i++)
       s = copy_if_present(r->source_path, tmp, tok_files[i], &copied);
+  if (!s && r->source_path[0] && comp_is_dir(r->source_path)) s = copy_remote_code(r->source_path, tmp, &copied);
   if (!s) s = move_into_place(tmp, out_dir, exists);
   if (s && made) {
     comp_status keep = s; /* the first error is the one to report */

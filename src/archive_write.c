@@ -293,6 +293,7 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
                {"head_dim", hp.head_dim},
                {"n_ff", hp.n_ff},
                {"n_ctx", hp.n_ctx},
+               {"rope_dim", hp.rope_dim},
                {"tied", hp.tied},
                {"bos", hp.bos},
                {"eos", hp.eos}};

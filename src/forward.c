@@ -19,8 +19,8 @@ struct comp_fwd_ws {
   float  *f2;     /* (n, F)   up                                      */
   float  *o;      /* (n, D)   block output before the residual add    */
   float  *gather; /* (n, max d_in) gathered inputs of compact denses  */
-  float  *rcos;   /* (T, hd/2) RoPE tables                            */
-  float  *rsin;   /* (T, hd/2)                                        */
+  float  *rcos;   /* (T, r/2) RoPE tables, r = rope_dim               */
+  float  *rsin;   /* (T, r/2)                                         */
   int64_t rope_T; /* positions the tables hold                        */
 };
 
@@ -50,10 +50,11 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
     comp_fwd_ws_destroy(&w);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory for forward scratch (%lld tokens)", (long long)max_tok);
   }
-  /* RoPE tables, computed as HF does in fp32: inv_freq = 1/theta^(2i/hd), angle = pos*inv_freq */
-  const int64_t half = hp->head_dim / 2;
+  /* RoPE tables, computed as HF does in fp32: inv_freq = 1/theta^(2i/r), angle = pos*inv_freq, over
+   * the r = rope_dim rotated dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2) */
+  const int64_t half = hp->rope_dim / 2;
   for (int64_t i = 0; i < half; i++) {
-    float inv = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->head_dim);
+    float inv = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim);
     for (int64_t p = 0; p < max_seq; p++) {
       float a               = (float)p * inv;
       w->rcos[p * half + i] = cosf(a);
@@ -116,11 +117,12 @@ void comp_dense_apply(const comp_dense *d, const float *x, int64_t n, float *y, 
       for (int64_t i = 0; i < d->d_out; i++) y[t * d->d_out + i] += d->b[i];
 }
 
-/* Rotate x (B*T, nh*hd) in place: each head's pairs by position (0..T-1 within each sequence). */
-static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int64_t nh, int64_t hd, const float *rcos,
-                       const float *rsin)
+/* Rotate x (B*T, nh*hd) in place: the pairs of the first r dims of each head by position (0..T-1
+ * within each sequence); dims r..hd-1 pass through. */
+static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int64_t nh, int64_t hd, int64_t r,
+                       const float *rcos, const float *rsin)
 {
-  const int64_t half = hd / 2;
+  const int64_t half = r / 2;
   for (int64_t b = 0; b < B; b++)
     for (int64_t p = 0; p < T; p++) {
       const float *c = rcos + p * half, *s = rsin + p * half;
@@ -128,7 +130,7 @@ static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int6
       for (int64_t h = 0; h < nh; h++) {
         float *v = row + h * hd;
         for (int64_t i = 0; i < half; i++) {
-          /* rotate_half pairs (i, i+hd/2); interleaved pairs (2i, 2i+1) */
+          /* rotate_half pairs (i, i+r/2); interleaved pairs (2i, 2i+1) */
           int64_t i0 = kind == COMP_ROPE_HALF ? i : 2 * i, i1 = kind == COMP_ROPE_HALF ? i + half : 2 * i + 1;
           float   v0 = v[i0], v1 = v[i1];
           v[i0] = v0 * c[i] - v1 * s[i];
@@ -234,8 +236,8 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   comp_dense_apply(&ly->dense[COMP_DENSE_K], w->h, n, w->k, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_V], w->h, n, w->v, w->gather);
   if (hp->rope != COMP_ROPE_NONE) {
-    rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, w->rcos, w->rsin);
-    rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, w->rcos, w->rsin);
+    rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
+    rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
   }
   attention(hp, w, B, T);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, hp->n_head * hp->head_dim);

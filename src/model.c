@@ -45,6 +45,28 @@ static const char *cfg_str(const cJSON *cfg, const char *key)
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The structural switches of the architecture's row (comp_arch_cfg_rule) against the config. */
+static comp_status check_rules(const cJSON *cfg, const char *path, const comp_arch_desc *d)
+{
+  for (int i = 0; i < (int)(sizeof d->rules / sizeof d->rules[0]) && d->rules[i].key; i++) {
+    const comp_arch_cfg_rule *r      = &d->rules[i];
+    const cJSON              *v      = cJSON_GetObjectItemCaseSensitive(cfg, r->key);
+    const bool                absent = !v || cJSON_IsNull(v);
+    if (r->want == COMP_CFG_UNSET) {
+      COMP_CHECK(absent || cJSON_IsFalse(v) || (cJSON_IsNumber(v) && v->valuedouble == 0), COMP_ERR_UNSUPPORTED,
+                 "%s: \"%s\" is set; comp does not implement it for %s (it must be absent, null or 0)", path, r->key,
+                 d->name);
+      continue;
+    }
+    COMP_CHECK(absent || cJSON_IsBool(v), COMP_ERR_FORMAT, "%s: field \"%s\" must be true or false", path, r->key);
+    const bool val = absent ? r->dflt : cJSON_IsTrue(v), want = r->want == COMP_CFG_TRUE;
+    COMP_CHECK(val == want, COMP_ERR_UNSUPPORTED, "%s: %s = %s%s is not supported for %s (comp implements %s = %s)",
+               path, r->key, val ? "true" : "false", absent ? " (the default)" : "", d->name, r->key,
+               want ? "true" : "false");
+  }
+  return COMP_OK;
+}
+
 static comp_status parse_config(const char *path, comp_hparams *hp)
 {
   char       *text = NULL;
@@ -62,7 +84,8 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   comp_arch a = comp_arch_from_hf(mt);
   if (a == COMP_ARCH_COUNT) {
     s = comp_error_set(COMP_ERR_UNSUPPORTED,
-                       "%s: unknown architecture model_type \"%s\" (supported: llama, mistral, qwen2, opt)", path, mt);
+                       "%s: unknown architecture model_type \"%s\" (supported: llama, mistral, qwen2, opt, chatglm)",
+                       path, mt);
     cJSON_Delete(cfg);
     return s;
   }
@@ -84,6 +107,13 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
       (s = cfg_float(cfg, path, k->norm_eps, d->norm_eps, &hp->norm_eps)) ||
       (s = cfg_float(cfg, path, k->rope_theta, d->rope_theta, &hp->rope_theta)))
     goto out;
+  float ratio = 1.0f, frac = 1.0f;
+  if ((s = cfg_float(cfg, path, k->rope_ratio, 1.0f, &ratio)) ||
+      (s = cfg_float(cfg, path, k->rope_fraction, d->rope_fraction > 0 ? d->rope_fraction : 1.0f, &frac)) ||
+      (s = check_rules(cfg, path, d)))
+    goto out;
+  hp->rope_theta *= ratio;
+  hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
   const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);
   hp->tied         = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : d->tie_default;
   if (cfg_int(cfg, path, "bos_token_id", false, -1, &v) == COMP_OK) hp->bos = (int)v;
@@ -96,6 +126,11 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   }
   if (hp->rope != COMP_ROPE_NONE && hp->head_dim % 2 != 0) {
     s = comp_error_set(COMP_ERR_FORMAT, "%s: head_dim %lld must be even for RoPE", path, (long long)hp->head_dim);
+    goto out;
+  }
+  if (hp->rope != COMP_ROPE_NONE && (hp->rope_dim < 2 || hp->rope_dim % 2 != 0 || hp->rope_dim > hp->head_dim)) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: RoPE on %lld of the %lld dims of a head (fraction %g): must be even", path,
+                       (long long)hp->rope_dim, (long long)hp->head_dim, (double)frac);
     goto out;
   }
   /* features this build does not implement: refuse rather than compute something else */
@@ -180,6 +215,7 @@ static comp_status open_llama2c(const char *path, comp_hparams *hp, comp_wstore 
                                 .norm_eps   = 1e-5f,
                                 .rope_theta = 10000.0f,
                                 .rope       = COMP_ROPE_INTERLEAVED,
+                                .rope_dim   = hs,
                                 .tied       = shared,
                                 .bos        = 1,
                                 .eos        = 2};
@@ -295,46 +331,65 @@ void comp_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, i
   *d_out = sh[0], *d_in_full = sh[1];
 }
 
-/* Find role r of layer l (l < 0: model-wide); *t = NULL if absent and allowed. */
-static comp_status find_role(const comp_model *m, comp_role r, int l, const comp_wtensor **t)
+/* Find role r of layer l (l < 0: model-wide). *found is false when it is absent and allowed; else
+ * *t is its tensor, or its block of rows of the tensor it shares with other roles (arch->fused). */
+static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtensor *t, bool *found)
 {
-  *t               = NULL;
+  *found           = false;
   const char *tmpl = m->arch->tensor[r];
   if (!tmpl || m->arch->need[r] == COMP_NEED_ABSENT) return COMP_OK;
   char name[256];
   snprintf(name, sizeof name, tmpl, l);
-  *t            = comp_wstore_find(m->ws, name);
-  bool required = m->arch->need[r] == COMP_NEED_REQUIRED && !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
+  const comp_wtensor *ft       = comp_wstore_find(m->ws, name);
+  bool                required = m->arch->need[r] == COMP_NEED_REQUIRED && !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
   if (r == COMP_ROLE_LM_HEAD && !m->hp.tied) required = true;
-  if (r == COMP_ROLE_LM_HEAD && m->hp.tied) *t = NULL; /* tied: the embedding is the head */
+  if (r == COMP_ROLE_LM_HEAD && m->hp.tied) ft = NULL; /* tied: the embedding is the head */
   const char *file = comp_wstore_file_path(m->ws, 0);
-  COMP_CHECK(*t || !required, COMP_ERR_FORMAT, "%s: missing tensor %s", file, name);
-  if (!*t) return COMP_OK;
-  int64_t sh[2];
-  int     nd = role_shape(&m->hp, m->arch->pos_offset, r, sh);
-  bool    ok = (*t)->ndim == nd;
-  for (int i = 0; ok && i < nd; i++) ok = (*t)->shape[i] == sh[i];
+  COMP_CHECK(ft || !required, COMP_ERR_FORMAT, "%s: missing tensor %s", file, name);
+  if (!ft) return COMP_OK;
+  /* the shape the config implies: the role's own, or its parts' stacked row-wise */
+  const comp_arch_fused *fu = &m->arch->fused[r];
+  int64_t                sh[2], row0 = 0, rows;
+  int                    nd = role_shape(&m->hp, m->arch->pos_offset, r, sh);
+  rows                      = sh[0];
+  if (fu->n > 0) {
+    sh[0] = 0;
+    for (int i = 0; i < fu->n; i++) {
+      int64_t ps[2];
+      role_shape(&m->hp, m->arch->pos_offset, fu->part[i], ps);
+      if (fu->part[i] == r) row0 = sh[0];
+      sh[0] += ps[0];
+    }
+  }
+  bool ok = ft->ndim == nd;
+  for (int i = 0; ok && i < nd; i++) ok = ft->shape[i] == sh[i];
   if (!ok) {
     char got[96] = "", want[96] = "";
-    for (int i = 0; i < (*t)->ndim; i++)
-      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "", (long long)(*t)->shape[i]);
+    for (int i = 0; i < ft->ndim; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "," : "", (long long)ft->shape[i]);
     for (int i = 0; i < nd; i++)
       snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", i ? "," : "", (long long)sh[i]);
     return comp_error_set(COMP_ERR_FORMAT, "%s: tensor %s has shape [%s] but the config implies [%s]",
-                          comp_wstore_file_path(m->ws, (*t)->file), name, got, want);
+                          comp_wstore_file_path(m->ws, ft->file), name, got, want);
   }
+  if (fu->n > 0)
+    COMP_CALL(comp_wtensor_rows(ft, row0, rows, t));
+  else
+    *t = *ft;
+  *found = true;
   return COMP_OK;
 }
 
 static comp_status read_role(const comp_model *m, comp_role r, int l, float **dst)
 {
-  const comp_wtensor *t;
+  comp_wtensor t;
+  bool         found;
   *dst = NULL;
-  COMP_CALL(find_role(m, r, l, &t));
-  if (!t) return COMP_OK;
-  *dst = malloc((size_t)t->numel * sizeof(float));
-  COMP_CHECK(*dst, COMP_ERR_NOMEM, "out of memory reading %s", t->name);
-  return comp_wstore_read(m->ws, t, *dst);
+  COMP_CALL(find_role(m, r, l, &t, &found));
+  if (!found) return COMP_OK;
+  *dst = malloc((size_t)t.numel * sizeof(float));
+  COMP_CHECK(*dst, COMP_ERR_NOMEM, "out of memory reading %s", t.name);
+  return comp_wstore_read(m->ws, &t, *dst);
 }
 
 /* ---- public ----------------------------------------------------------------------------------- */
@@ -424,9 +479,11 @@ comp_status comp_model_load(const char *path, comp_model **out)
   m->arch = comp_arch_get(m->hp.arch);
   /* validate every tensor the model needs before reading any data */
   for (int r = 0; r < COMP_ROLE_COUNT && !s; r++) {
-    const comp_wtensor *t;
-    if (r < COMP_ROLE_FIRST_LAYER) s = find_role(m, (comp_role)r, -1, &t);
-    for (int l = 0; r >= COMP_ROLE_FIRST_LAYER && l < m->hp.n_layer && !s; l++) s = find_role(m, (comp_role)r, l, &t);
+    comp_wtensor t;
+    bool         found;
+    if (r < COMP_ROLE_FIRST_LAYER) s = find_role(m, (comp_role)r, -1, &t, &found);
+    for (int l = 0; r >= COMP_ROLE_FIRST_LAYER && l < m->hp.n_layer && !s; l++)
+      s = find_role(m, (comp_role)r, l, &t, &found);
   }
   if (s) goto fail;
   if ((s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd)) ||
@@ -495,11 +552,12 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
     return COMP_OK;
   }
   /* one allocation for every tensor of the layer */
-  const comp_wtensor *t[COMP_ROLE_COUNT] = {0};
-  int64_t             total              = 0;
+  comp_wtensor t[COMP_ROLE_COUNT];
+  bool         has[COMP_ROLE_COUNT] = {0};
+  int64_t      total                = 0;
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
-    COMP_CALL(find_role(m, (comp_role)r, l, &t[r]));
-    if (t[r]) total += t[r]->numel;
+    COMP_CALL(find_role(m, (comp_role)r, l, &t[r], &has[r]));
+    if (has[r]) total += t[r].numel;
   }
   comp_layer *ly  = calloc(1, sizeof *ly);
   float      *mem = malloc((size_t)total * sizeof(float));
@@ -512,14 +570,14 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   ly->mem                     = mem;
   float *ptr[COMP_ROLE_COUNT] = {0};
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
-    if (!t[r]) continue;
-    comp_status s = comp_wstore_read(m->ws, t[r], mem);
+    if (!has[r]) continue;
+    comp_status s = comp_wstore_read(m->ws, &t[r], mem);
     if (s) {
       comp_layer_free(&ly);
       return s;
     }
     ptr[r] = mem;
-    mem += t[r]->numel;
+    mem += t[r].numel;
   }
   ly->attn_norm_w = ptr[COMP_ROLE_ATTN_NORM];
   ly->attn_norm_b = ptr[COMP_ROLE_ATTN_NORM_B];
@@ -527,13 +585,13 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   ly->ffn_norm_b  = ptr[COMP_ROLE_FFN_NORM_B];
   for (int d = 0; d < COMP_DENSE_COUNT; d++) {
     comp_role wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
-    if (!t[wr]) continue;
+    if (!has[wr]) continue;
     ly->dense[d] = (comp_dense){.w         = ptr[wr],
                                 .b         = ptr[br],
-                                .d_out     = t[wr]->shape[0],
-                                .d_in      = t[wr]->shape[1],
+                                .d_out     = t[wr].shape[0],
+                                .d_in      = t[wr].shape[1],
                                 .in_idx    = NULL,
-                                .d_in_full = t[wr]->shape[1]};
+                                .d_in_full = t[wr].shape[1]};
   }
   if (m->cache) m->cached[l] = ly;
   *out = ly;
@@ -555,8 +613,9 @@ int64_t comp_model_layer_n_params(const comp_model *m, int l)
   if (m->reader.n_params) return m->reader.n_params(m->reader.ctx, l);
   int64_t n = 0;
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {
-    const comp_wtensor *t;
-    if (find_role(m, (comp_role)r, l, &t) == COMP_OK && t) n += t->numel;
+    comp_wtensor t;
+    bool         found;
+    if (find_role(m, (comp_role)r, l, &t, &found) == COMP_OK && found) n += t.numel;
   }
   return n;
 }
@@ -572,8 +631,9 @@ int64_t comp_model_n_params(const comp_model *m)
          (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0);
   }
   for (int r = 0; !m->reader.get && r < COMP_ROLE_FIRST_LAYER; r++) {
-    const comp_wtensor *t;
-    if (find_role(m, (comp_role)r, -1, &t) == COMP_OK && t) n += t->numel;
+    comp_wtensor t;
+    bool         found;
+    if (find_role(m, (comp_role)r, -1, &t, &found) == COMP_OK && found) n += t.numel;
   }
   for (int l = 0; l < m->hp.n_layer; l++) n += comp_model_layer_n_params(m, l);
   return n;

@@ -247,9 +247,10 @@ comp_status comp_tokenizer_load(const char *path, int vocab_size, comp_tokenizer
   t->bos = t->eos = -1;
   t->path         = strdup(path);
   size_t      pl  = strlen(path);
-  comp_status s   = !t->path                                         ? comp_error_set(COMP_ERR_NOMEM, "out of memory")
-                    : pl >= 5 && strcmp(path + pl - 5, ".json") == 0 ? tok_json_load(t, path)
-                                                                     : tok_llama2c_load(t, path, vocab_size);
+  comp_status s   = !t->path                                          ? comp_error_set(COMP_ERR_NOMEM, "out of memory")
+                    : pl >= 5 && strcmp(path + pl - 5, ".json") == 0  ? tok_json_load(t, path)
+                    : pl >= 6 && strcmp(path + pl - 6, ".model") == 0 ? tok_spm_load(t, path)
+                                                                      : tok_llama2c_load(t, path, vocab_size);
   if (s) {
     comp_tokenizer_destroy(&t);
     return s;
@@ -265,6 +266,7 @@ void comp_tokenizer_destroy(comp_tokenizer **tp)
   tok_vocab_free(&t->v);
   tok_pairs_free(&t->pairs);
   tok_json_free(t->json);
+  tok_spm_free(t->spm);
   free(t->special);
   free(t->path);
   free(t);
@@ -281,6 +283,7 @@ comp_status comp_tokenizer_encode(const comp_tokenizer *t, const char *text, siz
   COMP_CHECK(bad == len, COMP_ERR_FORMAT, "text to encode is not valid UTF-8 (first bad byte at offset %zu)", bad);
   tok_ids     out = {0};
   comp_status s   = t->kind == TOK_LLAMA2C ? tok_llama2c_encode(t, text ? text : "", len, add_special, &out)
+                    : t->kind == TOK_SPM   ? tok_spm_encode(t, text ? text : "", len, add_special, &out)
                                            : tok_json_encode(t, text ? text : "", len, add_special, &out);
   if (!s && !out.v) { /* no ids: still hand back a buffer the caller can free */
     out.v = malloc(sizeof *out.v);
@@ -305,6 +308,7 @@ comp_status comp_tokenizer_decode(const comp_tokenizer *t, const int32_t *ids, i
     COMP_CHECK(ids[i] >= 0 && ids[i] < t->v.n && t->v.piece[ids[i]], COMP_ERR_ARG,
                "%s: token id %d (position %lld) is not in the vocabulary of %d", t->path, ids[i], (long long)i, t->v.n);
   return t->kind == TOK_LLAMA2C ? tok_llama2c_decode(t, ids, n, skip_special, out, out_len)
+         : t->kind == TOK_SPM   ? tok_spm_decode(t, ids, n, skip_special, out, out_len)
                                 : tok_json_decode(t, ids, n, skip_special, out, out_len);
 }
 
@@ -315,5 +319,6 @@ int comp_tokenizer_eos(const comp_tokenizer *t) { return t->eos; }
 const char *comp_tokenizer_kind(const comp_tokenizer *t)
 {
   if (t->kind == TOK_LLAMA2C) return "llama2c";
+  if (t->kind == TOK_SPM) return "sentencepiece-bpe";
   return tok_json_bytelevel(t->json) ? "bpe-bytelevel" : "bpe-sentencepiece";
 }

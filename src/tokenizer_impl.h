@@ -1,6 +1,7 @@
 /*
  * tokenizer_impl.h - internals shared by tokenizer.c (common parts, dispatch, the merge engine),
- * tokenizer_llama2c.c (llama2.c tokenizer.bin) and tokenizer_json.c (Hugging Face tokenizer.json).
+ * tokenizer_llama2c.c (llama2.c tokenizer.bin), tokenizer_json.c (Hugging Face tokenizer.json) and
+ * tokenizer_spm.c (SentencePiece tokenizer.model).
  * Not a public header: include comp/tokenizer.h outside these three files.
  */
 #ifndef COMP_TOKENIZER_IMPL_H
@@ -11,7 +12,7 @@
 
 #include "comp/tokenizer.h"
 
-enum { TOK_LLAMA2C, TOK_JSON };
+enum { TOK_LLAMA2C, TOK_JSON, TOK_SPM };
 
 /* The vocabulary both ways: id -> piece bytes, and piece -> id through an open-addressing hash. */
 typedef struct tok_vocab {
@@ -54,15 +55,17 @@ typedef struct tok_work {
 } tok_work;
 
 typedef struct tok_json tok_json; /* the tokenizer.json pipeline, defined in tokenizer_json.c */
+typedef struct tok_spm  tok_spm;  /* a SentencePiece tokenizer.model's settings, tokenizer_spm.c */
 
 struct comp_tokenizer {
-  int              kind;     /* TOK_LLAMA2C or TOK_JSON                                     */
+  int              kind;     /* TOK_LLAMA2C, TOK_JSON or TOK_SPM                            */
   char            *path;     /* the file it was loaded from (for messages)                  */
   tok_vocab        v;        /* all ids: model vocabulary and added tokens                  */
   tok_pairs        pairs;    /* merges                                                       */
   uint8_t         *special;  /* (v.n) 1 = special token, left out by decode(skip_special)   */
   int32_t          bos, eos; /* -1 if none                                                  */
   struct tok_json *json;     /* tokenizer.json only                                          */
+  struct tok_spm  *spm;      /* tokenizer.model only                                         */
 };
 
 /* ---- tokenizer.c ---------------------------------------------------------------------------- */
@@ -96,6 +99,13 @@ comp_status tok_llama2c_load(comp_tokenizer *t, const char *path, int vocab_size
 comp_status tok_llama2c_encode(const comp_tokenizer *t, const char *text, size_t len, int add_special, tok_ids *out);
 comp_status tok_llama2c_decode(const comp_tokenizer *t, const int32_t *ids, int64_t n, int skip_special, char **out,
                                size_t *out_len);
+
+/* ---- tokenizer_spm.c ---------------------------------------------------------------------------- */
+comp_status tok_spm_load(comp_tokenizer *t, const char *path);
+comp_status tok_spm_encode(const comp_tokenizer *t, const char *text, size_t len, int add_special, tok_ids *out);
+comp_status tok_spm_decode(const comp_tokenizer *t, const int32_t *ids, int64_t n, int skip_special, char **out,
+                           size_t *out_len);
+void        tok_spm_free(struct tok_spm *m);
 
 /* ---- tokenizer_json.c --------------------------------------------------------------------------- */
 comp_status tok_json_load(comp_tokenizer *t, const char *path);

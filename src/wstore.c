@@ -159,6 +159,19 @@ const comp_wtensor *comp_wstore_find(const comp_wstore *ws, const char *name)
   return NULL;
 }
 
+comp_status comp_wtensor_rows(const comp_wtensor *t, int64_t row0, int64_t n_rows, comp_wtensor *view)
+{
+  COMP_CHECK(t->ndim >= 1 && row0 >= 0 && n_rows >= 0 && row0 + n_rows <= t->shape[0], COMP_ERR_INTERNAL,
+             "tensor %s: rows %lld..%lld out of range", t->name, (long long)row0, (long long)(row0 + n_rows));
+  const int64_t row = t->shape[0] ? t->numel / t->shape[0] : 0; /* elements per row */
+  *view             = *t;
+  view->shape[0]    = n_rows;
+  view->numel       = n_rows * row;
+  view->offset      = t->offset + (uint64_t)(row0 * row) * (uint64_t)comp_dtype_size(t->dtype);
+  view->nbytes      = (uint64_t)view->numel * (uint64_t)comp_dtype_size(t->dtype);
+  return COMP_OK;
+}
+
 int                 comp_wstore_count(const comp_wstore *ws) { return ws->n; }
 const comp_wtensor *comp_wstore_at(const comp_wstore *ws, int i) { return &ws->t[i]; }
 const char         *comp_wstore_file_path(const comp_wstore *ws, int file) { return ws->paths[file]; }

@@ -16,7 +16,7 @@ $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libscalapack-openmpi-dev \
   libopenblas-dev liblapacke-dev petsc-dev libcjson-dev clang-format \
   slurmctld slurmd slurm-client munge \
-  python3 python3-numpy python3-h5py python3-matplotlib >/dev/null
+  python3 python3-numpy python3-h5py python3-matplotlib python3-sentencepiece >/dev/null
 if [ "$mode" = test ] && ! { command -v node && command -v npm; } >/dev/null; then
   # the tokenizer oracle (npm @huggingface/tokenizers) runs on Node.js; keep a Node that is already there
   $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 nodejs npm >/dev/null

@@ -19,6 +19,8 @@ typedef enum comp_arch {
   COMP_ARCH_QWEN2,   /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
   COMP_ARCH_OPT,     /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
   COMP_ARCH_LLAMA2C, /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
+  COMP_ARCH_CHATGLM, /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
+                        query groups, fused gate|up, interleaved RoPE on half of each head */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -69,17 +71,39 @@ typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU } comp_
 typedef enum comp_ffn_kind { COMP_FFN_GATED, COMP_FFN_PLAIN } comp_ffn_kind; /* act(gate)*up | act(up) */
 typedef enum comp_rope_kind {
   COMP_ROPE_NONE,       /* learned absolute positions instead                              */
-  COMP_ROPE_HALF,       /* HF rotate_half: pairs (i, i + head_dim/2)                       */
-  COMP_ROPE_INTERLEAVED /* llama2.c / Meta original: pairs (2i, 2i+1)                      */
+  COMP_ROPE_HALF,       /* HF rotate_half: pairs (i, i + r/2) of the r = rope_dim rotated  */
+  COMP_ROPE_INTERLEAVED /* llama2.c / Meta original / ChatGLM: pairs (2i, 2i+1), 2i+1 < r  */
 } comp_rope_kind;
 
 typedef enum comp_need { COMP_NEED_ABSENT = 0, COMP_NEED_REQUIRED, COMP_NEED_OPTIONAL } comp_need;
 
-/* config.json keys that hold each hyper-parameter (NULL: not in config, use the default). */
+/* config.json keys that hold each hyper-parameter (NULL: not in config, use the default).
+ * rope_ratio multiplies the base (ChatGLM: base = 10000 * rope_ratio); rope_fraction is the share
+ * of each head that RoPE rotates. */
 typedef struct comp_arch_config_keys {
   const char *n_embd, *n_layer, *n_head, *n_head_kv, *head_dim, *n_ff, *n_vocab, *n_ctx, *norm_eps, *rope_theta,
-      *tie_embd;
+      *rope_ratio, *rope_fraction, *tie_embd;
 } comp_arch_config_keys;
+
+/* A config.json switch that selects a block structure: the row describes one setting of it, and a
+ * model whose config (or, when the key is absent, whose modeling code's default) says otherwise is
+ * refused. UNSET: absent, null, false or 0 (a feature comp does not implement, such as ChatGLM's
+ * p-tuning prefix). */
+typedef enum comp_cfg_want { COMP_CFG_TRUE, COMP_CFG_FALSE, COMP_CFG_UNSET } comp_cfg_want;
+typedef struct comp_arch_cfg_rule {
+  const char   *key; /* NULL ends the list */
+  comp_cfg_want want;
+  bool          dflt; /* value when the key is absent (TRUE/FALSE rules) */
+} comp_arch_cfg_rule;
+
+/* A role stored as a block of rows of a tensor it shares with other roles: the tensor its template
+ * names is the row-wise concatenation of part[0..n), in order, each with its own shape (ChatGLM's
+ * query_key_value = q | k | v, dense_h_to_4h = gate | up). The loader gives each role its rows;
+ * export writes the parts back as one tensor. */
+typedef struct comp_arch_fused {
+  int       n; /* 0: the role is a tensor of its own */
+  comp_role part[3];
+} comp_arch_fused;
 
 typedef struct comp_arch_desc {
   const char           *name;             /* "llama"                                         */
@@ -88,13 +112,16 @@ typedef struct comp_arch_desc {
   comp_act_kind         act;
   comp_ffn_kind         ffn;
   comp_rope_kind        rope;
-  int                   pos_offset;  /* OPT: learned position rows start at 2            */
-  float                 norm_eps;    /* default when config has no key                  */
-  float                 rope_theta;  /* default rope base                               */
-  bool                  tie_default; /* tie_word_embeddings when config is silent       */
+  int                   pos_offset;    /* OPT: learned position rows start at 2            */
+  float                 norm_eps;      /* default when config has no key                  */
+  float                 rope_theta;    /* default rope base                               */
+  float                 rope_fraction; /* share of each head RoPE rotates (0: all of it)  */
+  bool                  tie_default;   /* tie_word_embeddings when config is silent       */
   comp_arch_config_keys cfg;
+  comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   const char           *tensor[COMP_ROLE_COUNT]; /* name template ("%d" = layer); NULL = absent */
   comp_need             need[COMP_ROLE_COUNT];   /* REQUIRED/OPTIONAL for present templates   */
+  comp_arch_fused       fused[COMP_ROLE_COUNT];  /* roles that are row blocks of a shared tensor */
 } comp_arch_desc;
 
 /* The descriptor of one architecture. */

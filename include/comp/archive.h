@@ -12,11 +12,13 @@
  *                            complete (int: 0 at creation, set to 1 LAST when the run succeeded),
  *                            comp_version, git_commit (of the program that wrote it)
  *   /source           attrs: config_json (the source config.json verbatim; for llama2.c sources a
- *                            synthesized HF-style config), arch ("llama", "qwen2", "opt", "llama2c"),
+ *                            synthesized HF-style config), arch ("llama", "qwen2", "opt", "llama2c",
+ *                            "chatglm"),
  *                            model_path (absolute when it could be resolved), model_sha256 (as
  *                            given by the writer, "" if none), n_layer_orig (int)
  *   /model            attrs: the hyper-parameters the archive is read with: n_vocab, n_embd, n_head,
- *                            n_head_kv, head_dim, n_ff, n_ctx, tied, bos, eos (int), norm_eps,
+ *                            n_head_kv, head_dim, n_ff, n_ctx, rope_dim (dims of a head RoPE
+ *                            rotates; archives without it: head_dim), tied, bos, eos (int), norm_eps,
  *                            rope_theta (float64), rope ("none", "half", "interleaved")
  *      tok_embd       (V, D) f32
  *      pos_embd       (n_ctx + pos_offset, D) f32        only learned positions (OPT; pos_offset 2)
@@ -197,12 +199,15 @@ const char *comp_archive_model_sha256(const comp_model *m);
  * comp_archive_export_hf - write a Hugging Face checkpoint of the archive in the source architecture:
  * config.json (source config with the layer count updated, torch_dtype float32), model.safetensors
  * (F32, layers renumbered 0..n_kept-1, every dense expanded to full width with zeros in the pruned
- * columns), and the tokenizer files of the source directory when it still exists. Written to a
+ * columns), and the tokenizer files of the source directory when it still exists, with the modeling
+ * code its auto_map names (trust_remote_code checkpoints such as ChatGLM). Fused tensors of the source
+ * format (ChatGLM's query_key_value, dense_h_to_4h) are written fused again, each part expanded to
+ * full width on its own. Written to a
  * temporary directory beside out_dir and renamed; a non-empty out_dir is refused unless force (then it
  * must be a flat directory of files, which is replaced). Not collective (one process).
  * llama2.c sources become a Hugging Face LLaMA: q/k rows are permuted from interleaved to rotate-half
  * RoPE order, and no tokenizer is copied (use --tokenizer with the llama2.c tokenizer.bin).
- * Out: *n_tokenizer_files (may be NULL) how many tokenizer/generation files were copied.
+ * Out: *n_tokenizer_files (may be NULL) how many tokenizer/generation/modeling-code files were copied.
  */
 comp_status comp_archive_export_hf(const char *archive_path, const char *out_dir, bool force, int *n_tokenizer_files);
 

@@ -43,6 +43,7 @@ typedef struct comp_hparams {
   float          norm_eps;
   float          rope_theta;
   comp_rope_kind rope;
+  int64_t        rope_dim; /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
   bool           tied;     /* lm_head shares tok_embd                                */
   int            bos, eos; /* -1 when unknown                                        */
 } comp_hparams;

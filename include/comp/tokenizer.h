@@ -1,7 +1,7 @@
 /*
  * comp/tokenizer.h - tokenizers in C, exact to their reference implementations.
  *
- * Two file formats:
+ * Three file formats:
  *  - llama2.c tokenizer.bin (int32 max_token_length, then per token float32 score, int32 length,
  *    bytes), encoded exactly as karpathy/llama2.c run.c encode(): BOS, a dummy-prefix " ", one
  *    symbol per UTF-8 code point (byte fallback id = byte + 3), then repeatedly merge the adjacent
@@ -13,7 +13,13 @@
  *    Metaspace, merges by rank (leftmost on ties), byte_fallback, unk_token, fuse_unk, ignore_merges,
  *    TemplateProcessing / ByteLevel post-processors, and the Llama (Replace, ByteFallback, Fuse,
  *    Strip), ByteLevel and Metaspace decoders. Anything else fails to load with a message naming it.
- * Both encoders are O(n log n): a heap of adjacent-pair candidates over a linked list of symbols.
+ *  - SentencePiece tokenizer.model (protobuf ModelProto) of the BPE kind with the identity normalizer
+ *    (ChatGLM2/3's), encoded as the sentencepiece library does: dummy prefix, extra spaces removed,
+ *    ' ' -> U+2581, user-defined pieces first, then merges by piece score (leftmost on ties), byte
+ *    fallback (<0xXX>) or one unk per run of unknown characters. Nothing is added around the text
+ *    (sentencepiece's encode adds no BOS; ChatGLM's Python tokenizer adds [gMASK] sop, which are not
+ *    in tokenizer.model). Unigram models and precompiled normalizers (nmt_nfkc) are refused.
+ * The encoders are O(n log n): a heap of adjacent-pair candidates over a linked list of symbols.
  *
  *     comp_tokenizer *tok;
  *     COMP_CALL(comp_tokenizer_load("models/default/tokenizer.json", 0, &tok));
@@ -33,8 +39,9 @@
 typedef struct comp_tokenizer comp_tokenizer;
 
 /* Load by path: a file ending in .json is an HF tokenizer.json (vocab_size is ignored; BOS comes
- * from the post-processor template, EOS from tokenizer_config.json beside it if there is one);
- * anything else is a llama2.c tokenizer.bin, which needs vocab_size > 0 from the model (llama2.c
+ * from the post-processor template, EOS from tokenizer_config.json beside it if there is one); one
+ * ending in .model a SentencePiece model (no BOS; EOS its eos_id); anything else is a llama2.c
+ * tokenizer.bin, which needs vocab_size > 0 from the model (llama2.c
  * stores no count). */
 comp_status comp_tokenizer_load(const char *path, int vocab_size, comp_tokenizer **out);
 /* Free *t (NULL-safe) and set *t = NULL. */
@@ -54,9 +61,10 @@ comp_status comp_tokenizer_encode(const comp_tokenizer *t, const char *text, siz
 comp_status comp_tokenizer_decode(const comp_tokenizer *t, const int32_t *ids, int64_t n, int skip_special, char **out,
                                   size_t *out_len);
 
-int         comp_tokenizer_vocab_size(const comp_tokenizer *t); /* largest id + 1                    */
-int         comp_tokenizer_bos(const comp_tokenizer *t);        /* -1 if none                        */
-int         comp_tokenizer_eos(const comp_tokenizer *t);        /* -1 if none                        */
-const char *comp_tokenizer_kind(const comp_tokenizer *t);       /* "llama2c", "bpe-sentencepiece", "bpe-bytelevel" */
+int comp_tokenizer_vocab_size(const comp_tokenizer *t); /* largest id + 1                    */
+int comp_tokenizer_bos(const comp_tokenizer *t);        /* -1 if none                        */
+int comp_tokenizer_eos(const comp_tokenizer *t);        /* -1 if none                        */
+const char *
+comp_tokenizer_kind(const comp_tokenizer *t); /* "llama2c", "bpe-sentencepiece", "bpe-bytelevel", "sentencepiece-bpe" */
 
 #endif

@@ -55,6 +55,10 @@ const comp_wtensor *comp_wstore_at(const comp_wstore *ws, int i);
 const char         *comp_wstore_file_path(const comp_wstore *ws, int file);
 int                 comp_wstore_file_count(const comp_wstore *ws);
 
+/* A view of rows [row0, row0 + n_rows) of t (a contiguous byte range of the same file): *view is t
+ * with its offset, first dimension, numel and nbytes narrowed; name stays t's (not owned). */
+comp_status comp_wtensor_rows(const comp_wtensor *t, int64_t row0, int64_t n_rows, comp_wtensor *view);
+
 /* Read tensor t converted to fp32 into dst (t->numel floats). */
 comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float *dst);
 

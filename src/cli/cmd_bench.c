@@ -52,6 +52,7 @@ static comp_status synth_layer(comp_model *m, comp_layer **out, int64_t D, int64
                                     .norm_eps   = 1e-5f,
                                     .rope_theta = 10000.0f,
                                     .rope       = COMP_ROPE_HALF,
+                                    .rope_dim   = D / H,
                                     .bos        = 1,
                                     .eos        = 2};
   m->arch          = comp_arch_get(COMP_ARCH_LLAMA);

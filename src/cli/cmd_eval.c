@@ -69,7 +69,7 @@ int comp_cmd_eval(int argc, char **argv)
            "Hugging Face model directory, llama2.c .bin checkpoint or comp prune archive\n(.h5, evaluated compact: "
                "gathers, then smaller matmuls) (required)"},
           {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
-           "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
+           "tokenizer.json, SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: beside the model)"},
           {"text", COMP_OPT_STR, &text, "FILE", "evaluation text, scored exactly as stored (required; UTF-8, non-empty)"},
           {"seq-len", COMP_OPT_INT, &seq_len, "L", "tokens per window (default 2048; at most the model's max positions)"},
           {"max-windows", COMP_OPT_INT, &max_windows, "N", "score only the first N windows (default: all)"},

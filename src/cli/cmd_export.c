@@ -45,7 +45,7 @@ int comp_cmd_export(int argc, char **argv)
     comp_cli_error("export", comp_error_message());
     return 1;
   }
-  comp_log("export: %s -> %s (%d tokenizer/generation file(s) copied from the source model%s)", archive, out, copied,
-           copied ? "" : "; pass --tokenizer when using it");
+  comp_log("export: %s -> %s (%d tokenizer/generation/code file(s) copied from the source model%s)", archive, out,
+           copied, copied ? "" : "; pass --tokenizer when using it");
   return 0;
 }

@@ -43,7 +43,7 @@ int comp_cmd_generate(int argc, char **argv)
           "Hugging Face model directory, llama2.c .bin checkpoint or comp prune archive\n(.h5, evaluated compact: "
              "gathers, then smaller matmuls) (required)"},
          {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
-          "tokenizer.json or llama2.c tokenizer.bin (default: beside the model)"},
+          "tokenizer.json, SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: beside the model)"},
          {"prompt", COMP_OPT_STR, &prompt, "TEXT", "prompt (default empty: start from BOS)"},
          {"steps", COMP_OPT_INT, &steps, "N",
           "new tokens to generate (default 64; stops early at EOS/BOS or max positions)"},

@@ -388,8 +388,8 @@ int comp_cmd_prune(int argc, char **argv)
     }
   }
   s = comp_dist_agree(comm, s);
-  if (!s && dry_run) {
-    s = dry_run_report(model, tok_path, hp, &o, size, calib, json, comm);
+  if (dry_run) { /* done either way: the report, or the error once (at end:) */
+    if (!s) s = dry_run_report(model, tok_path, hp, &o, size, calib, json, comm);
     goto end;
   }
   /* calibration windows: the text tokenized once on rank 0 (BOS first), offsets drawn from the seed */

@@ -63,7 +63,8 @@ int comp_cmd_tokenize(int argc, char **argv)
   int64_t     vocab      = 0;
   int         no_special = 0, paragraphs = 0, decode = 0;
   comp_opt    opts[] = {
-         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or llama2.c tokenizer.bin (required)"},
+         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
+          "tokenizer.json, SentencePiece tokenizer.model or llama2.c tokenizer.bin (required)"},
          {"vocab-size", COMP_OPT_INT, &vocab, "N", "vocabulary size (needed for llama2.c tokenizer.bin)"},
          {"text", COMP_OPT_STR, &file, "FILE", "text file to encode"},
          {"string", COMP_OPT_STR, &str, "TEXT", "text to encode"},

@@ -21,8 +21,11 @@ comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm
     const char *base = (*m)->src_path ? (*m)->src_path : model_path; /* archives: beside their source */
     if (tok_path) {
       snprintf(used_tok, used_cap, "%s", tok_path);
-    } else if (comp_is_dir(base)) {
+    } else if (comp_is_dir(base)) { /* tokenizer.json, else a SentencePiece tokenizer.model (ChatGLM) */
       snprintf(used_tok, used_cap, "%s/tokenizer.json", base);
+      char spm[4200];
+      snprintf(spm, sizeof spm, "%s/tokenizer.model", base);
+      if (!comp_is_file(used_tok) && comp_is_file(spm)) snprintf(used_tok, used_cap, "%s", spm);
     } else {
       const char *slash = strrchr(base, '/');
       int         dl    = slash ? (int)(slash - base) : 1;
