@@ -30,9 +30,9 @@ def machine():
     return info
 
 
-def dry(comp, cfg, imp):
-    r = subprocess.run([comp, "prune", "--dry-run", "--model", cfg, "--ratio", "0.3", "--importance", imp, "--json"],
-                       capture_output=True, text=True, check=True)
+def dry(comp, cfg, imp, eig="tridiag"):
+    r = subprocess.run([comp, "prune", "--dry-run", "--model", cfg, "--ratio", "0.3", "--importance", imp,
+                        "--cond-eig", eig, "--json"], capture_output=True, text=True, check=True)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -47,13 +47,15 @@ def main():
     s1p = f"{a.results}/np1_scalapack.json"  # the same back-end as the 2-rank run, on one rank
     r1s = json.load(open(s1p)) if os.path.exists(s1p) else None
     imp = r1["importance"]
+    eig = r1.get("cond_eig", "tridiag")
     peak = r1["dgemm_peak_gflops_per_rank"]
     m = machine()
-    print(f"# Benchmark: stage C of one LLaMA-2-7B-shaped layer ({imp} importance)\n")
+    print(f"# Benchmark: stage C of one LLaMA-2-7B-shaped layer ({imp} importance"
+          + (f", --cond-eig {eig}" if imp.startswith("cond") else "") + ")\n")
     print("Machine: " + ", ".join(f"{k} {v}" for k, v in m.items()) + ".  ")
     print(f"comp {r1['comp_commit']}; OPENBLAS_NUM_THREADS=1, one rank per core; synthetic weights with the true "
           f"shapes, N = {r1['tokens']} calibration tokens, `comp bench-prune` (the code path of `comp prune`). "
-          "Reproduce: `bench/run.sh " + imp + "`.\n")
+          "Reproduce: `bench/run.sh " + imp + ("" if eig == "tridiag" else " " + eig) + "`.\n")
     print(f"DGEMM peak measured on this machine: {peak:.1f} GFLOP/s per rank (best of 3, 2048^3, all ranks at once).\n")
     print(f"| phase | 1 rank s ({r1['solver']}) | GFLOP | GFLOP/s | of DGEMM peak | "
           + (f"1 rank s ({r1s['solver']}) | " if r1s else "") + f"2 ranks s ({r2['solver']}) | speed-up |")
@@ -95,13 +97,13 @@ def main():
     print(f"- One forward pass of the layer on N tokens, a sequence at a time as stage A runs it: "
           f"{r1['forward_seconds']:.2f} s ({r1['forward_gflop'] / r1['forward_seconds']:.1f} GFLOP/s){batched}.\n")
     fwd_rate = r1["forward_gflop"] / r1["forward_seconds"]
-    base = dry(a.comp, a.configs[0], imp)
+    base = dry(a.comp, a.configs[0], imp, eig)
     print("## Projected wall time at 30% (stage A on min(ranks, S) ranks + stage C)\n")
     ps = [1, 2, 4, 8, 16, 32, 64]
     print("| model | layers pruned | " + " | ".join(f"{p} rank{'s' if p > 1 else ''}" for p in ps) + " |")
     print("|---|---|" + "---|" * len(ps))
     for cfg in a.configs:
-        d = dry(a.comp, cfg, imp)
+        d = dry(a.comp, cfg, imp, eig)
         q = d["n_prunable"]
         tl = t1 * d["flops_stage_c_per_layer"] / base["flops_stage_c_per_layer"]
         row = []

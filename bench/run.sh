@@ -3,12 +3,16 @@
 # (synthetic weights, true shapes, N = 10 x 128 calibration tokens, the code path of `comp prune`) on
 # 1 rank (lapack; scalapack) and on 2 ranks sharing it (scalapack), then the projected wall time of LLaMA-2-7B and -13B
 # at 30% for 1..64 ranks. Writes bench/results/<importance>/{np1,np2}.json and RESULTS.md.
-#   bench/run.sh [cond|obs|wanda ...]      (default cond, the faithful Eq. 9; COMP=path/to/comp)
+#   bench/run.sh [cond|obs|wanda ...] [tridiag|lanczos]
+#     (default cond, the faithful Eq. 9, with --cond-eig tridiag; COMP=path/to/comp). A lanczos run
+#     writes bench/results/<importance>-lanczos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COMP=${COMP:-build/comp}
 IMP=${1:-cond}
+EIG=${2:-tridiag}
 OUT=bench/results/$IMP
+[ "$EIG" = tridiag ] || OUT=bench/results/$IMP-$EIG
 mkdir -p "$OUT"
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -16,8 +20,8 @@ export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # sharing the layer: scalapack on a 1x2 grid. The efficiency is taken against the faster 1-rank run.
 run() { # np solver out
   echo "== $1 rank(s), importance $IMP, solver $2" >&2
-  mpiexec -n "$1" "$COMP" bench-prune --config bench/configs/llama-2-7b --importance "$IMP" --solver "$2" \
-    --json | tee /dev/stderr | tail -1 > "$OUT/$3.json"
+  mpiexec -n "$1" "$COMP" bench-prune --config bench/configs/llama-2-7b --importance "$IMP" --cond-eig "$EIG" \
+    --solver "$2" --json | tee /dev/stderr | tail -1 > "$OUT/$3.json"
 }
 run 1 lapack np1
 run 1 scalapack np1_scalapack

@@ -262,12 +262,14 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     double *sq = calloc((size_t)(S * d), sizeof(double));  /* (S, d) (g^(s)_k)²  */
     if (!Gs || !sq) s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Fisher samples");
     if (!s) s = comp_fisher_init(&fisher, d);
+    fisher.eig = o->cond_eig;
     for (int64_t smp = grank; !s && smp < S; smp += gsize) {
       comp_fisher one = {0};
       memset(Gs, 0, sizeof(double) * (size_t)(d * d));
       comp_gram_acc(Gs, Xp + smp * T * d, T, d);
       comp_eq5_gram(Gs, WtW, Gs, d);
-      s = comp_fisher_init(&one, d);
+      s       = comp_fisher_init(&one, d);
+      one.eig = o->cond_eig;
       if (!s) s = comp_fisher_add_destroy(&one, Gs, o->ridge_eps);
       if (!s) memcpy(sq + smp * d, one.F, sizeof(double) * (size_t)d);
       comp_fisher_free(&one);

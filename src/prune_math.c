@@ -293,8 +293,132 @@ done:
   return st;
 }
 
-/* Eq. 7 on G (d,d); work (d,d) is clobbered and may be G itself (then G is destroyed). */
-static comp_status cond_grad(const double *G, double *work, int64_t d, double eps_rel, double *kappa, double *g)
+/* ---- the extreme eigenpairs by Lanczos (--cond-eig lanczos) ------------------------------------- */
+
+/* y (d) = A x (d): the operator whose largest eigenpair lanczos_top finds. */
+typedef void (*spd_op)(const double *a, int64_t d, const double *x, double *y);
+
+static void op_g(const double *a, int64_t d, const double *x, double *y) /* y = G x, G symmetric (lower) */
+{
+  cblas_dsymv(CblasColMajor, CblasLower, (int)d, 1.0, a, (int)d, x, 1, 0.0, y, 1);
+}
+
+static void op_inv(const double *a, int64_t d, const double *x, double *y) /* y = (L Lᵀ)⁻¹ x, L in a's lower */
+{
+  memcpy(y, x, (size_t)d * sizeof *y);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, a, (int)d, y, 1);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)d, a, (int)d, y, 1);
+}
+
+#define LANCZOS_TOL 1e-11
+
+/* The largest eigenpair (theta, v (d)) of the symmetric positive (semi)definite operator op on a:
+ * Lanczos with full reorthogonalisation from a fixed pseudo-random start (the same on every rank
+ * and run), stopped when the Ritz residual ‖A v − θ v‖ = β_j |s_j| is below LANCZOS_TOL·θ. Returns
+ * 0 when converged, 1 when not within min(steps, d) steps, -1 out of memory. */
+static int lanczos_top(spd_op op, const double *a, int64_t d, int steps, double *theta, double *v)
+{
+  const int kmax = (int)(d < steps ? d : steps);
+  double   *Q    = malloc(sizeof(double) * (size_t)(kmax + 1) * (size_t)d); /* (kmax+1, d) the Lanczos basis */
+  double   *w = malloc(sizeof(double) * (size_t)d), *c = malloc(sizeof(double) * (size_t)(kmax + 1));
+  double   *al = malloc(sizeof(double) * (size_t)kmax), *be = malloc(sizeof(double) * (size_t)kmax);
+  double   *td = malloc(sizeof(double) * (size_t)kmax), *te = malloc(sizeof(double) * (size_t)kmax);
+  double   *S  = malloc(sizeof(double) * (size_t)kmax * (size_t)kmax); /* (j, j) eigenvectors of T_j */
+  int       rc = 1;
+  if (!Q || !w || !c || !al || !be || !td || !te || !S) {
+    rc = -1;
+    goto done;
+  }
+  uint64_t x   = 0x9e3779b97f4a7c15ull; /* splitmix64: a start vector with no special structure */
+  double   nrm = 0;
+  for (int64_t i = 0; i < d; i++) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z          = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z          = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    Q[i] = (double)(z >> 11) / 9007199254740992.0 - 0.5;
+    nrm += Q[i] * Q[i];
+  }
+  cblas_dscal((int)d, 1.0 / sqrt(nrm), Q, 1);
+  for (int j = 0; j < kmax; j++) {
+    double *q = Q + (int64_t)j * d;
+    op(a, d, q, w);
+    al[j] = cblas_ddot((int)d, q, 1, w, 1);
+    /* full reorthogonalisation against q_0..q_j, twice (Kahan's "twice is enough") */
+    for (int pass = 0; pass < 2; pass++) {
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, j + 1, (int)d, 1.0, Q, (int)d, w, 1, 0.0, c, 1);
+      cblas_dgemv(CblasRowMajor, CblasTrans, j + 1, (int)d, -1.0, Q, (int)d, c, 1, 1.0, w, 1);
+    }
+    be[j]          = cblas_dnrm2((int)d, w, 1);
+    const bool end = j + 1 == kmax || be[j] <= 1e-14 * fabs(al[j]);
+    if (end || (j + 1) % 8 == 0) { /* Ritz values of T_{j+1} */
+      memcpy(td, al, sizeof(double) * (size_t)(j + 1));
+      memcpy(te, be, sizeof(double) * (size_t)j);
+      if (LAPACKE_dstev(LAPACK_COL_MAJOR, 'V', j + 1, td, te, S, j + 1) != 0) break;
+      const double th = td[j], *s = S + (int64_t)j * (j + 1); /* ascending: the last is the largest */
+      if (be[j] * fabs(s[j]) <= LANCZOS_TOL * fabs(th) || be[j] <= 1e-14 * fabs(al[j])) {
+        *theta = th;
+        cblas_dgemv(CblasRowMajor, CblasTrans, j + 1, (int)d, 1.0, Q, (int)d, s, 1, 0.0, v, 1);
+        cblas_dscal((int)d, 1.0 / cblas_dnrm2((int)d, v, 1), v, 1);
+        rc = 0;
+        break;
+      }
+    }
+    if (end) break;
+    memcpy(Q + (int64_t)(j + 1) * d, w, sizeof(double) * (size_t)d);
+    cblas_dscal((int)d, 1.0 / be[j], Q + (int64_t)(j + 1) * d, 1);
+  }
+done:
+  free(Q), free(w), free(c), free(al), free(be), free(td), free(te), free(S);
+  return rc;
+}
+
+/* extreme_eigpairs' contract by Lanczos, for G + lam·I positive definite: λmax and v_max from G
+ * itself; λmin and v_min by shift-invert, the largest eigenpair of (G + lam·I)⁻¹ through its
+ * Cholesky factor (d³/3 flops at DGEMM speed, then two triangular solves per step) instead of a
+ * tridiagonal reduction (4/3·d³, half of it matrix-vector). a is destroyed (the factor is written
+ * over its lower triangle). *converged = false (and nothing else set) when either end needs more
+ * than `steps` steps; a is then restored to G, for the tridiagonal method. */
+static comp_status extreme_eigpairs_lanczos(double *a, int64_t d, double lam, int steps, double *lmin, double *lmax,
+                                            double *v, bool *converged)
+{
+  *converged = false;
+  double *dg = malloc((size_t)d * sizeof *dg); /* (d) G's diagonal, for the fallback */
+  COMP_CHECK(dg, COMP_ERR_NOMEM, "condition number: out of memory");
+  for (int64_t k = 0; k < d; k++) dg[k] = a[k * d + k];
+  double      th = 0;
+  comp_status st = COMP_OK;
+  int         rc = lanczos_top(op_g, a, d, steps, &th, v + d); /* λmax, v_max */
+  if (rc == 0) {
+    *lmax = th;
+    for (int64_t k = 0; k < d; k++) a[k * d + k] += lam;
+    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
+    if (info != 0) {
+      st = comp_error_set(COMP_ERR_NUMERIC,
+                          "condition number: G + lambda*I is not positive definite (LAPACK info %d, lambda %.3g); "
+                          "raise eps_rel",
+                          (int)info, lam);
+      goto done;
+    }
+    rc = lanczos_top(op_inv, a, d, steps, &th, v); /* 1/(λmin + lam), v_min */
+    if (rc == 0) *lmin = 1.0 / th - lam;
+    if (rc == 1) { /* G again: its strict upper (col-major) triangle was never written */
+      for (int64_t j = 0; j < d; j++)
+        for (int64_t i = j + 1; i < d; i++) a[j * d + i] = a[i * d + j];
+      for (int64_t k = 0; k < d; k++) a[k * d + k] = dg[k];
+    }
+  }
+  if (rc < 0) st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for the Lanczos basis");
+  *converged = rc == 0;
+done:
+  free(dg);
+  return st;
+}
+
+/* Eq. 7 on G (d,d); work (d,d) is clobbered and may be G itself (then G is destroyed). eig: the
+ * eigen-solver; steps: LANCZOS' step limit (0: COMP_LANCZOS_STEPS). */
+static comp_status cond_grad(const double *G, double *work, int64_t d, double eps_rel, comp_eig_kind eig, int steps,
+                             double *kappa, double *g)
 {
   COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "condition number: dimension %lld out of range", (long long)d);
   COMP_CHECK(eps_rel >= 0 && isfinite(eps_rel), COMP_ERR_ARG, "condition number: eps_rel %g must be >= 0", eps_rel);
@@ -303,7 +427,12 @@ static comp_status cond_grad(const double *G, double *work, int64_t d, double ep
   double       lmin = 0, lmax = 0;
   COMP_CHECK(v, COMP_ERR_NOMEM, "condition number: out of memory");
   if (work != G) memcpy(work, G, (size_t)(d * d) * sizeof *work);
-  comp_status st = extreme_eigpairs(work, d, &lmin, &lmax, v);
+  bool        done_lanczos = false;
+  comp_status st           = eig == COMP_EIG_LANCZOS
+                                 ? extreme_eigpairs_lanczos(work, d, lam, steps > 0 ? steps : COMP_LANCZOS_STEPS, &lmin, &lmax, v,
+                                                            &done_lanczos)
+                                 : COMP_OK;
+  if (!st && !done_lanczos) st = extreme_eigpairs(work, d, &lmin, &lmax, v);
   if (st) goto done;
   const double den = lmin + lam, *vmin = v, *vmax = v + d;
   if (!(den > 0) || !isfinite(lmax)) {
@@ -321,20 +450,26 @@ done:
   return st;
 }
 
-comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g)
+comp_status comp_eq7_cond_grad_eig(const double *G, int64_t d, double eps_rel, comp_eig_kind eig, double *kappa,
+                                   double *g)
 {
   COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "condition number: dimension %lld out of range", (long long)d);
   double *work = malloc((size_t)(d * d) * sizeof *work);
   COMP_CHECK(work, COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
              (long long)d);
-  comp_status st = cond_grad(G, work, d, eps_rel, kappa, g);
+  comp_status st = cond_grad(G, work, d, eps_rel, eig, 0, kappa, g);
   free(work);
   return st;
 }
 
+comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g)
+{
+  return comp_eq7_cond_grad_eig(G, d, eps_rel, COMP_EIG_TRIDIAG, kappa, g);
+}
+
 comp_status comp_eq7_cond_grad_destroy(double *G, int64_t d, double eps_rel, double *kappa, double *g)
 {
-  return cond_grad(G, G, d, eps_rel, kappa, g);
+  return cond_grad(G, G, d, eps_rel, COMP_EIG_TRIDIAG, 0, kappa, g);
 }
 
 /* ---- Eq. 8: Fisher accumulator ---------------------------------------------------------------- */
@@ -342,9 +477,11 @@ comp_status comp_eq7_cond_grad_destroy(double *G, int64_t d, double eps_rel, dou
 comp_status comp_fisher_init(comp_fisher *f, int64_t d)
 {
   COMP_CHECK(d > 0, COMP_ERR_ARG, "fisher: dimension %lld must be > 0", (long long)d);
-  f->d = d;
-  f->n = 0;
-  f->F = calloc((size_t)d, sizeof *f->F);
+  f->d         = d;
+  f->n         = 0;
+  f->eig       = COMP_EIG_TRIDIAG;
+  f->eig_steps = 0;
+  f->F         = calloc((size_t)d, sizeof *f->F);
   COMP_CHECK(f->F, COMP_ERR_NOMEM, "fisher: out of memory");
   return COMP_OK;
 }
@@ -353,8 +490,11 @@ static comp_status fisher_add(comp_fisher *f, const double *G_s, double *work, d
 {
   double *g = malloc((size_t)f->d * sizeof *g), kappa;
   COMP_CHECK(g, COMP_ERR_NOMEM, "fisher: out of memory");
-  comp_status st =
-      work ? cond_grad(G_s, work, f->d, eps_rel, &kappa, g) : comp_eq7_cond_grad(G_s, f->d, eps_rel, &kappa, g);
+  double     *tmp = work ? NULL : malloc((size_t)(f->d * f->d) * sizeof *tmp);
+  comp_status st  = work || tmp ? cond_grad(G_s, work ? work : tmp, f->d, eps_rel, f->eig, f->eig_steps, &kappa, g)
+                                : comp_error_set(COMP_ERR_NOMEM, "fisher: out of memory for a %lld x %lld matrix",
+                                                 (long long)f->d, (long long)f->d);
+  free(tmp);
   if (st == COMP_OK) {
     for (int64_t k = 0; k < f->d; k++) f->F[k] += g[k] * g[k];
     f->n++;
@@ -383,6 +523,20 @@ void comp_fisher_free(comp_fisher *f)
 }
 
 /* ---- Eq. 9 and the alternative neuron importances --------------------------------------------- */
+
+static const char *const comp_eig_names[COMP_EIG_COUNT] = {"tridiag", "lanczos"};
+
+const char *comp_eig_name(comp_eig_kind k) { return k < COMP_EIG_COUNT ? comp_eig_names[k] : "?"; }
+
+comp_status comp_eig_parse(const char *s, comp_eig_kind *k)
+{
+  for (int i = 0; s && i < COMP_EIG_COUNT; i++)
+    if (strcmp(s, comp_eig_names[i]) == 0) {
+      *k = (comp_eig_kind)i;
+      return COMP_OK;
+    }
+  return comp_error_set(COMP_ERR_ARG, "unknown --cond-eig '%s' (valid: tridiag, lanczos)", s ? s : "");
+}
 
 static const char *const comp_importance_names[COMP_IMP_COUNT] = {"cond", "cond_fisher", "obs", "wanda", "magnitude"};
 
@@ -424,9 +578,13 @@ static comp_status obs_score(const double *G, double *a, int64_t d, double eps_r
 static comp_status cond_score(const double *G, double *work, int64_t d, const comp_fisher *fisher, double eps_rel,
                               double *score)
 {
-  double kappa = 0;
-  COMP_CALL(work ? cond_grad(G, work, d, eps_rel, &kappa, score)
-                 : comp_eq7_cond_grad(G, d, eps_rel, &kappa, score)); /* score = g */
+  double  kappa = 0;
+  double *tmp   = work ? NULL : malloc((size_t)(d * d) * sizeof *tmp);
+  COMP_CHECK(work || tmp, COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
+             (long long)d);
+  comp_status st = cond_grad(G, work ? work : tmp, d, eps_rel, fisher->eig, fisher->eig_steps, &kappa, score);
+  free(tmp);
+  COMP_CALL(st); /* score = g */
   for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
   return COMP_OK;
 }

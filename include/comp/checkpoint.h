@@ -15,7 +15,7 @@
  * when the archive is complete.
  *
  * Fault injection for tests: COMP_FAULT="POINT:RANK[:N]" makes rank RANK SIGKILL itself at POINT:
- * "stage-a" (rank 0, after stage A's first layer pass), "stage-c" (after its N-th committed layer,
+ * "stage-a" (after stage A's first layer pass; stage A runs on every rank), "stage-c" (after its N-th committed layer,
  * default 1), "write" (before the archive is closed).
  */
 #ifndef COMP_CHECKPOINT_H

@@ -95,6 +95,18 @@ void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d);
  * finds them for one index, but with a single tridiagonal reduction for both ends (dsytrd; dstebz
  * + dstein for indices 1 and d; dormtr). COMP_ERR_NUMERIC when λmin+λ <= 0 or LAPACK fails. */
 comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g);
+/* How κ's extreme eigenpairs are found: TRIDIAG, one tridiagonal reduction of G (dsytrd) then
+ * bisection and inverse iteration for eigenvalues 1 and d (the exact dense method; default);
+ * LANCZOS, Lanczos on G for λmax and on (G + λI)⁻¹ through its Cholesky factor for λmin (shift-
+ * invert), to a Ritz residual of 1e-11·θ within COMP_LANCZOS_STEPS steps, else the tridiagonal
+ * method. */
+#define COMP_LANCZOS_STEPS 320
+typedef enum comp_eig_kind { COMP_EIG_TRIDIAG, COMP_EIG_LANCZOS, COMP_EIG_COUNT } comp_eig_kind;
+const char *comp_eig_name(comp_eig_kind k);
+comp_status comp_eig_parse(const char *s, comp_eig_kind *k);
+/* comp_eq7_cond_grad with the eigen-solver chosen. */
+comp_status comp_eq7_cond_grad_eig(const double *G, int64_t d, double eps_rel, comp_eig_kind eig, double *kappa,
+                                   double *g);
 /* The same, destroying G (no copy: bounded memory for large d). */
 comp_status comp_eq7_cond_grad_destroy(double *G, int64_t d, double eps_rel, double *kappa, double *g);
 
@@ -124,6 +136,10 @@ typedef struct comp_fisher {
   int64_t d; /* neurons                   */
   int     n; /* samples added              */
   double *F; /* (d) Σ_s (g^(s)_k)²         */
+  /* eigen-solver of the samples' κ and of COND's (comp_fisher_init: TRIDIAG; set it after), and
+   * LANCZOS' step limit per end (0: COMP_LANCZOS_STEPS) */
+  comp_eig_kind eig;
+  int           eig_steps;
 } comp_fisher;
 comp_status comp_fisher_init(comp_fisher *f, int64_t d);
 comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel);

@@ -85,7 +85,7 @@ static comp_status synth_layer(const comp_hparams *hp, uint64_t seed, comp_layer
 
 int comp_cmd_bench_prune(int argc, char **argv)
 {
-  const char *config = NULL, *importance = NULL, *solver = NULL;
+  const char *config = NULL, *importance = NULL, *solver = NULL, *cond_eig = NULL;
   double      target  = 0.27;
   int64_t     samples = 10, len = 128, seed = 1, step_div = 128;
   int         json   = 0;
@@ -97,6 +97,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
          {"calib-samples", COMP_OPT_INT, &samples, "N", "calibration windows (default 10)"},
          {"calib-len", COMP_OPT_INT, &len, "T", "tokens per window (default 128)"},
          {"importance", COMP_OPT_STR, &importance, "K", "neuron importance (default cond, as comp prune)"},
+         {"cond-eig", COMP_OPT_STR, &cond_eig, "K", "cond's eigen-solver: tridiag (default) or lanczos"},
          {"solver", COMP_OPT_STR, &solver, "NAME", "mask-solve back-end (default lapack)"},
          {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step d_in/K (default 128)"},
          {"seed", COMP_OPT_INT, &seed, "S", "seed of the synthetic weights and inputs (default 1)"},
@@ -135,6 +136,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
     o.step_div      = (int)step_div;
     o.prof          = &prof;
     if (importance) s = comp_importance_parse(importance, &o.importance);
+    if (!s && cond_eig) s = comp_eig_parse(cond_eig, &o.cond_eig);
     if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
     if (!s && !(target > 0 && target < 1)) s = comp_error_set(COMP_ERR_ARG, "--target must be in (0, 1)");
   }
@@ -211,6 +213,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
     cJSON_AddStringToObject(j, "config", config);
     cJSON_AddStringToObject(j, "host", host);
     cJSON_AddStringToObject(j, "importance", comp_importance_name(o.importance));
+    cJSON_AddStringToObject(j, "cond_eig", comp_eig_name(o.cond_eig));
     cJSON_AddStringToObject(j, "solver", o.solver->name);
     cJSON_AddNumberToObject(j, "ranks", size);
     cJSON_AddNumberToObject(j, "tokens", (double)n);

@@ -202,8 +202,8 @@ int comp_cmd_prune(int argc, char **argv)
     snprintf(solver_help + strlen(solver_help), sizeof solver_help - strlen(solver_help), "\n%s: %s",
              comp_mask_solver_at(i)->name, comp_mask_solver_at(i)->help);
   const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
-             *protect = NULL, *importance = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL, *sweep_cell = NULL,
-             *sweep_jobs = NULL;
+             *protect = NULL, *importance = NULL, *cond_eig = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL,
+             *sweep_cell = NULL, *sweep_jobs = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  ranks_per_layer = 0, remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
   int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0, check_args = 0;
@@ -231,6 +231,10 @@ int comp_cmd_prune(int argc, char **argv)
        "layers never neuron-pruned, comma-separated, negative from the end (default 0,1,-1; or none)"},
       {"importance", COMP_OPT_STR, &importance, "K",
        "neuron importance: cond (Eq. 9, default), cond_fisher, obs, wanda, magnitude"},
+      {"cond-eig", COMP_OPT_STR, &cond_eig, "K",
+       "how cond/cond_fisher find G's extreme eigenpairs: tridiag (default: a dense tridiagonal\n"
+       "reduction, exact) or lanczos (Lanczos for the largest, shift-invert Lanczos through one\n"
+       "Cholesky factor for the smallest; falls back to tridiag when 320 steps do not converge)"},
       {"neuron-allocation", COMP_OPT_STR, &alloc, "K",
        "tau (Algorithm 1 variance threshold, default) or uniform (same fraction per dense)"},
       {"inputs", COMP_OPT_STR, &inputs, "K",
@@ -268,8 +272,8 @@ int comp_cmd_prune(int argc, char **argv)
       argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
       "mpiexec -n P comp prune --model M --ratio R --calib FILE --out A.h5 [options] [--json]",
       "Structured pruning without fine-tuning (COMP, arXiv:2501.15255, as ../shared/docs/ALGORITHM.md specifies):\n"
-      "  A. rank 0: layer importance (Eq. 3) on the calibration windows, iterative removal of the least\n"
-      "     important layer;\n"
+      "  A. all ranks, each on its share of the calibration windows: layer importance (Eq. 3), iterative\n"
+      "     removal of the least important layer;\n"
       "  B. per-layer ratios of the remaining unprotected layers (Eq. 10);\n"
       "  C. all ranks, layers balanced over ranks: per dense, input-neuron importance and mask tuning by\n"
       "     least squares (Eq. 5, ridge + prefix Cholesky), allocated by Algorithm 1's variance threshold.\n"
@@ -323,6 +327,7 @@ int comp_cmd_prune(int argc, char **argv)
     int k = 0;
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
     if (!s && importance) s = comp_importance_parse(importance, &o.importance);
+    if (!s && cond_eig) s = comp_eig_parse(cond_eig, &o.cond_eig);
     if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
     if (!s && order) s = parse_choice("--layer-order", order, orders, &k);
     if (!s && alloc) s = parse_choice("--neuron-allocation", alloc, allocs, &k);
@@ -371,6 +376,7 @@ int comp_cmd_prune(int argc, char **argv)
     if (!s && method) s = comp_prune_method_parse(method, &o.method);
     if (!s && protect) s = parse_protect(protect, (int)hp->n_layer, o.protect);
     if (!s && importance) s = comp_importance_parse(importance, &o.importance);
+    if (!s && cond_eig) s = comp_eig_parse(cond_eig, &o.cond_eig);
     if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
     int k = 0;
     if (!s && order && !(s = parse_choice("--layer-order", order, orders, &k))) o.order = (comp_layer_order)k;
@@ -398,9 +404,12 @@ int comp_cmd_prune(int argc, char **argv)
     tok           = malloc(sizeof(int32_t) * (size_t)(samples * len));
     r.calib_start = malloc(sizeof(int64_t) * (size_t)samples);
     if (!tok || !r.calib_start) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-    int32_t bos = ids[0];
+    /* the model's BOS starts every window; a model without one (bos < 0) gets plain text windows */
+    int32_t bos  = comp_tokenizer_bos(t) >= 0 ? comp_tokenizer_bos(t) : (int32_t)m->hp.bos;
+    int     skip = bos >= 0 && n_ids > 0 && ids[0] == bos;
+    if (!skip) bos = -1;
     if (!s) {
-      s = comp_calib_sample(ids + 1, n_ids - 1, bos, (int)samples, len, (uint64_t)seed, r.calib_start, tok);
+      s = comp_calib_sample(ids + skip, n_ids - skip, bos, (int)samples, len, (uint64_t)seed, r.calib_start, tok);
       if (s) s = comp_error_set(s, "%s: %s", calib, comp_error_message());
     }
   }
@@ -424,6 +433,7 @@ int comp_cmd_prune(int argc, char **argv)
     for (int l = 0; l < m->hp.n_layer; l++)
       if (o.protect[l]) cJSON_AddItemToArray(pl, cJSON_CreateNumber(l));
     cJSON_AddStringToObject(j, "importance", comp_importance_name(o.importance));
+    cJSON_AddStringToObject(j, "cond_eig", comp_eig_name(o.cond_eig));
     cJSON_AddStringToObject(j, "neuron_allocation", allocs[o.alloc]);
     cJSON_AddStringToObject(j, "inputs", input_kinds[o.inputs]);
     cJSON_AddBoolToObject(j, "mask_tuning", o.mask_tuning);

@@ -280,6 +280,10 @@ static void test_dense(int d_out)
            rel_err(g, gref, d));
     REPORT(rel_err(g, gfd, d) < 1e-5, "w%d eps %g: gradient vs finite differences: %.2e", d_out, eps[0],
            rel_err(g, gfd, d));
+    CHECK_OK(comp_eq7_cond_grad_eig(G_ref, d, eps[0], COMP_EIG_LANCZOS, &kappa, g));
+    REPORT(fabs(kappa - kap[0]) < 1e-9 * kap[0] && rel_err(g, gref, d) < 1e-8,
+           "w%d eps %g: lanczos kappa %.12g, gradient vs eigh closed form %.2e", d_out, eps[0], kappa,
+           rel_err(g, gref, d));
     free(eps);
     free(kap);
     free(gref);
@@ -287,20 +291,24 @@ static void test_dense(int d_out)
   }
 
   /* ---- Eq. 8-9 and the alternatives: per-sample grams from X' ---- */
-  comp_fisher f, f2; /* f2: the in-place variant, which must give the same F */
+  comp_fisher f, f2, f3; /* f2: the in-place variant, which must give the same F; f3: lanczos */
   CHECK_OK(comp_fisher_init(&f, d));
   CHECK_OK(comp_fisher_init(&f2, d));
+  CHECK_OK(comp_fisher_init(&f3, d));
+  f3.eig     = COMP_EIG_LANCZOS;
   double *Gs = malloc((size_t)dd * sizeof(double)), *Xs = calloc((size_t)dd, sizeof(double));
   for (int64_t s = 0; s < ns; s++) {
     memset(Xs, 0, (size_t)dd * sizeof(double));
     comp_gram_acc(Xs, Xp + s * T * d, T, d);
     comp_eq5_gram(Gs, WtW, Xs, d);
     CHECK_OK(comp_fisher_add(&f, Gs, 1e-6));
+    CHECK_OK(comp_fisher_add(&f3, Gs, 1e-6));
     CHECK_OK(comp_fisher_add_destroy(&f2, Gs, 1e-6));
   }
   REPORT(f.n == ns, "w%d fisher accumulated %d samples", d_out, f.n);
   REPORT(rel_err(f2.F, f.F, d) < 1e-15, "w%d fisher_add_destroy == fisher_add: %.2e", d_out, rel_err(f2.F, f.F, d));
   comp_fisher_free(&f2);
+  REPORT(rel_err(f3.F, f.F, d) < 1e-8, "w%d fisher with lanczos == tridiag: %.2e", d_out, rel_err(f3.F, f.F, d));
   double *wdiag = malloc((size_t)d * sizeof(double)), *xdiag = malloc((size_t)d * sizeof(double));
   for (int64_t i = 0; i < d; i++) wdiag[i] = WtW[i * d + i], xdiag[i] = B[i * d + i];
   double  *score = malloc((size_t)d * sizeof(double));
@@ -322,6 +330,17 @@ static void test_dense(int d_out)
     }
     double tol = k == COMP_IMP_WANDA || k == COMP_IMP_MAGNITUDE ? 1e-13 : 1e-8;
     REPORT(rel_err(score, want, d) < tol, "w%d importance %-11s vs numpy: %.2e", d_out, name, rel_err(score, want, d));
+    if (k == COMP_IMP_COND || k == COMP_IMP_COND_FISHER) { /* the lanczos eigen-solver, copy and in place */
+      double *Gc = malloc((size_t)dd * sizeof(double)), *sc = malloc((size_t)d * sizeof(double));
+      memcpy(Gc, G, (size_t)dd * sizeof(double));
+      CHECK_OK(comp_neuron_importance((comp_importance_kind)k, d, G, wdiag, xdiag, &f3, 1e-6, score));
+      CHECK_OK(comp_neuron_importance_inplace((comp_importance_kind)k, d, Gc, wdiag, xdiag, &f3, 1e-6, sc));
+      REPORT(rel_err(score, want, d) < 1e-8 && memcmp(sc, score, (size_t)d * sizeof(double)) == 0 &&
+                 memcmp(Gc, G, (size_t)dd * sizeof(double)) == 0,
+             "w%d importance %-11s with lanczos vs numpy: %.2e (in place identical, G restored)", d_out, name,
+             rel_err(score, want, d));
+      free(Gc), free(sc);
+    }
     comp_keep_order(want, d, perm); /* on the oracle's own scores: exact comparison */
     bool same = true;
     for (int64_t i = 0; i < d; i++) same = same && perm[i] == (int32_t)order[i];
@@ -336,6 +355,7 @@ static void test_dense(int d_out)
   free(wdiag);
   free(xdiag);
   comp_fisher_free(&f);
+  comp_fisher_free(&f3);
 
   /* ---- Eq. 5 mask tuning: prefix Cholesky vs a fresh solve per k ---- */
   snprintf(nm, sizeof nm, "mt_w%d_perm", d_out);
@@ -490,6 +510,70 @@ static void test_guard_and_errors(void)
   free(want);
 }
 
+/* κ and its gradient in closed form: G = H diag(λ) H with the reflector H = I − 2uuᵀ (orthogonal),
+ * so v_min = H e_0, v_max = H e_{d-1}, for two spectra of d = 600: quadratic spacing, and 1e4 + i with
+ * the two smallest 1e-3 apart and λmax far off. Both methods must give the closed form; the lanczos
+ * importance in place must restore G exactly, also when the step limit is cut to 10 (λmax of the
+ * second spectrum still converges, its λmin then needs the tridiagonal fallback after the Cholesky
+ * factor has been written over G). */
+static void test_cond_closed_form(void)
+{
+  const int64_t d = 600;
+  double       *G = malloc(sizeof(double) * (size_t)(d * d)), *Gc = malloc(sizeof(double) * (size_t)(d * d)),
+         *u = malloc(sizeof(double) * (size_t)d), *lam = malloc(sizeof(double) * (size_t)d),
+         *g = malloc(sizeof(double) * (size_t)d), *want = malloc(sizeof(double) * (size_t)d),
+         *sc = malloc(sizeof(double) * (size_t)d), *sc2 = malloc(sizeof(double) * (size_t)d);
+  double nu = 0;
+  for (int64_t i = 0; i < d; i++) u[i] = sin(0.37 * (double)i + 1.0) + 0.1;
+  for (int64_t i = 0; i < d; i++) nu += u[i] * u[i];
+  for (int64_t i = 0; i < d; i++) u[i] /= sqrt(nu);
+  for (int spectrum = 0; spectrum < 2; spectrum++) {
+    for (int64_t i = 0; i < d; i++) lam[i] = spectrum == 0 ? 1.0 + 10.0 * (double)i * (double)i : 1e4 + (double)i;
+    if (spectrum == 1) lam[1] = 1e4 + 1e-3, lam[d - 1] = 2e4; /* gap 1e-3 at the bottom, 600 wide */
+    /* G = H Λ H: G_ij = Λ_i δ_ij − 2 u_i u_j (Λ_i + Λ_j) + 4 u_i u_j (uᵀΛu) */
+    double ulu = 0;
+    for (int64_t i = 0; i < d; i++) ulu += u[i] * u[i] * lam[i];
+    for (int64_t i = 0; i < d; i++)
+      for (int64_t j = 0; j < d; j++)
+        G[i * d + j] = (i == j ? lam[i] : 0.0) - 2 * u[i] * u[j] * (lam[i] + lam[j]) + 4 * u[i] * u[j] * ulu;
+    const double eps = 1e-3; /* ridge: eps·mean(diag G) = eps·tr(Λ)/d */
+    double       tr  = 0;
+    for (int64_t i = 0; i < d; i++) tr += lam[i];
+    const double ridge = eps * tr / (double)d, lmin = lam[0] + ridge, lmax = lam[d - 1];
+    const double kappa_want = (lmax + ridge) / lmin;
+    for (int64_t k = 0; k < d; k++) {
+      double vmin = (k == 0 ? 1.0 : 0.0) - 2 * u[k] * u[0], vmax = (k == d - 1 ? 1.0 : 0.0) - 2 * u[k] * u[d - 1];
+      want[k] = 2.0 * (lmax * vmax * vmax * lmin - (lmax + ridge) * lam[0] * vmin * vmin) / (lmin * lmin);
+    }
+    for (int e = 0; e < COMP_EIG_COUNT; e++) {
+      double kappa = 0;
+      CHECK_OK(comp_eq7_cond_grad_eig(G, d, eps, (comp_eig_kind)e, &kappa, g));
+      REPORT(fabs(kappa - kappa_want) < 1e-9 * kappa_want && rel_err(g, want, d) < 1e-7,
+             "cond closed form, spectrum %d, %s: kappa %.12g vs %.12g, gradient %.2e", spectrum,
+             comp_eig_name((comp_eig_kind)e), kappa, kappa_want, rel_err(g, want, d));
+    }
+    comp_fisher f;
+    CHECK_OK(comp_fisher_init(&f, d));
+    CHECK_OK(comp_fisher_add(&f, G, eps));
+    CHECK_OK(comp_neuron_importance(COMP_IMP_COND, d, G, NULL, NULL, &f, eps, sc));
+    f.eig = COMP_EIG_LANCZOS;
+    for (int cut = 0; cut < 2; cut++) {
+      f.eig_steps = cut ? 10 : 0;
+      memcpy(Gc, G, sizeof(double) * (size_t)(d * d));
+      CHECK_OK(comp_neuron_importance_inplace(COMP_IMP_COND, d, Gc, NULL, NULL, &f, eps, sc2));
+      REPORT(rel_err(sc2, sc, d) < 1e-7 && memcmp(Gc, G, sizeof(double) * (size_t)(d * d)) == 0,
+             "cond importance in place, spectrum %d, lanczos (%d steps at most) vs tridiag %.2e, G restored exactly",
+             spectrum, cut ? 10 : COMP_LANCZOS_STEPS, rel_err(sc2, sc, d));
+    }
+    comp_fisher_free(&f);
+  }
+  REPORT(comp_eig_parse("lanczos", &(comp_eig_kind){0}) == COMP_OK &&
+             comp_eig_parse("qr", &(comp_eig_kind){0}) == COMP_ERR_ARG,
+         "--cond-eig names parse (%s)", comp_error_message());
+  comp_error_clear();
+  free(G), free(Gc), free(u), free(lam), free(g), free(want), free(sc), free(sc2);
+}
+
 static void test_order_and_names(void)
 {
   int64_t d;
@@ -540,6 +624,7 @@ int main(int argc, char **argv)
   test_dense(32);
   test_dense(80);
   test_guard_and_errors();
+  test_cond_closed_form();
   test_order_and_names();
   return comp_test_end();
 }
