@@ -381,26 +381,19 @@ static comp_status plan_inputs(comp_model *m, const int32_t *tok, int64_t S, int
   return s;
 }
 
-/* Collective: the full calibration input (S*T, D) of a layer, whose rows stage A left spread over
- * the ranks (rows: this rank's, NULL when it has none), assembled on rank `root` (*full there). */
-static comp_status gather_input(const stage_a *a, const float *rows, int root, MPI_Datatype row_type, float **full)
+/* Collective: the full calibration input (n, D) of a layer, whose rows stage A left spread over
+ * the ranks (rows: this rank's cnt[rank] rows, NULL when none; cnt/dsp (size) every rank's row
+ * count and offset), assembled on rank `root` in *full. row_type: one row of D floats. */
+static comp_status gather_input(MPI_Comm comm, int64_t n, int64_t D, const int *cnt, const int *dsp,
+                                MPI_Datatype row_type, const float *rows, int root, float **full)
 {
   int rank;
-  MPI_Comm_rank(a->comm, &rank);
+  MPI_Comm_rank(comm, &rank);
   comp_status s = COMP_OK;
-  if (rank == root && !(*full = malloc(sizeof(float) * (size_t)(a->S * a->T * a->D))))
+  if (rank == root && !(*full = malloc(sizeof(float) * (size_t)(n * D))))
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory for a layer's calibration input");
-  if ((s = comp_dist_agree(a->comm, s))) return s;
-  int size;
-  MPI_Comm_size(a->comm, &size);
-  int *cnt = malloc(sizeof(int) * (size_t)size * 2), *dsp = cnt ? cnt + size : NULL;
-  if ((s = comp_dist_agree(a->comm, cnt ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory")))) {
-    free(cnt);
-    return s;
-  }
-  for (int q = 0; q < size; q++) cnt[q] = a->counts[q] * (int)a->T, dsp[q] = a->displs[q] * (int)a->T; /* rows */
-  MPI_Gatherv(rows, (int)stage_a_rows(a), row_type, rank == root ? *full : NULL, cnt, dsp, row_type, root, a->comm);
-  free(cnt);
+  if ((s = comp_dist_agree(comm, s))) return s;
+  MPI_Gatherv(rows, cnt[rank], row_type, rank == root ? *full : NULL, cnt, dsp, row_type, root, comm);
   return COMP_OK;
 }
 
@@ -567,9 +560,14 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
   int first = 0; /* the first kept layer: --inputs pruned starts its chain from its input */
   while (first < L && r->layer[first].removed) first++;
   {
-    stage_a      ga  = {0};
     MPI_Datatype row = MPI_DATATYPE_NULL; /* one token row (D floats) */
-    s                = comp_dist_agree(comm, stage_a_create(m, S, T, comm, &ga));
+    int         *cnt = malloc(sizeof(int) * (size_t)size * 2), *dsp = cnt ? cnt + size : NULL; /* (size) rows */
+    s = comp_dist_agree(comm, cnt ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+    for (int q = 0; !s && q < size; q++) { /* stage A's split of the sequences, in rows */
+      int64_t lo, hi;
+      comp_dist_range(S, q, size, &lo, &hi);
+      cnt[q] = (int)((hi - lo) * T), dsp[q] = (int)(lo * T);
+    }
     if (!s) {
       MPI_Type_contiguous((int)D, MPI_FLOAT, &row);
       MPI_Type_commit(&row);
@@ -582,12 +580,12 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
       } else if (chained && l == first) {
         hi = 1;
       }
-      for (int q = (int)lo; !s && q < hi; q++) s = gather_input(&ga, rows[l], q, row, &inputs[l]);
+      for (int q = (int)lo; !s && q < hi; q++) s = gather_input(comm, n, D, cnt, dsp, row, rows[l], q, &inputs[l]);
       free(rows[l]); /* stage A's rows leave as soon as they are assembled */
       rows[l] = NULL;
     }
     if (row != MPI_DATATYPE_NULL) MPI_Type_free(&row);
-    stage_a_destroy(&ga);
+    free(cnt);
   }
   if (s) {
     if (gcomm != MPI_COMM_NULL) MPI_Comm_free(&gcomm);

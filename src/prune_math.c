@@ -415,8 +415,8 @@ done:
   return st;
 }
 
-/* Eq. 7 on G (d,d); work (d,d) is clobbered and may be G itself (then G is destroyed). eig: the
- * eigen-solver; steps: LANCZOS' step limit (0: COMP_LANCZOS_STEPS). */
+/* Eq. 7 on G (d,d); work (d,d) is clobbered and may be G itself (then G is destroyed), NULL: a
+ * copy is allocated. eig: the eigen-solver; steps: LANCZOS' step limit (0: COMP_LANCZOS_STEPS). */
 static comp_status cond_grad(const double *G, double *work, int64_t d, double eps_rel, comp_eig_kind eig, int steps,
                              double *kappa, double *g)
 {
@@ -424,8 +424,13 @@ static comp_status cond_grad(const double *G, double *work, int64_t d, double ep
   COMP_CHECK(eps_rel >= 0 && isfinite(eps_rel), COMP_ERR_ARG, "condition number: eps_rel %g must be >= 0", eps_rel);
   const double lam  = comp_mask_ridge(G, d, eps_rel);
   double      *v    = malloc((size_t)(2 * d) * sizeof *v); /* (d, 2) v_min, v_max */
-  double       lmin = 0, lmax = 0;
-  COMP_CHECK(v, COMP_ERR_NOMEM, "condition number: out of memory");
+  double       lmin = 0, lmax = 0, *own = work ? NULL : malloc((size_t)(d * d) * sizeof *own);
+  if (!v || (!work && !own)) {
+    free(v);
+    return comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
+                          (long long)d);
+  }
+  if (own) work = own;
   if (work != G) memcpy(work, G, (size_t)(d * d) * sizeof *work);
   bool        done_lanczos = false;
   comp_status st           = eig == COMP_EIG_LANCZOS
@@ -446,6 +451,7 @@ static comp_status cond_grad(const double *G, double *work, int64_t d, double ep
   for (int64_t k = 0; k < d; k++)
     g[k] = 2.0 * (lmax * vmax[k] * vmax[k] * den - (lmax + lam) * lmin * vmin[k] * vmin[k]) / (den * den);
 done:
+  free(own);
   free(v);
   return st;
 }
@@ -453,13 +459,7 @@ done:
 comp_status comp_eq7_cond_grad_eig(const double *G, int64_t d, double eps_rel, comp_eig_kind eig, double *kappa,
                                    double *g)
 {
-  COMP_CHECK(d > 0 && d <= INT32_MAX / 2, COMP_ERR_ARG, "condition number: dimension %lld out of range", (long long)d);
-  double *work = malloc((size_t)(d * d) * sizeof *work);
-  COMP_CHECK(work, COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
-             (long long)d);
-  comp_status st = cond_grad(G, work, d, eps_rel, eig, 0, kappa, g);
-  free(work);
-  return st;
+  return cond_grad(G, NULL, d, eps_rel, eig, 0, kappa, g);
 }
 
 comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g)
@@ -490,11 +490,7 @@ static comp_status fisher_add(comp_fisher *f, const double *G_s, double *work, d
 {
   double *g = malloc((size_t)f->d * sizeof *g), kappa;
   COMP_CHECK(g, COMP_ERR_NOMEM, "fisher: out of memory");
-  double     *tmp = work ? NULL : malloc((size_t)(f->d * f->d) * sizeof *tmp);
-  comp_status st  = work || tmp ? cond_grad(G_s, work ? work : tmp, f->d, eps_rel, f->eig, f->eig_steps, &kappa, g)
-                                : comp_error_set(COMP_ERR_NOMEM, "fisher: out of memory for a %lld x %lld matrix",
-                                                 (long long)f->d, (long long)f->d);
-  free(tmp);
+  comp_status st = cond_grad(G_s, work, f->d, eps_rel, f->eig, f->eig_steps, &kappa, g);
   if (st == COMP_OK) {
     for (int64_t k = 0; k < f->d; k++) f->F[k] += g[k] * g[k];
     f->n++;
@@ -578,13 +574,8 @@ static comp_status obs_score(const double *G, double *a, int64_t d, double eps_r
 static comp_status cond_score(const double *G, double *work, int64_t d, const comp_fisher *fisher, double eps_rel,
                               double *score)
 {
-  double  kappa = 0;
-  double *tmp   = work ? NULL : malloc((size_t)(d * d) * sizeof *tmp);
-  COMP_CHECK(work || tmp, COMP_ERR_NOMEM, "condition number: out of memory for a %lld x %lld matrix", (long long)d,
-             (long long)d);
-  comp_status st = cond_grad(G, work ? work : tmp, d, eps_rel, fisher->eig, fisher->eig_steps, &kappa, score);
-  free(tmp);
-  COMP_CALL(st); /* score = g */
+  double kappa = 0;
+  COMP_CALL(cond_grad(G, work, d, eps_rel, fisher->eig, fisher->eig_steps, &kappa, score)); /* score = g */
   for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
   return COMP_OK;
 }

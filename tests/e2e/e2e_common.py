@@ -67,3 +67,14 @@ def st_load(path):
         a, z = v["data_offsets"]
         out[k] = np.frombuffer(b[8 + n + a:8 + n + z], dt).astype(np.float32).reshape(v["shape"])
     return out
+
+
+def st_save(path, tensors):
+    """dict of arrays -> safetensors, every tensor F32, names sorted."""
+    h, off, blobs = {"__metadata__": {"format": "pt"}}, 0, []
+    for k in sorted(tensors):
+        raw = np.ascontiguousarray(tensors[k], "<f4").tobytes()
+        h[k] = {"dtype": "F32", "shape": list(tensors[k].shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw); off += len(raw)
+    hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))

@@ -9,25 +9,15 @@ Weights are random (seeded) at a scale where every tensor moves the loss; `comp 
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed must not (so the biases are really applied).
 Needs only the repository (tokenizer: models/default)."""
-import json, os, shutil, struct, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, SRC, check, finish  # noqa: E402
+from e2e_common import COMP, SRC, check, finish, st_save  # noqa: E402
 
 TOK, TEXT = f"{SRC}/models/default/tokenizer.json", f"{SRC}/models/default/sample.txt"
 L, W = 64, 6  # window length, windows scored
 tmp = tempfile.mkdtemp(prefix="comp_arch_")
-
-
-def save(path, tensors):
-    h, off, blobs = {"__metadata__": {"format": "pt"}}, 0, []
-    for k in sorted(tensors):
-        raw = np.ascontiguousarray(tensors[k], "<f4").tobytes()
-        h[k] = {"dtype": "F32", "shape": list(tensors[k].shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw); off += len(raw)
-    hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
 
 
 def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
@@ -59,7 +49,7 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
         cfg.update(attention_bias=all_bias, mlp_bias=all_bias)
     out = f"{tmp}/{name}"; os.makedirs(out)
     json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
-    save(f"{out}/model.safetensors", t)
+    st_save(f"{out}/model.safetensors", t)
     shutil.copy(TOK, out)
     return out, cfg, t
 
@@ -122,7 +112,7 @@ for name, mt, nh, nkv, qkv_b, all_b, tied, seed in variants:
         for k in z:
             if k.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias")):
                 z[k] = np.zeros_like(z[k])
-        save(f"{path}/model.safetensors", z)
+        st_save(f"{path}/model.safetensors", z)
         nz = comp_nll(path)
         check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oracle_nll(cfg, z, ids)) / ref < 1e-5,
               f"{name}: zeroed q/k/v biases change the loss ({ref:.6f} -> {nz}), as in the oracle")

@@ -18,27 +18,17 @@ whose compact denses are column-scaled row blocks of the fused source tensors; `
 archive == the oracle on `comp export`'s HF folder (fused tensors again, modeling code copied);
 bad chatglm configs give one error line; `comp prune --dry-run` from chatglm3-6b's config.json
 alone counts its parameters as the HF module shapes do. Needs only the repository."""
-import json, os, shutil, struct, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 import numpy as np
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, SRC, check, finish, last_json, run, st_load  # noqa: E402
+from e2e_common import COMP, SRC, check, finish, last_json, run, st_load, st_save  # noqa: E402
 
 TOK, TEXT = f"{SRC}/models/default/tokenizer.json", f"{SRC}/models/default/sample.txt"
 L, W = 64, 6  # window length, windows scored
 tmp = tempfile.mkdtemp(prefix="comp_chatglm_")
 CODE = ["configuration_chatglm.py", "modeling_chatglm.py", "tokenization_chatglm.py"]
-
-
-def save(path, tensors):
-    h, off, blobs = {"__metadata__": {"format": "pt"}}, 0, []
-    for k in sorted(tensors):
-        raw = np.ascontiguousarray(tensors[k], "<f4").tobytes()
-        h[k] = {"dtype": "F32", "shape": list(tensors[k].shape), "data_offsets": [off, off + len(raw)]}
-        blobs.append(raw); off += len(raw)
-    hb = json.dumps(h).encode(); hb += b" " * (-len(hb) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
 
 
 def config(nl, d, nh, groups, kvc, ff, V, seq, **extra):
@@ -84,7 +74,7 @@ def make(name, cfg, seed):
         t[p + "mlp.dense_4h_to_h.weight"] = lin(d, ff)
     out = f"{tmp}/{name}"; os.makedirs(out)
     json.dump(cfg, open(f"{out}/config.json", "w"), indent=2)
-    save(f"{out}/model.safetensors", t)
+    st_save(f"{out}/model.safetensors", t)
     shutil.copy(TOK, out)
     json.dump({"auto_map": {"AutoTokenizer": ["tokenization_chatglm.ChatGLMTokenizer", None]}},
               open(f"{out}/tokenizer_config.json", "w"))
@@ -179,7 +169,7 @@ def swapped(name, fn):
     for l in range(cfg["num_layers"]):
         fn(f"transformer.encoder.layers.{l}.", z)
     path = f"{tmp}/{name}"; shutil.copytree(glm, path)
-    save(f"{path}/model.safetensors", z)
+    st_save(f"{path}/model.safetensors", z)
     return comp_nll(path), oracle_nll(cfg, z, ids)
 
 

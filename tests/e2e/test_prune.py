@@ -29,6 +29,16 @@ def prune(model, out, ratio, np_=None, extra=(), calib=CAL):
                 *extra], np_)
 
 
+RUN_ONLY = ("prune/layer_seconds", "prune/phase_seconds", "prune/peak_rss_bytes", "prune/layer_rank")
+
+
+def same_datasets(a, b):
+    """Every dataset of two archives equal bit for bit (NaN == NaN), except the run's timings, memory and ranks."""
+    da, db = datasets(a), datasets(b)
+    return sorted(da) == sorted(db) and all(np.array_equal(da[k], db[k], equal_nan=da[k].dtype.kind == "f")
+                                            for k in da if k not in RUN_ONLY), len(da)
+
+
 def datasets(path):
     d = {}
     with h5py.File(path, "r") as f:
@@ -49,12 +59,9 @@ for np_ in (1, 2, 3):
           + (f" (achieved {res['ratio_achieved']:.4f}, removed {res['removed_layers']})" if res else ""))
     arch[np_] = (out, res)
 if all(a[1] for a in arch.values()):
-    d1 = datasets(arch[1][0])
     for np_ in (2, 3):
-        dn = datasets(arch[np_][0])
-        skip = ("prune/layer_seconds", "prune/phase_seconds", "prune/peak_rss_bytes", "prune/layer_rank")
-        same = sorted(d1) == sorted(dn) and all(np.array_equal(d1[k], dn[k], equal_nan=d1[k].dtype.kind == "f") for k in d1 if k not in skip)
-        check(same, f"archives from -n 1 and -n {np_} have identical datasets ({len(d1)} compared)")
+        same, nd = same_datasets(arch[1][0], arch[np_][0])
+        check(same, f"archives from -n 1 and -n {np_} have identical datasets ({nd} compared)")
 # stage A is data-parallel over the calibration sequences: more ranks than sequences (rank 2 has none)
 # and an uneven split must still give the 1-rank archive bit for bit
 few = {}
@@ -63,11 +70,8 @@ for np_ in (1, 3):
     r = prune(M, out, 0.3, np_, ["--remove-layers", "1", "--protect", "0,-1", "--calib-samples", "2", "--calib-len", "96"])
     few[np_] = out if last_json(r) and os.path.isfile(out) else None
 if few[1] and few[3]:
-    d1, d3 = datasets(few[1]), datasets(few[3])
-    skip = ("prune/layer_seconds", "prune/phase_seconds", "prune/peak_rss_bytes", "prune/layer_rank")
-    same = sorted(d1) == sorted(d3) and all(np.array_equal(d1[k], d3[k], equal_nan=d1[k].dtype.kind == "f")
-                                            for k in d1 if k not in skip)
-    check(same, "2 calibration sequences on 3 ranks (one rank without any) == 1 rank, every dataset")
+    check(same_datasets(few[1], few[3])[0],
+          "2 calibration sequences on 3 ranks (one rank without any) == 1 rank, every dataset")
 else:
     check(False, "2 calibration sequences on 1 and 3 ranks: both archives written")
 
