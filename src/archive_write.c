@@ -128,6 +128,33 @@ static comp_status dset_write_root(comp_archive *a, hid_t d, const char *name, h
   return COMP_OK;
 }
 
+/* Rank 0 writes the (rows, cols) model-wide tensor of role r to d a block of rows at a time, read
+ * by comp_model_wide_rows (from memory, or from the weight store when the model left it there):
+ * the whole tensor is never in memory at once. */
+static comp_status dset_stream_rows(comp_archive *a, hid_t d, const char *name, const comp_model *src, comp_role r,
+                                    int64_t rows, int64_t cols)
+{
+  enum { BLOCK_BYTES = 4 << 20 };
+  const int64_t blk = cols > 0 && BLOCK_BYTES / (cols * 4) > 0 ? BLOCK_BYTES / (cols * 4) : 1;
+  float        *buf = malloc(sizeof(float) * (size_t)((blk < rows ? blk : rows) * cols)); /* (blk, cols) */
+  hid_t         fs = H5Dget_space(d), ms = -1;
+  comp_status   s = buf || rows == 0 ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "%s: out of memory", a->path);
+  if (!s && fs < 0) s = comp_error_set(COMP_ERR_IO, "%s: %s: no dataspace: %s", a->tmp, name, arc_h5_detail());
+  for (int64_t r0 = 0; !s && r0 < rows; r0 += blk) {
+    const hsize_t n = (hsize_t)(rows - r0 < blk ? rows - r0 : blk), start[2] = {(hsize_t)r0, 0},
+                  count[2] = {n, (hsize_t)cols};
+    if ((s = comp_model_wide_rows(src, r, r0, (int64_t)n, buf))) break;
+    ms = H5Screate_simple(2, count, NULL);
+    if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(d, H5T_NATIVE_FLOAT, ms, fs, a->dxpl, buf) < 0)
+      s = comp_error_set(COMP_ERR_IO, "%s: writing %s failed: %s", a->tmp, name, arc_h5_detail());
+    if (ms >= 0) H5Sclose(ms);
+  }
+  if (fs >= 0) H5Sclose(fs);
+  free(buf);
+  return s;
+}
+
 /* ---- create ------------------------------------------------------------------------------------ */
 
 static void archive_free(comp_archive *a)
@@ -309,12 +336,13 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
     const char  *name;
     bool         present;
     int64_t      rows, cols;
-    const float *data;
-  } t[] = {{"tok_embd", true, V, D, src->tok_embd},
-           {"pos_embd", has[0], hp.n_ctx + ad->pos_offset, D, src->pos_embd},
-           {"out_norm_w", true, D, 0, src->out_norm_w},
-           {"out_norm_b", has[1], D, 0, src->out_norm_b},
-           {"lm_head", has[2], V, D, src->lm_head}};
+    const float *data; /* NULL: the (V, D) tensor of role streamed from src (comp_model_wide_rows) */
+    comp_role    role;
+  } t[] = {{"tok_embd", true, V, D, NULL, COMP_ROLE_TOK_EMBD},
+           {"pos_embd", has[0], hp.n_ctx + ad->pos_offset, D, src->pos_embd, COMP_ROLE_POS_EMBD},
+           {"out_norm_w", true, D, 0, src->out_norm_w, COMP_ROLE_OUT_NORM},
+           {"out_norm_b", has[1], D, 0, src->out_norm_b, COMP_ROLE_OUT_NORM_B},
+           {"lm_head", has[2], V, D, NULL, COMP_ROLE_LM_HEAD}};
   for (size_t i = 0; !s && i < sizeof t / sizeof t[0]; i++) {
     if (!t[i].present) continue;
     int64_t dims[2] = {t[i].rows, t[i].cols};
@@ -323,7 +351,9 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
       s = comp_error_set(COMP_ERR_IO, "%s/%s: cannot create: %s", where, t[i].name, arc_h5_detail());
       break;
     }
-    s = dset_write_root(a, d, t[i].name, H5T_NATIVE_FLOAT, t[i].data, t[i].rows * (t[i].cols ? t[i].cols : 1));
+    s = t[i].data || a->rank != 0
+            ? dset_write_root(a, d, t[i].name, H5T_NATIVE_FLOAT, t[i].data, t[i].rows * (t[i].cols ? t[i].cols : 1))
+            : dset_stream_rows(a, d, t[i].name, src, t[i].role, t[i].rows, t[i].cols);
     H5Dclose(d);
   }
   if (g >= 0) H5Gclose(g);

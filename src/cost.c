@@ -60,9 +60,12 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   c->layers_per_rank      = (c->n_prunable + ranks - 1) / ranks;
   const int kept_per_rank = (kept + ranks - 1) / ranks;
 
-  /* every rank: the model-wide tensors and the calibration ids (about one 4-byte id per 4 bytes) */
-  c->mem_model_wide = F32 * (double)(c->n_params - (int64_t)L * c->layer_params);
-  c->mem_calib      = calib_bytes;
+  /* every rank: the model-wide tensors but the token embedding and the head, which stay on disk
+   * (comp_model_load_wide ON_DEMAND: rows read as tokens need them, streamed into the archive in
+   * 4 MB blocks), and the calibration ids (about one 4-byte id per 4 bytes) */
+  const double embd_head = (double)hp->n_vocab * (double)hp->n_embd * (hp->tied ? 1 : 2);
+  c->mem_model_wide      = F32 * ((double)(c->n_params - (int64_t)L * c->layer_params) - embd_head);
+  c->mem_calib           = calib_bytes;
 
   /* one layer being pruned */
   const double layer = F32 * (double)c->layer_params, x = F32 * n * D, ws = fwd_ws_bytes(hp, n, T);
@@ -87,14 +90,15 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
     double steps, md;
     profile(d, o->step_div, &steps, &md);
     masks += F64 * md;
-    /* (d, d) matrices alive at once (src/prune_layer.c analyse_dense): G alone — built by row panels
-     * (one panel of WᵀW rows + the staging buffer beside it), used in place by the importance and
-     * factored in place by lapack; WᵀW beside it with the COND kinds (and a Fisher sample before
-     * G); WᵀW and X′Xᵀ beside it with X′ ≠ X */
+    /* (d, d) matrices alive at once (src/prune_layer.c analyse_dense), the most over its phases: G
+     * alone — built by row panels (one panel of WᵀW rows + the staging buffer beside it), used in
+     * place by the importance and factored in place by lapack; WᵀW, packed (half a matrix), beside
+     * a Fisher sample and then G with the COND kinds or X′ ≠ X, and X′Xᵀ too with X′ ≠ X; in the
+     * solve, scalapack's block-cyclic share of the factor beside G */
     const double panel = F64 * GRAM_PANEL * d + staging_bytes(d_out > n ? d_out : n, d);
-    double       a     = (cond ? 2 : pruned_inputs ? 3 : 1) * F64 * d * d + panel;
-    if (o->solver && strcmp(o->solver->name, "scalapack") == 0) /* the factor's block-cyclic share */
-      a += F64 * d * d / group;
+    const double build = 1 + (cond || pruned_inputs ? 0.5 : 0) + (pruned_inputs ? 1 : 0);
+    const double solve = 1 + (o->solver && strcmp(o->solver->name, "scalapack") == 0 ? 1 / group : 0);
+    double       a     = (build > solve ? build : solve) * F64 * d * d + panel;
     if (o->solver && strcmp(o->solver->name, "petsc") == 0) {
       /* G + f64 X′ (n, d) and Wᵀ (d, d_out) + an (n, d) product buffer + ~3 LSQR vectors of the
        * tall problem's n·d_out rows (src/masksolve_petsc.c, one rank holding all token rows) */

@@ -207,7 +207,7 @@ comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t 
       COMP_CHECK(id >= 0 && id < m->hp.n_vocab, COMP_ERR_ARG, "token id %d outside the vocabulary (%lld)", id,
                  (long long)m->hp.n_vocab);
       float *row = x + (b * T + p) * D;
-      memcpy(row, m->tok_embd + (int64_t)id * D, (size_t)D * sizeof(float));
+      COMP_CALL(comp_model_wide_rows(m, COMP_ROLE_TOK_EMBD, id, 1, row)); /* resident or on demand */
       if (m->pos_embd) {
         const float *pe = m->pos_embd + (p + m->arch->pos_offset) * D;
         for (int64_t i = 0; i < D; i++) row[i] += pe[i];

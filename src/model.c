@@ -444,6 +444,11 @@ bool comp_hparams_has_dense(const comp_hparams *hp, comp_dense_id d)
 
 comp_status comp_model_load(const char *path, comp_model **out)
 {
+  return comp_model_load_wide(path, COMP_WIDE_RESIDENT, out);
+}
+
+comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_model **out)
+{
   comp_status s = COMP_OK;
   comp_model *m = calloc(1, sizeof *m);
   *out          = NULL;
@@ -486,11 +491,12 @@ comp_status comp_model_load(const char *path, comp_model **out)
       s = find_role(m, (comp_role)r, l, &t, &found);
   }
   if (s) goto fail;
-  if ((s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd)) ||
+  const bool resident = wide == COMP_WIDE_RESIDENT;
+  if ((resident && (s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd))) ||
       (s = read_role(m, COMP_ROLE_POS_EMBD, -1, &m->pos_embd)) ||
       (s = read_role(m, COMP_ROLE_OUT_NORM, -1, &m->out_norm_w)) ||
       (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) ||
-      (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head)))
+      (resident && (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head))))
     goto fail;
   if (m->hp.tied) m->lm_head = m->tok_embd;
   *out = m;
@@ -498,6 +504,28 @@ comp_status comp_model_load(const char *path, comp_model **out)
 fail:
   comp_model_destroy(&m);
   return s;
+}
+
+comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0, int64_t n, float *dst)
+{
+  COMP_CHECK(r == COMP_ROLE_TOK_EMBD || r == COMP_ROLE_LM_HEAD, COMP_ERR_INTERNAL, "model-wide rows of role %d",
+             (int)r);
+  const int64_t V = m->hp.n_vocab, D = m->hp.n_embd;
+  COMP_CHECK(row0 >= 0 && n >= 0 && row0 + n <= V, COMP_ERR_ARG, "rows %lld..%lld outside the vocabulary (%lld)",
+             (long long)row0, (long long)(row0 + n), (long long)V);
+  if (r == COMP_ROLE_LM_HEAD && m->hp.tied) r = COMP_ROLE_TOK_EMBD;
+  const float *mem = r == COMP_ROLE_TOK_EMBD ? m->tok_embd : m->lm_head;
+  if (mem) {
+    memcpy(dst, mem + row0 * D, (size_t)(n * D) * sizeof *dst);
+    return COMP_OK;
+  }
+  COMP_CHECK(m->ws, COMP_ERR_INTERNAL, "%s: model-wide tensor neither resident nor in a weight store", m->path);
+  comp_wtensor t, v;
+  bool         found;
+  COMP_CALL(find_role(m, r, -1, &t, &found));
+  COMP_CHECK(found, COMP_ERR_INTERNAL, "%s: model-wide tensor of role %d absent", m->path, (int)r);
+  COMP_CALL(comp_wtensor_rows(&t, row0, n, &v));
+  return comp_wstore_read(m->ws, &v, dst);
 }
 
 void comp_layer_free(comp_layer **layer)

@@ -129,13 +129,14 @@ static int panel_owner(int64_t i, int P)
   return (int)(r < P ? r : 2 * P - 1 - r);
 }
 
-/* What build_by_panels builds: WᵀW (gram false) into A, or Eq. 5's G = (WᵀW)∘(XᵀX) (gram true),
- * from WtW when given, and the diagonals of WᵀW and XᵀX into dg_w, dg_x (d each). */
+/* What build_by_panels builds: WᵀW (gram false) into A packed (d(d+1)/2), or Eq. 5's
+ * G = (WᵀW)∘(XᵀX) (gram true) into A (d,d), from the packed WtWp when given, and the diagonals of
+ * WᵀW and XᵀX into dg_w, dg_x (d each). */
 typedef struct panel_job {
-  double       *A;   /* (d, d) out                                         */
-  const double *WtW; /* (d, d) or NULL                                     */
-  const float  *W;   /* (d_out, d)                                         */
-  const float  *X;   /* (n, d)                                             */
+  double       *A;    /* (d, d) or (d(d+1)/2) out                           */
+  const double *WtWp; /* (d(d+1)/2) or NULL                                 */
+  const float  *W;    /* (d_out, d)                                         */
+  const float  *X;    /* (n, d)                                             */
   int64_t       d_out, n, d;
   double       *dg_w, *dg_x; /* (d) each, gram only                        */
   bool          gram;
@@ -153,22 +154,25 @@ static comp_status build_by_panels(const panel_job *j, MPI_Comm comm)
   for (int64_t i = 0; !s && i < np; i++) {
     const int64_t r0 = i * GRAM_PANEL, r1 = r0 + GRAM_PANEL < d ? r0 + GRAM_PANEL : d;
     if (panel_owner(i, size) != rank) continue;
-    s = j->gram ? comp_eq5_gram_rows(j->A, j->WtW, j->W, j->d_out, j->X, j->n, d, r0, r1, j->dg_w, j->dg_x)
-                : comp_wtw_rows(j->A, j->W, j->d_out, d, r0, r1);
+    s = j->gram ? comp_eq5_gram_rows(j->A, j->WtWp, j->W, j->d_out, j->X, j->n, d, r0, r1, j->dg_w, j->dg_x)
+                : comp_wtw_rows_packed(j->A, j->W, j->d_out, d, r0, r1);
   }
   if ((s = comp_dist_agree(comm, s))) return s;
   for (int64_t i = 0; size > 1 && i < np; i++) {
     const int64_t r0 = i * GRAM_PANEL, r1 = r0 + GRAM_PANEL < d ? r0 + GRAM_PANEL : d;
     const int     root = panel_owner(i, size);
-    MPI_Datatype  blk; /* rows r0..r1-1, columns 0..r1-1 of the row-major (d, d) */
-    MPI_Type_vector((int)(r1 - r0), (int)r1, (int)d, MPI_DOUBLE, &blk);
+    MPI_Datatype  blk; /* rows r0..r1-1, columns 0..r1-1 of the row-major (d, d); packed: contiguous */
+    if (j->gram)
+      MPI_Type_vector((int)(r1 - r0), (int)r1, (int)d, MPI_DOUBLE, &blk);
+    else
+      MPI_Type_contiguous((int)(comp_packed_row(r1) - comp_packed_row(r0)), MPI_DOUBLE, &blk);
     MPI_Type_commit(&blk);
-    MPI_Bcast(j->A + r0 * d, 1, blk, root, comm);
+    MPI_Bcast(j->A + (j->gram ? r0 * d : comp_packed_row(r0)), 1, blk, root, comm);
     MPI_Type_free(&blk);
     if (j->gram && j->dg_w) MPI_Bcast(j->dg_w + r0, (int)(r1 - r0), MPI_DOUBLE, root, comm);
     if (j->gram && j->dg_x) MPI_Bcast(j->dg_x + r0, (int)(r1 - r0), MPI_DOUBLE, root, comm);
   }
-  comp_sym_from_lower(j->A, d);
+  if (j->gram) comp_sym_from_lower(j->A, d);
   return COMP_OK;
 }
 
@@ -213,8 +217,8 @@ done:
  * it (the target of Eq. 2), Xp (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X).
  * Importance is computed on X′. fraction: the uniform allocation's share (NaN: τ allocation).
  * Bounded memory: one (d,d) matrix is alive at a time — G, built panel by panel, used in place by
- * the importance and factored in place by lapack — and two with the COND kinds (WᵀW beside a
- * Fisher sample, then beside G) or X′ ≠ X. */
+ * the importance and factored in place by lapack — and one and a half with the COND kinds (WᵀW,
+ * packed, beside a Fisher sample, then beside G); two and a half with X′ ≠ X (and X′Xᵀ). */
 static comp_status analyse_dense(const comp_dense *dn, const float *X, const float *Xp, int64_t S, int64_t T,
                                  double fraction, const comp_prune_opts *o, MPI_Comm comm, dense_plan *p)
 {
@@ -222,7 +226,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   comp_status       s        = COMP_OK;
   const bool        cond     = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
   const bool        need_wtw = cond || (Xp && Xp != X);
-  double           *WtW      = need_wtw ? malloc(sizeof(double) * (size_t)(d * d)) : NULL; /* (d, d) WᵀW */
+  double           *WtWp     = need_wtw ? malloc(sizeof(double) * (size_t)comp_packed_row(d)) : NULL; /* WᵀW packed */
   double           *G        = NULL;                                     /* (d, d) X′X′ᵀ, then Eq. 5's G */
   double           *c        = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
   double           *dg       = malloc(sizeof(double) * (size_t)(2 * d)); /* (d) diag WᵀW, (d) diag X′X′ᵀ */
@@ -242,14 +246,14 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   p->perm = malloc(sizeof(int32_t) * (size_t)d);
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
-  if ((need_wtw && !WtW) || !c || !dg || !score || !p->perm || !p->var) {
+  if ((need_wtw && !WtWp) || !c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto agree;
   }
   /* WᵀW is kept whole only when something besides G needs it (the Fisher samples, or the cross
    * term of X′ ≠ X); otherwise its panels are made and used inside G's (one (d,d) matrix alive) */
   if (need_wtw) {
-    panel_job jw = {.A = WtW, .W = dn->w, .d_out = dn->d_out, .d = d};
+    panel_job jw = {.A = WtWp, .W = dn->w, .d_out = dn->d_out, .d = d};
     if ((s = build_by_panels(&jw, comm))) goto done; /* agreed */
   }
   tick(o, COMP_PHASE_WTW, &t);
@@ -267,7 +271,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
       comp_fisher one = {0};
       memset(Gs, 0, sizeof(double) * (size_t)(d * d));
       comp_gram_acc(Gs, Xp + smp * T * d, T, d);
-      comp_eq5_gram(Gs, WtW, Gs, d);
+      comp_eq5_gram_packed(Gs, WtWp, Gs, d);
       s       = comp_fisher_init(&one, d);
       one.eig = o->cond_eig;
       if (!s) s = comp_fisher_add_destroy(&one, Gs, o->ridge_eps);
@@ -292,7 +296,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   if (Xp == X) { /* G by panels over the group, c = G 1 */
     s            = comp_dist_agree(comm, s);
     panel_job jg = {.A     = G,
-                    .WtW   = WtW,
+                    .WtWp  = WtWp,
                     .W     = dn->w,
                     .X     = X,
                     .d_out = dn->d_out,
@@ -312,13 +316,13 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     memset(G, 0, sizeof(double) * (size_t)(d * d));
     comp_gram_acc(G, Xp, n, d);
     comp_cross_acc(XpX, Xp, X, n, d);
-    comp_eq5_rhs(c, WtW, XpX, d);
+    comp_eq5_rhs_packed(c, WtWp, XpX, d);
     free(XpX);
-    for (int64_t k = 0; k < d; k++) dg[k] = WtW[k * d + k], dg[d + k] = G[k * d + k];
-    comp_eq5_gram(G, WtW, G, d);
+    for (int64_t k = 0; k < d; k++) dg[k] = WtWp[comp_packed_row(k) + k], dg[d + k] = G[k * d + k];
+    comp_eq5_gram_packed(G, WtWp, G, d);
   }
-  free(WtW);
-  WtW = NULL;
+  free(WtWp);
+  WtWp = NULL;
   tick(o, COMP_PHASE_GRAM, &t);
   if ((s = comp_dist_agree(comm, s))) goto done;
   if (o->importance == COMP_IMP_OBS && gsize > 1 && o->solver->diag_inv)
@@ -379,7 +383,7 @@ done:
   comp_mask_solver_destroy(&ms);
   tick(o, COMP_PHASE_SOLVE, &t);
   comp_fisher_free(&fisher);
-  free(WtW);
+  free(WtWp);
   free(G);
   free(c);
   free(dg);

@@ -209,14 +209,53 @@ comp_status comp_wtw_rows(double *WtW, const float *W, int64_t d_out, int64_t d,
   return gram_rows(WtW + r0 * d, d, W, d_out, d, r0, r1);
 }
 
-comp_status comp_eq5_gram_rows(double *G, const double *WtW, const float *W, int64_t d_out, const float *X, int64_t n,
+comp_status comp_wtw_rows_packed(double *WtWp, const float *W, int64_t d_out, int64_t d, int64_t r0, int64_t r1)
+{
+  COMP_CHECK(0 <= r0 && r0 < r1 && r1 <= d, COMP_ERR_ARG, "WtW rows: [%lld, %lld) outside 0..%lld", (long long)r0,
+             (long long)r1, (long long)d);
+  const int64_t m = r1 - r0;
+  double       *P = malloc((size_t)(m * r1) * sizeof *P); /* (m, r1) the rows, then their lower part packed */
+  COMP_CHECK(P, COMP_ERR_NOMEM, "WtW: out of memory for a %lld x %lld panel", (long long)m, (long long)r1);
+  comp_status st = gram_rows(P, r1, W, d_out, d, r0, r1);
+  for (int64_t i = 0; !st && i < m; i++)
+    memcpy(WtWp + comp_packed_row(r0 + i), P + i * r1, (size_t)(r0 + i + 1) * sizeof *P);
+  free(P);
+  return st;
+}
+
+void comp_packed_from_full(double *Ap, const double *A, int64_t d)
+{
+  for (int64_t i = 0; i < d; i++) memcpy(Ap + comp_packed_row(i), A + i * d, (size_t)(i + 1) * sizeof *A);
+}
+
+void comp_eq5_gram_packed(double *G, const double *WtWp, const double *XpXp, int64_t d)
+{
+  for (int64_t i = 0; i < d; i++) {
+    const double *w = WtWp + comp_packed_row(i);
+    for (int64_t j = 0; j <= i; j++) G[i * d + j] = w[j] * XpXp[i * d + j];
+  }
+  mirror_lower(G, d);
+}
+
+void comp_eq5_rhs_packed(double *c, const double *WtWp, const double *XpX, int64_t d)
+{
+  for (int64_t k = 0; k < d; k++) { /* the terms in comp_eq5_rhs's order: row k's, then column k's */
+    const double *w = WtWp + comp_packed_row(k), *x = XpX + k * d;
+    double        s = 0;
+    for (int64_t j = 0; j <= k; j++) s += w[j] * x[j];
+    for (int64_t j = k + 1; j < d; j++) s += WtWp[comp_packed_row(j) + k] * x[j];
+    c[k] = s;
+  }
+}
+
+comp_status comp_eq5_gram_rows(double *G, const double *WtWp, const float *W, int64_t d_out, const float *X, int64_t n,
                                int64_t d, int64_t r0, int64_t r1, double *diag_wtw, double *diag_xx)
 {
   COMP_CHECK(0 <= r0 && r0 < r1 && r1 <= d, COMP_ERR_ARG, "Gram rows: [%lld, %lld) outside 0..%lld", (long long)r0,
              (long long)r1, (long long)d);
   const int64_t m = r1 - r0;
-  double       *P = NULL; /* (m, r1) rows of WᵀW when WtW is not given */
-  if (!WtW) {
+  double       *P = NULL; /* (m, r1) rows of WᵀW when WtWp is not given */
+  if (!WtWp) {
     P = malloc((size_t)(m * r1) * sizeof *P);
     COMP_CHECK(P, COMP_ERR_NOMEM, "Gram: out of memory for a %lld x %lld panel", (long long)m, (long long)r1);
     comp_status st = gram_rows(P, r1, W, d_out, d, r0, r1);
@@ -227,11 +266,11 @@ comp_status comp_eq5_gram_rows(double *G, const double *WtW, const float *W, int
   }
   comp_status st = gram_rows(G + r0 * d, d, X, n, d, r0, r1);
   for (int64_t i = 0; !st && i < m; i++) {
-    const double *wr = P ? P + i * r1 : WtW + (r0 + i) * d;
+    const double *wr = P ? P + i * r1 : WtWp + comp_packed_row(r0 + i);
     double       *gr = G + (r0 + i) * d;
     if (diag_wtw) diag_wtw[r0 + i] = wr[r0 + i];
     if (diag_xx) diag_xx[r0 + i] = gr[r0 + i];
-    for (int64_t j = 0; j < r1; j++) gr[j] *= wr[j];
+    for (int64_t j = 0; j <= r0 + i; j++) gr[j] *= wr[j]; /* the lower triangle: the rest is mirrored */
   }
   free(P);
   return st;

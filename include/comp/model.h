@@ -4,9 +4,9 @@
  *
  * comp_model_load() opens a checkpoint, validates config and every tensor's shape against it
  * (from the index alone, no weight data read), and reads only the model-wide tensors (embeddings,
- * final norm, head). Decoder layers are read on demand with comp_model_layer_get() and released
- * with comp_model_layer_put(), so a pass over the model holds one layer at a time unless
- * comp_model_set_cache() asks to keep them (small models, generation).
+ * final norm, head; comp_model_load_wide can leave the embedding and head on disk). Decoder layers are read on demand
+ * with comp_model_layer_get() and released with comp_model_layer_put(), so a pass over the model holds one layer at a
+ * time unless comp_model_set_cache() asks to keep them (small models, generation).
  *
  * Sources: a Hugging Face directory (config.json + model.safetensors or the sharded
  * model.safetensors.index.json; F32/F16/BF16, computed in fp32), a llama2.c checkpoint (.bin), or
@@ -95,6 +95,15 @@ typedef struct comp_model {
 } comp_model;
 
 comp_status comp_model_load(const char *path, comp_model **out);
+/* Which model-wide tensors comp_model_load_wide reads: RESIDENT, all of them (comp_model_load:
+ * evaluation needs the head); ON_DEMAND, all but the token embedding and the head, which stay in
+ * the weight store (tok_embd and lm_head NULL) and are read a block of rows at a time by
+ * comp_model_wide_rows (pruning: 1 GB less per rank at 7B). Archives are always read RESIDENT. */
+typedef enum { COMP_WIDE_RESIDENT, COMP_WIDE_ON_DEMAND } comp_wide_mode;
+comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_model **out);
+/* dst (n, D) = rows [row0, row0 + n) of the token embedding (r COMP_ROLE_TOK_EMBD) or the head
+ * (COMP_ROLE_LM_HEAD; the embedding when tied): copied when resident, else read from the store. */
+comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0, int64_t n, float *dst);
 /* The hyper-parameters alone (config.json of a Hugging Face directory, the header of a llama2.c
  * checkpoint): no weights are needed (`comp prune --dry-run`). */
 comp_status comp_model_config(const char *path, comp_hparams *hp);

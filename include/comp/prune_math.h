@@ -3,7 +3,8 @@
  *
  * Pure math: no model, no MPI, no I/O. Inputs are activations/weights in float (row-major, token or
  * output row first); everything derived is float64. Symmetric (d,d) matrices are stored full, both
- * triangles. Nothing here prints or exits; failures return a comp_status with a message (comp/error.h).
+ * triangles, unless named packed (the lower triangle alone, comp_packed_row). Nothing here prints or
+ * exits; failures return a comp_status with a message (comp/error.h).
  *
  * Letters: n token rows, D residual width, L layers, d = d_in of one dense, d_out its output width.
  * Paper notation (ALGORITHM.md §1) uses X (d_in, N); here activations arrive as rows, X (n, d), so the
@@ -68,11 +69,20 @@ void comp_wtw(double *WtW, const float *W, int64_t d_out, int64_t d_in);
  * sharing a layer split it (each panel is computed whole by one rank, so the result is the same
  * bit for bit whoever computes it). COMP_ERR_NOMEM when the staging buffer cannot be had. */
 comp_status comp_wtw_rows(double *WtW, const float *W, int64_t d_out, int64_t d, int64_t r0, int64_t r1);
+/* Packed symmetric storage, for a matrix kept beside a full one: the lower triangle row by row, row
+ * i's columns 0..i starting at comp_packed_row(i); d(d+1)/2 doubles, half of a (d,d) matrix. */
+static inline int64_t comp_packed_row(int64_t i) { return i * (i + 1) / 2; }
+/* comp_wtw_rows into packed storage: rows [r0, r1) of WtWp (d(d+1)/2), the same numbers. Through
+ * an (r1-r0, r1) panel; COMP_ERR_NOMEM when it cannot be had. */
+comp_status comp_wtw_rows_packed(double *WtWp, const float *W, int64_t d_out, int64_t d, int64_t r0, int64_t r1);
+/* Ap (d(d+1)/2) = the lower triangle of the symmetric A (d,d). */
+void comp_packed_from_full(double *Ap, const double *A, int64_t d);
 /* The same rows of Eq. 5's G = (WᵀW)∘(XᵀX) (X (n,d) float), written into G (d,d) row-major, without a
  * second (d,d) matrix: the rows of XᵀX go straight into G and are multiplied by those of WᵀW, taken
- * from WtW (d,d) when given (else computed from W into an (r1-r0, r1) panel). diag_wtw, diag_xx (d):
- * entries r0..r1-1 receive the diagonals of WᵀW and XᵀX (either may be NULL). */
-comp_status comp_eq5_gram_rows(double *G, const double *WtW, const float *W, int64_t d_out, const float *X, int64_t n,
+ * from the packed WtWp (d(d+1)/2) when given (else computed from W into an (r1-r0, r1) panel). Only
+ * the lower triangle is meant (comp_sym_from_lower completes G). diag_wtw, diag_xx (d): entries
+ * r0..r1-1 receive the diagonals of WᵀW and XᵀX (either may be NULL). */
+comp_status comp_eq5_gram_rows(double *G, const double *WtWp, const float *W, int64_t d_out, const float *X, int64_t n,
                                int64_t d, int64_t r0, int64_t r1, double *diag_wtw, double *diag_xx);
 /* Copy the lower triangle of the row-major (d,d) A onto its upper triangle. */
 void comp_sym_from_lower(double *A, int64_t d);
@@ -85,6 +95,10 @@ void comp_eq5_gram(double *G, const double *WtW, const double *XpXp, int64_t d);
 /* Eq. 5 right-hand side: c (d), c_k = Σ_j WtW_kj * XpX_kj, i.e. c = ((WᵀW)∘(X'Xᵀ))1; WtW, XpX (d,d).
  * XpX may be XpXp (X' = X: then c = G 1). */
 void comp_eq5_rhs(double *c, const double *WtW, const double *XpX, int64_t d);
+/* comp_eq5_gram and comp_eq5_rhs from the packed WtWp (d(d+1)/2), bit for bit the same results;
+ * G may be XpXp (in place). */
+void comp_eq5_gram_packed(double *G, const double *WtWp, const double *XpXp, int64_t d);
+void comp_eq5_rhs_packed(double *c, const double *WtWp, const double *XpX, int64_t d);
 
 /* ---- neuron-grained: condition number, Fisher, importance ------------------------------------- */
 

@@ -166,7 +166,7 @@ int comp_cmd_bench(int argc, char **argv)
     int64_t          n   = 0;
     char             used[4096];
     comp_eval_result res;
-    s = comp_cli_load(model, tok_path, MPI_COMM_WORLD, &m, &t, used, sizeof used);
+    s = comp_cli_load(model, COMP_WIDE_RESIDENT, tok_path, MPI_COMM_WORLD, &m, &t, used, sizeof used);
     if (!s) s = comp_cli_tokenize_file(t, m, text, MPI_COMM_WORLD, &ids, &n);
     if (!s) {
       int64_t        L = model_seq > 0 ? model_seq : (m->hp.n_ctx < 2048 ? m->hp.n_ctx : 2048);

@@ -118,7 +118,7 @@ int comp_cmd_eval(int argc, char **argv)
       s = comp_error_set(COMP_ERR_IO, "--out %s: the directory %s does not exist or is not writable", out, dir);
   }
   s = comp_dist_agree(comm, s);
-  if (!s) s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
+  if (!s) s = comp_cli_load(model, COMP_WIDE_RESIDENT, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
   if (!s) s = comp_cli_tokenize_file(t, m, text, comm, &ids, &n);
   if (!s) {
     comp_eval_opts o = {.seq_len = seq_len, .max_windows = max_windows, .batch_windows = batch};

@@ -60,7 +60,7 @@ int comp_cmd_generate(int argc, char **argv)
   int64_t         n   = 0;
   char           *str = NULL;
   float          *x = NULL, *logits = NULL;
-  comp_status     s = comp_cli_load(model, tok_path, MPI_COMM_WORLD, &m, &t, used_tok, sizeof used_tok);
+  comp_status s = comp_cli_load(model, COMP_WIDE_RESIDENT, tok_path, MPI_COMM_WORLD, &m, &t, used_tok, sizeof used_tok);
   if (!s && steps < 0) s = comp_error_set(COMP_ERR_ARG, "--steps must be >= 0");
   if (!s && comp_log_rank() == 0) {
     comp_model_set_cache(m, true);

@@ -349,7 +349,7 @@ int comp_cmd_prune(int argc, char **argv)
     s  = comp_model_config(model, &hp_cfg);
     hp = &hp_cfg;
   } else if (!s) {
-    s = comp_cli_load(model, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
+    s = comp_cli_load(model, COMP_WIDE_ON_DEMAND, tok_path, comm, &m, &t, used_tok, sizeof used_tok);
     if (!s) hp = &m->hp;
   }
   s = comp_dist_agree(comm, s);

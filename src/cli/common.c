@@ -10,13 +10,13 @@
 #include "comp/text.h"
 #include "comp/util.h"
 
-comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm comm, comp_model **m,
-                          comp_tokenizer **t, char *used_tok, size_t used_cap)
+comp_status comp_cli_load(const char *model_path, comp_wide_mode wide, const char *tok_path, MPI_Comm comm,
+                          comp_model **m, comp_tokenizer **t, char *used_tok, size_t used_cap)
 {
   *m            = NULL;
   *t            = NULL;
   comp_status s = model_path ? COMP_OK : comp_error_set(COMP_ERR_ARG, "--model is required");
-  if (!s) s = comp_model_load(model_path, m);
+  if (!s) s = comp_model_load_wide(model_path, wide, m);
   if (!s) {
     const char *base = (*m)->src_path ? (*m)->src_path : model_path; /* archives: beside their source */
     if (tok_path) {

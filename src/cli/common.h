@@ -8,9 +8,10 @@
 #include "comp/tokenizer.h"
 
 /* Load the model on every rank and its tokenizer (tok_path NULL: tokenizer.json in an HF directory,
- * tokenizer.bin beside a llama2.c checkpoint). The tokenizer path used is written to used_tok. */
-comp_status comp_cli_load(const char *model_path, const char *tok_path, MPI_Comm comm, comp_model **m,
-                          comp_tokenizer **t, char *used_tok, size_t used_cap);
+ * tokenizer.bin beside a llama2.c checkpoint). The tokenizer path used is written to used_tok. wide:
+ * whether the embedding and head are read now or on demand (comp_model_load_wide). */
+comp_status comp_cli_load(const char *model_path, comp_wide_mode wide, const char *tok_path, MPI_Comm comm,
+                          comp_model **m, comp_tokenizer **t, char *used_tok, size_t used_cap);
 
 /* Tokenize a text file on rank 0 (BOS first, as the evaluation protocol says), broadcast the ids. */
 comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m, const char *path, MPI_Comm comm,

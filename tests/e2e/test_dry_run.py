@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, check, finish, last_json, need_shared, run  # noqa: E402
+from e2e_common import COMP, check, finish, last_json, need_shared, run, st_load  # noqa: E402
 
 DATA = need_shared()
 TMP = os.environ.get("TMPDIR", "/tmp") + f"/comp_dry_{os.getpid()}"
@@ -58,19 +58,25 @@ def write_llama(path, cfg, seed=0):
             f.write(b)
 
 
-def measured(model, np_, extra=()):
+def measured(model, np_, extra=(), source=None):
     out = f"{TMP}/run.h5"
     r = run(["prune", "--model", model, "--ratio", "0.3", "--calib", CALIB, "--out", out, "--force", "--quiet",
              "--json", *extra], np_)
     if last_json(r) is None:
         return None
     with h5py.File(out, "r") as f:
+        if source:  # the embedding and head, never resident in a pruning run, streamed in blocks
+            W = st_load(f"{source}/model.safetensors")
+            check(np.array_equal(f["model/tok_embd"][()], W["model.embed_tokens.weight"])
+                  and np.array_equal(f["model/lm_head"][()], W["lm_head.weight"]),
+                  f"{source}: the archive's tok_embd and lm_head equal the source, read on demand "
+                  f"({W['lm_head.weight'].nbytes / 2**20:.0f} MiB each, 4 MiB blocks)")
         return f["prune/peak_rss_bytes"][()]
 
 
-def compare(name, model, np_, extra=()):
+def compare(name, model, np_, extra=(), source=None):
     p = dry(model, np_, extra)
-    m = measured(model, np_, extra)
+    m = measured(model, np_, extra, source)
     if not check(p is not None and m is not None, f"{name}, {np_} rank(s): dry run and real run"):
         return
     want = [p["peak_rank0_bytes"]] + [p["peak_other_bytes"]] * (np_ - 1)
@@ -92,10 +98,13 @@ def main():
         layer = 4 * D * D + 3 * D * F + 2 * D
         check(p["n_params"] == L * layer + 2 * V * D + D == 6738415616, f"7B parameters {p['n_params']} == 6738415616")
         check(p["n_remove"] == 2 and p["n_prunable"] == 27, f"7B at 0.3: 2 layers removed, 27 pruned: {p}")
-        gram = 2 * F * F * 8  # two (11008, 11008) float64 matrices of down_proj
+        gram = 1.5 * F * F * 8  # down_proj's (11008, 11008) float64 G and its W^T W, packed (cond)
         check(gram < p["stage_c_layer_bytes"] < gram + 4 * layer + 2**30,
               f"7B stage C layer {p['stage_c_layer_bytes'] / 2**30:.2f} GiB: Grams {gram / 2**30:.2f} GiB + "
               f"layer {4 * layer / 2**30:.2f} GiB + inputs/workspace")
+        check(p["model_wide_bytes"] < 4 * D * 3 and p["peak_rank0_bytes"] < 3e9 and p["peak_other_bytes"] < 3e9,
+              f"7B model-wide tensors resident per rank {p['model_wide_bytes'] / 2**10:.0f} KiB (embedding and head "
+              f"on demand); predicted peak per rank {p['peak_rank0_bytes'] / 2**30:.2f} GiB <= 3 GB")
         n = 1280
         flops = sum(d_out * d * d + n * d * d + 11 * 4 / 3 * d**3 + 10 * 128 * d * d + d**3 / 3
                     for d_out, d in [(D, D)] * 6 + [(D, F)])
@@ -111,13 +120,14 @@ def main():
     compare("opt-6L", opt, 2)
     wide = f"{TMP}/wide"
     write_llama(wide, {"model_type": "llama", "hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 4,
-                       "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 512,
+                       "num_attention_heads": 8, "num_key_value_heads": 8, "vocab_size": 8192,
                        "max_position_embeddings": 512, "rms_norm_eps": 1e-5, "tie_word_embeddings": False})
     shutil.copy(TOK, f"{wide}/tokenizer.json")
     solvers = [s for s in ("lapack", "scalapack", "petsc")  # the back-ends compiled in
                if run(["prune", "--dry-run", "--model", cfgdir, "--solver", s]).returncode == 0]
     for np_ in (1, 2):
-        compare("wide synthetic LLaMA (D 512, F 2048)", wide, np_, ("--protect", "0", "--importance", "obs"))
+        compare("wide synthetic LLaMA (D 512, F 2048, V 8192)", wide, np_, ("--protect", "0", "--importance", "obs"),
+                source=wide)
     for s in solvers[1:]:  # (a coarse profile: petsc's LSQR per kept count is slow at d = 2048)
         compare(f"wide synthetic LLaMA, --solver {s}", wide, 2, ("--protect", "0", "--importance", "obs",
                                                                  "--solver", s, "--step-div", "4"))

@@ -248,14 +248,36 @@ static void test_dense(int d_out)
       for (int64_t j = 0; j < d; j++) c0r[i] += G0_ref[i * d + j];
     }
     REPORT(rel_err(cs, c0r, d) < 1e-12, "w%d c = G 1 (row sums) vs numpy G0 1: %.2e", d_out, rel_err(cs, c0r, d));
-    for (int64_t r0 = 0; r0 < d; r0 += 16) /* from a given WtW: the same G as from W, bit for bit */
-      CHECK_OK(comp_eq5_gram_rows(P, WtW, NULL, d_out, X, n, d, r0, r0 + 16 < d ? r0 + 16 : d, NULL, NULL));
+    /* WtW packed (how the driver keeps it beside a second (d,d) matrix): the same numbers, bit for bit */
+    const size_t np = (size_t)comp_packed_row(d);
+    double      *Wp = malloc(np * sizeof(double)), *Wp2 = malloc(np * sizeof(double));
+    for (int64_t r0 = 0; r0 < d; r0 += pan)
+      CHECK_OK(comp_wtw_rows_packed(Wp, W, d_out, d, r0, r0 + pan < d ? r0 + pan : d));
+    comp_packed_from_full(Wp2, WtW, d);
+    bool same = true;
+    for (int64_t i = 0; i < d; i++)
+      for (int64_t j = 0; j <= i; j++)
+        same = same && Wp[comp_packed_row(i) + j] == P[i * d + j] && Wp2[comp_packed_row(i) + j] == WtW[i * d + j];
+    REPORT(same, "w%d packed WtW by row panels of %lld == the full panels' lower triangle, bit for bit", d_out,
+           (long long)pan);
+    for (int64_t r0 = 0; r0 < d; r0 += 16) /* from a stored packed WtW */
+      CHECK_OK(comp_eq5_gram_rows(P, Wp, NULL, d_out, X, n, d, r0, r0 + 16 < d ? r0 + 16 : d, NULL, NULL));
     comp_sym_from_lower(P, d);
-    REPORT(rel_err(P, G0_ref, dd) < 1e-13, "w%d G0 by row panels of 16 from a stored WtW vs numpy: %.2e", d_out,
+    REPORT(rel_err(P, G0_ref, dd) < 1e-13, "w%d G0 by row panels of 16 from a stored packed WtW vs numpy: %.2e", d_out,
            rel_err(P, G0_ref, dd));
+    double *Gp = malloc((size_t)dd * sizeof(double)), *cp = malloc((size_t)d * sizeof(double));
+    comp_eq5_gram_packed(Gp, Wp2, B, d);
+    comp_eq5_rhs_packed(cp, Wp2, C, d);
+    REPORT(memcmp(Gp, G, (size_t)dd * sizeof(double)) == 0 && memcmp(cp, c, (size_t)d * sizeof(double)) == 0,
+           "w%d eq5 G and c from packed WtW == from full WtW, bit for bit", d_out);
+    memcpy(Gp, B, (size_t)dd * sizeof(double));
+    comp_eq5_gram_packed(Gp, Wp2, Gp, d); /* in place, as the Fisher samples use it */
+    REPORT(memcmp(Gp, G, (size_t)dd * sizeof(double)) == 0, "w%d eq5 G from packed WtW in place == G", d_out);
+    free(Wp), free(Wp2), free(Gp), free(cp);
     comp_error_clear();
     REPORT(comp_eq5_gram_rows(Q, NULL, W, d_out, X, n, d, 3, 2, NULL, NULL) == COMP_ERR_ARG &&
-               comp_wtw_rows(P, W, d_out, d, 0, d + 1) == COMP_ERR_ARG,
+               comp_wtw_rows(P, W, d_out, d, 0, d + 1) == COMP_ERR_ARG &&
+               comp_wtw_rows_packed(P, W, d_out, d, -1, 2) == COMP_ERR_ARG,
            "w%d row panels outside 0..d -> COMP_ERR_ARG", d_out);
     comp_error_clear();
     free(P), free(Q), free(dw), free(dx), free(cs), free(wd), free(xd), free(c0r);
