@@ -55,7 +55,8 @@ def main():
     print("Machine: " + ", ".join(f"{k} {v}" for k, v in m.items()) + ".  ")
     print(f"comp {r1['comp_commit']}; OPENBLAS_NUM_THREADS=1, one rank per core; synthetic weights with the true "
           f"shapes, N = {r1['tokens']} calibration tokens, `comp bench-prune` (the code path of `comp prune`). "
-          "Reproduce: `bench/run.sh " + imp + ("" if eig == "tridiag" else " " + eig) + "`.\n")
+          "Reproduce: `bench/run.sh " + imp + (f" {eig}" if imp.startswith("cond") and eig != "lanczos" else "")
+          + "`.\n")
     print(f"DGEMM peak measured on this machine: {peak:.1f} GFLOP/s per rank (best of 3, 2048^3, all ranks at once).\n")
     print(f"| phase | 1 rank s ({r1['solver']}) | GFLOP | GFLOP/s | of DGEMM peak | "
           + (f"1 rank s ({r1s['solver']}) | " if r1s else "") + f"2 ranks s ({r2['solver']}) | speed-up |")
@@ -94,7 +95,9 @@ def main():
           f"{'all' if not below else 'not all; below: ' + ', '.join(below)}.")
     batched = (f"; batched in one call: {r1['forward_batched_seconds']:.2f} s"
                if "forward_batched_seconds" in r1 else "")
-    print(f"- One forward pass of the layer on N tokens, a sequence at a time as stage A runs it: "
+    how = ("a sequence at a time as stage A runs it" if "forward_batched_seconds" in r1
+           else "one batched call (a result file from before stage A forwarded a sequence at a time)")
+    print(f"- One forward pass of the layer on N tokens, {how}: "
           f"{r1['forward_seconds']:.2f} s ({r1['forward_gflop'] / r1['forward_seconds']:.1f} GFLOP/s){batched}.\n")
     fwd_rate = r1["forward_gflop"] / r1["forward_seconds"]
     base = dry(a.comp, a.configs[0], imp, eig)

@@ -2,17 +2,17 @@
 # bench/run.sh - the scaling benchmark of issue 4 (not a test): stage C of ONE LLaMA-2-7B-shaped layer
 # (synthetic weights, true shapes, N = 10 x 128 calibration tokens, the code path of `comp prune`) on
 # 1 rank (lapack; scalapack) and on 2 ranks sharing it (scalapack), then the projected wall time of LLaMA-2-7B and -13B
-# at 30% for 1..64 ranks. Writes bench/results/<importance>/{np1,np2}.json and RESULTS.md.
-#   bench/run.sh [cond|obs|wanda ...] [tridiag|lanczos]
-#     (default cond, the faithful Eq. 9, with --cond-eig tridiag; COMP=path/to/comp). A lanczos run
-#     writes bench/results/<importance>-lanczos.
+# at 30% for 1..64 ranks. Writes bench/results/<importance>/{np1,np1_scalapack,np2}.json and RESULTS.md.
+#   bench/run.sh [cond|obs|wanda ...] [lanczos|tridiag]
+#     (default cond, the faithful Eq. 9, with comp prune's default --cond-eig lanczos; COMP=path/to/comp).
+#     A tridiag run writes bench/results/<importance>-tridiag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COMP=${COMP:-build/comp}
 IMP=${1:-cond}
-EIG=${2:-tridiag}
+EIG=${2:-lanczos}
 OUT=bench/results/$IMP
-[ "$EIG" = tridiag ] || OUT=bench/results/$IMP-$EIG
+[ "$EIG" = lanczos ] || OUT=bench/results/$IMP-$EIG
 mkdir -p "$OUT"
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -94,10 +94,11 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
      * alone — built by row panels (one panel of WᵀW rows + the staging buffer beside it), used in
      * place by the importance and factored in place by lapack; WᵀW, packed (half a matrix), beside
      * a Fisher sample and then G with the COND kinds or X′ ≠ X, and X′Xᵀ too with X′ ≠ X; in the
-     * solve, scalapack's block-cyclic share of the factor beside G */
+     * solve, scalapack's block-cyclic share of the factor beside G on a group of 2 or more (on a
+     * 1x1 grid it factors G in place, as lapack does) */
     const double panel = F64 * GRAM_PANEL * d + staging_bytes(d_out > n ? d_out : n, d);
     const double build = 1 + (cond || pruned_inputs ? 0.5 : 0) + (pruned_inputs ? 1 : 0);
-    const double solve = 1 + (o->solver && strcmp(o->solver->name, "scalapack") == 0 ? 1 / group : 0);
+    const double solve = 1 + (o->solver && strcmp(o->solver->name, "scalapack") == 0 && group > 1 ? 1 / group : 0);
     double       a     = (build > solve ? build : solve) * F64 * d * d + panel;
     if (o->solver && strcmp(o->solver->name, "petsc") == 0) {
       /* G + f64 X′ (n, d) and Wᵀ (d, d_out) + an (n, d) product buffer + ~3 LSQR vectors of the

@@ -24,6 +24,7 @@
 
 #include "comp/dist.h"
 #include "comp/masksolve.h"
+#include "comp/prune_math.h"
 
 /* ---- BLACS / ScaLAPACK prototypes ------------------------------------------------------------------ */
 
@@ -58,10 +59,22 @@ typedef struct scalapack_ctx {
   int                      mloc; /* local rows of A and b                                               */
   int                      nloc; /* local columns of A                                                  */
   int                      desca[DLEN], descb[DLEN];
-  double                  *a;     /* (lld, nloc) column-major, lld = max(1, mloc): local blocks of A→L  */
-  double                  *b;     /* (max(1, mloc)) local rows of the d×1 rhs (process column 0 only)    */
-  double                  *delta; /* (d) δ of the owned rows, zero elsewhere, summed onto rank 0         */
+  double                  *a;        /* (lld, nloc) column-major, lld = max(1, mloc): local blocks of A→L  */
+  double                  *b;        /* (max(1, mloc)) local rows of the d×1 rhs (process column 0 only)    */
+  double                  *delta;    /* (d) δ of the owned rows, zero elsewhere, summed onto rank 0         */
+  bool                     borrowed; /* a is the caller's G_scratch (a 1x1 grid): not freed here        */
+  double                  *diag;     /* (d) diag G[π,π] when borrowed (the factor overwrites it)            */
 } scalapack_ctx;
+
+/* G[π_i, π_j]: from the caller's G, or, when A is G itself (borrowed), from what pdpotrf("L")
+ * leaves of it: the strict upper triangle (never referenced by the factorisation) and the saved
+ * diagonal. The same value either way when G is symmetric bit for bit (as prune_layer's is). */
+static inline double g_perm(const scalapack_ctx *c, int64_t i, int64_t j)
+{
+  const int64_t d = c->p->d;
+  if (!c->borrowed) return c->p->G[(int64_t)c->p->perm[i] * d + c->p->perm[j]];
+  return i == j ? c->diag[i] : i < j ? c->a[j * d + i] : c->a[i * d + j]; /* column-major a(min, max) */
+}
 
 /* Global index of local index l in a dimension cut into nb blocks dealt round-robin over np
  * processes starting at process 0, on process ip. */
@@ -140,7 +153,8 @@ static void ctx_free(scalapack_ctx *c)
   if (!c) return;
   if (c->ctxt >= 0) Cblacs_gridexit(c->ctxt);
   if (c->sys >= 0) Cfree_blacs_system_handle(c->sys);
-  free(c->a);
+  if (!c->borrowed) free(c->a);
+  free(c->diag);
   free(c->b);
   free(c->delta);
   free(c);
@@ -203,10 +217,14 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
     c->nloc       = numroc_(&d, &c->nb, &c->mycol, &zero, &c->npcol);
     const int ld  = c->mloc > 1 ? c->mloc : 1;                          /* leading dimension of a and b */
     const int nbv = numroc_(&one, &c->nb, &c->mycol, &zero, &c->npcol); /* 1 in process column 0 */
-    c->a          = malloc((size_t)ld * (size_t)(c->nloc > 1 ? c->nloc : 1) * sizeof *c->a);
-    c->b          = malloc((size_t)ld * (size_t)(nbv > 1 ? nbv : 1) * sizeof *c->b);
-    c->delta      = malloc((size_t)d * sizeof *c->delta);
-    if (!c->a || !c->b || !c->delta)
+    /* on a 1x1 grid the local blocks are all of G[π,π] (column-major, lld = d): when the caller
+     * hands G over, A is G itself, permuted in place (no second (d,d), as with lapack) */
+    c->borrowed = c->nprow * c->npcol == 1 && p->G_scratch && p->G_scratch == p->G;
+    c->a        = c->borrowed ? p->G_scratch : malloc((size_t)ld * (size_t)(c->nloc > 1 ? c->nloc : 1) * sizeof *c->a);
+    c->b        = malloc((size_t)ld * (size_t)(nbv > 1 ? nbv : 1) * sizeof *c->b);
+    c->delta    = malloc((size_t)d * sizeof *c->delta);
+    if (c->borrowed) c->diag = malloc((size_t)d * sizeof *c->diag);
+    if (!c->a || !c->b || !c->delta || (c->borrowed && !c->diag))
       s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for the local %d x %d blocks of d = %d",
                          c->mloc, c->nloc, d);
     if (!s) descinit_(c->desca, &d, &d, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
@@ -215,7 +233,14 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
   }
   if ((s = comp_dist_agree(comm, s))) goto fail;
 
-  fill_local(c, comp_mask_ridge(p->G, p->d, p->eps_rel));
+  const double lambda = comp_mask_ridge(p->G, p->d, p->eps_rel); /* before G is permuted */
+  if (c->borrowed) {
+    s = comp_permute_sym_inplace(c->a, p->perm, p->d); /* the same values fill_local would copy */
+    for (int64_t j = 0; !s && j < p->d; j++) c->diag[j] = c->a[j * p->d + j], c->a[j * p->d + j] += lambda;
+  } else {
+    fill_local(c, lambda);
+  }
+  if ((s = comp_dist_agree(comm, s))) goto fail;
   pdpotrf_("L", &d, c->a, &one, &one, c->desca, &info); /* info is global */
   if (info != 0)
     s = comp_error_set(COMP_ERR_NUMERIC,
@@ -235,7 +260,6 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
 {
   scalapack_ctx           *c = ctx;
   const comp_mask_problem *p = c->p;
-  const int64_t            d = p->d;
   const int                n = (int)k, one = 1;
   int                      info = 0, rank;
   MPI_Comm_rank(c->comm, &rank);
@@ -248,9 +272,8 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
       c->b[li] = 0.0;
       continue;
     }
-    const double *row = p->G + (int64_t)p->perm[gi] * d;
-    double        sum = 0.0;
-    for (int64_t j = 0; j < k; j++) sum += row[p->perm[j]];
+    double sum = 0.0;
+    for (int64_t j = 0; j < k; j++) sum += g_perm(c, gi, j);
     c->b[li] = p->c[p->perm[gi]] - sum;
   }
   /* (L_S L_Sᵀ) δ = rhs with the leading k×k block of the factor */
@@ -301,12 +324,11 @@ static comp_status scalapack_solve_many(void *ctx, int nk, const int64_t *ks, do
   }
   for (int li = 0; li < c->mloc && nkl > 0; li++) {
     const int64_t gi  = local_to_global(li, c->nb, c->myrow, c->nprow);
-    const double *row = p->G + (int64_t)p->perm[gi] * d;
     double        sum = 0.0;
     int           o   = 0;
     for (int64_t j = 0; j <= d && o < nk; j++) { /* pre[c] = Σ_{j < k_c} G[π_gi, π_j] */
       while (o < nk && ks[ord[o]] == j) pre[ord[o++]] = sum;
-      if (j < d) sum += row[p->perm[j]];
+      if (j < d) sum += g_perm(c, gi, j);
     }
     for (int lc = 0; lc < nkl; lc++) {
       const int64_t gc = local_to_global(lc, c->nb, c->mycol, c->npcol);

@@ -46,7 +46,7 @@ void comp_prune_opts_default(comp_prune_opts *o, int n_layer)
   if (n_layer > 1) o->protect[1] = true;
   if (n_layer > 0 && n_layer <= 1024) o->protect[n_layer - 1] = true;
   o->importance    = COMP_IMP_COND;
-  o->cond_eig      = COMP_EIG_TRIDIAG;
+  o->cond_eig      = COMP_EIG_LANCZOS;
   o->alloc         = COMP_ALLOC_TAU;
   o->inputs        = COMP_INPUTS_ORIGINAL;
   o->mask_tuning   = true;

@@ -770,6 +770,17 @@ static void permute_sym_inplace(double *A, const int32_t *perm, int64_t d, doubl
   }
 }
 
+comp_status comp_permute_sym_inplace(double *A, const int32_t *perm, int64_t d)
+{
+  bool       *seen = calloc((size_t)(d > 0 ? d : 1), sizeof *seen);
+  double     *tmp  = malloc((size_t)(d > 0 ? d : 1) * sizeof *tmp); /* (d) row scratch */
+  comp_status st   = seen && tmp ? check_perm(perm, d, seen) : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  if (!st) permute_sym_inplace(A, perm, d, tmp, seen);
+  free(seen);
+  free(tmp);
+  return st;
+}
+
 /* Shared by both constructors: mt->a holds G[π,π] (column-major view), λ set; save its diagonal, add
  * λ, factor. */
 static comp_status masktune_factor(comp_masktune *mt, const double *c, const int32_t *perm)

@@ -69,7 +69,7 @@ typedef struct comp_prune_opts {
   comp_layer_order            order;
   bool                        protect[1024]; /* protected original layer indices (default 0, 1, L-1)       */
   comp_importance_kind        importance;
-  comp_eig_kind               cond_eig; /* COND kinds' extreme eigenpairs (default tridiag)      */
+  comp_eig_kind               cond_eig; /* COND kinds' extreme eigenpairs (default lanczos)      */
   comp_alloc_kind             alloc;
   comp_inputs_kind            inputs;
   bool                        mask_tuning;

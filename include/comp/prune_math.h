@@ -110,10 +110,11 @@ void comp_eq5_rhs_packed(double *c, const double *WtWp, const double *XpX, int64
  * + dstein for indices 1 and d; dormtr). COMP_ERR_NUMERIC when λmin+λ <= 0 or LAPACK fails. */
 comp_status comp_eq7_cond_grad(const double *G, int64_t d, double eps_rel, double *kappa, double *g);
 /* How κ's extreme eigenpairs are found: TRIDIAG, one tridiagonal reduction of G (dsytrd) then
- * bisection and inverse iteration for eigenvalues 1 and d (the exact dense method; default);
- * LANCZOS, Lanczos on G for λmax and on (G + λI)⁻¹ through its Cholesky factor for λmin (shift-
- * invert), to a Ritz residual of 1e-11·θ within COMP_LANCZOS_STEPS steps, else the tridiagonal
- * method. */
+ * bisection and inverse iteration for eigenvalues 1 and d (the direct dense method; the zero
+ * value, comp_eq7_cond_grad's); LANCZOS, Lanczos on G for λmax and on (G + λI)⁻¹ through its
+ * Cholesky factor for λmin (shift-invert), to a Ritz residual of 1e-11·θ within COMP_LANCZOS_STEPS
+ * steps, else the tridiagonal method (comp prune's default since the side-by-side sweep
+ * jobs/mini-cond-eig.json gave the same pruned weights, bench/results/cond 5.6x faster at 7B). */
 #define COMP_LANCZOS_STEPS 320
 typedef enum comp_eig_kind { COMP_EIG_TRIDIAG, COMP_EIG_LANCZOS, COMP_EIG_COUNT } comp_eig_kind;
 const char *comp_eig_name(comp_eig_kind k);
@@ -180,6 +181,11 @@ comp_status comp_neuron_importance_inplace(comp_importance_kind kind, int64_t d,
 void comp_keep_order(const double *score, int64_t d, int32_t *perm);
 
 /* ---- Eq. 5 mask tuning with the prefix-Cholesky trick (§4.5) ---------------------------------- */
+
+/* A (d,d) symmetric row-major (hence also column-major) := A[π,π] in place, with d doubles and d
+ * flags of scratch instead of a second (d,d); perm must be a permutation of 0..d-1 (else
+ * COMP_ERR_ARG, A untouched). Used where a back-end factors G[π,π] in G's own storage. */
+comp_status comp_permute_sym_inplace(double *A, const int32_t *perm, int64_t d);
 
 /* Factors chol(G[π,π] + λI) = L Lᵀ, λ = eps_rel*mean(diag G), ONCE (LAPACKE_dpotrf, lower). For any k
  * the kept set is S = π[0..k) and the solve uses the leading k×k block of L, in the shifted form

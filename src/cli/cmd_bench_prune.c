@@ -97,7 +97,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
          {"calib-samples", COMP_OPT_INT, &samples, "N", "calibration windows (default 10)"},
          {"calib-len", COMP_OPT_INT, &len, "T", "tokens per window (default 128)"},
          {"importance", COMP_OPT_STR, &importance, "K", "neuron importance (default cond, as comp prune)"},
-         {"cond-eig", COMP_OPT_STR, &cond_eig, "K", "cond's eigen-solver: tridiag (default) or lanczos"},
+         {"cond-eig", COMP_OPT_STR, &cond_eig, "K", "cond's eigen-solver: lanczos (default) or tridiag, as comp prune"},
          {"solver", COMP_OPT_STR, &solver, "NAME", "mask-solve back-end (default lapack)"},
          {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step d_in/K (default 128)"},
          {"seed", COMP_OPT_INT, &seed, "S", "seed of the synthetic weights and inputs (default 1)"},

@@ -376,6 +376,46 @@ done:
   free(m);
 }
 
+/* G handed over (G_scratch = G, a copy): lapack factors in it, scalapack on a 1x1 grid too (its
+ * block-cyclic A is all of G[π,π]; the right sides then come from the factor's untouched upper
+ * triangle); with G symmetric bit for bit, as prune_layer builds it, the masks must equal those of
+ * the copying path bit for bit. */
+static void check_in_place(const char *model, int layer, const char *dense, const problem *pr)
+{
+  const comp_mask_problem *p = &pr->p;
+  int64_t                  ks[MAX_K];
+  const int                nk = k_list(p->d, ks);
+  double *mref = malloc((size_t)(nk * p->d) * sizeof *mref), *m = malloc((size_t)(nk * p->d) * sizeof *m);
+  double *Gc = malloc((size_t)(p->d * p->d) * sizeof *Gc);
+  double *Gs = malloc((size_t)(p->d * p->d) * sizeof *Gs); /* (d, d) G's lower triangle mirrored */
+  bool    okref[MAX_K], ok[MAX_K];
+  if (!all_ok(mref && m && Gc && Gs)) goto done;
+  for (int64_t i = 0; i < p->d; i++)
+    for (int64_t j = 0; j < p->d; j++) Gs[i * p->d + j] = j <= i ? p->G[i * p->d + j] : p->G[j * p->d + i];
+  for (int b = 0; b < comp_mask_solver_count(); b++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(b);
+    if (strcmp(ops->name, "lapack") != 0 && strcmp(ops->name, "scalapack") != 0) continue;
+    comp_mask_problem ref = *p, q = *p;
+    memcpy(Gc, Gs, (size_t)(p->d * p->d) * sizeof *Gc);
+    ref.G = Gs;
+    q.G = q.G_scratch = Gc;
+    if (!solve_all(ops, &ref, ks, nk, mref, okref, true) || !solve_all(ops, &q, ks, nk, m, ok, true)) continue;
+    bool same = true; /* row i holds ks[i] entries */
+    for (int i = 0; i < nk; i++)
+      same = same && memcmp(m + (int64_t)i * p->d, mref + (int64_t)i * p->d, (size_t)ks[i] * sizeof *m) == 0;
+    CHECK_MSG(same, "%s L%d %s (d=%lld) %s: masks with G handed over differ from the copying path", model, layer, dense,
+              (long long)p->d, ops->name);
+    if (rank_ == 0 && same)
+      printf("%-12s L%d %-6s d=%-4lld %-10s grid=%-7s G handed over (in place): masks identical\n", model, layer, dense,
+             (long long)p->d, ops->name, grid_name());
+  }
+done:
+  free(mref);
+  free(m);
+  free(Gc);
+  free(Gs);
+}
+
 static void check_model(const char *shared, const char *name, const char *model_path, const char *tok_path)
 {
   capture c;
@@ -391,6 +431,7 @@ static void check_model(const char *shared, const char *name, const char *model_
       if (all_ok(problem_build(&pr, c.w[l][j], c.d_out[l][j], c.d[l][j], c.x[l][j], NULL, 0.0f, kind))) {
         compare(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_diag_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+        check_in_place(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
       }
       problem_free(&pr);
     }
