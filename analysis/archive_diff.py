@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Whether two comp pruning archives hold the same pruned model, bit for bit.
 
-Compares every dataset under /model and /layers (weights, kept-column indices, masks) and the
-decision records under /prune (removed layers, per-layer ratios, kept columns, Eq. 3 importances,
-NaN == NaN), and ignores what differs between any two runs (/prune timings and peak RSS, provenance
-attributes). Prints one line per pair; exit 1 when any pair differs or an archive is incomplete.
+Compares every dataset (/model and /layers: weights, kept-column indices; /prune: removed layers,
+per-layer ratios, kept columns, Eq. 3 importances; NaN == NaN) and ignores what differs between any
+two runs (/prune timings, peak RSS and which rank pruned which layer; provenance attributes). Prints
+one line per pair; exit 1 when any pair differs or an archive is incomplete. The e2e tests check
+rank-count invariance with it (tests/e2e/test_prune.py).
 
   /usr/bin/python3 analysis/archive_diff.py A.h5 B.h5
   /usr/bin/python3 analysis/archive_diff.py --sweep runs/cond-eig --variants tridiag lanczos
@@ -17,13 +18,13 @@ import sys
 import h5py
 import numpy as np
 
-RUN_RECORDS = {"prune/layer_seconds", "prune/phase_seconds", "prune/peak_rss_bytes"}
+RUN_RECORDS = {"prune/layer_seconds", "prune/phase_seconds", "prune/peak_rss_bytes", "prune/layer_rank"}
 
 
 def datasets(f):
     out = {}
     f.visititems(lambda name, obj: out.__setitem__(name, obj) if isinstance(obj, h5py.Dataset) else None)
-    return {k: v for k, v in out.items() if k.split("/")[0] in ("model", "layers", "prune") and k not in RUN_RECORDS}
+    return {k: v for k, v in out.items() if k not in RUN_RECORDS}
 
 
 def diff(a_path, b_path):
