@@ -88,6 +88,13 @@ def main():
     print(f"- Against the faster 1-rank run ({r1['solver'] if tbest == t1 else r1s['solver']}, {tbest:.1f} s), the "
           f"stricter measure and the one the projection below uses: {eff:.2f} "
           f"({'>=' if eff >= 0.85 else 'below'} 0.85).")
+    runs = [(name, r["layer_seconds_runs"]) for name, r in (("1 rank " + r1["solver"], r1),
+                                                             ("1 rank " + (r1s or {}).get("solver", ""), r1s),
+                                                             ("2 ranks " + r2["solver"], r2))
+            if r and len(r.get("layer_seconds_runs", [])) > 1]
+    if runs:
+        print("- Each configuration ran " + str(len(runs[0][1])) + " times, the fastest kept (layer seconds: "
+              + "; ".join(f"{n} " + ", ".join(f"{t:.1f}" for t in ts) for n, ts in runs) + ").")
     kern = {k: v for k, v in r1["phases"].items() if k in ("wtw", "gram", "solve", "fisher", "importance")}
     kern = {k: v for k, v in kern.items() if v["gflop"] > 0}  # phases this importance does not have are left out
     below = [f"{k} {100 * v['fraction_of_peak']:.0f}%" for k, v in kern.items() if v["fraction_of_peak"] < 0.6]
