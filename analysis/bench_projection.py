@@ -88,9 +88,7 @@ def main():
     print(f"- Against the faster 1-rank run ({r1['solver'] if tbest == t1 else r1s['solver']}, {tbest:.1f} s), the "
           f"stricter measure and the one the projection below uses: {eff:.2f} "
           f"({'>=' if eff >= 0.85 else 'below'} 0.85).")
-    runs = [(name, r["layer_seconds_runs"]) for name, r in (("1 rank " + r1["solver"], r1),
-                                                             ("1 rank " + (r1s or {}).get("solver", ""), r1s),
-                                                             ("2 ranks " + r2["solver"], r2))
+    runs = [(f"{r['ranks']} rank(s) {r['solver']}", r["layer_seconds_runs"]) for r in (r1, r1s, r2)
             if r and len(r.get("layer_seconds_runs", [])) > 1]
     if runs:
         print("- Each configuration ran " + str(len(runs[0][1])) + " times, the fastest kept (layer seconds: "

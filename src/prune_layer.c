@@ -250,7 +250,7 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto agree;
   }
-  /* WᵀW is kept whole only when something besides G needs it (the Fisher samples, or the cross
+  /* WᵀW is kept (packed) only when something besides G needs it (the Fisher samples, or the cross
    * term of X′ ≠ X); otherwise its panels are made and used inside G's (one (d,d) matrix alive) */
   if (need_wtw) {
     panel_job jw = {.A = WtWp, .W = dn->w, .d_out = dn->d_out, .d = d};

@@ -1,24 +1,21 @@
 """Resume after a kill: `comp prune` is SIGKILLed (one rank, in stage A, stage C or while writing the
 archive; by the COMP_FAULT hook and by an outside `kill -9`), then `--resume` (with another rank
-count) must finish with an archive whose every /layers dataset is bit-identical to an uninterrupted
-run's, reusing the journal (A.h5.ckpt/) instead of pruning finished layers again.
+count) must finish with an archive whose every dataset (weights and pruning record; not the run's
+timings) is bit-identical to an uninterrupted run's (analysis/archive_diff.py), reusing the journal (A.h5.ckpt/) instead of pruning finished layers again.
 """
 import glob, os, signal, subprocess, sys, time
 
 import h5py
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, check, finish, last_json, need_shared, run  # noqa: E402
+from e2e_common import COMP, SRC, check, finish, last_json, need_shared  # noqa: E402
+sys.path.insert(0, f"{SRC}/analysis")
+from archive_diff import diff as archive_diff  # noqa: E402
 
 DATA = need_shared()
 TMP = os.environ.get("TMPDIR", "/tmp") + f"/comp_resume_{os.getpid()}"
 os.makedirs(TMP, exist_ok=True)
 CALIB = f"{DATA}/trained/tinystories_train.txt"
-RECORD = ["pruned_columns", "kept_columns", "layer_target_ratio", "layer_achieved_ratio", "removal_order",
-          "importance_iterations"]
-
-
 def prune(model, out, np_, extra=(), env=None):
     args = [COMP, "prune", "--model", model, "--calib", CALIB, "--ratio", "0.3", "--out", out, "--quiet", "--json",
             *extra]
@@ -27,21 +24,11 @@ def prune(model, out, np_, extra=(), env=None):
 
 
 def same_archive(a, b):
-    """Every /layers dataset bit-identical and the pruning record equal."""
-    fa, fb = h5py.File(a, "r"), h5py.File(b, "r")
-    bad = []
-
-    def walk(name, obj):
-        if isinstance(obj, h5py.Dataset):
-            if name not in fa or not np.array_equal(fa[name][()], obj[()], equal_nan=True):
-                bad.append(name)
-    fb["layers"].visititems(lambda n, o: walk("layers/" + n, o))
-    for k in RECORD:
-        if not np.array_equal(fa["prune/" + k][()], fb["prune/" + k][()], equal_nan=True):
-            bad.append("prune/" + k)
-    if bad:
-        print("  differ:", bad[:5])
-    return not bad
+    """Every dataset bit-identical but the run's timings, memory and rank placement (analysis/archive_diff.py)."""
+    same, msg = archive_diff(a, b)
+    if not same:
+        print("  ", msg)
+    return same
 
 
 def err_line(r):
