@@ -115,7 +115,9 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
     ph[cond || pruned_inputs ? COMP_PHASE_WTW : COMP_PHASE_GRAM] += d_out * d * d;
     ph[COMP_PHASE_GRAM] += n * d * d;
     /* one κ: a tridiagonal reduction (4/3·d³), or with lanczos a Cholesky factor (d³/3) and, counted
-     * at 64 steps each, the Lanczos matrix-vector products (2d²) and triangular solve pairs (4d²) */
+     * at 64 steps each, the Lanczos matrix-vector products (2d²) and triangular solve pairs (4d²);
+     * the importance's (COND) on a group with apply_inv: the same work, its factor and solves on the
+     * group's grid beside G (memory: as the solve's share, counted below) */
     const double eig = o->cond_eig == COMP_EIG_LANCZOS ? d * d * d / 3 + 64 * 6 * d * d : (4.0 / 3.0) * d * d * d;
     if (cond) ph[COMP_PHASE_FISHER] += S * T * d * d + S * eig;
     if (o->importance == COMP_IMP_COND) ph[COMP_PHASE_IMPORTANCE] += eig;

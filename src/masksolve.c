@@ -215,3 +215,12 @@ comp_status comp_mask_solver_diag_inv(comp_mask_solver *ms, double *dinv)
              ms ? ms->ops->name : "?");
   return comp_dist_agree(ms->comm, ms->ops->diag_inv(ms->ctx, dinv));
 }
+
+comp_status comp_mask_solver_apply_inv(comp_mask_solver *ms, const double *x, double *y)
+{
+  COMP_CHECK(ms && ms->ops->apply_inv, COMP_ERR_ARG, "mask solve: back-end %s has no inverse operator",
+             ms ? ms->ops->name : "?");
+  COMP_CALL(comp_dist_agree(ms->comm, ms->ops->apply_inv(ms->ctx, x, y)));
+  MPI_Bcast(y, (int)ms->d, MPI_DOUBLE, 0, ms->comm); /* one y for every rank, whatever the reduction */
+  return COMP_OK;
+}

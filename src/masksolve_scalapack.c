@@ -378,6 +378,23 @@ static comp_status scalapack_diag_inv(void *ctx, double *dinv)
   return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_NUMERIC, "obs importance (scalapack): pdtrtri info %d", info);
 }
 
+/* y = (L Lᵀ)⁻¹ x: x's rows into the d×1 block-cyclic vector (process column 0), one pdpotrs with
+ * the whole factor, the owned rows summed onto rank 0 (one owner each: exact). */
+static comp_status scalapack_apply_inv(void *ctx, const double *x, double *y)
+{
+  scalapack_ctx *c = ctx;
+  const int      d = (int)c->p->d, one = 1;
+  int            info = 0, rank;
+  MPI_Comm_rank(c->comm, &rank);
+  const bool owner = c->mycol == 0;
+  for (int li = 0; owner && li < c->mloc; li++) c->b[li] = x[local_to_global(li, c->nb, c->myrow, c->nprow)];
+  pdpotrs_("L", &d, &one, c->a, &one, &one, c->desca, c->b, &one, &one, c->descb, &info);
+  memset(c->delta, 0, (size_t)d * sizeof *c->delta);
+  for (int li = 0; owner && li < c->mloc; li++) c->delta[local_to_global(li, c->nb, c->myrow, c->nprow)] = c->b[li];
+  MPI_Reduce(c->delta, rank == 0 ? y : NULL, d, MPI_DOUBLE, MPI_SUM, 0, c->comm);
+  return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_NUMERIC, "cond importance (scalapack): pdpotrs info %d", info);
+}
+
 const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .name       = "scalapack",
     .help       = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
@@ -387,4 +404,5 @@ const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .solve_many = scalapack_solve_many,
     .destroy    = scalapack_destroy,
     .diag_inv   = scalapack_diag_inv,
+    .apply_inv  = scalapack_apply_inv,
 };

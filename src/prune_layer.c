@@ -212,6 +212,51 @@ done:
   return s;
 }
 
+/* Lanczos' operator for λmin: y = (G + λI)⁻¹ x through the solver's distributed factor. */
+static comp_status op_solver_inv(void *ctx, const double *x, double *y)
+{
+  return comp_mask_solver_apply_inv(ctx, x, y);
+}
+
+/* COND importance over the group (Eq. 7, 9 with --cond-eig lanczos): λmax by Lanczos on G, as one
+ * rank does; λmin by shift-invert Lanczos through the solver back-end's distributed factor of
+ * G + λI (scalapack: pdpotrf over the group's grid, one pdpotrs per step) instead of a Cholesky
+ * replicated on every rank of the group. *done = false (nothing set) when Lanczos needs more steps
+ * than allowed: the caller then takes the replicated path (the tridiagonal method). */
+static comp_status cond_distributed(const comp_dense *dn, const float *X, const float *Xp, const double *G,
+                                    const double *c, int64_t n, const comp_fisher *fisher, const comp_prune_opts *o,
+                                    MPI_Comm comm, double *score, bool *done)
+{
+  const int64_t     d      = dn->d_in;
+  const int         steps  = fisher->eig_steps > 0 ? fisher->eig_steps : COMP_LANCZOS_STEPS;
+  const double      lam    = comp_mask_ridge(G, d, o->ridge_eps);
+  int32_t          *id     = malloc(sizeof(int32_t) * (size_t)d);      /* (d) identity order  */
+  double           *v      = malloc(sizeof(double) * (size_t)(2 * d)); /* (d, 2) v_min, v_max */
+  comp_mask_solver *ms     = NULL;
+  double            th_max = 0, th_inv = 0, kappa = 0;
+  bool              conv_max = false, conv_min = false;
+  comp_sym          gop = {.A = G, .d = d}; /* G replicated on every rank */
+  comp_status       s   = id && v ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  *done                 = false;
+  for (int64_t k = 0; !s && k < d; k++) id[k] = (int32_t)k;
+  if ((s = comp_dist_agree(comm, s))) goto out;
+  /* replicated: every rank runs the same steps on the same G and so gets the same pair */
+  s = comp_dist_agree(comm, comp_lanczos_top(comp_sym_apply, &gop, d, steps, &th_max, v + d, &conv_max));
+  if (s || !conv_max) goto out;
+  comp_mask_problem mp = mask_problem(dn, X, Xp, G, c, id, n, o);
+  if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto out; /* agreed */
+  s = comp_dist_agree(comm, comp_lanczos_top(op_solver_inv, ms, d, steps, &th_inv, v, &conv_min));
+  if (s || !conv_min) goto out;
+  s = comp_eq7_from_eigpairs(d, lam, 1.0 / th_inv - lam, th_max, v, v + d, &kappa, score); /* score = g */
+  if (!s) comp_eq9_cond_score(d, kappa, score, fisher, score);
+  *done = !s;
+out:
+  comp_mask_solver_destroy(&ms);
+  free(id);
+  free(v);
+  return s;
+}
+
 /* Importance, keep order and (with mask tuning) the variance profile of one dense, collective on
  * comm (the ranks sharing the layer). W (d_out, d_in), X (S*T, d_in) what the unpruned model feeds
  * it (the target of Eq. 2), Xp (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X).
@@ -325,10 +370,15 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   WtWp = NULL;
   tick(o, COMP_PHASE_GRAM, &t);
   if ((s = comp_dist_agree(comm, s))) goto done;
-  if (o->importance == COMP_IMP_OBS && gsize > 1 && o->solver->diag_inv)
-    s = obs_distributed(dn, X, Xp, G, c, n, o, comm, score); /* collective */
-  else
-    s = comp_neuron_importance_inplace(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score);
+  bool scored = false; /* by the group's distributed factor */
+  if (o->importance == COMP_IMP_OBS && gsize > 1 && o->solver->diag_inv) {
+    s      = obs_distributed(dn, X, Xp, G, c, n, o, comm, score); /* collective */
+    scored = true;
+  } else if (o->importance == COMP_IMP_COND && fisher.eig == COMP_EIG_LANCZOS && gsize > 1 && o->solver->apply_inv) {
+    s = cond_distributed(dn, X, Xp, G, c, n, &fisher, o, comm, score, &scored); /* collective */
+    if (!s && !scored) fisher.eig = COMP_EIG_TRIDIAG; /* Lanczos did not converge: what one rank falls back to */
+  }
+  if (!s && !scored) s = comp_neuron_importance_inplace(o->importance, d, G, dg, dg + d, &fisher, o->ridge_eps, score);
   if (!s) comp_keep_order(score, d, p->perm);
   tick(o, COMP_PHASE_IMPORTANCE, &t);
 agree: /* every rank of the group gets here, failed or not, before the next collective */

@@ -334,38 +334,38 @@ done:
 
 /* ---- the extreme eigenpairs by Lanczos (--cond-eig lanczos) ------------------------------------- */
 
-/* y (d) = A x (d): the operator whose largest eigenpair lanczos_top finds. */
-typedef void (*spd_op)(const double *a, int64_t d, const double *x, double *y);
-
-static void op_g(const double *a, int64_t d, const double *x, double *y) /* y = G x, G symmetric (lower) */
+comp_status comp_sym_apply(void *ctx, const double *x, double *y)
 {
-  cblas_dsymv(CblasColMajor, CblasLower, (int)d, 1.0, a, (int)d, x, 1, 0.0, y, 1);
+  const comp_sym *c = ctx;
+  cblas_dsymv(CblasColMajor, CblasLower, (int)c->d, 1.0, c->A, (int)c->d, x, 1, 0.0, y, 1);
+  return COMP_OK;
 }
 
-static void op_inv(const double *a, int64_t d, const double *x, double *y) /* y = (L Lᵀ)⁻¹ x, L in a's lower */
+static comp_status op_inv(void *ctx, const double *x, double *y) /* y = (L Lᵀ)⁻¹ x, L in A's lower */
 {
-  memcpy(y, x, (size_t)d * sizeof *y);
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)d, a, (int)d, y, 1);
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)d, a, (int)d, y, 1);
+  const comp_sym *c = ctx;
+  memcpy(y, x, (size_t)c->d * sizeof *y);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)c->d, c->A, (int)c->d, y, 1);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)c->d, c->A, (int)c->d, y, 1);
+  return COMP_OK;
 }
 
 #define LANCZOS_TOL 1e-11
 
-/* The largest eigenpair (theta, v (d)) of the symmetric positive (semi)definite operator op on a:
- * Lanczos with full reorthogonalisation from a fixed pseudo-random start (the same on every rank
- * and run), stopped when the Ritz residual ‖A v − θ v‖ = β_j |s_j| is below LANCZOS_TOL·θ. Returns
- * 0 when converged, 1 when not within min(steps, d) steps, -1 out of memory. */
-static int lanczos_top(spd_op op, const double *a, int64_t d, int steps, double *theta, double *v)
+comp_status comp_lanczos_top(comp_spd_op op, void *ctx, int64_t d, int steps, double *theta, double *v, bool *converged)
 {
-  const int kmax = (int)(d < steps ? d : steps);
-  double   *Q    = malloc(sizeof(double) * (size_t)(kmax + 1) * (size_t)d); /* (kmax+1, d) the Lanczos basis */
-  double   *w = malloc(sizeof(double) * (size_t)d), *c = malloc(sizeof(double) * (size_t)(kmax + 1));
-  double   *al = malloc(sizeof(double) * (size_t)kmax), *be = malloc(sizeof(double) * (size_t)kmax);
-  double   *td = malloc(sizeof(double) * (size_t)kmax), *te = malloc(sizeof(double) * (size_t)kmax);
-  double   *S  = malloc(sizeof(double) * (size_t)kmax * (size_t)kmax); /* (j, j) eigenvectors of T_j */
-  int       rc = 1;
+  *converged = false;
+  COMP_CHECK(d > 0 && d <= INT32_MAX && steps > 0, COMP_ERR_ARG, "lanczos: dimension %lld, %d steps", (long long)d,
+             steps);
+  const int   kmax = (int)(d < steps ? d : steps);
+  double     *Q    = malloc(sizeof(double) * (size_t)(kmax + 1) * (size_t)d); /* (kmax+1, d) the Lanczos basis */
+  double     *w = malloc(sizeof(double) * (size_t)d), *c = malloc(sizeof(double) * (size_t)(kmax + 1));
+  double     *al = malloc(sizeof(double) * (size_t)kmax), *be = malloc(sizeof(double) * (size_t)kmax);
+  double     *td = malloc(sizeof(double) * (size_t)kmax), *te = malloc(sizeof(double) * (size_t)kmax);
+  double     *S  = malloc(sizeof(double) * (size_t)kmax * (size_t)kmax); /* (j, j) eigenvectors of T_j */
+  comp_status st = COMP_OK;
   if (!Q || !w || !c || !al || !be || !td || !te || !S) {
-    rc = -1;
+    st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for the Lanczos basis");
     goto done;
   }
   uint64_t x   = 0x9e3779b97f4a7c15ull; /* splitmix64: a start vector with no special structure */
@@ -381,7 +381,7 @@ static int lanczos_top(spd_op op, const double *a, int64_t d, int steps, double 
   cblas_dscal((int)d, 1.0 / sqrt(nrm), Q, 1);
   for (int j = 0; j < kmax; j++) {
     double *q = Q + (int64_t)j * d;
-    op(a, d, q, w);
+    if ((st = op(ctx, q, w))) break;
     al[j] = cblas_ddot((int)d, q, 1, w, 1);
     /* full reorthogonalisation against q_0..q_j, twice (Kahan's "twice is enough") */
     for (int pass = 0; pass < 2; pass++) {
@@ -399,7 +399,7 @@ static int lanczos_top(spd_op op, const double *a, int64_t d, int steps, double 
         *theta = th;
         cblas_dgemv(CblasRowMajor, CblasTrans, j + 1, (int)d, 1.0, Q, (int)d, s, 1, 0.0, v, 1);
         cblas_dscal((int)d, 1.0 / cblas_dnrm2((int)d, v, 1), v, 1);
-        rc = 0;
+        *converged = true;
         break;
       }
     }
@@ -409,7 +409,7 @@ static int lanczos_top(spd_op op, const double *a, int64_t d, int steps, double 
   }
 done:
   free(Q), free(w), free(c), free(al), free(be), free(td), free(te), free(S);
-  return rc;
+  return st;
 }
 
 /* extreme_eigpairs' contract by Lanczos, for G + lam·I positive definite: λmax and v_max from G
@@ -425,10 +425,11 @@ static comp_status extreme_eigpairs_lanczos(double *a, int64_t d, double lam, in
   double *dg = malloc((size_t)d * sizeof *dg); /* (d) G's diagonal, for the fallback */
   COMP_CHECK(dg, COMP_ERR_NOMEM, "condition number: out of memory");
   for (int64_t k = 0; k < d; k++) dg[k] = a[k * d + k];
-  double      th = 0;
-  comp_status st = COMP_OK;
-  int         rc = lanczos_top(op_g, a, d, steps, &th, v + d); /* λmax, v_max */
-  if (rc == 0) {
+  double      th       = 0;
+  bool        conv_max = false, conv_min = false;
+  comp_sym    ctx = {.A = a, .d = d};
+  comp_status st  = comp_lanczos_top(comp_sym_apply, &ctx, d, steps, &th, v + d, &conv_max); /* λmax, v_max */
+  if (!st && conv_max) {
     *lmax = th;
     for (int64_t k = 0; k < d; k++) a[k * d + k] += lam;
     lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)d, a, (lapack_int)d);
@@ -439,19 +440,31 @@ static comp_status extreme_eigpairs_lanczos(double *a, int64_t d, double lam, in
                           (int)info, lam);
       goto done;
     }
-    rc = lanczos_top(op_inv, a, d, steps, &th, v); /* 1/(λmin + lam), v_min */
-    if (rc == 0) *lmin = 1.0 / th - lam;
-    if (rc == 1) { /* G again: its strict upper (col-major) triangle was never written */
+    st = comp_lanczos_top(op_inv, &ctx, d, steps, &th, v, &conv_min); /* 1/(λmin + lam), v_min */
+    if (!st && conv_min) *lmin = 1.0 / th - lam;
+    if (!st && !conv_min) { /* G again: its strict upper (col-major) triangle was never written */
       for (int64_t j = 0; j < d; j++)
         for (int64_t i = j + 1; i < d; i++) a[j * d + i] = a[i * d + j];
       for (int64_t k = 0; k < d; k++) a[k * d + k] = dg[k];
     }
   }
-  if (rc < 0) st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for the Lanczos basis");
-  *converged = rc == 0;
+  *converged = !st && conv_max && conv_min;
 done:
   free(dg);
   return st;
+}
+
+comp_status comp_eq7_from_eigpairs(int64_t d, double lam, double lmin, double lmax, const double *vmin,
+                                   const double *vmax, double *kappa, double *g)
+{
+  const double den = lmin + lam;
+  COMP_CHECK(den > 0 && isfinite(lmax), COMP_ERR_NUMERIC,
+             "condition number: G + lambda*I is not positive definite (lambda_min %.3g, lambda %.3g); raise eps_rel",
+             lmin, lam);
+  *kappa = (lmax + lam) / den;
+  for (int64_t k = 0; k < d; k++)
+    g[k] = 2.0 * (lmax * vmax[k] * vmax[k] * den - (lmax + lam) * lmin * vmin[k] * vmin[k]) / (den * den);
+  return COMP_OK;
 }
 
 /* Eq. 7 on G (d,d); work (d,d) is clobbered and may be G itself (then G is destroyed), NULL: a
@@ -477,19 +490,7 @@ static comp_status cond_grad(const double *G, double *work, int64_t d, double ep
                                                             &done_lanczos)
                                  : COMP_OK;
   if (!st && !done_lanczos) st = extreme_eigpairs(work, d, &lmin, &lmax, v);
-  if (st) goto done;
-  const double den = lmin + lam, *vmin = v, *vmax = v + d;
-  if (!(den > 0) || !isfinite(lmax)) {
-    st = comp_error_set(COMP_ERR_NUMERIC,
-                        "condition number: G + lambda*I is not positive definite (lambda_min %.3g, lambda %.3g); "
-                        "raise eps_rel",
-                        lmin, lam);
-    goto done;
-  }
-  *kappa = (lmax + lam) / den;
-  for (int64_t k = 0; k < d; k++)
-    g[k] = 2.0 * (lmax * vmax[k] * vmax[k] * den - (lmax + lam) * lmin * vmin[k] * vmin[k]) / (den * den);
-done:
+  if (!st) st = comp_eq7_from_eigpairs(d, lam, lmin, lmax, v, v + d, kappa, g);
   free(own);
   free(v);
   return st;
@@ -615,8 +616,13 @@ static comp_status cond_score(const double *G, double *work, int64_t d, const co
 {
   double kappa = 0;
   COMP_CALL(cond_grad(G, work, d, eps_rel, fisher->eig, fisher->eig_steps, &kappa, score)); /* score = g */
-  for (int64_t k = 0; k < d; k++) score[k] = kappa - score[k] + 0.5 * fisher->F[k] / fisher->n;
+  comp_eq9_cond_score(d, kappa, score, fisher, score);
   return COMP_OK;
+}
+
+void comp_eq9_cond_score(int64_t d, double kappa, const double *g, const comp_fisher *fisher, double *score)
+{
+  for (int64_t k = 0; k < d; k++) score[k] = kappa - g[k] + 0.5 * fisher->F[k] / fisher->n;
 }
 
 static comp_status check_fisher(comp_importance_kind kind, int64_t d, const comp_fisher *fisher)

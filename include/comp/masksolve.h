@@ -13,7 +13,8 @@
  *   lapack     Cholesky of G[π,π] + λI once; every k a pair of triangular solves with the leading
  *              k×k block (the prefix trick). Replicated on every rank of comm.
  *   scalapack  the same factor, block-cyclic over comm's 2-D process grid (pdpotrf once, pdpotrs on
- *              the leading k×k block per k).
+ *              the leading k×k block per k). Also serves the importance on a group of ranks:
+ *              diag_inv (OBS) and apply_inv (COND's shift-invert Lanczos).
  *   petsc      KSPLSQR on the tall problem of Eq. 4, matrix-free: a MatShell applies
  *              𝒜_S δ = vec(X′_S diag(δ) W_Sᵀ) and its transpose without forming the Khatri–Rao
  *              matrix; the ridge is the extra block √λ·I. Options pass through with the prefix
@@ -74,6 +75,10 @@ typedef struct comp_mask_solver_ops {
   /* optional: diag((G[π,π] + λI)⁻¹) (d) in perm order on every rank, from the factor (which it may
    * consume: no solve afterwards). OBS importance on the solver's ranks (scalapack: pdtrtri). */
   comp_status (*diag_inv)(void *ctx, double *dinv);
+  /* optional: y (d) = (G[π,π] + λI)⁻¹ x (d), perm order, x the same on every rank, y on (at least)
+   * rank 0, from the factor (kept: any number of calls, and solves after them). COND importance's
+   * shift-invert Lanczos on the solver's ranks (scalapack: pdpotrs). */
+  comp_status (*apply_inv)(void *ctx, const double *x, double *y);
 } comp_mask_solver_ops;
 
 /* The registry: back-ends compiled in, in --help order (lapack first, the default). */
@@ -106,6 +111,9 @@ comp_status comp_mask_solver_solve_many(comp_mask_solver *ms, int nk, const int6
 void        comp_mask_solver_destroy(comp_mask_solver **ms);
 /* Collective. The back-end's diag_inv (COMP_ERR_ARG when it has none): dinv (d) on every rank. */
 comp_status comp_mask_solver_diag_inv(comp_mask_solver *ms, double *dinv);
+
+/* Collective. The back-end's apply_inv (COMP_ERR_ARG when it has none): y (d) on every rank. */
+comp_status comp_mask_solver_apply_inv(comp_mask_solver *ms, const double *x, double *y);
 
 /* The reference ridge λ = eps_rel · mean(diag G) (G (d,d)). */
 double comp_mask_ridge(const double *G, int64_t d, double eps_rel);

@@ -125,6 +125,30 @@ comp_status comp_eq7_cond_grad_eig(const double *G, int64_t d, double eps_rel, c
 /* The same, destroying G (no copy: bounded memory for large d). */
 comp_status comp_eq7_cond_grad_destroy(double *G, int64_t d, double eps_rel, double *kappa, double *g);
 
+/* Eq. 7 from the extreme eigenpairs (λmin, v_min (d)), (λmax, v_max (d)) of G and the ridge λ:
+ * κ and g as comp_eq7_cond_grad states them. COMP_ERR_NUMERIC when λmin + λ <= 0. */
+comp_status comp_eq7_from_eigpairs(int64_t d, double lam, double lmin, double lmax, const double *vmin,
+                                   const double *vmax, double *kappa, double *g);
+
+/* y (d) = A x (d) for a symmetric positive (semi)definite A known only through this callback (a
+ * matrix, or a factor distributed over ranks: then the call is collective and y is the same on
+ * every rank). */
+typedef comp_status (*comp_spd_op)(void *ctx, const double *x, double *y);
+/* A symmetric matrix as a comp_spd_op (Lanczos' operator for λmax): ctx a comp_sym, y = A x with A's
+ * column-major lower (= row-major upper) triangle read (DSYMV). */
+typedef struct comp_sym {
+  const double *A; /* (d, d) */
+  int64_t       d;
+} comp_sym;
+comp_status comp_sym_apply(void *ctx, const double *x, double *y);
+/* The largest eigenpair (θ, v (d)) of op: Lanczos with full reorthogonalisation from a fixed
+ * pseudo-random start (the same on every rank and run), stopped when the Ritz residual
+ * ‖A v − θ v‖ is below 1e-11·θ; *converged = false (θ and v unset) when not within min(steps, d)
+ * steps. COND's --cond-eig lanczos: on G for λmax, on (G + λI)⁻¹ for λmin (shift-invert). Every
+ * step's arithmetic besides op is replicated, so ranks that get the same y get the same result. */
+comp_status comp_lanczos_top(comp_spd_op op, void *ctx, int64_t d, int steps, double *theta, double *v,
+                             bool *converged);
+
 /* Neuron importance: score (d), HIGHER = more important = kept longer; prune in ascending score.
  *  COMP_IMP_COND:        Eq. 9: score_k = κ − g_k + ½ F_kk, κ and g from the full G, F_kk = mean_s (g^(s)_k)²
  *  COMP_IMP_COND_FISHER: score_k = F_kk only (the FPT-style alternative)
@@ -161,6 +185,9 @@ comp_status comp_fisher_add(comp_fisher *f, const double *G_s, double eps_rel);
 /* The same, destroying G_s (no (d,d) copy). */
 comp_status comp_fisher_add_destroy(comp_fisher *f, double *G_s, double eps_rel);
 void        comp_fisher_free(comp_fisher *f);
+/* Eq. 9 from Eq. 7's κ and g (d) and the Fisher accumulator: score_k = κ − g_k + ½ F_k / n
+ * (score may be g). */
+void comp_eq9_cond_score(int64_t d, double kappa, const double *g, const comp_fisher *fisher, double *score);
 
 /* score (d) of the chosen kind. G (d,d) full gram (COND: κ, g; OBS; not modified), wtw_diag (d) and
  * xx_diag (d) the diagonals of WᵀW and X′ᵀX′ (WANDA: both, MAGNITUDE: wtw_diag), fisher (COND

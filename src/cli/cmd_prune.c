@@ -248,8 +248,10 @@ int comp_cmd_prune(int argc, char **argv)
        "ablation: the same allocation, but the kept columns keep scale 1 (no Eq. 5 refit)"},
       {"solver", COMP_OPT_STR, &solver, "NAME", solver_help},
       {"ranks-per-layer", COMP_OPT_INT, &ranks_per_layer, "K",
-       "ranks that share one layer in stage C (mask solves on their communicator, e.g. a\n"
-       "scalapack grid); default: ranks / layers to prune when ranks outnumber them, else 1"},
+       "ranks that share one layer in stage C (Gram panels and Fisher samples split over\n"
+       "them, mask solves on their communicator, e.g. a scalapack grid, and with scalapack\n"
+       "the cond/obs importance's factor too); default: ranks / layers to prune when ranks\n"
+       "outnumber them, else 1"},
       {"ridge", COMP_OPT_DOUBLE, &ridge, "EPS", "ridge λ = EPS·mean(diag G) (default 1e-6)"},
       {"p-max", COMP_OPT_DOUBLE, &p_max, "P", "largest per-layer ratio in Eq. 10 (default 0.9)"},
       {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step s_j = max(1, round(d_in / K)) (default 128)"},

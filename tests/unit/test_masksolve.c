@@ -11,11 +11,15 @@
  * must be <= 1e-6 and the guard flags must agree. Two problems per model have X′ ≠ X (X′ mixes in
  * or is the same dense's input of the other layer, c from comp_cross_acc) so the c path and the guard
  * are covered, and a synthetic indefinite matrix checks that the factorising back-ends report the
- * same leading minor.
+ * same leading minor. Back-ends with apply_inv (scalapack) also give COND importance's shift-invert
+ * operator: against LAPACK's dposv, and κ and g of Eq. 7 built on it against the tridiagonal method.
  *
  * argv[1]: the shared folder (exit 77 = skip when missing). One line per (model, layer, dense,
  * back-end) on rank 0; exit status 1 on any failure.
  */
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
 #include <mpi.h>
 #include <stdbool.h>
 
@@ -329,6 +333,73 @@ done:
   free(id);
 }
 
+/* Lanczos' operator for λmin in check_apply_inv: y = (G + λI)⁻¹ x through a back-end. */
+static comp_status op_inv(void *ctx, const double *x, double *y) { return comp_mask_solver_apply_inv(ctx, x, y); }
+
+/* Back-ends with apply_inv (COND importance's shift-invert on the solver's ranks): y = (G+λI)⁻¹ x
+ * from the distributed factor against LAPACK's dposv on one rank, and the whole of Eq. 7 built on
+ * it (λmax by Lanczos on G, λmin by Lanczos on apply_inv) against comp_eq7_cond_grad (one
+ * tridiagonal reduction): κ (to what a dense eigen-solver attains, ~ε·κ relative) and g. */
+static void check_apply_inv(const char *model, int layer, const char *dense, const problem *pr)
+{
+  const comp_mask_problem *p   = &pr->p;
+  const int64_t            d   = p->d;
+  const double             lam = comp_mask_ridge(p->G, d, EPS_REL);
+  double                  *A = malloc((size_t)(d * d) * sizeof *A), *x = malloc((size_t)d * sizeof *x);
+  double                  *yref = malloc((size_t)d * sizeof *yref), *y = malloc((size_t)d * sizeof *y);
+  double                  *g = malloc((size_t)d * sizeof *g), *gref = malloc((size_t)d * sizeof *gref);
+  double                  *v    = malloc((size_t)(2 * d) * sizeof *v); /* (d, 2) v_min, v_max */
+  int32_t                 *id   = malloc((size_t)d * sizeof *id);
+  double                   kref = 0;
+  CHECK(A && x && yref && y && g && gref && v && id);
+  if (!all_ok(A && x && yref && y && g && gref && v && id)) goto done;
+  memcpy(A, p->G, (size_t)(d * d) * sizeof *A);
+  for (int64_t k = 0; k < d; k++) {
+    A[k * d + k] += lam;
+    x[k]    = sin(0.37 * (double)(k + 1)) + 0.5;
+    yref[k] = x[k];
+    id[k]   = (int32_t)k;
+  }
+  CHECK(LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)d, 1, A, (lapack_int)d, yref, (lapack_int)d) == 0);
+  CHECK_OK(comp_eq7_cond_grad(p->G, d, EPS_REL, &kref, gref));
+  comp_mask_problem q = *p;
+  q.perm              = id;
+  for (int i = 0; i < comp_mask_solver_count(); i++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(i);
+    if (!ops->apply_inv) continue;
+    comp_mask_solver *ms     = NULL;
+    double            th_max = 0, th_inv = 0, kappa = 0;
+    bool              cmax = false, cmin = false;
+    comp_sym          so = {.A = p->G, .d = d};
+    comp_status       s  = comp_mask_solver_create(ops, &q, MPI_COMM_WORLD, &ms);
+    if (!s) s = comp_mask_solver_apply_inv(ms, x, y);
+    if (!s) s = comp_lanczos_top(comp_sym_apply, &so, d, COMP_LANCZOS_STEPS, &th_max, v + d, &cmax);
+    if (!s) s = comp_lanczos_top(op_inv, ms, d, COMP_LANCZOS_STEPS, &th_inv, v, &cmin);
+    if (!s && cmax && cmin) s = comp_eq7_from_eigpairs(d, lam, 1.0 / th_inv - lam, th_max, v, v + d, &kappa, g);
+    comp_mask_solver_destroy(&ms);
+    CHECK_MSG(s == COMP_OK && cmax && cmin, "%s apply_inv / Lanczos: %s (converged %d %d)", ops->name,
+              comp_error_message(), cmax, cmin);
+    comp_error_clear();
+    if (s || !cmax || !cmin) continue;
+    double ey = 0, ny = 0, eg = 0, ng = 0;
+    for (int64_t k = 0; k < d; k++) {
+      ey = fmax(ey, fabs(y[k] - yref[k])), ny = fmax(ny, fabs(yref[k]));
+      eg = fmax(eg, fabs(g[k] - gref[k])), ng = fmax(ng, fabs(gref[k]));
+    }
+    const double ek = fabs(kappa - kref) / kref;
+    ey /= ny, eg /= ng;
+    CHECK_MSG(ey <= 1e-9 && ek <= 1e-12 + 64 * DBL_EPSILON * kref && eg <= 1e-6,
+              "%s L%d %s (d=%lld) %s: (G+lambda I)^-1 x off by %.3g, kappa by %.3g, its gradient by %.3g", model, layer,
+              dense, (long long)d, ops->name, ey, ek, eg);
+    if (rank_ == 0)
+      printf("%-12s L%d %-6s d=%-4lld %-10s ranks=%d grid=%-7s apply_inv vs dposv %.2e; kappa %.6g vs tridiag %.2e, "
+             "g %.2e\n",
+             model, layer, dense, (long long)d, ops->name, size_, grid_name(), ey, kappa, ek, eg);
+  }
+done:
+  free(A), free(x), free(yref), free(y), free(g), free(gref), free(v), free(id);
+}
+
 /* Every back-end against lapack on one problem; one line per back-end. */
 static void compare(const char *model, int layer, const char *dense, const problem *pr)
 {
@@ -431,6 +502,7 @@ static void check_model(const char *shared, const char *name, const char *model_
       if (all_ok(problem_build(&pr, c.w[l][j], c.d_out[l][j], c.d[l][j], c.x[l][j], NULL, 0.0f, kind))) {
         compare(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_diag_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+        check_apply_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_in_place(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
       }
       problem_free(&pr);
