@@ -68,7 +68,7 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   c->mem_calib           = calib_bytes;
 
   /* one layer being pruned */
-  const double layer = F32 * (double)c->layer_params, x = F32 * n * D, ws = fwd_ws_bytes(hp, n, T);
+  const double layer = F32 * (double)c->layer_params, x = F32 * n * D, ws = fwd_ws_bytes(hp, T, T);
   double       di = 0, masks = 0, analysis = 0, per_layer_flops = 0;
   const bool   cond          = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
   const bool   pruned_inputs = o->inputs == COMP_INPUTS_PRUNED;
@@ -133,8 +133,9 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   c->flops_phase[COMP_PHASE_CAPTURE] = fwd;                                        /* the capture pass */
   for (int p = 0; p < COMP_PHASE_COUNT; p++) per_layer_flops += c->flops_phase[p];
   c->mem_analysis = analysis;
-  /* the capture pass (workspace and scratch stream) and the analysis are not alive at once */
-  const double capture = x /* h */ + ws, after = analysis + masks;
+  /* the capture pass (one sequence's workspace and residual stream: it runs a sequence at a time)
+   * and the analysis are not alive at once */
+  const double capture = F32 * T * D /* h */ + ws, after = analysis + masks;
   c->mem_stage_c_work = layer + x + di + (capture > after ? capture : after);
   /* the inputs of the layers a rank prunes arrive before its first layer starts */
   c->mem_stage_c_rank0 = c->mem_stage_c_work + (kept_per_rank - 1) * x;

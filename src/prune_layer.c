@@ -24,7 +24,9 @@ typedef struct dense_inputs {
   float       *x[COMP_DENSE_COUNT];      /* (n, d_in_full) each, allocated at the first capture     */
   bool         want[COMP_DENSE_COUNT];   /* capture this dense                                      */
   bool         shared[COMP_DENSE_COUNT]; /* x[j] is the previous tapped dense's buffer (not owned)  */
+  int64_t      width[COMP_DENSE_COUNT];  /* x[j]'s columns                                          */
   int64_t      n;
+  int64_t      row0;     /* the rows the forward's call fills start here                              */
   int          prev;     /* the dense tapped last in this pass (-1: none)                             */
   const float *prev_src; /* the forward's buffer it was given                                          */
   int64_t      prev_width;
@@ -41,11 +43,13 @@ static void capture_tap(void *ctx, comp_tap_point where, int layer, int dense, c
   if (!di->x[dense] && same) {
     di->x[dense]      = di->x[di->prev];
     di->shared[dense] = true;
-  } else if (!di->x[dense] && !(di->x[dense] = malloc(sizeof(float) * (size_t)(n * width)))) {
+  } else if (!di->x[dense] && !(di->x[dense] = malloc(sizeof(float) * (size_t)(di->n * width)))) {
     di->nomem = true;
     return;
   }
-  if (!di->shared[dense]) memcpy(di->x[dense], x, sizeof(float) * (size_t)(n * width));
+  di->width[dense] = width;
+  if (!di->shared[dense] && di->row0 + n <= di->n)
+    memcpy(di->x[dense] + di->row0 * width, x, sizeof(float) * (size_t)(n * width));
   di->prev       = dense;
   di->prev_src   = x;
   di->prev_width = width;
@@ -539,16 +543,63 @@ static comp_status compact_dense(comp_dense *dn, const dense_plan *p, bool tune)
   return COMP_OK;
 }
 
-/* Run layer ly on x (n, D) and keep every wanted dense's input in di (h: (n, D) scratch). */
+/* Run layer ly on x (S*T, D) and keep every wanted dense's input (S*T rows) in di, on every rank
+ * of comm (the ranks sharing the layer). Each calibration sequence is run alone, a batch of one as
+ * stage A runs it, so a row's values never depend on how many rows a call is given (OpenBLAS picks
+ * SGEMM kernels by size): the sequences are split over comm's ranks and the captured rows gathered,
+ * the same bit for bit for any group size. h (T, D) scratch, ws: one sequence. Collective. */
 static comp_status capture_inputs(const comp_model *m, const comp_layer *ly, const float *x, int64_t S, int64_t T,
-                                  comp_fwd_ws *ws, float *h, dense_inputs *di)
+                                  MPI_Comm comm, comp_fwd_ws *ws, float *h, dense_inputs *di)
 {
-  comp_taps taps = {.fn = capture_tap, .ctx = di};
-  memcpy(h, x, sizeof(float) * (size_t)(S * T * m->hp.n_embd));
-  di->prev = -1;
-  COMP_CALL(comp_forward_layer(m, ly, h, S, T, ws, &taps));
-  COMP_CHECK(!di->nomem, COMP_ERR_NOMEM, "out of memory for the calibration inputs of layer %d", ly->index);
-  return COMP_OK;
+  const int64_t D = m->hp.n_embd;
+  int           grank, gsize;
+  MPI_Comm_rank(comm, &grank);
+  MPI_Comm_size(comm, &gsize);
+  int64_t s0, s1;
+  comp_dist_range(S, grank, gsize, &s0, &s1);
+  comp_taps   taps = {.fn = capture_tap, .ctx = di};
+  comp_status s    = COMP_OK;
+  for (int64_t b = s0; !s && b < s1; b++) {
+    memcpy(h, x + b * T * D, sizeof(float) * (size_t)(T * D));
+    di->prev = -1;
+    di->row0 = b * T;
+    s        = comp_forward_layer(m, ly, h, 1, T, ws, &taps);
+    if (!s && di->nomem)
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the calibration inputs of layer %d", ly->index);
+  }
+  if ((s = comp_dist_agree(comm, s)) || gsize == 1) return s;
+  /* the buffers' layout from group rank 0 (it always has a sequence): ranks without one allocate */
+  int64_t lay[2 * COMP_DENSE_COUNT]; /* width, shared */
+  for (int j = 0; j < COMP_DENSE_COUNT; j++) lay[2 * j] = di->x[j] ? di->width[j] : 0, lay[2 * j + 1] = di->shared[j];
+  MPI_Bcast(lay, 2 * COMP_DENSE_COUNT, MPI_INT64_T, 0, comm);
+  for (int j = 0, last = -1; j < COMP_DENSE_COUNT; j++) {
+    if (!lay[2 * j]) continue;
+    di->width[j] = lay[2 * j];
+    if (!di->x[j] && lay[2 * j + 1] && last >= 0) {
+      di->x[j] = di->x[last], di->shared[j] = true;
+    } else if (!di->x[j] && !(di->x[j] = malloc(sizeof(float) * (size_t)(di->n * lay[2 * j])))) {
+      s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the calibration inputs of layer %d", ly->index);
+    }
+    last = j;
+  }
+  int *cnt = malloc(sizeof(int) * (size_t)gsize * 2), *dsp = cnt ? cnt + gsize : NULL; /* (gsize) rows */
+  if (!cnt) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int q = 0; cnt && q < gsize; q++) {
+    int64_t lo, hi;
+    comp_dist_range(S, q, gsize, &lo, &hi);
+    cnt[q] = (int)((hi - lo) * T), dsp[q] = (int)(lo * T);
+  }
+  if (!(s = comp_dist_agree(comm, s)))
+    for (int j = 0; j < COMP_DENSE_COUNT; j++) {
+      if (!lay[2 * j] || di->shared[j]) continue;
+      MPI_Datatype row; /* one captured row */
+      MPI_Type_contiguous((int)di->width[j], MPI_FLOAT, &row);
+      MPI_Type_commit(&row);
+      MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, di->x[j], cnt, dsp, row, comm);
+      MPI_Type_free(&row);
+    }
+  free(cnt);
+  return s;
 }
 
 /* Pruned input columns dense p takes under the allocation rule, before any landing cap. */
@@ -603,7 +654,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
     for (int j = 0; j < COMP_DENSE_COUNT; j++) {
       if (!ly->dense[j].w) continue;
       /* X′_j: dense j's input in the layer whose denses before j are pruned */
-      if ((s = capture_inputs(m, &view, x, S, T, ws, h, &Xp))) goto done;
+      if ((s = capture_inputs(m, &view, x, S, T, comm, ws, h, &Xp))) goto done;
       plan_free(&pl[j]);
       if ((s = analyse_dense(&view.dense[j], X->x[j], Xp.x[j], S, T, ufrac, o, comm, &pl[j]))) goto done;
       int64_t r = columns_at(&pl[j], o, tau, fraction);
@@ -615,7 +666,7 @@ static comp_status prune_within_layer(const comp_model *m, comp_layer *ly, const
       if (r < pl[j].n_steps * pl[j].step) at_max = false;
       pl[j].r = r;
       removed += (double)(r * pl[j].d_out);
-      if ((s = compact_dense(&view.dense[j], &pl[j], o->mask_tuning))) goto done;
+      if ((s = comp_dist_agree(comm, compact_dense(&view.dense[j], &pl[j], o->mask_tuning)))) goto done;
     }
     if (o->alloc == COMP_ALLOC_UNIFORM || landing) break;
     if (removed >= target_params) {
@@ -656,7 +707,7 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
   dense_plan    pl[COMP_DENSE_COUNT];
   comp_fwd_ws  *ws      = NULL;
   const bool    with_xp = o->inputs == COMP_INPUTS_PRUNED && xp;
-  float        *h       = malloc(sizeof(float) * (size_t)(n * D)); /* (n, D) scratch residual stream */
+  float        *h       = malloc(sizeof(float) * (size_t)(T * D)); /* (T, D) one sequence's residual stream */
   memset(pl, 0, sizeof pl);
   if (!h) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   for (int j = 0; !s && j < COMP_DENSE_COUNT; j++) {
@@ -664,21 +715,20 @@ comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x
     if (!ly->dense[j].w) continue;
     if (ly->dense[j].in_idx) {
       s = comp_error_set(COMP_ERR_INTERNAL, "layer %d is already pruned", ly->index);
-      goto agree;
+      break;
     }
     di.want[j] = true;
     dp.want[j] = with_xp;
   }
-  /* X: what the unpruned layer feeds each dense on its original input x */
-  /* (replicated on a group: the capture pass is not split over its ranks, because an SGEMM's rows
-   * depend on how many rows it is given — OpenBLAS picks kernels by size — and the result must not
-   * depend on the rank count) */
-  if (!s) s = comp_fwd_ws_create(&m->hp, n, T, &ws);
-  double t = comp_now();
-  if (!s) s = capture_inputs(m, ly, x, S, T, ws, h, &di);
-  tick(o, COMP_PHASE_CAPTURE, &t);
-agree: /* the ranks sharing the layer agree before the collective analysis */
+  if (!s) s = comp_fwd_ws_create(&m->hp, T, T, &ws); /* one sequence at a time */
+  /* the ranks sharing the layer agree before the collective capture and analysis */
   if ((s = comp_dist_agree(comm, s))) goto done;
+  /* X: what the unpruned layer feeds each dense on its original input x, the sequences split over
+   * the group */
+  double t = comp_now();
+  s        = capture_inputs(m, ly, x, S, T, comm, ws, h, &di); /* agreed */
+  tick(o, COMP_PHASE_CAPTURE, &t);
+  if (s) goto done;
 
   const double target_params = target * (double)comp_model_layer_n_params(m, ly->index);
   if (o->inputs == COMP_INPUTS_WITHIN_LAYER) {
@@ -686,7 +736,7 @@ agree: /* the ranks sharing the layer agree before the collective analysis */
   } else {
     /* X′ = X, or (--inputs pruned) what the unpruned layer feeds each dense on the pruned model's
      * hidden states xp: the denses are independent, each analysed once */
-    if (with_xp && (s = capture_inputs(m, ly, xp, S, T, ws, h, &dp))) goto done;
+    if (with_xp && (s = capture_inputs(m, ly, xp, S, T, comm, ws, h, &dp))) goto done;
     /* bounded memory: the forward workspace and scratch stream are not needed past the captures */
     comp_fwd_ws_destroy(&ws);
     free(h);

@@ -47,16 +47,20 @@ if all(a[1] for a in arch.values()):
     for np_ in (2, 3):
         same, msg = archive_diff(arch[1][0], arch[np_][0])
         check(same, f"archives from -n 1 and -n {np_}: {msg} (analysis/archive_diff.py)")
-# stage A is data-parallel over the calibration sequences: more ranks than sequences (rank 2 has none)
-# and an uneven split must still give the 1-rank archive bit for bit
+# stage A is data-parallel over the calibration sequences, and so is stage C's capture pass over the
+# ranks sharing a layer: more ranks than sequences (rank 2 has none) and an uneven split must still
+# give the 1-rank archive bit for bit
 few = {}
-for np_ in (1, 3):
-    out = f"{tmp}/default-2seq-{np_}.h5"
-    r = prune(M, out, 0.3, np_, ["--remove-layers", "1", "--protect", "0,-1", "--calib-samples", "2", "--calib-len", "96"])
-    few[np_] = out if last_json(r) and os.path.isfile(out) else None
-if few[1] and few[3]:
+for key, np_, rpl in ((1, 1, ()), (3, 3, ()), ("3g", 3, ("--ranks-per-layer", "3"))):
+    out = f"{tmp}/default-2seq-{key}.h5"
+    r = prune(M, out, 0.3, np_, ["--remove-layers", "1", "--protect", "0,-1", "--calib-samples", "2", "--calib-len", "96",
+                                 *rpl])
+    few[key] = out if last_json(r) and os.path.isfile(out) else None
+if few[1] and few[3] and few["3g"]:
     check(archive_diff(few[1], few[3])[0],
           "2 calibration sequences on 3 ranks (one rank without any) == 1 rank, every dataset")
+    check(archive_diff(few[1], few["3g"])[0],
+          "2 calibration sequences on 3 ranks sharing each layer (one captures nothing) == 1 rank, every dataset")
     if arch[1][1]:  # and the comparison can fail: other calibration windows, another pruned model
         same, msg = archive_diff(few[1], arch[1][0])
         check(not same, f"2 vs 10 calibration sequences: archive_diff tells them apart ({msg})")
