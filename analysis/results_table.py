@@ -13,7 +13,7 @@ removes whole layers and cannot land on the target, at its own achieved ratio to
 pruned to that same achieved ratio (with and without layer removal). The JSON of every run is kept in
 results.json; `--from-json` rewrites RESULTS.md from it without running anything.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, subprocess, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

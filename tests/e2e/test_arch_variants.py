@@ -56,7 +56,7 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
 
 def oracle_nll(cfg, t, ids):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions)."""
-    d, nh, nkv, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
     rms = lambda x, w: w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"]))

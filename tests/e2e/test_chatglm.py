@@ -212,7 +212,7 @@ def blocks(p):
     """Source row blocks of each comp dense of layer prefix p: (weight, bias or None)."""
     qkv, b = t[p + "self_attention.query_key_value.weight"], t[p + "self_attention.query_key_value.bias"]
     h4 = t[p + "mlp.dense_h_to_4h.weight"]
-    H, G, hd, F = 4 * 16, 2 * 16, 16, 96
+    H, G, F = 4 * 16, 2 * 16, 96
     return {"q": (qkv[:H], b[:H]), "k": (qkv[H:H + G], b[H:H + G]), "v": (qkv[H + G:], b[H + G:]),
             "o": (t[p + "self_attention.dense.weight"], None), "gate": (h4[:F], None), "up": (h4[F:], None),
             "down": (t[p + "mlp.dense_4h_to_h.weight"], None)}

@@ -3,13 +3,13 @@ closed forms computed here, and its predicted peak memory per rank is within ±2
 that real runs record (/prune/peak_rss_bytes) — on the shared llama-8L and opt-6L and on a wider
 synthetic LLaMA whose stage-C Grams dominate, for 1 and 2 ranks and every compiled-in solver.
 """
-import json, os, shutil, struct, subprocess, sys
+import json, os, shutil, struct, sys
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, check, finish, last_json, need_shared, run, st_load  # noqa: E402
+from e2e_common import check, finish, last_json, need_shared, run, st_load  # noqa: E402
 
 DATA = need_shared()
 TMP = os.environ.get("TMPDIR", "/tmp") + f"/comp_dry_{os.getpid()}"

@@ -10,7 +10,7 @@ import datetime, hashlib, json, os, shutil, sys
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, check, finish, last_json, need_shared, run  # noqa: E402
+from e2e_common import check, finish, last_json, need_shared, run  # noqa: E402
 
 DATA = need_shared()
 TMP = os.environ.get("TMPDIR", "/tmp") + f"/comp_evalarch_{os.getpid()}"

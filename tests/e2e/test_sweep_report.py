@@ -16,13 +16,13 @@
   special characters;
 - every PNG: a real 1600 x 1000 image with non-blank content; fig5 exactly when a oneshot variant exists;
 - bad input: one error line, exit 1, no report written."""
-import json, os, re, shutil, subprocess, sys, tempfile
+import json, os, re, shutil, sys, tempfile
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, SRC, check, finish, need_shared, run, run_cmd  # noqa: E402
+from e2e_common import SRC, check, finish, need_shared, run, run_cmd  # noqa: E402
 
 D = need_shared()
 SHARED = os.path.dirname(D)
