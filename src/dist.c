@@ -11,6 +11,15 @@ void comp_dist_range(int64_t n, int rank, int size, int64_t *lo, int64_t *hi)
   *hi = *lo + q + (rank < r ? 1 : 0);
 }
 
+void comp_dist_counts(int64_t n, int size, int64_t unit, int *cnt, int *dsp)
+{
+  for (int q = 0; q < size; q++) {
+    int64_t lo, hi;
+    comp_dist_range(n, q, size, &lo, &hi);
+    cnt[q] = (int)((hi - lo) * unit), dsp[q] = (int)(lo * unit);
+  }
+}
+
 comp_status comp_dist_agree(MPI_Comm comm, comp_status local)
 {
   int rank, size, mine = (int)local, worst = 0;

@@ -112,11 +112,7 @@ static comp_status stage_a_create(const comp_model *m, int64_t S, int64_t T, MPI
   a->cos_all  = malloc(sizeof(double) * (size_t)S);
   comp_status s =
       a->counts && a->displs && a->cos_mine && a->cos_all ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  for (int q = 0; !s && q < size; q++) {
-    int64_t lo, hi;
-    comp_dist_range(S, q, size, &lo, &hi);
-    a->counts[q] = (int)(hi - lo), a->displs[q] = (int)lo;
-  }
+  if (!s) comp_dist_counts(S, size, 1, a->counts, a->displs);
   if (!s && a->s1 > a->s0) s = comp_fwd_ws_create(&m->hp, T, T, &a->ws);
   if (s) stage_a_destroy(a);
   return s;
@@ -563,11 +559,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
     MPI_Datatype row = MPI_DATATYPE_NULL; /* one token row (D floats) */
     int         *cnt = malloc(sizeof(int) * (size_t)size * 2), *dsp = cnt ? cnt + size : NULL; /* (size) rows */
     s = comp_dist_agree(comm, cnt ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
-    for (int q = 0; !s && q < size; q++) { /* stage A's split of the sequences, in rows */
-      int64_t lo, hi;
-      comp_dist_range(S, q, size, &lo, &hi);
-      cnt[q] = (int)((hi - lo) * T), dsp[q] = (int)(lo * T);
-    }
+    if (!s) comp_dist_counts(S, size, T, cnt, dsp); /* stage A's split of the sequences, in rows */
     if (!s) {
       MPI_Type_contiguous((int)D, MPI_FLOAT, &row);
       MPI_Type_commit(&row);

@@ -196,21 +196,34 @@ static comp_mask_problem mask_problem(const comp_dense *dn, const float *X, cons
                              .eps_rel = o->ridge_eps};
 }
 
+/* The importance's factor over the group: the solver back-end on G + λI in the identity order
+ * (dense dn's problem, *mp and the identity *id filled here: both outlive *ms; free *id after
+ * destroying *ms). Collective. */
+static comp_status group_factor(const comp_dense *dn, const float *X, const float *Xp, const double *G, const double *c,
+                                int64_t n, const comp_prune_opts *o, MPI_Comm comm, comp_mask_problem *mp, int32_t **id,
+                                comp_mask_solver **ms)
+{
+  const int64_t d = dn->d_in;
+  *ms             = NULL;
+  *id             = malloc(sizeof(int32_t) * (size_t)d); /* (d) identity order */
+  comp_status s   = *id ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int64_t k = 0; !s && k < d; k++) (*id)[k] = (int32_t)k;
+  if ((s = comp_dist_agree(comm, s))) return s;
+  *mp = mask_problem(dn, X, Xp, G, c, *id, n, o);
+  return comp_mask_solver_create(o->solver, mp, comm, ms); /* agreed */
+}
+
 /* OBS importance over the group: diag((G+λI)⁻¹) from the solver back-end's distributed factor
  * (scalapack: pdpotrf + pdtrtri on the group's grid) instead of one replicated Cholesky + inverse. */
 static comp_status obs_distributed(const comp_dense *dn, const float *X, const float *Xp, const double *G,
                                    const double *c, int64_t n, const comp_prune_opts *o, MPI_Comm comm, double *score)
 {
-  const int64_t     d  = dn->d_in;
-  int32_t          *id = malloc(sizeof(int32_t) * (size_t)d); /* (d) identity order */
+  comp_mask_problem mp;
+  int32_t          *id = NULL;
   comp_mask_solver *ms = NULL;
-  comp_status       s  = id ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  for (int64_t k = 0; !s && k < d; k++) id[k] = (int32_t)k;
-  if ((s = comp_dist_agree(comm, s))) goto done;
-  comp_mask_problem mp = mask_problem(dn, X, Xp, G, c, id, n, o);
-  if (!(s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) s = comp_mask_solver_diag_inv(ms, score);
-  for (int64_t k = 0; !s && k < d; k++) score[k] = 1.0 / score[k];
-done:
+  comp_status       s  = group_factor(dn, X, Xp, G, c, n, o, comm, &mp, &id, &ms);
+  if (!s) s = comp_mask_solver_diag_inv(ms, score);
+  for (int64_t k = 0; !s && k < dn->d_in; k++) score[k] = 1.0 / score[k];
   comp_mask_solver_destroy(&ms);
   free(id);
   return s;
@@ -234,21 +247,20 @@ static comp_status cond_distributed(const comp_dense *dn, const float *X, const 
   const int64_t     d      = dn->d_in;
   const int         steps  = fisher->eig_steps > 0 ? fisher->eig_steps : COMP_LANCZOS_STEPS;
   const double      lam    = comp_mask_ridge(G, d, o->ridge_eps);
-  int32_t          *id     = malloc(sizeof(int32_t) * (size_t)d);      /* (d) identity order  */
+  int32_t          *id     = NULL;
   double           *v      = malloc(sizeof(double) * (size_t)(2 * d)); /* (d, 2) v_min, v_max */
   comp_mask_solver *ms     = NULL;
   double            th_max = 0, th_inv = 0, kappa = 0;
   bool              conv_max = false, conv_min = false;
   comp_sym          gop = {.A = G, .d = d}; /* G replicated on every rank */
-  comp_status       s   = id && v ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  *done                 = false;
-  for (int64_t k = 0; !s && k < d; k++) id[k] = (int32_t)k;
-  if ((s = comp_dist_agree(comm, s))) goto out;
+  comp_mask_problem mp;
+  comp_status       s = comp_dist_agree(comm, v ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+  *done               = false;
+  if (s) goto out;
   /* replicated: every rank runs the same steps on the same G and so gets the same pair */
   s = comp_dist_agree(comm, comp_lanczos_top(comp_sym_apply, &gop, d, steps, &th_max, v + d, &conv_max));
   if (s || !conv_max) goto out;
-  comp_mask_problem mp = mask_problem(dn, X, Xp, G, c, id, n, o);
-  if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto out; /* agreed */
+  if ((s = group_factor(dn, X, Xp, G, c, n, o, comm, &mp, &id, &ms))) goto out; /* agreed */
   s = comp_dist_agree(comm, comp_lanczos_top(op_solver_inv, ms, d, steps, &th_inv, v, &conv_min));
   if (s || !conv_min) goto out;
   s = comp_eq7_from_eigpairs(d, lam, 1.0 / th_inv - lam, th_max, v, v + d, &kappa, score); /* score = g */
@@ -583,12 +595,10 @@ static comp_status capture_inputs(const comp_model *m, const comp_layer *ly, con
     last = j;
   }
   int *cnt = malloc(sizeof(int) * (size_t)gsize * 2), *dsp = cnt ? cnt + gsize : NULL; /* (gsize) rows */
-  if (!cnt) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  for (int q = 0; cnt && q < gsize; q++) {
-    int64_t lo, hi;
-    comp_dist_range(S, q, gsize, &lo, &hi);
-    cnt[q] = (int)((hi - lo) * T), dsp[q] = (int)(lo * T);
-  }
+  if (!cnt)
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  else
+    comp_dist_counts(S, gsize, T, cnt, dsp); /* the sequences' rows of each rank */
   if (!(s = comp_dist_agree(comm, s)))
     for (int j = 0; j < COMP_DENSE_COUNT; j++) {
       if (!lay[2 * j] || di->shared[j]) continue;

@@ -15,6 +15,9 @@
 
 /* Contiguous block [*lo, *hi) of n items owned by `rank` of `size` (balanced, first ranks larger). */
 void comp_dist_range(int64_t n, int rank, int size, int64_t *lo, int64_t *hi);
+/* Every rank's block of comp_dist_range(n, ., size) in units of `unit` (e.g. rows per item):
+ * cnt[q] and dsp[q] (size each), the counts and displacements of a Gatherv/Allgatherv. */
+void comp_dist_counts(int64_t n, int size, int64_t unit, int *cnt, int *dsp);
 
 /* Collective on comm: returns the worst status over all ranks. If any rank failed, the message of
  * the lowest failing rank becomes this rank's recorded message (prefixed with its rank when > 0). */
