@@ -16,6 +16,8 @@ void comp_log_init(int rank, int quiet)
 
 int comp_log_rank(void) { return g_rank; }
 
+int comp_log_quiet(void) { return g_quiet; }
+
 void comp_log(const char *fmt, ...)
 {
   if (g_rank != 0 || g_quiet) return;

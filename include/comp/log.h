@@ -16,6 +16,7 @@
 
 void comp_log_init(int rank, int quiet);
 int  comp_log_rank(void);
+int  comp_log_quiet(void);
 /* "comp: <message>\n" on stderr, rank 0 only (unless quiet). */
 void comp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -25,4 +25,25 @@ int64_t comp_peak_rss(void);
 /* Resident set size now (VmRSS), 0 if unknown. */
 int64_t comp_current_rss(void);
 
+/* "SIZE" -> bytes: a number with an optional binary suffix K, M, G or T (KiB ... TiB; "1.5G",
+ * "512M", "4096"). COMP_ERR_ARG on anything else or a value that is not positive. */
+comp_status comp_parse_size(const char *s, int64_t *bytes);
+
+/* What the ranks on one node may use at their peak, in bytes: the least of
+ *   MemAvailable (/proc/meminfo) + node_rss,
+ *   every memory-limited cgroup of this process, from its own up to the root (v2: memory.max −
+ *   memory.current; v1: memory.limit_in_bytes − memory.usage_in_bytes; reclaimable page cache,
+ *   inactive_file of memory.stat, not counted as used) + node_rss,
+ *   Slurm's allocation on the node (SLURM_MEM_PER_NODE, else SLURM_MEM_PER_CPU × SLURM_CPUS_ON_NODE;
+ *   megabytes),
+ * where node_rss is what the node's ranks hold now (it is in the usage the free figures leave out,
+ * and in the peaks the budget is compared with). bytes = -1 when none of them could be read. */
+typedef struct comp_mem_budget {
+  int64_t bytes;
+  char    source[256]; /* the limit that set it, e.g. "cgroup /slurm/job_7 memory.max" */
+} comp_mem_budget;
+void comp_mem_budget_detect(int64_t node_rss, comp_mem_budget *b);
+/* The same with /proc and /sys read under root (a test's fake tree; "" is the real one). */
+void comp_mem_budget_detect_at(const char *root, int64_t node_rss, comp_mem_budget *b);
+
 #endif

@@ -28,6 +28,8 @@
 static const char *const orders[]      = {"iterative", "oneshot", NULL};
 static const char *const allocs[]      = {"tau", "uniform", NULL};
 static const char *const input_kinds[] = {"original", "within-layer", "pruned", NULL};
+static const char *const mem_checks[]  = {"error", "warn", "off", NULL};
+enum { MEM_CHECK_ERROR, MEM_CHECK_WARN, MEM_CHECK_OFF };
 
 /* *k = the index of v in names, or an error naming the choices. */
 static comp_status parse_choice(const char *opt, const char *v, const char *const *names, int *k)
@@ -57,6 +59,70 @@ static comp_status parse_protect(const char *s, int L, bool *protect)
     COMP_CHECK(*end == ',' || *end == '\0', COMP_ERR_ARG, "--protect %s: expected comma-separated integers", s);
   }
   return COMP_OK;
+}
+
+/* The memory preflight (--mem-check): on every node, the sum of its ranks' predicted peaks
+ * (comp/cost.h, on the resident baseline this process measured before loading anything) against
+ * what the node has (comp_mem_budget_detect, or --mem-budget). Collective. mode MEM_CHECK_ERROR:
+ * a node over its budget fails the run before any work, one line naming the node, the figures and
+ * the way out; MEM_CHECK_WARN: the same as a warning, and the run goes on. Within 20% of the budget
+ * (the cost model's accuracy) is a warning either way. report: only say it (--dry-run, rank 0's node). */
+static comp_status mem_preflight(const comp_hparams *hp, const comp_prune_opts *o, double baseline, int mode,
+                                 int64_t budget_opt, bool report, MPI_Comm comm)
+{
+  int rank, size, nrank, nsize;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  if (mode == MEM_CHECK_OFF) return COMP_OK;
+  comp_prune_cost pc;
+  const int       quiet = comp_log_quiet(); /* the run says what the estimate would (a clamped --remove-layers) */
+  comp_log_init(comp_log_rank(), 1);
+  comp_status s = comp_prune_cost_estimate(hp, o, size, 0, baseline, &pc);
+  comp_log_init(comp_log_rank(), quiet);
+  if ((s = comp_dist_agree(comm, s))) return s;
+  MPI_Comm node;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &nrank);
+  MPI_Comm_size(node, &nsize);
+  double mine[2] = {rank == 0 ? pc.peak_rank0 : pc.peak_other, (double)comp_current_rss()}, sum[2] = {0, 0};
+  MPI_Reduce(mine, sum, 2, MPI_DOUBLE, MPI_SUM, 0, node);
+  MPI_Comm_free(&node);
+  if (nrank == 0 && !(report && rank != 0)) {
+    comp_mem_budget b;
+    if (budget_opt > 0) {
+      b.bytes = budget_opt;
+      snprintf(b.source, sizeof b.source, "--mem-budget");
+    } else {
+      comp_mem_budget_detect((int64_t)sum[1], &b);
+    }
+    char host[MPI_MAX_PROCESSOR_NAME] = "";
+    int  hl                           = 0;
+    MPI_Get_processor_name(host, &hl);
+    const double GiB = 1024.0 * 1024 * 1024;
+    char         what[512];
+    snprintf(what, sizeof what, "node %s: its %d rank(s) are predicted to need %.2f GiB together at their peak", host,
+             nsize, sum[0] / GiB);
+    if (b.bytes < 0) {
+      if (!report) fprintf(stderr, "comp prune: warning: %s; the memory available is unknown here (no check)\n", what);
+    } else if (report) {
+      printf("%s, %.2f GiB available (%s): %s\n", what, (double)b.bytes / GiB, b.source,
+             sum[0] > (double)b.bytes         ? "does NOT fit"
+             : sum[0] > 0.8 * (double)b.bytes ? "fits, within 20%"
+                                              : "fits");
+    } else if (sum[0] > (double)b.bytes && mode == MEM_CHECK_ERROR) {
+      s = comp_error_set(COMP_ERR_NOMEM,
+                         "%s, more than the %.2f GiB available (%s); run fewer ranks per node (Slurm: "
+                         "--ntasks-per-node) or on nodes with more memory, or pass --mem-check warn to try anyway "
+                         "(comp prune --dry-run: the breakdown)",
+                         what, (double)b.bytes / GiB, b.source);
+    } else if (sum[0] > 0.8 * (double)b.bytes) {
+      fprintf(stderr, "comp prune: warning: %s, %s the %.2f GiB available (%s)\n", what,
+              sum[0] > (double)b.bytes ? "more than" : "within 20% of", (double)b.bytes / GiB, b.source);
+    } else {
+      comp_log("memory: %s, %.2f GiB available (%s)", what, (double)b.bytes / GiB, b.source);
+    }
+  }
+  return comp_dist_agree(comm, s);
 }
 
 /* --dry-run: the cost model of comp/cost.h on this process's measured baseline (MPI, BLAS and the
@@ -203,7 +269,7 @@ int comp_cmd_prune(int argc, char **argv)
              comp_mask_solver_at(i)->name, comp_mask_solver_at(i)->help);
   const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
              *protect = NULL, *importance = NULL, *cond_eig = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL,
-             *sweep_cell = NULL, *sweep_jobs = NULL;
+             *sweep_cell = NULL, *sweep_jobs = NULL, *mem_check = NULL, *mem_budget = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  ranks_per_layer = 0, remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
   int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0, check_args = 0;
@@ -262,6 +328,12 @@ int comp_cmd_prune(int argc, char **argv)
       {"dry-run", COMP_OPT_FLAG, &dry_run, NULL,
        "print the predicted peak memory per rank and the FLOPs per phase for these options,\n"
        "this rank count (mpiexec -n P) and --solver, from config.json alone (no weights), and exit"},
+      {"mem-check", COMP_OPT_STR, &mem_check, "MODE",
+       "before any work, each node's predicted peak memory (the --dry-run model, summed over\n"
+       "the node's ranks) against what the node has (MemAvailable, the cgroup limits,\n"
+       "Slurm's allocation): error (default: fail at once, one line), warn (say so, go on), off"},
+      {"mem-budget", COMP_OPT_STR, &mem_budget, "SIZE",
+       "the memory per node that --mem-check compares with instead of the detected (e.g. 64G)"},
       {"sweep-cell", COMP_OPT_STR, &sweep_cell, "ID",
        "provenance: the sweep cell this run belongs to, recorded in /prune (set by comp sweep run)"},
       {"sweep-jobs", COMP_OPT_STR, &sweep_jobs, "FILE",
@@ -290,7 +362,8 @@ int comp_cmd_prune(int argc, char **argv)
       "  --solver petsc -mask_ksp_rtol 1e-12 -mask_ksp_max_it 5000");
   if (rc) return rc == 1 ? 0 : 2;
   if (quiet) comp_log_init(comp_log_rank(), 1);
-  MPI_Comm          comm = MPI_COMM_WORLD;
+  const double      base_rss = (double)comp_current_rss(); /* before any model data: the preflight's baseline */
+  MPI_Comm          comm     = MPI_COMM_WORLD;
   int               rank, size;
   comp_model       *m   = NULL;
   comp_tokenizer   *t   = NULL;
@@ -304,7 +377,9 @@ int comp_cmd_prune(int argc, char **argv)
   memset(&r, 0, sizeof r);
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  comp_status s = COMP_OK;
+  comp_status s         = COMP_OK;
+  int         mem_mode  = MEM_CHECK_ERROR;
+  int64_t     mem_bytes = 0;
   if (dry_run && isnan(ratio)) ratio = 0.2;
   if (dry_run && !model)
     s = comp_error_set(COMP_ERR_ARG, "--dry-run needs --model (config.json is enough)");
@@ -321,7 +396,14 @@ int comp_cmd_prune(int argc, char **argv)
     s = comp_error_set(COMP_ERR_ARG, "--remove-layers must be >= 0");
   else if (seed < 0)
     s = comp_error_set(COMP_ERR_ARG, "--seed must be >= 0");
-  else if (ranks_per_layer < 0 || ranks_per_layer > size)
+  else if (mem_check && (s = parse_choice("--mem-check", mem_check, mem_checks, &mem_mode)) != COMP_OK) {
+    /* s says why */
+  } else if (mem_budget && comp_parse_size(mem_budget, &mem_bytes)) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", comp_error_message());
+    comp_error_clear(); /* the first message stands otherwise */
+    s = comp_error_set(COMP_ERR_ARG, "--mem-budget %s", why);
+  } else if (ranks_per_layer < 0 || ranks_per_layer > size)
     s = comp_error_set(COMP_ERR_ARG, "--ranks-per-layer %lld: must be in 1..%d (the rank count)",
                        (long long)ranks_per_layer, size);
   else if (!dry_run && !check_args && !force && rank == 0 && comp_is_file(out))
@@ -400,8 +482,10 @@ int comp_cmd_prune(int argc, char **argv)
   s = comp_dist_agree(comm, s);
   if (dry_run) { /* done either way: the report, or the error once (at end:) */
     if (!s) s = dry_run_report(model, tok_path, hp, &o, size, calib, json, comm);
+    if (!s && !json) s = mem_preflight(hp, &o, base_rss, mem_mode, mem_bytes, true, comm);
     goto end;
   }
+  if (!s) s = mem_preflight(hp, &o, base_rss, mem_mode, mem_bytes, false, comm);
   /* calibration windows: the text tokenized once on rank 0 (BOS first), offsets drawn from the seed */
   if (!s) s = comp_cli_tokenize_file(t, m, calib, comm, &ids, &n_ids);
   if (!s) {

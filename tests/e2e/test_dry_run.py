@@ -3,13 +3,13 @@ closed forms computed here, and its predicted peak memory per rank is within ±2
 that real runs record (/prune/peak_rss_bytes) — on the shared llama-8L and opt-6L and on a wider
 synthetic LLaMA whose stage-C Grams dominate, for 1 and 2 ranks and every compiled-in solver.
 """
-import json, os, shutil, struct, sys
+import glob, json, os, shutil, struct, subprocess, sys
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import check, finish, last_json, need_shared, run, st_load  # noqa: E402
+from e2e_common import COMP, check, finish, last_json, need_shared, run, st_load  # noqa: E402
 
 DATA = need_shared()
 TMP = os.environ.get("TMPDIR", "/tmp") + f"/comp_dry_{os.getpid()}"
@@ -141,7 +141,46 @@ def main():
     if "scalapack" in solvers:  # a 1x1 grid factors in G's own storage: no second (d, d) (32 MiB at d = 2048)
         compare("wide synthetic LLaMA, --solver scalapack", wide, 1, ("--protect", "0", "--importance", "obs",
                                                                       "--solver", "scalapack", "--step-div", "4"))
+    preflight(llama)
     finish()
+
+
+def preflight(model):
+    """--mem-check: a node whose ranks' predicted peaks exceed what it has fails before any work (one
+    line, no archive, no journal); warn goes on; the budget is --mem-budget or detected (Slurm's
+    allocation here, from the environment a Slurm step would set)."""
+    out = f"{TMP}/pre.h5"
+    base = ["prune", "--model", model, "--ratio", "0.2", "--calib", CALIB, "--out", out, "--force", "--quiet"]
+
+    def one_error(r, *words):
+        lines = [l for l in r.stderr.splitlines() if l.startswith("comp")]
+        return (r.returncode != 0 and len(lines) == 1 and lines[0].startswith("comp prune: error:")
+                and all(w in lines[0] for w in words)), lines
+
+    r = run(base + ["--mem-budget", "10M"], 2)
+    ok, lines = one_error(r, "predicted to need", "more than the 0.01 GiB available (--mem-budget)")
+    check(ok and not glob.glob(out + "*"),
+          f"2 ranks, --mem-budget 10M: one error line before any work, no archive or journal: {lines}")
+    env = dict(os.environ, SLURM_MEM_PER_NODE="20")
+    r = subprocess.run(["mpiexec", "-n", "2", COMP, *base], capture_output=True, text=True, timeout=300, env=env)
+    ok, lines = one_error(r, "0.02 GiB available (SLURM_MEM_PER_NODE)", "--ntasks-per-node")
+    check(ok and not glob.glob(out + "*"), f"2 ranks in a 20 MB Slurm allocation: refused the same way: {lines}")
+    r = run(base + ["--mem-budget", "10M", "--mem-check", "warn"], 2)
+    warn = [l for l in r.stderr.splitlines() if l.startswith("comp prune: warning:")]
+    check(r.returncode == 0 and len(warn) == 1 and os.path.exists(out) and not glob.glob(out + ".*"),
+          f"--mem-check warn: one warning, the run completes: {warn}")
+    r = run(base + ["--mem-check", "off"], 2, timeout=300)
+    check(r.returncode == 0 and not r.stderr.strip(), "--mem-check off: nothing said")
+    r = run(base + ["--mem-budget", "1.5T"], 2)
+    check(r.returncode == 0 and "warning" not in r.stderr, "--mem-budget 1.5T: the run goes on, nothing to warn of")
+    for b, says in (("1M", "does NOT fit"), ("1T", ": fits")):
+        r = run(["prune", "--dry-run", "--model", model, "--calib", CALIB, "--mem-budget", b, "--quiet"], 3)
+        last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+        check(r.returncode == 0 and says in last and "its 3 rank(s)" in last, f"dry run, 3 ranks, {b}: {last}")
+    for bad, why in ((["--mem-check", "maybe"], "--mem-check maybe: use one of error, warn, off"),
+                     (["--mem-budget", "12Q"], "--mem-budget 12Q: expected a size")):
+        ok, lines = one_error(run(base + bad), why)
+        check(ok, f"{' '.join(bad)}: {lines}")
 
 
 main()
