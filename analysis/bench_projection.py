@@ -41,6 +41,8 @@ def main():
     ap.add_argument("--comp", required=True)
     ap.add_argument("--results", required=True, help="folder with np1.json and np2.json")
     ap.add_argument("--configs", nargs="+", required=True)
+    ap.add_argument("--machine", help="the machine line of the run (re-rendering results on another machine: "
+                                      "copy it from the old RESULTS.md; default: this machine's)")
     a = ap.parse_args()
     r1 = json.load(open(f"{a.results}/np1.json"))
     r2 = json.load(open(f"{a.results}/np2.json"))
@@ -49,10 +51,10 @@ def main():
     imp = r1["importance"]
     eig = r1.get("cond_eig", "tridiag")
     peak = r1["dgemm_peak_gflops_per_rank"]
-    m = machine()
+    m = machine() if not a.machine else {}
     print(f"# Benchmark: stage C of one LLaMA-2-7B-shaped layer ({imp} importance"
           + (f", --cond-eig {eig}" if imp.startswith("cond") else "") + ")\n")
-    print("Machine: " + ", ".join(f"{k} {v}" for k, v in m.items()) + ".  ")
+    print((a.machine.rstrip() if a.machine else "Machine: " + ", ".join(f"{k} {v}" for k, v in m.items()) + ".") + "  ")
     print(f"comp {r1['comp_commit']}; OPENBLAS_NUM_THREADS=1, one rank per core; synthetic weights with the true "
           f"shapes, N = {r1['tokens']} calibration tokens, `comp bench-prune` (the code path of `comp prune`). "
           "Reproduce: `bench/run.sh " + imp + (f" {eig}" if imp.startswith("cond") and eig != "lanczos" else "")
@@ -127,6 +129,26 @@ def main():
                 tc = tl / (k * eff ** math.log2(k))
             row.append(f"{(ta + tc) / 60:.1f} min")
         print(f"| {os.path.basename(cfg.rstrip('/'))} | {q} | " + " | ".join(row) + " |")
+    print("\nStage A/C overlap, the most any schedule could save (a layer's stage C input is final only once stage "
+          "A's last pass has reached it; every prunable layer costs the same in stage C): with same-size groups, the "
+          "last prunable layer's wait after its input (two layer forwards of the busiest rank's sequences); with "
+          "groups started early on the layers before the last removal, at most that whole last pass (L layer "
+          "forwards):")
+    for cfg in a.configs:
+        d = dry(a.comp, cfg, imp, eig)
+        L = json.load(open(f"{cfg}/config.json"))["num_hidden_layers"]
+        S = d["calib_samples"]
+        t_fwd = d["flops_stage_a"] / (L * (1 + d["n_remove"]) * S) / 1e9 / fwd_rate  # one layer, one sequence
+        spans = []
+        for p in (1, 64):
+            q = d["n_prunable"]
+            ta = d["flops_stage_a"] * math.ceil(S / p) / S / 1e9 / fwd_rate
+            tl = t1 * d["flops_stage_c_per_layer"] / base["flops_stage_c_per_layer"]
+            tc = math.ceil(q / p) * tl if p <= q else tl / ((p // q) * eff ** math.log2(p // q))
+            seqs = math.ceil(S / p)
+            spans.append(f"{p} rank{'s' if p > 1 else ''}: {2 * seqs * t_fwd:.1f} s / {L * seqs * t_fwd:.0f} s of "
+                         f"{(ta + tc) / 60:.1f} min")
+        print(f"- {os.path.basename(cfg.rstrip('/'))}: " + "; ".join(spans) + ".")
     S = base["calib_samples"]
     print(f"\nStage A (at most L·(1+n) layer passes, data-parallel over the {S} calibration sequences) is "
           f"included: {base['flops_stage_a'] / 1e9 / fwd_rate / 60:.1f} min for LLaMA-2-7B on 1 rank, "
