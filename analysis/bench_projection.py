@@ -112,15 +112,18 @@ def main():
     ps = [1, 2, 4, 8, 16, 32, 64]
     print("| model | layers pruned | " + " | ".join(f"{p} rank{'s' if p > 1 else ''}" for p in ps) + " |")
     print("|---|---|" + "---|" * len(ps))
+    overlap = []  # the most a stage A/C overlap could save, per model (printed below the table)
     for cfg in a.configs:
         d = dry(a.comp, cfg, imp, eig)
         q = d["n_prunable"]
         tl = t1 * d["flops_stage_c_per_layer"] / base["flops_stage_c_per_layer"]
-        row = []
+        S = d["calib_samples"]
+        L = json.load(open(f"{cfg}/config.json"))["num_hidden_layers"]
+        t_fwd = d["flops_stage_a"] / (L * (1 + d["n_remove"]) * S) / 1e9 / fwd_rate  # one layer, one sequence
+        row, spans = [], []
         for p in ps:
             # stage A: each rank forwards its share of the S calibration sequences (the busiest has
             # ceil(S/p)); the per-layer gathers of its Eq. 3 sums and the inputs are not counted
-            S = d["calib_samples"]
             ta = d["flops_stage_a"] * math.ceil(S / p) / S / 1e9 / fwd_rate
             if p <= q:
                 tc = math.ceil(q / p) * tl
@@ -128,27 +131,18 @@ def main():
                 k = p // q
                 tc = tl / (k * eff ** math.log2(k))
             row.append(f"{(ta + tc) / 60:.1f} min")
+            if p in (1, 64):
+                seqs = math.ceil(S / p)
+                spans.append(f"{p} rank{'s' if p > 1 else ''}: {2 * seqs * t_fwd:.1f} s / {L * seqs * t_fwd:.0f} s "
+                             f"of {(ta + tc) / 60:.1f} min")
         print(f"| {os.path.basename(cfg.rstrip('/'))} | {q} | " + " | ".join(row) + " |")
+        overlap.append(f"- {os.path.basename(cfg.rstrip('/'))}: " + "; ".join(spans) + ".")
     print("\nStage A/C overlap, the most any schedule could save (a layer's stage C input is final only once stage "
           "A's last pass has reached it; every prunable layer costs the same in stage C): with same-size groups, the "
           "last prunable layer's wait after its input (two layer forwards of the busiest rank's sequences); with "
           "groups started early on the layers before the last removal, at most that whole last pass (L layer "
           "forwards):")
-    for cfg in a.configs:
-        d = dry(a.comp, cfg, imp, eig)
-        L = json.load(open(f"{cfg}/config.json"))["num_hidden_layers"]
-        S = d["calib_samples"]
-        t_fwd = d["flops_stage_a"] / (L * (1 + d["n_remove"]) * S) / 1e9 / fwd_rate  # one layer, one sequence
-        spans = []
-        for p in (1, 64):
-            q = d["n_prunable"]
-            ta = d["flops_stage_a"] * math.ceil(S / p) / S / 1e9 / fwd_rate
-            tl = t1 * d["flops_stage_c_per_layer"] / base["flops_stage_c_per_layer"]
-            tc = math.ceil(q / p) * tl if p <= q else tl / ((p // q) * eff ** math.log2(p // q))
-            seqs = math.ceil(S / p)
-            spans.append(f"{p} rank{'s' if p > 1 else ''}: {2 * seqs * t_fwd:.1f} s / {L * seqs * t_fwd:.0f} s of "
-                         f"{(ta + tc) / 60:.1f} min")
-        print(f"- {os.path.basename(cfg.rstrip('/'))}: " + "; ".join(spans) + ".")
+    print("\n".join(overlap))
     S = base["calib_samples"]
     print(f"\nStage A (at most L·(1+n) layer passes, data-parallel over the {S} calibration sequences) is "
           f"included: {base['flops_stage_a'] / 1e9 / fwd_rate / 60:.1f} min for LLaMA-2-7B on 1 rank, "

@@ -1,6 +1,7 @@
 /* util.c - see comp/util.h */
 #include "comp/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -58,31 +59,13 @@ double comp_now(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* A "Vm...:" line of /proc/self/status in bytes, 0 if unknown. */
-static int64_t proc_status_kb(const char *key)
-{
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f) return 0;
-  char    line[256];
-  int64_t kb = 0;
-  size_t  kl = strlen(key);
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, key, kl) == 0) kb = strtoll(line + kl, NULL, 10);
-  fclose(f);
-  return kb * 1024;
-}
-
-int64_t comp_peak_rss(void) { return proc_status_kb("VmHWM:"); }
-
-int64_t comp_current_rss(void) { return proc_status_kb("VmRSS:"); }
-
 comp_status comp_parse_size(const char *s, int64_t *bytes)
 {
   char  *end = NULL;
   double v   = s ? strtod(s, &end) : NAN;
   double mul = 1;
   if (end && end != s && *end) {
-    switch (*end == 'k' || *end == 'm' || *end == 'g' || *end == 't' ? *end - 'a' + 'A' : *end) {
+    switch (toupper((unsigned char)*end)) {
     case 'K':
       mul = 1024.0;
       break;
@@ -111,7 +94,8 @@ comp_status comp_parse_size(const char *s, int64_t *bytes)
   return COMP_OK;
 }
 
-/* The first integer after `key` on a line of a "key value" file (meminfo, memory.stat); -1 if none. */
+/* The first integer after `key` on a line of a "key value" file (/proc/meminfo, /proc/self/status,
+ * memory.stat); -1 if none. */
 static int64_t file_key(const char *path, const char *key)
 {
   FILE *f = fopen(path, "r");
@@ -125,6 +109,17 @@ static int64_t file_key(const char *path, const char *key)
   fclose(f);
   return v;
 }
+
+/* A "Vm...:" line of /proc/self/status in bytes, 0 if unknown. */
+static int64_t proc_status_bytes(const char *key)
+{
+  int64_t kb = file_key("/proc/self/status", key);
+  return kb > 0 ? kb * 1024 : 0;
+}
+
+int64_t comp_peak_rss(void) { return proc_status_bytes("VmHWM"); }
+
+int64_t comp_current_rss(void) { return proc_status_bytes("VmRSS"); }
 
 /* A file holding one integer ("max" and unreadable: -1). */
 static int64_t file_int(const char *path)

@@ -292,6 +292,15 @@ static const char *grid_name(void)
   return g && *g ? g : "default";
 }
 
+/* p in the identity order (id (d) filled here): the problem the importance's factor solves. */
+static comp_mask_problem identity_order(const comp_mask_problem *p, int32_t *id)
+{
+  comp_mask_problem q = *p;
+  for (int64_t k = 0; k < p->d; k++) id[k] = (int32_t)k;
+  q.perm = id;
+  return q;
+}
+
 /* Back-ends with diag_inv (OBS importance on the solver's ranks): 1/diag((G+λI)⁻¹) from the
  * distributed factor against comp_neuron_importance(OBS) (LAPACK dpotrf + dpotri on one rank). */
 static void check_diag_inv(const char *model, int layer, const char *dense, const problem *pr)
@@ -303,9 +312,7 @@ static void check_diag_inv(const char *model, int layer, const char *dense, cons
   CHECK(ref && got && id);
   if (!all_ok(ref && got && id)) goto done;
   CHECK_OK(comp_neuron_importance(COMP_IMP_OBS, d, p->G, NULL, NULL, NULL, EPS_REL, ref));
-  for (int64_t k = 0; k < d; k++) id[k] = (int32_t)k;
-  comp_mask_problem q = *p;
-  q.perm              = id;
+  const comp_mask_problem q = identity_order(p, id);
   for (int i = 0; i < comp_mask_solver_count(); i++) {
     const comp_mask_solver_ops *ops = comp_mask_solver_at(i);
     if (!ops->diag_inv) continue;
@@ -358,12 +365,10 @@ static void check_apply_inv(const char *model, int layer, const char *dense, con
     A[k * d + k] += lam;
     x[k]    = sin(0.37 * (double)(k + 1)) + 0.5;
     yref[k] = x[k];
-    id[k]   = (int32_t)k;
   }
   CHECK(LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)d, 1, A, (lapack_int)d, yref, (lapack_int)d) == 0);
   CHECK_OK(comp_eq7_cond_grad(p->G, d, EPS_REL, &kref, gref));
-  comp_mask_problem q = *p;
-  q.perm              = id;
+  const comp_mask_problem q = identity_order(p, id);
   for (int i = 0; i < comp_mask_solver_count(); i++) {
     const comp_mask_solver_ops *ops = comp_mask_solver_at(i);
     if (!ops->apply_inv) continue;
