@@ -125,24 +125,37 @@ struct comp_mask_solver {
   int64_t                     d;
 };
 
-static comp_status check_problem(const comp_mask_problem *p)
+static comp_status check_perm(const int32_t *perm, int64_t d)
 {
-  COMP_CHECK(p && p->d > 0 && p->d <= INT32_MAX / 2 && p->d_out > 0 && p->n > 0, COMP_ERR_ARG,
-             "mask solve: bad dimensions");
-  COMP_CHECK(p->W && p->X && p->Xp && p->G && p->c && p->perm, COMP_ERR_ARG, "mask solve: missing problem data");
-  COMP_CHECK(p->eps_rel >= 0 && isfinite(p->eps_rel), COMP_ERR_ARG, "mask solve: eps_rel %g must be >= 0", p->eps_rel);
-  bool *seen = calloc((size_t)p->d, sizeof *seen);
+  bool *seen = calloc((size_t)d, sizeof *seen);
   COMP_CHECK(seen, COMP_ERR_NOMEM, "out of memory");
-  for (int64_t i = 0; i < p->d; i++) {
-    if (p->perm[i] < 0 || p->perm[i] >= p->d || seen[p->perm[i]]) {
+  for (int64_t i = 0; i < d; i++) {
+    if (perm[i] < 0 || perm[i] >= d || seen[perm[i]]) {
       free(seen);
       return comp_error_set(COMP_ERR_ARG, "mask solve: keep order is not a permutation of 0..%lld (entry %lld = %d)",
-                            (long long)(p->d - 1), (long long)i, (int)p->perm[i]);
+                            (long long)(d - 1), (long long)i, (int)perm[i]);
     }
-    seen[p->perm[i]] = true;
+    seen[perm[i]] = true;
   }
   free(seen);
   return COMP_OK;
+}
+
+static comp_status check_problem(const comp_mask_solver_ops *ops, const comp_mask_problem *p)
+{
+  COMP_CHECK(p && p->d > 0 && p->d <= INT32_MAX / 2 && p->d_out > 0 && p->n > 0, COMP_ERR_ARG,
+             "mask solve: bad dimensions");
+  COMP_CHECK(p->W && p->X && p->Xp && p->perm && (p->G ? p->c != NULL : p->c == NULL), COMP_ERR_ARG,
+             "mask solve: missing problem data");
+  COMP_CHECK(p->G || (comp_mask_solver_owns_gram(ops) && p->Xp == p->X), COMP_ERR_ARG,
+             "mask solve: back-end %s needs G (it builds none itself, or X' differs from X)", ops->name);
+  COMP_CHECK(p->eps_rel >= 0 && isfinite(p->eps_rel), COMP_ERR_ARG, "mask solve: eps_rel %g must be >= 0", p->eps_rel);
+  return check_perm(p->perm, p->d);
+}
+
+bool comp_mask_solver_owns_gram(const comp_mask_solver_ops *ops)
+{
+  return ops && ops->own_gram && ops->reorder && ops->own_gram();
 }
 
 comp_status comp_mask_solver_create(const comp_mask_solver_ops *ops, const comp_mask_problem *p, MPI_Comm comm,
@@ -152,7 +165,7 @@ comp_status comp_mask_solver_create(const comp_mask_solver_ops *ops, const comp_
   comp_mask_solver *ms = calloc(1, sizeof *ms);
   comp_status       s  = ms ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
   if (!s && !ops) s = comp_error_set(COMP_ERR_ARG, "mask solve: no back-end");
-  if (!s) s = check_problem(p);
+  if (!s) s = check_problem(ops, p);
   s = comp_dist_agree(comm, s);
   if (s) {
     free(ms);
@@ -214,6 +227,13 @@ comp_status comp_mask_solver_diag_inv(comp_mask_solver *ms, double *dinv)
   COMP_CHECK(ms && ms->ops->diag_inv, COMP_ERR_ARG, "mask solve: back-end %s has no inverse diagonal",
              ms ? ms->ops->name : "?");
   return comp_dist_agree(ms->comm, ms->ops->diag_inv(ms->ctx, dinv));
+}
+
+comp_status comp_mask_solver_reorder(comp_mask_solver *ms, const int32_t *perm)
+{
+  COMP_CHECK(ms && ms->ops->reorder, COMP_ERR_ARG, "mask solve: back-end %s cannot reorder", ms ? ms->ops->name : "?");
+  COMP_CALL(comp_dist_agree(ms->comm, check_perm(perm, ms->d)));
+  return comp_dist_agree(ms->comm, ms->ops->reorder(ms->ctx, perm));
 }
 
 comp_status comp_mask_solver_apply_inv(comp_mask_solver *ms, const double *x, double *y)

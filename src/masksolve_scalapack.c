@@ -1,21 +1,35 @@
 /* masksolve_scalapack.c - the `scalapack` Eq. 5 mask-solve back-end (see comp/masksolve.h).
  *
  * The lapack back-end's prefix trick, distributed: A = G[π,π] + λI is laid out block-cyclically
- * (nb × nb blocks) over a pr × pc BLACS grid built on the solver's communicator, each rank filling
- * its own blocks straight from the replicated G (no communication), and factored once with pdpotrf
- * (lower). The kept set of every k is the prefix π[0..k), and the Cholesky factor of the leading
- * k×k block of A is the leading k×k block of the full factor, so solve(k) is one pdpotrs with
- * N = k on the same descriptor (IA = JA = 1 addresses exactly that block). The right-hand side
- * c_S − G_SS 1_S lives in a d×1 block-cyclic vector (process column 0) whose owners compute their
- * rows from the replicated G and c; δ is summed onto rank 0 of the communicator (each entry has
- * exactly one owner, so the sum is exact) and m = 1 + δ.
+ * (nb × nb blocks) over a pr × pc BLACS grid built on the solver's communicator and factored once
+ * with pdpotrf (lower). The kept set of every k is the prefix π[0..k), and the Cholesky factor of
+ * the leading k×k block of A is the leading k×k block of the full factor, so solve(k) is one
+ * pdpotrs with N = k on the same descriptor (IA = JA = 1 addresses exactly that block).
  *
- * Settings (`comp prune -mask_grid RxC -mask_nb NB`, or the environment COMP_SCALAPACK_GRID="RxC",
- * COMP_SCALAPACK_NB): the grid when R*C equals the communicator's size (otherwise the near-square
- * default pr <= pc is used), and the block size (64).
+ * A's local blocks come either from the caller's replicated G (each rank copies its own blocks, no
+ * communication) or, when the problem has no G (own_gram: X′ = X, c = G 1), from W and X
+ * themselves: each rank computes the lower-triangle part of its own blocks of (WᵀW)∘(XᵀX) with
+ * local DGEMMs on the columns it owns (W and X are on every rank; the flops of one triangle, split
+ * over the grid), and the upper triangle is fetched from the transposed positions' owners. G is
+ * then never whole on any rank: d²/(pr·pc) doubles each, so a group's per-rank memory falls with
+ * its size. reorder() moves A to a new keep order the same way (each entry fetched from where it
+ * lies in the old order), from G's strict upper triangle, which pdpotrf("L") and pdtrtri("L")
+ * leave untouched, and the saved diagonal.
+ *
+ * The right-hand sides c_S − G_SS 1_S of any k come from the same untouched upper triangle:
+ * Σ_{j<k} G[π_i, π_j] is summed by every rank over its own blocks (row i's entries right of the
+ * diagonal and column i's above it) and the partial sums added over the grid (one allreduce of d
+ * doubles per k); δ is summed onto rank 0 of the communicator (each entry has exactly one owner,
+ * so that sum is exact) and m = 1 + δ.
+ *
+ * Settings (`comp prune -mask_grid RxC -mask_nb NB -mask_gram own|replicated`, or the environment
+ * COMP_SCALAPACK_GRID="RxC", COMP_SCALAPACK_NB, COMP_SCALAPACK_GRAM): the grid when R*C equals the
+ * communicator's size (otherwise the near-square default pr <= pc is used), the block size (64), and
+ * whether a group builds G in its block-cyclic shares (own, the default) or replicated.
  *
  * ScaLAPACK/BLACS ship no C header (Debian libscalapack-openmpi-dev): the prototypes are declared
  * here, Fortran symbols with trailing underscore, hidden string lengths omitted (1-char args). */
+#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -47,7 +61,14 @@ extern void pdtrsm_(const char *side, const char *uplo, const char *transa, cons
                     const int *n, const double *alpha, const double *a, const int *ia, const int *ja, const int *desca,
                     double *b, const int *ib, const int *jb, const int *descb);
 
-enum { SCALAPACK_NB_DEFAULT = 64, DLEN = 9 };
+enum {
+  SCALAPACK_NB_DEFAULT = 64,
+  DLEN                 = 9,
+  GRAM_PANEL_COLS      = 256,      /* local columns per DGEMM of the own Gram build                   */
+  GRAM_STAGE_BYTES     = 64 << 20, /* staging of W's / X's rows as doubles in the own Gram build       */
+  MOVE_ENTRIES         = 1 << 21,  /* entries fetched per rank and round when A is redistributed, at most */
+  MOVE_MIN             = 1 << 16,  /* ... and at least                                                   */
+};
 
 typedef struct scalapack_ctx {
   const comp_mask_problem *p;    /* the caller's problem (valid until destroy)                         */
@@ -62,23 +83,42 @@ typedef struct scalapack_ctx {
   double                  *a;        /* (lld, nloc) column-major, lld = max(1, mloc): local blocks of A→L  */
   double                  *b;        /* (max(1, mloc)) local rows of the d×1 rhs (process column 0 only)    */
   double                  *delta;    /* (d) δ of the owned rows, zero elsewhere, summed onto rank 0         */
+  int64_t                 *grow;     /* (mloc) global index of each local row                              */
+  int64_t                 *gcol;     /* (nloc) global index of each local column                           */
+  double                  *diag;     /* (d) diag G[π,π], every rank (the factor overwrites A's)            */
+  double                  *cperm;    /* (d) c_{π_i}: the caller's c permuted, or (own_gram) G[π,π]'s row sums */
+  const int32_t           *perm;     /* (d) the current keep order π (p->perm, then reorder's)              */
+  double                   lambda;   /* the ridge                                                          */
   bool                     borrowed; /* a is the caller's G_scratch (a 1x1 grid): not freed here        */
-  double                  *diag;     /* (d) diag G[π,π] when borrowed (the factor overwrites it)            */
+  bool                     own_gram; /* A built here from W and X (the problem has no G)                 */
+  bool                     factored; /* a holds the factor (own_gram: made at the first use)             */
+  bool                     stale;    /* a's lower triangle is pdtrtri's L⁻¹ (after diag_inv)             */
 } scalapack_ctx;
-
-/* G[π_i, π_j]: from the caller's G, or, when A is G itself (borrowed), from what pdpotrf("L")
- * leaves of it: the strict upper triangle (never referenced by the factorisation) and the saved
- * diagonal. The same value either way when G is symmetric bit for bit (as prune_layer's is). */
-static inline double g_perm(const scalapack_ctx *c, int64_t i, int64_t j)
-{
-  const int64_t d = c->p->d;
-  if (!c->borrowed) return c->p->G[(int64_t)c->p->perm[i] * d + c->p->perm[j]];
-  return i == j ? c->diag[i] : i < j ? c->a[j * d + i] : c->a[i * d + j]; /* column-major a(min, max) */
-}
 
 /* Global index of local index l in a dimension cut into nb blocks dealt round-robin over np
  * processes starting at process 0, on process ip. */
 static int64_t local_to_global(int l, int nb, int ip, int np) { return ((int64_t)(l / nb) * np + ip) * nb + l % nb; }
+/* The process holding global index g, and g's local index there. */
+static int     owner_of(int64_t g, int nb, int np) { return (int)((g / nb) % np); }
+static int64_t global_to_local(int64_t g, int nb, int np) { return g / nb / np * nb + g % nb; }
+/* Local indices on process ip whose global index is below g (the first local index at or after g). */
+static int64_t local_below(int64_t g, int nb, int ip, int np)
+{
+  const int64_t blk = g / nb, full = blk > ip ? (blk - ip + np - 1) / np : 0;
+  return full * nb + (blk % np == ip ? g % nb : 0);
+}
+
+static int64_t lld_of(const scalapack_ctx *c) { return c->mloc > 1 ? c->mloc : 1; }
+
+/* ks[ord[0..nk)] ascending (insertion sort: nk is small). */
+static void sort_ks(int nk, const int64_t *ks, int *ord)
+{
+  for (int i = 0; i < nk; i++) {
+    int j = i;
+    for (; j > 0 && ks[ord[j - 1]] > ks[i]; j--) ord[j] = ord[j - 1];
+    ord[j] = i;
+  }
+}
 
 /* "RxC" -> rows, cols. false on anything else (trailing text, non-positive numbers). */
 static bool parse_grid(const char *s, int *rows, int *cols)
@@ -147,6 +187,14 @@ static comp_status choose_nb(int *nb)
   return COMP_OK;
 }
 
+/* -mask_gram / COMP_SCALAPACK_GRAM: whether a group builds G in its shares (own, the default). */
+static bool scalapack_own_gram(void)
+{
+  char        buf[64];
+  const char *v = setting("gram", "COMP_SCALAPACK_GRAM", buf, sizeof buf);
+  return !v || !*v || strcmp(v, "replicated") != 0;
+}
+
 /* Release the grid (collective on its communicator) and the local arrays; NULL-safe. */
 static void ctx_free(scalapack_ctx *c)
 {
@@ -155,6 +203,9 @@ static void ctx_free(scalapack_ctx *c)
   if (c->sys >= 0) Cfree_blacs_system_handle(c->sys);
   if (!c->borrowed) free(c->a);
   free(c->diag);
+  free(c->cperm);
+  free(c->grow);
+  free(c->gcol);
   free(c->b);
   free(c->delta);
   free(c);
@@ -167,21 +218,287 @@ static void scalapack_destroy(void **ctx)
   *ctx = NULL;
 }
 
-/* A's local blocks: a(li, lj) = G[π_gi, π_gj] + λ[gi == gj] for the global (gi, gj) this rank owns. */
-static void fill_local(scalapack_ctx *c, double lambda)
+/* A's local blocks from the replicated G: a(li, lj) = G[π_gi, π_gj] (both triangles). */
+static void fill_local(scalapack_ctx *c)
 {
   const comp_mask_problem *p   = c->p;
   const int64_t            d   = p->d;
-  const int64_t            lld = c->mloc > 1 ? c->mloc : 1;
+  const int64_t            lld = lld_of(c);
   for (int lj = 0; lj < c->nloc; lj++) {
-    const int64_t gj  = local_to_global(lj, c->nb, c->mycol, c->npcol);
-    const double *row = p->G + (int64_t)p->perm[gj] * d; /* G symmetric: column π_gj read as a row */
+    const double *row = p->G + (int64_t)c->perm[c->gcol[lj]] * d; /* G symmetric: column π_gj read as a row */
     double       *col = c->a + lj * lld;
-    for (int li = 0; li < c->mloc; li++) {
-      const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
-      col[li]          = row[p->perm[gi]] + (gi == gj ? lambda : 0.0);
+    for (int li = 0; li < c->mloc; li++) col[li] = row[c->perm[c->grow[li]]];
+  }
+}
+
+/* C += Z[:, π(rows)]ᵀ Z[:, π(cols)] on this rank's local columns [lc0, lc1) (column lc of C at
+ * C + (lc − lc0)·ldc, rows by local row index), in panels of GRAM_PANEL_COLS columns, each from the
+ * local row of its first global column on: the lower triangle and the diagonal blocks, one
+ * triangle's flops. Z (nz, d) float row-major, staged to double a chunk of rows at a time. */
+static comp_status local_gram_acc(const scalapack_ctx *c, double *C, int64_t ldc, const float *Z, int64_t nz, int lc0,
+                                  int lc1)
+{
+  const int64_t d   = c->p->d;
+  const int64_t li0 = local_below(c->gcol[lc0], c->nb, c->myrow, c->nprow);
+  const int64_t mr = c->mloc - li0, nc = lc1 - lc0;
+  if (mr <= 0 || nc <= 0 || nz <= 0) return COMP_OK;
+  int64_t rows = GRAM_STAGE_BYTES / (int64_t)sizeof(double) / (mr + nc);
+  rows         = rows < 16 ? 16 : rows > nz ? nz : rows;
+  double  *zr  = malloc(sizeof(double) * (size_t)(rows * mr)); /* (mr, rows) column-major: Z's rows, my rows' columns */
+  double  *zc  = malloc(sizeof(double) * (size_t)(rows * nc)); /* (nc, rows) column-major: my columns' columns        */
+  int32_t *cr = malloc(sizeof(int32_t) * (size_t)(mr + nc)), *cc = cr ? cr + mr : NULL; /* Z's column of each */
+  if (!zr || !zc || !cr) {
+    free(zr), free(zc), free(cr);
+    return comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory staging the Gram's rows");
+  }
+  for (int64_t i = 0; i < mr; i++) cr[i] = c->perm[c->grow[li0 + i]];
+  for (int64_t j = 0; j < nc; j++) cc[j] = c->perm[c->gcol[lc0 + j]];
+  for (int64_t t0 = 0; t0 < nz; t0 += rows) {
+    const int64_t r = nz - t0 < rows ? nz - t0 : rows;
+    for (int64_t t = 0; t < r; t++) {
+      const float *z = Z + (t0 + t) * d;
+      for (int64_t i = 0; i < mr; i++) zr[t * mr + i] = z[cr[i]];
+      for (int64_t j = 0; j < nc; j++) zc[t * nc + j] = z[cc[j]];
+    }
+    for (int p0 = lc0; p0 < lc1; p0 += GRAM_PANEL_COLS) {
+      const int     p1 = p0 + GRAM_PANEL_COLS < lc1 ? p0 + GRAM_PANEL_COLS : lc1;
+      const int64_t pi = local_below(c->gcol[p0], c->nb, c->myrow, c->nprow) - li0; /* offset in zr */
+      if (pi >= mr) continue;
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)(mr - pi), p1 - p0, (int)r, 1.0, zr + pi, (int)mr,
+                  zc + (p0 - lc0), (int)nc, 1.0, C + (int64_t)(p0 - lc0) * ldc + li0 + pi, (int)ldc);
     }
   }
+  free(zr), free(zc), free(cr);
+  return COMP_OK;
+}
+
+/* Where a local entry (ga, gb) of the new blocks is fetched from: the global position (*gi, *gj) of
+ * the old blocks (same grid), or *gi = -1: not fetched. */
+typedef void (*source_fn)(const void *ctx, int64_t ga, int64_t gb, int64_t *gi, int64_t *gj);
+
+/* dst's local entries := src's at the positions f names, fetched from their owners: each rank asks
+ * for its entries (local indices on the owner) and the owners answer, MOVE_ENTRIES at most per
+ * rank and round. Collective on c->comm. src may be dst when no fetched position is also written. */
+static comp_status redistribute(const scalapack_ctx *c, const double *src, double *dst, source_fn f, const void *fctx)
+{
+  int size;
+  MPI_Comm_size(c->comm, &size);
+  /* a round's asks: MOVE_ENTRIES, or a sixteenth of the local blocks when that is less (at least
+   * MOVE_MIN): the buffers (36 bytes an entry) stay small beside the blocks themselves */
+  const int64_t lld = lld_of(c), share = (int64_t)c->mloc * c->nloc;
+  int64_t       per    = share / 16 < MOVE_ENTRIES ? share / 16 : MOVE_ENTRIES;
+  per                  = per < MOVE_MIN ? MOVE_MIN : per;
+  const int64_t chunk  = c->mloc > 0 ? (per / c->mloc > 0 ? per / c->mloc : 1) : c->nloc + 1;
+  int           rounds = c->nloc > 0 ? (int)((c->nloc + chunk - 1) / chunk) : 0, zero = 0;
+  int          *cnt = calloc((size_t)size * 4, sizeof *cnt);      /* send counts, displacements; receive the same */
+  int64_t      *ldp = malloc(sizeof(int64_t) * (size_t)c->nprow); /* lld on each process row */
+  const int64_t cap = chunk * (c->mloc > 0 ? c->mloc : 1);
+  int64_t      *req = malloc(sizeof(int64_t) * (size_t)cap), *rin = NULL;
+  double       *val = malloc(sizeof(double) * (size_t)cap), *vout = NULL;
+  int          *dest = malloc(sizeof(int) * (size_t)cap); /* owner of each asked entry (-1: none) */
+  int           bad  = !cnt || !ldp || !req || !val || !dest;
+  MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT, MPI_MAX, c->comm);
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+  comp_status s = bad ? comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory moving A") : COMP_OK;
+  for (int pr = 0; !s && pr < c->nprow; pr++) {
+    const int m = numroc_(&(int){(int)c->p->d}, &c->nb, &pr, &zero, &c->nprow);
+    ldp[pr]     = m > 1 ? m : 1;
+  }
+  int *scnt = cnt, *sdsp = cnt + size, *rcnt = cnt + 2 * size, *rdsp = cnt + 3 * size;
+  for (int round = 0; !s && round < rounds; round++) {
+    const int64_t lc0 = round * chunk, lc1 = lc0 + chunk < c->nloc ? lc0 + chunk : c->nloc;
+    int64_t       n = 0, nin = 0;
+    memset(scnt, 0, sizeof(int) * (size_t)size);
+    for (int64_t lj = lc0; lj < lc1; lj++)
+      for (int li = 0; li < c->mloc; li++, n++) {
+        int64_t gi, gj;
+        f(fctx, c->grow[li], c->gcol[lj], &gi, &gj);
+        dest[n] = gi < 0 ? -1 : owner_of(gi, c->nb, c->nprow) * c->npcol + owner_of(gj, c->nb, c->npcol);
+        if (dest[n] >= 0) scnt[dest[n]]++;
+      }
+    MPI_Alltoall(scnt, 1, MPI_INT, rcnt, 1, MPI_INT, c->comm);
+    for (int q = 0; q < size; q++) {
+      sdsp[q] = q ? sdsp[q - 1] + scnt[q - 1] : 0;
+      rdsp[q] = q ? rdsp[q - 1] + rcnt[q - 1] : 0;
+    }
+    nin = rdsp[size - 1] + rcnt[size - 1];
+    free(rin), free(vout);
+    rin  = malloc(sizeof(int64_t) * (size_t)(nin > 0 ? nin : 1));
+    vout = malloc(sizeof(double) * (size_t)(nin > 0 ? nin : 1));
+    bad  = !rin || !vout;
+    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+    if (bad) {
+      s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory moving A");
+      break;
+    }
+    n = 0; /* the asks, grouped by owner, each group in this rank's entry order */
+    for (int64_t lj = lc0; lj < lc1; lj++)
+      for (int li = 0; li < c->mloc; li++, n++) {
+        if (dest[n] < 0) continue;
+        int64_t gi, gj;
+        f(fctx, c->grow[li], c->gcol[lj], &gi, &gj);
+        req[sdsp[dest[n]]++] = global_to_local(gi, c->nb, c->nprow) +
+                               global_to_local(gj, c->nb, c->npcol) * ldp[owner_of(gi, c->nb, c->nprow)];
+      }
+    for (int q = 0; q < size; q++) sdsp[q] -= scnt[q];
+    MPI_Alltoallv(req, scnt, sdsp, MPI_INT64_T, rin, rcnt, rdsp, MPI_INT64_T, c->comm);
+    for (int64_t i = 0; i < nin; i++) vout[i] = src[rin[i]];
+    MPI_Alltoallv(vout, rcnt, rdsp, MPI_DOUBLE, val, scnt, sdsp, MPI_DOUBLE, c->comm);
+    n = 0;
+    for (int64_t lj = lc0; lj < lc1; lj++)
+      for (int li = 0; li < c->mloc; li++, n++)
+        if (dest[n] >= 0) dst[lj * lld + li] = val[sdsp[dest[n]]++];
+  }
+  free(cnt), free(ldp), free(req), free(val), free(dest), free(rin), free(vout);
+  return s;
+}
+
+/* The upper triangle from the lower one: (ga, gb), ga < gb, is fetched from (gb, ga). */
+static void from_lower(const void *ctx, int64_t ga, int64_t gb, int64_t *gi, int64_t *gj)
+{
+  (void)ctx;
+  *gi = ga < gb ? gb : -1;
+  *gj = ga;
+}
+
+/* The strict lower triangle from the upper one: (ga, gb), ga > gb, is fetched from (gb, ga). */
+static void from_upper(const void *ctx, int64_t ga, int64_t gb, int64_t *gi, int64_t *gj)
+{
+  (void)ctx;
+  *gi = ga > gb ? gb : -1;
+  *gj = ga;
+}
+
+/* A's local blocks from W and X (own_gram): G[π,π] = (WᵀW)∘(XᵀX) in the π order, the lower triangle
+ * by local DGEMMs (WᵀW into A, then XᵀX panel by panel into a scratch panel multiplied in), the upper
+ * fetched from the transposed positions, so A is symmetric bit for bit. Collective. */
+static comp_status own_gram(scalapack_ctx *c)
+{
+  const comp_mask_problem *p   = c->p;
+  const int64_t            lld = lld_of(c);
+  double     *T = malloc(sizeof(double) * (size_t)(lld * GRAM_PANEL_COLS)); /* (lld, 256) XᵀX columns of a panel */
+  comp_status s = T ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for a panel");
+  memset(c->a, 0, sizeof(double) * (size_t)(lld * (c->nloc > 0 ? c->nloc : 1)));
+  if (!s && c->nloc > 0) s = local_gram_acc(c, c->a, lld, p->W, p->d_out, 0, c->nloc);
+  for (int p0 = 0; !s && p0 < c->nloc; p0 += GRAM_PANEL_COLS) {
+    const int     p1 = p0 + GRAM_PANEL_COLS < c->nloc ? p0 + GRAM_PANEL_COLS : c->nloc;
+    const int64_t l0 = local_below(c->gcol[p0], c->nb, c->myrow, c->nprow);
+    memset(T, 0, sizeof(double) * (size_t)(lld * GRAM_PANEL_COLS));
+    s = local_gram_acc(c, T, lld, p->X, p->n, p0, p1);
+    for (int j = p0; !s && j < p1; j++)
+      for (int64_t li = l0; li < c->mloc; li++) c->a[j * lld + li] *= T[(j - p0) * lld + li];
+  }
+  free(T);
+  if ((s = comp_dist_agree(c->comm, s))) return s;
+  return redistribute(c, c->a, c->a, from_lower, NULL);
+}
+
+/* c->diag (d) on every rank from A's diagonal before the ridge (each entry has one owner). */
+static void gather_diag(scalapack_ctx *c)
+{
+  const int64_t d = c->p->d, lld = lld_of(c);
+  memset(c->diag, 0, sizeof(double) * (size_t)d);
+  for (int lj = 0; lj < c->nloc; lj++) {
+    const int64_t g = c->gcol[lj];
+    if (owner_of(g, c->nb, c->nprow) == c->myrow) c->diag[g] = c->a[lj * lld + global_to_local(g, c->nb, c->nprow)];
+  }
+  MPI_Allreduce(MPI_IN_PLACE, c->diag, (int)d, MPI_DOUBLE, MPI_SUM, c->comm);
+}
+
+/* pre[c·d + i] = Σ_{j < ks[c]} G[π_i, π_j] on every rank, from A's strict upper triangle (G's,
+ * untouched by pdpotrf / pdtrtri "L") and the saved diagonal: row i's entries right of the
+ * diagonal walked column by column with a running sum per local row, column i's above it walked
+ * down the column, the partial sums added over the grid. Collective. */
+static comp_status prefix_sums(const scalapack_ctx *c, int nk, const int64_t *ks, double *pre)
+{
+  const int64_t d = c->p->d, lld = lld_of(c);
+  int           rank;
+  MPI_Comm_rank(c->comm, &rank);
+  int    *ord = malloc(sizeof(int) * (size_t)nk);
+  double *run = calloc((size_t)(c->mloc > 0 ? c->mloc : 1), sizeof *run); /* (mloc) row i's sum so far */
+  int     bad = !ord || !run;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+  if (bad) {
+    free(ord), free(run);
+    return comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for the right-hand sides");
+  }
+  sort_ks(nk, ks, ord);
+  memset(pre, 0, sizeof(double) * (size_t)(nk * d));
+  int o = 0;
+  for (int lj = 0; lj < c->nloc; lj++) { /* (i, j), i < j, counted in row i for k > j */
+    const int64_t gj = c->gcol[lj], lim = local_below(gj, c->nb, c->myrow, c->nprow);
+    for (; o < nk && ks[ord[o]] <= gj; o++)
+      for (int li = 0; li < c->mloc; li++) pre[ord[o] * d + c->grow[li]] += run[li];
+    const double *col = c->a + lj * lld;
+    for (int64_t li = 0; li < lim; li++) run[li] += col[li];
+  }
+  for (; o < nk; o++)
+    for (int li = 0; li < c->mloc; li++) pre[ord[o] * d + c->grow[li]] += run[li];
+  for (int lj = 0; lj < c->nloc; lj++) { /* (i, j), i < j, counted in row j for k > i */
+    const int64_t gj = c->gcol[lj], lim = local_below(gj, c->nb, c->myrow, c->nprow);
+    const double *col = c->a + lj * lld;
+    double        sum = 0;
+    o                 = 0;
+    for (int64_t li = 0; li < lim; li++) {
+      for (; o < nk && ks[ord[o]] <= c->grow[li]; o++) pre[ord[o] * d + gj] += sum;
+      sum += col[li];
+    }
+    for (; o < nk; o++) pre[ord[o] * d + gj] += sum;
+  }
+  for (int k = 0; rank == 0 && k < nk; k++)
+    for (int64_t i = 0; i < ks[k]; i++) pre[k * d + i] += c->diag[i];
+  MPI_Allreduce(MPI_IN_PLACE, pre, (int)(nk * d), MPI_DOUBLE, MPI_SUM, c->comm);
+  free(ord), free(run);
+  return COMP_OK;
+}
+
+/* c->cperm (d): the caller's c in the π order, or (own_gram: c = G 1) G[π,π]'s row sums. */
+static comp_status set_cperm(scalapack_ctx *c)
+{
+  const comp_mask_problem *p = c->p;
+  if (!c->own_gram) {
+    for (int64_t i = 0; i < p->d; i++) c->cperm[i] = p->c[c->perm[i]];
+    return COMP_OK;
+  }
+  return prefix_sums(c, 1, &p->d, c->cperm);
+}
+
+/* A := L with L Lᵀ = A + λI (pdpotrf, lower); the strict upper triangle (G's) is left as it is. */
+static comp_status factor(scalapack_ctx *c)
+{
+  const int     d = (int)c->p->d, one = 1;
+  const int64_t lld  = lld_of(c);
+  int           info = 0;
+  for (int lj = 0; lj < c->nloc; lj++) {
+    const int64_t g = c->gcol[lj];
+    if (owner_of(g, c->nb, c->nprow) == c->myrow) c->a[lj * lld + global_to_local(g, c->nb, c->nprow)] += c->lambda;
+  }
+  pdpotrf_("L", &d, c->a, &one, &one, c->desca, &info); /* info is global */
+  c->factored = info == 0;
+  if (info != 0)
+    return comp_error_set(COMP_ERR_NUMERIC,
+                          info > 0 ? "mask solve (scalapack): G[pi,pi] + lambda*I is not positive definite (leading "
+                                     "minor %d); raise eps_rel"
+                                   : "mask solve (scalapack): pdpotrf argument error %d",
+                          info);
+  return COMP_OK;
+}
+
+/* The factor, when a has none: after diag_inv (stale) A's lower triangle is first rebuilt from G's
+ * upper one and the saved diagonal. Collective. */
+static comp_status ensure_factor(scalapack_ctx *c)
+{
+  if (c->factored) return COMP_OK;
+  if (c->stale) {
+    const int64_t lld = lld_of(c);
+    COMP_CALL(redistribute(c, c->a, c->a, from_upper, NULL));
+    for (int lj = 0; lj < c->nloc; lj++) {
+      const int64_t g = c->gcol[lj];
+      if (owner_of(g, c->nb, c->nprow) == c->myrow) c->a[lj * lld + global_to_local(g, c->nb, c->nprow)] = c->diag[g];
+    }
+    c->stale = false;
+  }
+  return factor(c);
 }
 
 static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, void **ctx)
@@ -192,10 +509,12 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
   MPI_Comm_size(comm, &size);
   comp_status s = c ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory");
   if (c) {
-    c->p    = p;
-    c->comm = comm;
-    c->sys  = -1;
-    c->ctxt = -1;
+    c->p        = p;
+    c->comm     = comm;
+    c->sys      = -1;
+    c->ctxt     = -1;
+    c->perm     = p->perm;
+    c->own_gram = !p->G;
   }
   if (!s) s = choose_grid(size, &c->nprow, &c->npcol);
   if (!s) s = choose_nb(&c->nb);
@@ -219,36 +538,41 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
     const int nbv = numroc_(&one, &c->nb, &c->mycol, &zero, &c->npcol); /* 1 in process column 0 */
     /* on a 1x1 grid the local blocks are all of G[π,π] (column-major, lld = d): when the caller
      * hands G over, A is G itself, permuted in place (no second (d,d), as with lapack) */
-    c->borrowed = c->nprow * c->npcol == 1 && p->G_scratch && p->G_scratch == p->G;
+    c->borrowed = c->nprow * c->npcol == 1 && p->G && p->G_scratch == p->G;
     c->a        = c->borrowed ? p->G_scratch : malloc((size_t)ld * (size_t)(c->nloc > 1 ? c->nloc : 1) * sizeof *c->a);
     c->b        = malloc((size_t)ld * (size_t)(nbv > 1 ? nbv : 1) * sizeof *c->b);
     c->delta    = malloc((size_t)d * sizeof *c->delta);
-    if (c->borrowed) c->diag = malloc((size_t)d * sizeof *c->diag);
-    if (!c->a || !c->b || !c->delta || (c->borrowed && !c->diag))
+    c->diag     = malloc((size_t)d * sizeof *c->diag);
+    c->cperm    = malloc((size_t)d * sizeof *c->cperm);
+    c->grow     = malloc((size_t)(c->mloc > 0 ? c->mloc : 1) * sizeof *c->grow);
+    c->gcol     = malloc((size_t)(c->nloc > 0 ? c->nloc : 1) * sizeof *c->gcol);
+    if (!c->a || !c->b || !c->delta || !c->diag || !c->cperm || !c->grow || !c->gcol)
       s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for the local %d x %d blocks of d = %d",
                          c->mloc, c->nloc, d);
     if (!s) descinit_(c->desca, &d, &d, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
     if (!s && info == 0) descinit_(c->descb, &d, &one, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
     if (!s && info != 0) s = comp_error_set(COMP_ERR_INTERNAL, "mask solve (scalapack): descinit argument %d", -info);
+    for (int li = 0; !s && li < c->mloc; li++) c->grow[li] = local_to_global(li, c->nb, c->myrow, c->nprow);
+    for (int lj = 0; !s && lj < c->nloc; lj++) c->gcol[lj] = local_to_global(lj, c->nb, c->mycol, c->npcol);
   }
   if ((s = comp_dist_agree(comm, s))) goto fail;
 
-  const double lambda = comp_mask_ridge(p->G, p->d, p->eps_rel); /* before G is permuted */
-  if (c->borrowed) {
+  if (c->own_gram) {
+    if ((s = own_gram(c))) goto fail; /* agreed */
+  } else if (c->borrowed) {
     s = comp_permute_sym_inplace(c->a, p->perm, p->d); /* the same values fill_local would copy */
-    for (int64_t j = 0; !s && j < p->d; j++) c->diag[j] = c->a[j * p->d + j], c->a[j * p->d + j] += lambda;
   } else {
-    fill_local(c, lambda);
+    fill_local(c);
   }
   if ((s = comp_dist_agree(comm, s))) goto fail;
-  pdpotrf_("L", &d, c->a, &one, &one, c->desca, &info); /* info is global */
-  if (info != 0)
-    s = comp_error_set(COMP_ERR_NUMERIC,
-                       info > 0 ? "mask solve (scalapack): G[pi,pi] + lambda*I is not positive definite (leading "
-                                  "minor %d); raise eps_rel"
-                                : "mask solve (scalapack): pdpotrf argument error %d",
-                       info);
-  if ((s = comp_dist_agree(comm, s))) goto fail;
+  gather_diag(c);
+  double tr = 0; /* λ = eps_rel · mean(diag G), summed in G's own order as comp_mask_ridge does */
+  for (int64_t i = 0; i < p->d; i++) tr += p->G ? p->G[i * p->d + i] : c->diag[i];
+  c->lambda = p->eps_rel * tr / (double)p->d;
+  if ((s = set_cperm(c))) goto fail;
+  /* with a replicated G the factor is made now (a failure is the create's); an own G is factored at
+   * its first use, so a reorder() after the importance does not factor twice */
+  if (!c->own_gram && (s = comp_dist_agree(comm, factor(c)))) goto fail;
   *ctx = c;
   return COMP_OK;
 fail:
@@ -256,36 +580,97 @@ fail:
   return s;
 }
 
+/* The old keep order's inverse and the new order, for reorder's fetch. */
+typedef struct reorder_map {
+  const int32_t *inv;  /* (d) position of column x in the old order  */
+  const int32_t *perm; /* (d) the new order                           */
+} reorder_map;
+
+/* New entry (ga, gb) = G[π′_ga, π′_gb], off the diagonal: in the old blocks' strict upper triangle. */
+static void from_old_order(const void *ctx, int64_t ga, int64_t gb, int64_t *gi, int64_t *gj)
+{
+  const reorder_map *m = ctx;
+  const int64_t      i = m->inv[m->perm[ga]], j = m->inv[m->perm[gb]];
+  *gi = ga == gb ? -1 : i < j ? i : j;
+  *gj = i < j ? j : i;
+}
+
+/* A for the new keep order perm, from the G this context holds (the replicated one, or its own: the
+ * strict upper triangle and the diagonal, whatever the factor has done to the rest); factored at
+ * the next use. Collective. */
+static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
+{
+  scalapack_ctx *c = ctx;
+  const int64_t  d = c->p->d, lld = lld_of(c);
+  COMP_CHECK(!c->borrowed, COMP_ERR_ARG, "mask solve (scalapack): no reorder of a G handed over");
+  c->factored = false;
+  c->stale    = false;
+  if (!c->own_gram) {
+    c->perm = perm;
+    fill_local(c);
+    gather_diag(c);
+    return set_cperm(c);
+  }
+  int32_t *inv = malloc(sizeof(int32_t) * (size_t)d); /* (d) old position of each column */
+  double  *a2  = malloc(sizeof(double) * (size_t)(lld * (c->nloc > 0 ? c->nloc : 1))); /* the new local blocks */
+  int      bad = !inv || !a2;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+  comp_status s = bad ? comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory reordering A") : COMP_OK;
+  if (!s) {
+    for (int64_t x = 0; x < d; x++) inv[c->perm[x]] = (int32_t)x;
+    reorder_map m = {.inv = inv, .perm = perm};
+    s             = redistribute(c, c->a, a2, from_old_order, &m);
+  }
+  if (s) {
+    free(inv), free(a2);
+    return s;
+  }
+  free(c->a);
+  c->a = a2;
+  /* the diagonal and the row sums c = G 1 move with their columns */
+  for (int64_t x = 0; x < d; x++) c->delta[x] = c->diag[inv[perm[x]]];
+  memcpy(c->diag, c->delta, sizeof(double) * (size_t)d);
+  for (int64_t x = 0; x < d; x++) c->delta[x] = c->cperm[inv[perm[x]]];
+  memcpy(c->cperm, c->delta, sizeof(double) * (size_t)d);
+  free(inv);
+  for (int lj = 0; lj < c->nloc; lj++) {
+    const int64_t g = c->gcol[lj];
+    if (owner_of(g, c->nb, c->nprow) == c->myrow) c->a[lj * lld + global_to_local(g, c->nb, c->nprow)] = c->diag[g];
+  }
+  c->perm = perm;
+  return COMP_OK;
+}
+
 static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
 {
-  scalapack_ctx           *c = ctx;
-  const comp_mask_problem *p = c->p;
-  const int                n = (int)k, one = 1;
-  int                      info = 0, rank;
+  scalapack_ctx *c = ctx;
+  const int64_t  d = c->p->d;
+  const int      n = (int)k, one = 1;
+  int            info = 0, rank;
   MPI_Comm_rank(c->comm, &rank);
-
+  COMP_CALL(ensure_factor(c));                      /* global status */
+  double *pre = malloc(sizeof(double) * (size_t)d); /* (d) Σ_{j<k} G[π_i, π_j] */
+  int     bad = !pre;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+  comp_status s = bad ? comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory") : COMP_OK;
+  if (!s) s = prefix_sums(c, 1, &k, pre);
+  if (s) {
+    free(pre);
+    return s;
+  }
   /* rhs_i = c_{π_i} − Σ_{j<k} G[π_i, π_j] on the rows i < k this rank owns (process column 0) */
   const bool owner = c->mycol == 0;
-  for (int li = 0; owner && li < c->mloc; li++) {
-    const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
-    if (gi >= k) {
-      c->b[li] = 0.0;
-      continue;
-    }
-    double sum = 0.0;
-    for (int64_t j = 0; j < k; j++) sum += g_perm(c, gi, j);
-    c->b[li] = p->c[p->perm[gi]] - sum;
-  }
+  for (int li = 0; owner && li < c->mloc; li++)
+    c->b[li] = c->grow[li] < k ? c->cperm[c->grow[li]] - pre[c->grow[li]] : 0;
+  free(pre);
   /* (L_S L_Sᵀ) δ = rhs with the leading k×k block of the factor */
   pdpotrs_("L", &n, &one, c->a, &one, &one, c->desca, c->b, &one, &one, c->descb, &info);
 
   /* δ to rank 0: every row has one owner, the others add zeros (exact). Always reached, so no rank
    * leaves the collective early even on failure. */
   memset(c->delta, 0, (size_t)k * sizeof *c->delta);
-  for (int li = 0; owner && li < c->mloc; li++) {
-    const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
-    if (gi < k) c->delta[gi] = c->b[li];
-  }
+  for (int li = 0; owner && li < c->mloc; li++)
+    if (c->grow[li] < k) c->delta[c->grow[li]] = c->b[li];
   MPI_Reduce(c->delta, rank == 0 ? m : NULL, n, MPI_DOUBLE, MPI_SUM, 0, c->comm);
   if (info != 0) return comp_error_set(COMP_ERR_NUMERIC, "mask solve (scalapack): pdpotrs failed (info %d)", info);
   if (rank == 0)
@@ -298,80 +683,72 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
  * c sees exactly the leading k_c × k_c block (as comp_masktune_solve_many). */
 static comp_status scalapack_solve_many(void *ctx, int nk, const int64_t *ks, double *const *m)
 {
-  scalapack_ctx           *c  = ctx;
-  const comp_mask_problem *p  = c->p;
-  const int64_t            d  = p->d;
-  const int                di = (int)d, zero = 0, one = 1;
-  const double             alpha = 1.0;
-  int                      rank, info = 0, desc[DLEN];
+  scalapack_ctx *c  = ctx;
+  const int64_t  d  = c->p->d;
+  const int      di = (int)d, zero = 0, one = 1;
+  const double   alpha = 1.0;
+  int            rank, info = 0, desc[DLEN];
   MPI_Comm_rank(c->comm, &rank);
+  COMP_CALL(ensure_factor(c)); /* global status */
   const int nkl = numroc_(&nk, &c->nb, &c->mycol, &zero, &c->npcol), ld = c->mloc > 1 ? c->mloc : 1;
   double   *B   = calloc((size_t)ld * (size_t)(nkl > 0 ? nkl : 1), sizeof *B); /* (ld, nkl) local part     */
-  double   *all = calloc((size_t)(d * nk), sizeof *all);                       /* (d, nk) δ, summed on 0   */
-  double   *pre = malloc(sizeof(double) * (size_t)nk);                         /* prefix sums of one row  */
-  int      *ord = malloc(sizeof(int) * (size_t)nk);                            /* ks ascending            */
-  int       bad = !B || !all || !pre || !ord;
+  double   *all = calloc((size_t)(d * nk), sizeof *all); /* (nk, d) Σ_{j<k_c} G[π_i, π_j], then δ, summed on 0 */
+  int       bad = !B || !all;
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
-  if (bad) {
-    free(B), free(all), free(pre), free(ord);
-    return comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for %d right-hand sides", nk);
+  comp_status s =
+      bad ? comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for %d right-hand sides", nk)
+          : prefix_sums(c, nk, ks, all);
+  if (s) {
+    free(B), free(all);
+    return s;
   }
   descinit_(desc, &di, &nk, &c->nb, &c->nb, &zero, &zero, &c->ctxt, &ld, &info);
-  for (int i = 0; i < nk; i++) { /* insertion sort by k (nk is small) */
-    int j = i;
-    for (; j > 0 && ks[ord[j - 1]] > ks[i]; j--) ord[j] = ord[j - 1];
-    ord[j] = i;
-  }
-  for (int li = 0; li < c->mloc && nkl > 0; li++) {
-    const int64_t gi  = local_to_global(li, c->nb, c->myrow, c->nprow);
-    double        sum = 0.0;
-    int           o   = 0;
-    for (int64_t j = 0; j <= d && o < nk; j++) { /* pre[c] = Σ_{j < k_c} G[π_gi, π_j] */
-      while (o < nk && ks[ord[o]] == j) pre[ord[o++]] = sum;
-      if (j < d) sum += g_perm(c, gi, j);
-    }
-    for (int lc = 0; lc < nkl; lc++) {
-      const int64_t gc = local_to_global(lc, c->nb, c->mycol, c->npcol);
-      B[lc * ld + li]  = gi < ks[gc] ? p->c[p->perm[gi]] - pre[gc] : 0.0;
+  for (int lc = 0; lc < nkl; lc++) {
+    const int64_t gc = local_to_global(lc, c->nb, c->mycol, c->npcol);
+    for (int li = 0; li < c->mloc; li++) {
+      const int64_t gi = c->grow[li];
+      B[lc * ld + li]  = gi < ks[gc] ? c->cperm[gi] - all[gc * d + gi] : 0.0;
     }
   }
   if (info == 0) pdtrsm_("L", "L", "N", "N", &di, &nk, &alpha, c->a, &one, &one, c->desca, B, &one, &one, desc);
   for (int lc = 0; lc < nkl; lc++)
     for (int li = 0; li < c->mloc; li++)
-      if (local_to_global(li, c->nb, c->myrow, c->nprow) >= ks[local_to_global(lc, c->nb, c->mycol, c->npcol)])
-        B[lc * ld + li] = 0.0;
+      if (c->grow[li] >= ks[local_to_global(lc, c->nb, c->mycol, c->npcol)]) B[lc * ld + li] = 0.0;
   if (info == 0) pdtrsm_("L", "L", "T", "N", &di, &nk, &alpha, c->a, &one, &one, c->desca, B, &one, &one, desc);
+  memset(all, 0, sizeof(double) * (size_t)(d * nk));
   for (int lc = 0; lc < nkl; lc++) { /* every entry has one owner: the sum on rank 0 is exact */
     const int64_t gc = local_to_global(lc, c->nb, c->mycol, c->npcol);
-    for (int li = 0; li < c->mloc; li++) {
-      const int64_t gi = local_to_global(li, c->nb, c->myrow, c->nprow);
-      if (gi < ks[gc]) all[gc * d + gi] = B[lc * ld + li];
-    }
+    for (int li = 0; li < c->mloc; li++)
+      if (c->grow[li] < ks[gc]) all[gc * d + c->grow[li]] = B[lc * ld + li];
   }
   MPI_Reduce(rank == 0 ? MPI_IN_PLACE : all, rank == 0 ? all : NULL, (int)(d * nk), MPI_DOUBLE, MPI_SUM, 0, c->comm);
   if (rank == 0)
     for (int cc = 0; cc < nk; cc++)
       for (int64_t i = 0; i < ks[cc]; i++) m[cc][i] = 1.0 + all[cc * d + i];
-  free(B), free(all), free(pre), free(ord);
+  free(B), free(all);
   return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_INTERNAL, "mask solve (scalapack): descinit argument %d", -info);
 }
 
 /* diag((L Lᵀ)⁻¹)_j = Σ_{i>=j} (L⁻¹)_ij²: L⁻¹ in place (pdtrtri, d³/3 over the grid), then each rank
- * sums the squares of its own entries per column and the columns are summed over the grid. */
+ * sums the squares of its own entries per column and the columns are summed over the grid. G's
+ * strict upper triangle stays: a solve afterwards rebuilds the lower one from it and re-factors. */
 static comp_status scalapack_diag_inv(void *ctx, double *dinv)
 {
   scalapack_ctx *c = ctx;
   const int      d = (int)c->p->d, one = 1;
   int            info = 0;
+  COMP_CALL(ensure_factor(c)); /* global status */
   pdtrtri_("L", "N", &d, c->a, &one, &one, c->desca, &info);
+  c->factored = false;
+  c->stale    = true;
   memset(dinv, 0, (size_t)d * sizeof *dinv);
-  const int64_t lld = c->mloc > 1 ? c->mloc : 1;
+  const int64_t lld = lld_of(c);
   for (int lj = 0; lj < c->nloc; lj++) {
-    const int64_t gj  = local_to_global(lj, c->nb, c->mycol, c->npcol);
+    const int64_t gj  = c->gcol[lj];
     const double *col = c->a + lj * lld;
     double        sum = 0.0;
     for (int li = 0; li < c->mloc; li++)
-      if (local_to_global(li, c->nb, c->myrow, c->nprow) >= gj) sum += col[li] * col[li];
+      if (c->grow[li] >= gj) sum += col[li] * col[li];
     dinv[gj] = sum;
   }
   MPI_Allreduce(MPI_IN_PLACE, dinv, d, MPI_DOUBLE, MPI_SUM, c->comm);
@@ -386,11 +763,12 @@ static comp_status scalapack_apply_inv(void *ctx, const double *x, double *y)
   const int      d = (int)c->p->d, one = 1;
   int            info = 0, rank;
   MPI_Comm_rank(c->comm, &rank);
+  COMP_CALL(ensure_factor(c)); /* global status */
   const bool owner = c->mycol == 0;
-  for (int li = 0; owner && li < c->mloc; li++) c->b[li] = x[local_to_global(li, c->nb, c->myrow, c->nprow)];
+  for (int li = 0; owner && li < c->mloc; li++) c->b[li] = x[c->grow[li]];
   pdpotrs_("L", &d, &one, c->a, &one, &one, c->desca, c->b, &one, &one, c->descb, &info);
   memset(c->delta, 0, (size_t)d * sizeof *c->delta);
-  for (int li = 0; owner && li < c->mloc; li++) c->delta[local_to_global(li, c->nb, c->myrow, c->nprow)] = c->b[li];
+  for (int li = 0; owner && li < c->mloc; li++) c->delta[c->grow[li]] = c->b[li];
   MPI_Reduce(c->delta, rank == 0 ? y : NULL, d, MPI_DOUBLE, MPI_SUM, 0, c->comm);
   return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_NUMERIC, "cond importance (scalapack): pdpotrs info %d", info);
 }
@@ -398,11 +776,14 @@ static comp_status scalapack_apply_inv(void *ctx, const double *x, double *y)
 const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .name       = "scalapack",
     .help       = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
-                  "of the ranks sharing a layer (ScaLAPACK; -mask_grid RxC, -mask_nb NB)",
+                  "of the ranks sharing a layer, G built in its shares (ScaLAPACK; -mask_grid RxC, -mask_nb NB, "
+                  "-mask_gram own|replicated)",
     .create     = scalapack_create,
     .solve      = scalapack_solve,
     .solve_many = scalapack_solve_many,
     .destroy    = scalapack_destroy,
     .diag_inv   = scalapack_diag_inv,
     .apply_inv  = scalapack_apply_inv,
+    .own_gram   = scalapack_own_gram,
+    .reorder    = scalapack_reorder,
 };

@@ -229,6 +229,27 @@ static comp_status obs_distributed(const comp_dense *dn, const float *X, const f
   return s;
 }
 
+/* OBS importance over the group with no whole G on any rank: the solver back-end builds its own
+ * share of G from W and X (scalapack: each rank its block-cyclic blocks, d²/ranks doubles), in the
+ * identity order, and diag((G+λI)⁻¹) comes from its factor; *ms (on *mp and the identity *id, both
+ * to outlive it) is kept for the mask solves, which reorder it to the keep order. Collective. */
+static comp_status obs_own_gram(const comp_dense *dn, const float *X, int64_t n, const comp_prune_opts *o,
+                                MPI_Comm comm, comp_mask_problem *mp, int32_t **id, comp_mask_solver **ms,
+                                double *score, double *t)
+{
+  const int64_t d = dn->d_in;
+  *id             = malloc(sizeof(int32_t) * (size_t)d); /* (d) identity order */
+  comp_status s   = *id ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  for (int64_t k = 0; !s && k < d; k++) (*id)[k] = (int32_t)k;
+  if ((s = comp_dist_agree(comm, s))) return s;
+  *mp = mask_problem(dn, X, X, NULL, NULL, *id, n, o);
+  if ((s = comp_mask_solver_create(o->solver, mp, comm, ms))) return s; /* agreed */
+  tick(o, COMP_PHASE_GRAM, t);
+  s = comp_mask_solver_diag_inv(*ms, score);
+  for (int64_t k = 0; !s && k < d; k++) score[k] = 1.0 / score[k];
+  return s;
+}
+
 /* Lanczos' operator for λmin: y = (G + λI)⁻¹ x through the solver's distributed factor. */
 static comp_status op_solver_inv(void *ctx, const double *x, double *y)
 {
@@ -294,7 +315,9 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   double           *score    = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
   comp_fisher       fisher   = {0};
   comp_mask_solver *ms       = NULL;
-  double            t        = comp_now(); /* phase timer */
+  comp_mask_problem mp_own;              /* the own-Gram path's problem and identity order (outlive ms) */
+  int32_t          *id_own = NULL;       /* (d)                                                          */
+  double            t      = comp_now(); /* phase timer */
   int               grank, gsize;
   MPI_Comm_rank(comm, &grank);
   MPI_Comm_size(comm, &gsize);
@@ -307,6 +330,9 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   p->perm = malloc(sizeof(int32_t) * (size_t)d);
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
+  /* OBS on a group of 2 or more whose back-end builds its own share of G (scalapack) */
+  const bool own = o->importance == COMP_IMP_OBS && gsize > 1 && Xp == X && comp_mask_solver_owns_gram(o->solver) &&
+                   o->solver->diag_inv;
   if ((need_wtw && !WtWp) || !c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto agree;
@@ -349,6 +375,12 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
     free(Gs);
     tick(o, COMP_PHASE_FISHER, &t);
     if (s) goto done; /* already agreed */
+  }
+  if (own) { /* OBS on a group whose back-end builds G in its shares: no whole G anywhere */
+    s = obs_own_gram(dn, X, n, o, comm, &mp_own, &id_own, &ms, score, &t); /* agreed */
+    if (!s) comp_keep_order(score, d, p->perm);
+    tick(o, COMP_PHASE_IMPORTANCE, &t);
+    goto agree;
   }
   if (!(G = malloc(sizeof(double) * (size_t)(d * d)))) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory for the Gram of a dense with %lld inputs", (long long)d);
@@ -413,7 +445,7 @@ agree: /* every rank of the group gets here, failed or not, before the next coll
   if ((s = comp_dist_agree(comm, s))) goto done;
   comp_mask_problem mp = mask_problem(dn, X, Xp, G, c, p->perm, n, o);
   mp.G_scratch         = G; /* lapack factors in place: G is not read again */
-  if ((s = comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto done;
+  if ((s = ms ? comp_mask_solver_reorder(ms, p->perm) : comp_mask_solver_create(o->solver, &mp, comm, &ms))) goto done;
   /* Algorithm 1's inner loop, for every τ at once: r grows by one step while k = d - r >= step;
    * all steps are solved together, the profile ends at the first the guard rejects */
   {
@@ -447,6 +479,7 @@ agree: /* every rank of the group gets here, failed or not, before the next coll
   }
 done:
   comp_mask_solver_destroy(&ms);
+  free(id_own);
   tick(o, COMP_PHASE_SOLVE, &t);
   comp_fisher_free(&fisher);
   free(WtWp);

@@ -14,7 +14,8 @@
  *              k×k block (the prefix trick). Replicated on every rank of comm.
  *   scalapack  the same factor, block-cyclic over comm's 2-D process grid (pdpotrf once, pdpotrs on
  *              the leading k×k block per k). Also serves the importance on a group of ranks:
- *              diag_inv (OBS) and apply_inv (COND's shift-invert Lanczos).
+ *              diag_inv (OBS) and apply_inv (COND's shift-invert Lanczos); builds G itself, each
+ *              rank only its blocks (own_gram), and reorders them for the keep order.
  *   petsc      KSPLSQR on the tall problem of Eq. 4, matrix-free: a MatShell applies
  *              𝒜_S δ = vec(X′_S diag(δ) W_Sᵀ) and its transpose without forming the Khatri–Rao
  *              matrix; the ridge is the extra block √λ·I. Options pass through with the prefix
@@ -47,18 +48,19 @@
 /* One dense's mask-tuning problem, the same on every rank of the solver's communicator. The
  * problem's arrays must stay valid until destroy (back-ends may keep pointers to them). */
 typedef struct comp_mask_problem {
-  int64_t       d;         /* input columns of the dense                                       */
-  int64_t       d_out;     /* output rows                                                      */
-  int64_t       n;         /* calibration token rows                                           */
-  const float  *W;         /* (d_out, d) row-major                                              */
-  const float  *X;         /* (n, d) what the unpruned layer feeds the dense (the target)       */
-  const float  *Xp;        /* (n, d) X′, what it is fed when pruned (== X by default)           */
-  const double *G;         /* (d, d) (WᵀW)∘(X′ᵀX′), both triangles                              */
-  double       *G_scratch; /* NULL, or G itself handed over: a back-end may use its storage (lapack
-                              factors in place: no second (d,d)); G must not be read after create */
-  const double  *c;        /* (d) ((WᵀW)∘(X′ᵀX))1                                               */
-  const int32_t *perm;     /* (d) keep order, most important first                              */
-  double         eps_rel;  /* ridge λ = eps_rel · mean(diag G)                                  */
+  int64_t       d;        /* input columns of the dense                                       */
+  int64_t       d_out;    /* output rows                                                      */
+  int64_t       n;        /* calibration token rows                                           */
+  const float  *W;        /* (d_out, d) row-major                                              */
+  const float  *X;        /* (n, d) what the unpruned layer feeds the dense (the target)       */
+  const float  *Xp;       /* (n, d) X′, what it is fed when pruned (== X by default)           */
+  const double *G;        /* (d, d) (WᵀW)∘(X′ᵀX′), both triangles; NULL: the back-end builds its
+                             own share from W and X (own_gram back-ends, X′ = X; c NULL too)   */
+  double *G_scratch;      /* NULL, or G itself handed over: a back-end may use its storage (lapack
+                             factors in place: no second (d,d)); G must not be read after create */
+  const double  *c;       /* (d) ((WᵀW)∘(X′ᵀX))1 (NULL with G NULL: c = G 1)                     */
+  const int32_t *perm;    /* (d) keep order, most important first                              */
+  double         eps_rel; /* ridge λ = eps_rel · mean(diag G)                                  */
 } comp_mask_problem;
 
 /* A back-end. create/solve/destroy are collective on comm. solve writes m (k) = m̂ of the kept set
@@ -73,12 +75,20 @@ typedef struct comp_mask_solver_ops {
   void (*destroy)(void **ctx);
   void (*finalize)(void); /* at program end, once (NULL: nothing to do) */
   /* optional: diag((G[π,π] + λI)⁻¹) (d) in perm order on every rank, from the factor (which it may
-   * consume: no solve afterwards). OBS importance on the solver's ranks (scalapack: pdtrtri). */
+   * consume: then a later solve re-factors). OBS importance on the solver's ranks (scalapack:
+   * pdtrtri). */
   comp_status (*diag_inv)(void *ctx, double *dinv);
   /* optional: y (d) = (G[π,π] + λI)⁻¹ x (d), perm order, x the same on every rank, y on (at least)
    * rank 0, from the factor (kept: any number of calls, and solves after them). COND importance's
    * shift-invert Lanczos on the solver's ranks (scalapack: pdpotrs). */
   comp_status (*apply_inv)(void *ctx, const double *x, double *y);
+  /* optional: true when the back-end builds G itself for a problem without one (G and c NULL,
+   * X′ = X), each rank only its share of G (scalapack: its block-cyclic blocks, d²/ranks doubles,
+   * unless -mask_gram replicated): a group's per-rank memory then falls with its size */
+  bool (*own_gram)(void);
+  /* optional: move the factor to a new keep order (perm valid until destroy) from the G the
+   * back-end holds, e.g. after diag_inv ranked the columns; collective */
+  comp_status (*reorder)(void *ctx, const int32_t *perm);
 } comp_mask_solver_ops;
 
 /* The registry: back-ends compiled in, in --help order (lapack first, the default). */
@@ -111,6 +121,13 @@ comp_status comp_mask_solver_solve_many(comp_mask_solver *ms, int nk, const int6
 void        comp_mask_solver_destroy(comp_mask_solver **ms);
 /* Collective. The back-end's diag_inv (COMP_ERR_ARG when it has none): dinv (d) on every rank. */
 comp_status comp_mask_solver_diag_inv(comp_mask_solver *ms, double *dinv);
+
+/* true when ops builds its own share of G (comp_mask_problem's G and c may be NULL, X′ = X) and
+ * can reorder: the problem then never needs a whole (d,d) G on any rank. */
+bool comp_mask_solver_owns_gram(const comp_mask_solver_ops *ops);
+/* Collective. The back-end's reorder (COMP_ERR_ARG when it has none, or perm is not a permutation):
+ * solves from now on are in the order perm (valid until destroy). */
+comp_status comp_mask_solver_reorder(comp_mask_solver *ms, const int32_t *perm);
 
 /* Collective. The back-end's apply_inv (COMP_ERR_ARG when it has none): y (d) on every rank. */
 comp_status comp_mask_solver_apply_inv(comp_mask_solver *ms, const double *x, double *y);

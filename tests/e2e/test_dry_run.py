@@ -141,6 +141,16 @@ def main():
     if "scalapack" in solvers:  # a 1x1 grid factors in G's own storage: no second (d, d) (32 MiB at d = 2048)
         compare("wide synthetic LLaMA, --solver scalapack", wide, 1, ("--protect", "0", "--importance", "obs",
                                                                       "--solver", "scalapack", "--step-div", "4"))
+        # a group of 2 builds G in its block-cyclic shares (no whole G on any rank): the peak falls by
+        # about half a G (16 MiB at d = 2048) against -mask_gram replicated (G + the factor's share)
+        group = ("--protect", "0", "--importance", "obs", "--solver", "scalapack", "--step-div", "4",
+                 "--ranks-per-layer", "2")
+        compare("wide synthetic LLaMA, --solver scalapack, a group of 2, G in shares", wide, 2, group)
+        own, rep = measured(wide, 2, group), measured(wide, 2, group + ("-mask_gram", "replicated"))
+        if check(own is not None and rep is not None, "group of 2: runs with G in shares and replicated"):
+            check(all(r - o > 8 * 2**20 for o, r in zip(own, rep)),
+                  "group of 2: G in shares lowers every rank's peak: " + ", ".join(
+                      f"{o / 2**20:.1f} vs {r / 2**20:.1f} MiB" for o, r in zip(own, rep)) + " (replicated)")
     preflight(llama)
     finish()
 

@@ -13,6 +13,10 @@
  * are covered, and a synthetic indefinite matrix checks that the factorising back-ends report the
  * same leading minor. Back-ends with apply_inv (scalapack) also give COND importance's shift-invert
  * operator: against LAPACK's dposv, and κ and g of Eq. 7 built on it against the tridiagonal method.
+ * Back-ends that build G themselves (own_gram: scalapack, each rank only its blocks) are given no
+ * G at all: OBS scores from diag_inv in the identity order, masks solved in that order after it
+ * (the factor rebuilt), then reorder() to the keep order and every k again, all against LAPACK on
+ * the replicated G (1e-6).
  *
  * argv[1]: the shared folder (exit 77 = skip when missing). One line per (model, layer, dense,
  * back-end) on rank 0; exit status 1 on any failure.
@@ -340,6 +344,86 @@ done:
   free(id);
 }
 
+/* max over the nk rows of ‖m − mref‖₂/‖mref‖₂ (row i: ks[i] entries) and the guard flags that differ. */
+static double masks_diff(const double *m, const double *mref, const bool *ok, const bool *okref, const int64_t *ks,
+                         int nk, int64_t d, int *guard_diff)
+{
+  double worst = 0;
+  *guard_diff  = 0;
+  for (int i = 0; i < nk; i++) {
+    const double *a = m + (int64_t)i * d, *r = mref + (int64_t)i * d;
+    double        num = 0, den = 0;
+    for (int64_t j = 0; j < ks[i]; j++) {
+      num += (a[j] - r[j]) * (a[j] - r[j]);
+      den += r[j] * r[j];
+    }
+    double e = sqrt(num) / (den > 0 ? sqrt(den) : 1e-300);
+    if (!(e <= worst)) worst = e; /* NaN sticks */
+    *guard_diff += ok[i] != okref[i];
+  }
+  return worst;
+}
+
+/* Back-ends that build their own share of G (no G handed in, X′ = X): diag_inv in the identity
+ * order, masks in that order after it, reorder() to the keep order, masks again; against LAPACK. */
+static void check_own_gram(const char *model, int layer, const char *dense, const problem *pr)
+{
+  const comp_mask_problem *p = &pr->p;
+  const int64_t            d = p->d;
+  int64_t                  ks[MAX_K];
+  const int                nk  = k_list(d, ks);
+  double                  *ref = malloc((size_t)d * sizeof *ref), *got = malloc((size_t)d * sizeof *got);
+  double  *mref = malloc((size_t)(nk * d) * sizeof *mref), *mid = malloc((size_t)(nk * d) * sizeof *mid);
+  double  *m  = malloc((size_t)(nk * d) * sizeof *m);
+  int32_t *id = malloc((size_t)d * sizeof *id);
+  bool     okref[MAX_K], okid[MAX_K], ok[MAX_K];
+  if (!all_ok(ref && got && mref && mid && m && id) || pr->Xp) goto done;
+  CHECK_OK(comp_neuron_importance(COMP_IMP_OBS, d, p->G, NULL, NULL, NULL, EPS_REL, ref));
+  const comp_mask_problem qid = identity_order(p, id);
+  if (!solve_all(comp_mask_solver_find("lapack"), &qid, ks, nk, mid, okid, true) ||
+      !solve_all(comp_mask_solver_find("lapack"), p, ks, nk, mref, okref, true))
+    goto done;
+  for (int b = 0; b < comp_mask_solver_count(); b++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(b);
+    if (!comp_mask_solver_owns_gram(ops)) continue;
+    comp_mask_problem q = qid;
+    q.G = q.G_scratch    = NULL;
+    q.c                  = NULL;
+    comp_mask_solver *ms = NULL;
+    double           *rows[MAX_K];
+    double            e_obs = 0, e_id = 0, e_perm = 0, e_one = 0;
+    int               g_id = 0, g_perm = 0, g_one = 0;
+    comp_status       s = comp_mask_solver_create(ops, &q, MPI_COMM_WORLD, &ms);
+    if (!s) s = comp_mask_solver_diag_inv(ms, got);
+    for (int64_t k = 0; !s && k < d; k++) {
+      double e = fabs(1.0 / got[k] - ref[k]) / fabs(ref[k]);
+      if (!(e <= e_obs)) e_obs = e;
+    }
+    for (int i = 0; i < nk; i++) rows[i] = m + (int64_t)i * d;
+    if (!s) s = comp_mask_solver_solve_many(ms, nk, ks, rows, ok); /* identity order, after diag_inv */
+    if (!s) e_id = masks_diff(m, mid, ok, okid, ks, nk, d, &g_id);
+    if (!s) s = comp_mask_solver_reorder(ms, p->perm);
+    if (!s) s = comp_mask_solver_solve_many(ms, nk, ks, rows, ok); /* the keep order */
+    if (!s) e_perm = masks_diff(m, mref, ok, okref, ks, nk, d, &g_perm);
+    for (int i = 0; !s && i < nk; i++) s = comp_mask_solver_solve(ms, ks[i], rows[i], &ok[i]);
+    if (!s) e_one = masks_diff(m, mref, ok, okref, ks, nk, d, &g_one);
+    comp_mask_solver_destroy(&ms);
+    CHECK_MSG(s == COMP_OK, "%s own G: %s", ops->name, comp_error_message());
+    comp_error_clear();
+    if (s) continue;
+    CHECK_MSG(e_obs <= TOL && e_id <= TOL && e_perm <= TOL && e_one <= TOL && !g_id && !g_perm && !g_one,
+              "%s L%d %s (d=%lld) %s own G: OBS %.3g, identity-order masks %.3g, keep-order masks %.3g / %.3g, guard "
+              "differences %d %d %d",
+              model, layer, dense, (long long)d, ops->name, e_obs, e_id, e_perm, e_one, g_id, g_perm, g_one);
+    if (rank_ == 0)
+      printf("%-12s L%d %-6s d=%-4lld %-10s ranks=%d grid=%-7s own G: OBS %.2e, masks identity order %.2e, after "
+             "reorder %.2e batched / %.2e single\n",
+             model, layer, dense, (long long)d, ops->name, size_, grid_name(), e_obs, e_id, e_perm, e_one);
+  }
+done:
+  free(ref), free(got), free(mref), free(mid), free(m), free(id);
+}
+
 /* Lanczos' operator for λmin in check_apply_inv: y = (G + λI)⁻¹ x through a back-end. */
 static comp_status op_inv(void *ctx, const double *x, double *y) { return comp_mask_solver_apply_inv(ctx, x, y); }
 
@@ -423,19 +507,8 @@ static void compare(const char *model, int layer, const char *dense, const probl
     const bool                  many = bm % 2;
     double                      t0   = MPI_Wtime();
     if (!solve_all(ops, p, ks, nk, m, ok, many)) continue;
-    double t = MPI_Wtime() - t0, worst = 0;
-    int    guard_diff = 0;
-    for (int i = 0; i < nk; i++) {
-      const double *a = m + (int64_t)i * p->d, *r = mref + (int64_t)i * p->d;
-      double        num = 0, den = 0;
-      for (int64_t j = 0; j < ks[i]; j++) {
-        num += (a[j] - r[j]) * (a[j] - r[j]);
-        den += r[j] * r[j];
-      }
-      double e = sqrt(num) / (den > 0 ? sqrt(den) : 1e-300);
-      if (!(e <= worst)) worst = e; /* NaN sticks */
-      guard_diff += ok[i] != okref[i];
-    }
+    int          guard_diff;
+    const double t = MPI_Wtime() - t0, worst = masks_diff(m, mref, ok, okref, ks, nk, p->d, &guard_diff);
     CHECK_MSG(worst <= TOL, "%s L%d %s (d=%lld) %s: max rel diff %.3g > %g", model, layer, dense, (long long)p->d,
               ops->name, worst, TOL);
     CHECK_MSG(guard_diff == 0, "%s L%d %s (d=%lld) %s: guard disagrees with lapack for %d of %d k", model, layer, dense,
@@ -509,6 +582,7 @@ static void check_model(const char *shared, const char *name, const char *model_
         check_diag_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_apply_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_in_place(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+        check_own_gram(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
       }
       problem_free(&pr);
     }
