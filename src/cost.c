@@ -112,10 +112,10 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
     if (obs_own) {
       /* the group's share q = d²/group of G (src/masksolve_scalapack.c): built beside a staging
        * buffer (<= 64 MiB) and an XᵀX panel (256 columns of its rows); twice while it is reordered
-       * to the keep order, beside the fetch buffers (36 bytes an entry) */
+       * to the keep order, beside the fetch buffers (44 bytes an entry) */
       const double q = F64 * d * d / group, stage = F64 * d * (d_out > n ? d_out : n);
       double       move = d * d / group / 16; /* entries a round: a 16th of the share, in 2^16..2^21 */
-      move              = 36.0 * (move > 2097152.0 ? 2097152.0 : move < 65536.0 ? 65536.0 : move);
+      move              = 44.0 * (move > 2097152.0 ? 2097152.0 : move < 65536.0 ? 65536.0 : move);
       const double mk   = q + (stage < 67108864.0 ? stage : 67108864.0) + F64 * GRAM_PANEL * d;
       a                 = mk > 2 * q + move ? mk : 2 * q + move;
     }

@@ -284,7 +284,7 @@ static comp_status redistribute(const scalapack_ctx *c, const double *src, doubl
   int size;
   MPI_Comm_size(c->comm, &size);
   /* a round's asks: MOVE_ENTRIES, or a sixteenth of the local blocks when that is less (at least
-   * MOVE_MIN): the buffers (36 bytes an entry) stay small beside the blocks themselves */
+   * MOVE_MIN): the buffers (44 bytes an entry) stay small beside the blocks themselves */
   const int64_t lld = lld_of(c), share = (int64_t)c->mloc * c->nloc;
   int64_t       per    = share / 16 < MOVE_ENTRIES ? share / 16 : MOVE_ENTRIES;
   per                  = per < MOVE_MIN ? MOVE_MIN : per;
@@ -295,11 +295,21 @@ static comp_status redistribute(const scalapack_ctx *c, const double *src, doubl
   const int64_t cap = chunk * (c->mloc > 0 ? c->mloc : 1);
   int64_t      *req = malloc(sizeof(int64_t) * (size_t)cap), *rin = NULL;
   double       *val = malloc(sizeof(double) * (size_t)cap), *vout = NULL;
-  int          *dest = malloc(sizeof(int) * (size_t)cap); /* owner of each asked entry (-1: none) */
-  int           bad  = !cnt || !ldp || !req || !val || !dest;
+  int          *dest = malloc(sizeof(int) * (size_t)cap);     /* owner of each asked entry (-1: none) */
+  int64_t      *ask  = malloc(sizeof(int64_t) * (size_t)cap); /* its local index there, in entry order */
+  const int64_t d    = c->p->d;
+  int32_t      *own  = malloc(sizeof(int32_t) * (size_t)(4 * d)); /* (4, d) owner and local index of a global */
+  int32_t      *rloc = own ? own + d : NULL, *cown = own ? own + 2 * d : NULL, *cloc = own ? own + 3 * d : NULL;
+  int           bad = !cnt || !ldp || !req || !val || !dest || !ask || !own;
   MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT, MPI_MAX, c->comm);
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
   comp_status s = bad ? comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory moving A") : COMP_OK;
+  for (int64_t g = 0; !s && g < d; g++) { /* row (own, rloc) and column (cown, cloc): no divisions per entry */
+    own[g]  = owner_of(g, c->nb, c->nprow);
+    rloc[g] = (int32_t)global_to_local(g, c->nb, c->nprow);
+    cown[g] = owner_of(g, c->nb, c->npcol);
+    cloc[g] = (int32_t)global_to_local(g, c->nb, c->npcol);
+  }
   for (int pr = 0; !s && pr < c->nprow; pr++) {
     const int m = numroc_(&(int){(int)c->p->d}, &c->nb, &pr, &zero, &c->nprow);
     ldp[pr]     = m > 1 ? m : 1;
@@ -313,8 +323,10 @@ static comp_status redistribute(const scalapack_ctx *c, const double *src, doubl
       for (int li = 0; li < c->mloc; li++, n++) {
         int64_t gi, gj;
         f(fctx, c->grow[li], c->gcol[lj], &gi, &gj);
-        dest[n] = gi < 0 ? -1 : owner_of(gi, c->nb, c->nprow) * c->npcol + owner_of(gj, c->nb, c->npcol);
-        if (dest[n] >= 0) scnt[dest[n]]++;
+        dest[n] = gi < 0 ? -1 : own[gi] * c->npcol + cown[gj];
+        if (dest[n] < 0) continue;
+        scnt[dest[n]]++;
+        ask[n] = rloc[gi] + (int64_t)cloc[gj] * ldp[own[gi]];
       }
     MPI_Alltoall(scnt, 1, MPI_INT, rcnt, 1, MPI_INT, c->comm);
     for (int q = 0; q < size; q++) {
@@ -331,15 +343,9 @@ static comp_status redistribute(const scalapack_ctx *c, const double *src, doubl
       s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory moving A");
       break;
     }
-    n = 0; /* the asks, grouped by owner, each group in this rank's entry order */
-    for (int64_t lj = lc0; lj < lc1; lj++)
-      for (int li = 0; li < c->mloc; li++, n++) {
-        if (dest[n] < 0) continue;
-        int64_t gi, gj;
-        f(fctx, c->grow[li], c->gcol[lj], &gi, &gj);
-        req[sdsp[dest[n]]++] = global_to_local(gi, c->nb, c->nprow) +
-                               global_to_local(gj, c->nb, c->npcol) * ldp[owner_of(gi, c->nb, c->nprow)];
-      }
+    /* the asks, grouped by owner, each group in this rank's entry order */
+    for (int64_t i = 0; i < n; i++)
+      if (dest[i] >= 0) req[sdsp[dest[i]]++] = ask[i];
     for (int q = 0; q < size; q++) sdsp[q] -= scnt[q];
     MPI_Alltoallv(req, scnt, sdsp, MPI_INT64_T, rin, rcnt, rdsp, MPI_INT64_T, c->comm);
     for (int64_t i = 0; i < nin; i++) vout[i] = src[rin[i]];
@@ -349,7 +355,7 @@ static comp_status redistribute(const scalapack_ctx *c, const double *src, doubl
       for (int li = 0; li < c->mloc; li++, n++)
         if (dest[n] >= 0) dst[lj * lld + li] = val[sdsp[dest[n]]++];
   }
-  free(cnt), free(ldp), free(req), free(val), free(dest), free(rin), free(vout);
+  free(cnt), free(ldp), free(req), free(val), free(dest), free(ask), free(own), free(rin), free(vout);
   return s;
 }
 
