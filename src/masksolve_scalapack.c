@@ -110,6 +110,13 @@ static int64_t local_below(int64_t g, int nb, int ip, int np)
 
 static int64_t lld_of(const scalapack_ctx *c) { return c->mloc > 1 ? c->mloc : 1; }
 
+/* A's diagonal entry in local column lj when this rank holds it, else NULL. */
+static double *diag_at(const scalapack_ctx *c, int lj)
+{
+  const int64_t g = c->gcol[lj];
+  return owner_of(g, c->nb, c->nprow) == c->myrow ? c->a + lj * lld_of(c) + global_to_local(g, c->nb, c->nprow) : NULL;
+}
+
 /* ks[ord[0..nk)] ascending (insertion sort: nk is small). */
 static void sort_ks(int nk, const int64_t *ks, int *ord)
 {
@@ -399,15 +406,20 @@ static comp_status own_gram(scalapack_ctx *c)
   return redistribute(c, c->a, c->a, from_lower, NULL);
 }
 
+/* A's diagonal := c->diag (G[π,π]'s, without the ridge). */
+static void put_diag(scalapack_ctx *c)
+{
+  for (int lj = 0; lj < c->nloc; lj++)
+    if (diag_at(c, lj)) *diag_at(c, lj) = c->diag[c->gcol[lj]];
+}
+
 /* c->diag (d) on every rank from A's diagonal before the ridge (each entry has one owner). */
 static void gather_diag(scalapack_ctx *c)
 {
-  const int64_t d = c->p->d, lld = lld_of(c);
+  const int64_t d = c->p->d;
   memset(c->diag, 0, sizeof(double) * (size_t)d);
-  for (int lj = 0; lj < c->nloc; lj++) {
-    const int64_t g = c->gcol[lj];
-    if (owner_of(g, c->nb, c->nprow) == c->myrow) c->diag[g] = c->a[lj * lld + global_to_local(g, c->nb, c->nprow)];
-  }
+  for (int lj = 0; lj < c->nloc; lj++)
+    if (diag_at(c, lj)) c->diag[c->gcol[lj]] = *diag_at(c, lj);
   MPI_Allreduce(MPI_IN_PLACE, c->diag, (int)d, MPI_DOUBLE, MPI_SUM, c->comm);
 }
 
@@ -472,13 +484,10 @@ static comp_status set_cperm(scalapack_ctx *c)
 /* A := L with L Lᵀ = A + λI (pdpotrf, lower); the strict upper triangle (G's) is left as it is. */
 static comp_status factor(scalapack_ctx *c)
 {
-  const int     d = (int)c->p->d, one = 1;
-  const int64_t lld  = lld_of(c);
-  int           info = 0;
-  for (int lj = 0; lj < c->nloc; lj++) {
-    const int64_t g = c->gcol[lj];
-    if (owner_of(g, c->nb, c->nprow) == c->myrow) c->a[lj * lld + global_to_local(g, c->nb, c->nprow)] += c->lambda;
-  }
+  const int d = (int)c->p->d, one = 1;
+  int       info = 0;
+  for (int lj = 0; lj < c->nloc; lj++)
+    if (diag_at(c, lj)) *diag_at(c, lj) += c->lambda;
   pdpotrf_("L", &d, c->a, &one, &one, c->desca, &info); /* info is global */
   c->factored = info == 0;
   if (info != 0)
@@ -496,12 +505,8 @@ static comp_status ensure_factor(scalapack_ctx *c)
 {
   if (c->factored) return COMP_OK;
   if (c->stale) {
-    const int64_t lld = lld_of(c);
     COMP_CALL(redistribute(c, c->a, c->a, from_upper, NULL));
-    for (int lj = 0; lj < c->nloc; lj++) {
-      const int64_t g = c->gcol[lj];
-      if (owner_of(g, c->nb, c->nprow) == c->myrow) c->a[lj * lld + global_to_local(g, c->nb, c->nprow)] = c->diag[g];
-    }
+    put_diag(c);
     c->stale = false;
   }
   return factor(c);
@@ -563,6 +568,9 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
   }
   if ((s = comp_dist_agree(comm, s))) goto fail;
 
+  /* λ = eps_rel · mean(diag G): from the caller's G before a borrowed one is permuted in place, so
+   * both paths sum the same diagonal in the same order; an own G's from its gathered diagonal */
+  if (p->G) c->lambda = comp_mask_ridge(p->G, p->d, p->eps_rel);
   if (c->own_gram) {
     if ((s = own_gram(c))) goto fail; /* agreed */
   } else if (c->borrowed) {
@@ -572,9 +580,11 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
   }
   if ((s = comp_dist_agree(comm, s))) goto fail;
   gather_diag(c);
-  double tr = 0; /* λ = eps_rel · mean(diag G), summed in G's own order as comp_mask_ridge does */
-  for (int64_t i = 0; i < p->d; i++) tr += p->G ? p->G[i * p->d + i] : c->diag[i];
-  c->lambda = p->eps_rel * tr / (double)p->d;
+  if (!p->G) {
+    double tr = 0;
+    for (int64_t i = 0; i < p->d; i++) tr += c->diag[i];
+    c->lambda = p->eps_rel * tr / (double)p->d;
+  }
   if ((s = set_cperm(c))) goto fail;
   /* with a replicated G the factor is made now (a failure is the create's); an own G is factored at
    * its first use, so a reorder() after the importance does not factor twice */
@@ -639,10 +649,7 @@ static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
   for (int64_t x = 0; x < d; x++) c->delta[x] = c->cperm[inv[perm[x]]];
   memcpy(c->cperm, c->delta, sizeof(double) * (size_t)d);
   free(inv);
-  for (int lj = 0; lj < c->nloc; lj++) {
-    const int64_t g = c->gcol[lj];
-    if (owner_of(g, c->nb, c->nprow) == c->myrow) c->a[lj * lld + global_to_local(g, c->nb, c->nprow)] = c->diag[g];
-  }
+  put_diag(c);
   c->perm = perm;
   return COMP_OK;
 }

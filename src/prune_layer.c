@@ -198,7 +198,7 @@ static comp_mask_problem mask_problem(const comp_dense *dn, const float *X, cons
 
 /* The importance's factor over the group: the solver back-end on G + λI in the identity order
  * (dense dn's problem, *mp and the identity *id filled here: both outlive *ms; free *id after
- * destroying *ms). Collective. */
+ * destroying *ms; G and c NULL: a back-end that builds its own share of G). Collective. */
 static comp_status group_factor(const comp_dense *dn, const float *X, const float *Xp, const double *G, const double *c,
                                 int64_t n, const comp_prune_opts *o, MPI_Comm comm, comp_mask_problem *mp, int32_t **id,
                                 comp_mask_solver **ms)
@@ -213,6 +213,14 @@ static comp_status group_factor(const comp_dense *dn, const float *X, const floa
   return comp_mask_solver_create(o->solver, mp, comm, ms); /* agreed */
 }
 
+/* OBS scores 1/[(G+λI)⁻¹]_kk (d) from the solver back-end's factor (diag_inv). Collective. */
+static comp_status obs_from_factor(comp_mask_solver *ms, int64_t d, double *score)
+{
+  comp_status s = comp_mask_solver_diag_inv(ms, score);
+  for (int64_t k = 0; !s && k < d; k++) score[k] = 1.0 / score[k];
+  return s;
+}
+
 /* OBS importance over the group: diag((G+λI)⁻¹) from the solver back-end's distributed factor
  * (scalapack: pdpotrf + pdtrtri on the group's grid) instead of one replicated Cholesky + inverse. */
 static comp_status obs_distributed(const comp_dense *dn, const float *X, const float *Xp, const double *G,
@@ -222,8 +230,7 @@ static comp_status obs_distributed(const comp_dense *dn, const float *X, const f
   int32_t          *id = NULL;
   comp_mask_solver *ms = NULL;
   comp_status       s  = group_factor(dn, X, Xp, G, c, n, o, comm, &mp, &id, &ms);
-  if (!s) s = comp_mask_solver_diag_inv(ms, score);
-  for (int64_t k = 0; !s && k < dn->d_in; k++) score[k] = 1.0 / score[k];
+  if (!s) s = obs_from_factor(ms, dn->d_in, score);
   comp_mask_solver_destroy(&ms);
   free(id);
   return s;
@@ -237,17 +244,10 @@ static comp_status obs_own_gram(const comp_dense *dn, const float *X, int64_t n,
                                 MPI_Comm comm, comp_mask_problem *mp, int32_t **id, comp_mask_solver **ms,
                                 double *score, double *t)
 {
-  const int64_t d = dn->d_in;
-  *id             = malloc(sizeof(int32_t) * (size_t)d); /* (d) identity order */
-  comp_status s   = *id ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory");
-  for (int64_t k = 0; !s && k < d; k++) (*id)[k] = (int32_t)k;
-  if ((s = comp_dist_agree(comm, s))) return s;
-  *mp = mask_problem(dn, X, X, NULL, NULL, *id, n, o);
-  if ((s = comp_mask_solver_create(o->solver, mp, comm, ms))) return s; /* agreed */
+  comp_status s = group_factor(dn, X, X, NULL, NULL, n, o, comm, mp, id, ms); /* agreed */
+  if (s) return s;
   tick(o, COMP_PHASE_GRAM, t);
-  s = comp_mask_solver_diag_inv(*ms, score);
-  for (int64_t k = 0; !s && k < d; k++) score[k] = 1.0 / score[k];
-  return s;
+  return obs_from_factor(*ms, dn->d_in, score);
 }
 
 /* Lanczos' operator for λmin: y = (G + λI)⁻¹ x through the solver's distributed factor. */

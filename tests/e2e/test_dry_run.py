@@ -75,15 +75,17 @@ def measured(model, np_, extra=(), source=None):
 
 
 def compare(name, model, np_, extra=(), source=None):
+    """The dry run's predicted peaks against a real run's measured ones (±20%); the measured peaks."""
     p = dry(model, np_, extra)
     m = measured(model, np_, extra, source)
     if not check(p is not None and m is not None, f"{name}, {np_} rank(s): dry run and real run"):
-        return
+        return None
     want = [p["peak_rank0_bytes"]] + [p["peak_other_bytes"]] * (np_ - 1)
     rel = [w / x - 1 for w, x in zip(want, m)]
     check(all(abs(e) <= 0.20 for e in rel),
           f"{name}, {np_} rank(s): predicted " + ", ".join(f"{w / 2**20:.1f}" for w in want) + " MiB vs measured " +
           ", ".join(f"{x / 2**20:.1f}" for x in m) + " MiB (" + ", ".join(f"{e:+.1%}" for e in rel) + ")")
+    return m
 
 
 def main():
@@ -145,8 +147,8 @@ def main():
         # about half a G (16 MiB at d = 2048) against -mask_gram replicated (G + the factor's share)
         group = ("--protect", "0", "--importance", "obs", "--solver", "scalapack", "--step-div", "4",
                  "--ranks-per-layer", "2")
-        compare("wide synthetic LLaMA, --solver scalapack, a group of 2, G in shares", wide, 2, group)
-        own, rep = measured(wide, 2, group), measured(wide, 2, group + ("-mask_gram", "replicated"))
+        own = compare("wide synthetic LLaMA, --solver scalapack, a group of 2, G in shares", wide, 2, group)
+        rep = measured(wide, 2, group + ("-mask_gram", "replicated"))
         if check(own is not None and rep is not None, "group of 2: runs with G in shares and replicated"):
             check(all(r - o > 8 * 2**20 for o, r in zip(own, rep)),
                   "group of 2: G in shares lowers every rank's peak: " + ", ".join(
