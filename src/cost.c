@@ -80,6 +80,9 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   const bool   obs_dist = o->importance == COMP_IMP_OBS && group > 1 && o->solver && o->solver->diag_inv;
   /* ... and whether the back-end then builds G in its shares (no whole G on any rank) */
   const bool obs_own = obs_dist && o->inputs == COMP_INPUTS_ORIGINAL && comp_mask_solver_owns_gram(o->solver);
+  /* ... and whether the COND kinds (Lanczos) then keep WᵀW and each Fisher sample's Gram in shares too */
+  const bool cond_own = cond && o->cond_eig == COMP_EIG_LANCZOS && group > 1 && o->inputs == COMP_INPUTS_ORIGINAL &&
+                        comp_mask_solver_regrams(o->solver);
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {
     if (!comp_hparams_has_dense(hp, (comp_dense_id)j)) continue;
     int64_t dout64, d64;
@@ -109,15 +112,18 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
       double p = F64 * (d * d + 2 * n * d + d * d_out + 3 * n * d_out);
       a        = a > p ? a : p;
     }
-    if (obs_own) {
+    if (obs_own || cond_own) {
       /* the group's share q = d²/group of G (src/masksolve_scalapack.c): built beside a staging
        * buffer (<= 64 MiB) and an XᵀX panel (256 columns of its rows); twice while it is reordered
-       * to the keep order, beside the fetch buffers (44 bytes an entry) */
+       * to the keep order, beside the fetch buffers (44 bytes an entry). COND: WᵀW's share beside
+       * G's through the Fisher samples and the last regram, and Lanczos' basis (steps × d) */
       const double q = F64 * d * d / group, stage = F64 * d * (d_out > n ? d_out : n);
       double       move = d * d / group / 16; /* entries a round: a 16th of the share, in 2^16..2^21 */
       move              = 44.0 * (move > 2097152.0 ? 2097152.0 : move < 65536.0 ? 65536.0 : move);
-      const double mk   = q + (stage < 67108864.0 ? stage : 67108864.0) + F64 * GRAM_PANEL * d;
-      a                 = mk > 2 * q + move ? mk : 2 * q + move;
+      const double mk   = (stage < 67108864.0 ? stage : 67108864.0) + F64 * GRAM_PANEL * d;
+      const double lz   = F64 * (d < COMP_LANCZOS_STEPS ? d : COMP_LANCZOS_STEPS) * d;
+      a                 = obs_own ? (q + mk > 2 * q + move ? q + mk : 2 * q + move)
+                                  : 2 * q + (mk > move ? (mk > lz ? mk : lz) : (move > lz ? move : lz));
     }
     analysis = analysis > a ? analysis : a;
     /* work per phase: WᵀW and X′ᵀX′ (rows·d² each: syrk, or DGEMMs on the lower row panels; WᵀW

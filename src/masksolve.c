@@ -145,8 +145,9 @@ static comp_status check_problem(const comp_mask_solver_ops *ops, const comp_mas
 {
   COMP_CHECK(p && p->d > 0 && p->d <= INT32_MAX / 2 && p->d_out > 0 && p->n > 0, COMP_ERR_ARG,
              "mask solve: bad dimensions");
-  COMP_CHECK(p->W && p->X && p->Xp && p->perm && (p->G ? p->c != NULL : p->c == NULL), COMP_ERR_ARG,
-             "mask solve: missing problem data");
+  COMP_CHECK(p->W && p->perm && (p->G ? p->c != NULL : p->c == NULL), COMP_ERR_ARG, "mask solve: missing problem data");
+  COMP_CHECK((p->X && p->Xp) || (!p->X && !p->Xp && !p->G && comp_mask_solver_regrams(ops)), COMP_ERR_ARG,
+             "mask solve: problem without X (only back-ends that build G themselves and regram take one)");
   COMP_CHECK(p->G || (comp_mask_solver_owns_gram(ops) && p->Xp == p->X), COMP_ERR_ARG,
              "mask solve: back-end %s needs G (it builds none itself, or X' differs from X)", ops->name);
   COMP_CHECK(p->eps_rel >= 0 && isfinite(p->eps_rel), COMP_ERR_ARG, "mask solve: eps_rel %g must be >= 0", p->eps_rel);
@@ -242,5 +243,27 @@ comp_status comp_mask_solver_apply_inv(comp_mask_solver *ms, const double *x, do
              ms ? ms->ops->name : "?");
   COMP_CALL(comp_dist_agree(ms->comm, ms->ops->apply_inv(ms->ctx, x, y)));
   MPI_Bcast(y, (int)ms->d, MPI_DOUBLE, 0, ms->comm); /* one y for every rank, whatever the reduction */
+  return COMP_OK;
+}
+
+comp_status comp_mask_solver_apply(comp_mask_solver *ms, const double *x, double *y)
+{
+  COMP_CHECK(ms && ms->ops->apply, COMP_ERR_ARG, "mask solve: back-end %s cannot apply G", ms ? ms->ops->name : "?");
+  COMP_CALL(comp_dist_agree(ms->comm, ms->ops->apply(ms->ctx, x, y)));
+  MPI_Bcast(y, (int)ms->d, MPI_DOUBLE, 0, ms->comm); /* one y for every rank, whatever the reduction */
+  return COMP_OK;
+}
+
+bool comp_mask_solver_regrams(const comp_mask_solver_ops *ops)
+{
+  return comp_mask_solver_owns_gram(ops) && ops->regram && ops->apply && ops->apply_inv;
+}
+
+comp_status comp_mask_solver_regram(comp_mask_solver *ms, const float *X, int64_t n, bool sample, double *lambda)
+{
+  COMP_CHECK(ms && ms->ops->regram, COMP_ERR_ARG, "mask solve: back-end %s cannot regram", ms ? ms->ops->name : "?");
+  COMP_CHECK(X && n > 0, COMP_ERR_ARG, "mask solve: regram needs rows");
+  COMP_CALL(comp_dist_agree(ms->comm, ms->ops->regram(ms->ctx, X, n, sample, lambda)));
+  MPI_Bcast(lambda, 1, MPI_DOUBLE, 0, ms->comm);
   return COMP_OK;
 }

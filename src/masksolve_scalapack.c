@@ -16,6 +16,12 @@
  * lies in the old order), from G's strict upper triangle, which pdpotrf("L") and pdtrtri("L")
  * leave untouched, and the saved diagonal.
  *
+ * For COND (regram, apply): a problem without X keeps WᵀW's lower blocks (wtw); each Fisher sample's
+ * G_s = (WᵀW)∘(X_sᵀX_s) is then made from them in A (the lower triangle only: a sample is used by
+ * apply, while A still holds it, and by apply_inv through its factor), and finally G for all rows
+ * (the upper fetched, WᵀW's blocks released). apply multiplies each rank's own entries of one
+ * triangle and their mirrors, the partial products summed over the grid.
+ *
  * The right-hand sides c_S − G_SS 1_S of any k come from the same untouched upper triangle:
  * Σ_{j<k} G[π_i, π_j] is summed by every rank over its own blocks (row i's entries right of the
  * diagonal and column i's above it) and the partial sums added over the grid (one allreduce of d
@@ -87,12 +93,14 @@ typedef struct scalapack_ctx {
   int64_t                 *gcol;     /* (nloc) global index of each local column                           */
   double                  *diag;     /* (d) diag G[π,π], every rank (the factor overwrites A's)            */
   double                  *cperm;    /* (d) c_{π_i}: the caller's c permuted, or (own_gram) G[π,π]'s row sums */
+  double                  *wtw;      /* (lld, nloc) WᵀW's lower blocks, kept for regram (problem without X)   */
   const int32_t           *perm;     /* (d) the current keep order π (p->perm, then reorder's)              */
   double                   lambda;   /* the ridge                                                          */
   bool                     borrowed; /* a is the caller's G_scratch (a 1x1 grid): not freed here        */
   bool                     own_gram; /* A built here from W and X (the problem has no G)                 */
   bool                     factored; /* a holds the factor (own_gram: made at the first use)             */
   bool                     stale;    /* a's lower triangle is pdtrtri's L⁻¹ (after diag_inv)             */
+  bool                     sample;   /* a holds a Fisher sample's lower triangle alone (regram): no solves */
 } scalapack_ctx;
 
 /* Global index of local index l in a dimension cut into nb blocks dealt round-robin over np
@@ -211,6 +219,7 @@ static void ctx_free(scalapack_ctx *c)
   if (!c->borrowed) free(c->a);
   free(c->diag);
   free(c->cperm);
+  free(c->wtw);
   free(c->grow);
   free(c->gcol);
   free(c->b);
@@ -382,27 +391,49 @@ static void from_upper(const void *ctx, int64_t ga, int64_t gb, int64_t *gi, int
   *gj = ga;
 }
 
-/* A's local blocks from W and X (own_gram): G[π,π] = (WᵀW)∘(XᵀX) in the π order, the lower triangle
- * by local DGEMMs (WᵀW into A, then XᵀX panel by panel into a scratch panel multiplied in), the upper
- * fetched from the transposed positions, so A is symmetric bit for bit. Collective. */
-static comp_status own_gram(scalapack_ctx *c)
+/* A's lower blocks := wtw's (NULL: WᵀW computed into A now) ∘ XᵀX of X's n rows (X (n, d) float),
+ * the XᵀX part panel by panel into a scratch panel multiplied in. Local, no communication. */
+static comp_status lower_gram(scalapack_ctx *c, const double *wtw, const float *X, int64_t n)
 {
   const comp_mask_problem *p   = c->p;
-  const int64_t            lld = lld_of(c);
+  const int64_t            lld = lld_of(c), size = lld * (c->nloc > 0 ? c->nloc : 1);
   double     *T = malloc(sizeof(double) * (size_t)(lld * GRAM_PANEL_COLS)); /* (lld, 256) XᵀX columns of a panel */
   comp_status s = T ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for a panel");
-  memset(c->a, 0, sizeof(double) * (size_t)(lld * (c->nloc > 0 ? c->nloc : 1)));
-  if (!s && c->nloc > 0) s = local_gram_acc(c, c->a, lld, p->W, p->d_out, 0, c->nloc);
+  if (wtw)
+    memcpy(c->a, wtw, sizeof(double) * (size_t)size);
+  else
+    memset(c->a, 0, sizeof(double) * (size_t)size);
+  if (!s && !wtw && c->nloc > 0) s = local_gram_acc(c, c->a, lld, p->W, p->d_out, 0, c->nloc);
   for (int p0 = 0; !s && p0 < c->nloc; p0 += GRAM_PANEL_COLS) {
     const int     p1 = p0 + GRAM_PANEL_COLS < c->nloc ? p0 + GRAM_PANEL_COLS : c->nloc;
     const int64_t l0 = local_below(c->gcol[p0], c->nb, c->myrow, c->nprow);
     memset(T, 0, sizeof(double) * (size_t)(lld * GRAM_PANEL_COLS));
-    s = local_gram_acc(c, T, lld, p->X, p->n, p0, p1);
+    s = local_gram_acc(c, T, lld, X, n, p0, p1);
     for (int j = p0; !s && j < p1; j++)
       for (int64_t li = l0; li < c->mloc; li++) c->a[j * lld + li] *= T[(j - p0) * lld + li];
   }
   free(T);
-  if ((s = comp_dist_agree(c->comm, s))) return s;
+  return s;
+}
+
+/* A's local blocks from W and X (own_gram): G[π,π] = (WᵀW)∘(XᵀX) in the π order, the lower triangle
+ * by local DGEMMs (lower_gram), the upper fetched from the transposed positions, so A is symmetric
+ * bit for bit. A problem without X: WᵀW's lower blocks alone, kept in c->wtw for regram. Collective. */
+static comp_status own_gram(scalapack_ctx *c)
+{
+  const comp_mask_problem *p   = c->p;
+  const int64_t            lld = lld_of(c), size = lld * (c->nloc > 0 ? c->nloc : 1);
+  comp_status              s = COMP_OK;
+  if (!p->X) {
+    c->wtw = malloc(sizeof(double) * (size_t)size);
+    if (!c->wtw) s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for WtW's share");
+    if (!s) memset(c->wtw, 0, sizeof(double) * (size_t)size);
+    memset(c->a, 0, sizeof(double) * (size_t)size); /* G = 0 until regram */
+    if (!s && c->nloc > 0) s = local_gram_acc(c, c->wtw, lld, p->W, p->d_out, 0, c->nloc);
+    c->sample = true; /* nothing to solve until regram */
+    return comp_dist_agree(c->comm, s);
+  }
+  if ((s = comp_dist_agree(c->comm, lower_gram(c, NULL, p->X, p->n)))) return s;
   return redistribute(c, c->a, c->a, from_lower, NULL);
 }
 
@@ -468,6 +499,15 @@ static comp_status prefix_sums(const scalapack_ctx *c, int nk, const int64_t *ks
   MPI_Allreduce(MPI_IN_PLACE, pre, (int)(nk * d), MPI_DOUBLE, MPI_SUM, c->comm);
   free(ord), free(run);
   return COMP_OK;
+}
+
+/* λ = eps_rel · mean(diag G) of an own G, from the gathered c->diag (summed in index order, as
+ * comp_mask_ridge sums a whole G's). */
+static void own_ridge(scalapack_ctx *c)
+{
+  double tr = 0;
+  for (int64_t i = 0; i < c->p->d; i++) tr += c->diag[i];
+  c->lambda = c->p->eps_rel * tr / (double)c->p->d;
 }
 
 /* c->cperm (d): the caller's c in the π order, or (own_gram: c = G 1) G[π,π]'s row sums. */
@@ -579,12 +619,12 @@ static comp_status scalapack_create(const comp_mask_problem *p, MPI_Comm comm, v
     fill_local(c);
   }
   if ((s = comp_dist_agree(comm, s))) goto fail;
-  gather_diag(c);
-  if (!p->G) {
-    double tr = 0;
-    for (int64_t i = 0; i < p->d; i++) tr += c->diag[i];
-    c->lambda = p->eps_rel * tr / (double)p->d;
+  if (c->sample) { /* WᵀW's share alone: regram comes first */
+    *ctx = c;
+    return COMP_OK;
   }
+  gather_diag(c);
+  if (!p->G) own_ridge(c);
   if ((s = set_cperm(c))) goto fail;
   /* with a replicated G the factor is made now (a failure is the create's); an own G is factored at
    * its first use, so a reorder() after the importance does not factor twice */
@@ -619,6 +659,7 @@ static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
   scalapack_ctx *c = ctx;
   const int64_t  d = c->p->d, lld = lld_of(c);
   COMP_CHECK(!c->borrowed, COMP_ERR_ARG, "mask solve (scalapack): no reorder of a G handed over");
+  COMP_CHECK(!c->sample, COMP_ERR_ARG, "mask solve (scalapack): no reorder of a Fisher sample's Gram");
   c->factored = false;
   c->stale    = false;
   if (!c->own_gram) {
@@ -657,9 +698,10 @@ static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
 static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
 {
   scalapack_ctx *c = ctx;
-  const int64_t  d = c->p->d;
-  const int      n = (int)k, one = 1;
-  int            info = 0, rank;
+  COMP_CHECK(!c->sample, COMP_ERR_ARG, "mask solve (scalapack): no solve on a Fisher sample's Gram");
+  const int64_t d = c->p->d;
+  const int     n = (int)k, one = 1;
+  int           info = 0, rank;
   MPI_Comm_rank(c->comm, &rank);
   COMP_CALL(ensure_factor(c));                      /* global status */
   double *pre = malloc(sizeof(double) * (size_t)d); /* (d) Σ_{j<k} G[π_i, π_j] */
@@ -696,11 +738,12 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
  * c sees exactly the leading k_c × k_c block (as comp_masktune_solve_many). */
 static comp_status scalapack_solve_many(void *ctx, int nk, const int64_t *ks, double *const *m)
 {
-  scalapack_ctx *c  = ctx;
-  const int64_t  d  = c->p->d;
-  const int      di = (int)d, zero = 0, one = 1;
-  const double   alpha = 1.0;
-  int            rank, info = 0, desc[DLEN];
+  scalapack_ctx *c = ctx;
+  COMP_CHECK(!c->sample, COMP_ERR_ARG, "mask solve (scalapack): no solve on a Fisher sample's Gram");
+  const int64_t d  = c->p->d;
+  const int     di = (int)d, zero = 0, one = 1;
+  const double  alpha = 1.0;
+  int           rank, info = 0, desc[DLEN];
   MPI_Comm_rank(c->comm, &rank);
   COMP_CALL(ensure_factor(c)); /* global status */
   const int nkl = numroc_(&nk, &c->nb, &c->mycol, &zero, &c->npcol), ld = c->mloc > 1 ? c->mloc : 1;
@@ -748,8 +791,9 @@ static comp_status scalapack_solve_many(void *ctx, int nk, const int64_t *ks, do
 static comp_status scalapack_diag_inv(void *ctx, double *dinv)
 {
   scalapack_ctx *c = ctx;
-  const int      d = (int)c->p->d, one = 1;
-  int            info = 0;
+  COMP_CHECK(!c->sample, COMP_ERR_ARG, "mask solve (scalapack): no diag_inv on a Fisher sample's Gram");
+  const int d = (int)c->p->d, one = 1;
+  int       info = 0;
   COMP_CALL(ensure_factor(c)); /* global status */
   pdtrtri_("L", "N", &d, c->a, &one, &one, c->desca, &info);
   c->factored = false;
@@ -786,6 +830,68 @@ static comp_status scalapack_apply_inv(void *ctx, const double *x, double *y)
   return info == 0 ? COMP_OK : comp_error_set(COMP_ERR_NUMERIC, "cond importance (scalapack): pdpotrs info %d", info);
 }
 
+/* A := (WᵀW)∘(XᵀX) for X's n rows, from the WᵀW share kept at create (a problem without X), in
+ * the create's order; sample: the lower triangle alone (a Fisher sample: only apply and apply_inv
+ * follow), else the upper fetched too and WᵀW's share released (the last regram: solves follow).
+ * *lambda the new ridge. Collective. */
+static comp_status scalapack_regram(void *ctx, const float *X, int64_t n, bool sample, double *lambda)
+{
+  scalapack_ctx *c = ctx;
+  COMP_CHECK(c->wtw, COMP_ERR_ARG, "mask solve (scalapack): regram needs WtW's share (a problem without G and X)");
+  COMP_CHECK(c->perm == c->p->perm, COMP_ERR_ARG, "mask solve (scalapack): regram after a reorder");
+  c->factored   = false;
+  c->stale      = false;
+  c->sample     = true;
+  comp_status s = comp_dist_agree(c->comm, lower_gram(c, c->wtw, X, n));
+  if (!s && !sample) s = redistribute(c, c->a, c->a, from_lower, NULL);
+  if (s) return s;
+  gather_diag(c);
+  own_ridge(c);
+  *lambda = c->lambda;
+  if (sample) return COMP_OK;
+  free(c->wtw);
+  c->wtw    = NULL;
+  c->sample = false;
+  return set_cperm(c);
+}
+
+/* y = G[π,π] x on every rank: each rank multiplies its own entries of one triangle, counting the
+ * mirrored entry too — the lower one (diagonal included) while A holds G, else G's strict upper
+ * one and the saved diagonal (after a factor) — and the partial sums are added over the grid. */
+static comp_status scalapack_apply(void *ctx, const double *x, double *y)
+{
+  scalapack_ctx *c = ctx;
+  const int64_t  d = c->p->d, lld = lld_of(c);
+  const bool     lower = !c->factored && !c->stale;
+  int            rank;
+  MPI_Comm_rank(c->comm, &rank);
+  COMP_CHECK(lower || !c->sample, COMP_ERR_ARG, "mask solve (scalapack): G x of a factored Fisher sample");
+  double *xr  = malloc(sizeof(double) * (size_t)(2 * (c->mloc > 0 ? c->mloc : 1))); /* (mloc) x, then y, of my rows */
+  double *yr  = xr ? xr + (c->mloc > 0 ? c->mloc : 1) : NULL;
+  int     bad = !xr;
+  MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
+  COMP_CHECK(!bad, COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for G x");
+  for (int li = 0; li < c->mloc; li++) xr[li] = x[c->grow[li]], yr[li] = 0;
+  memset(y, 0, sizeof(double) * (size_t)d);
+  for (int lj = 0; lj < c->nloc; lj++) {
+    const int64_t gj = c->gcol[lj], lim = local_below(gj, c->nb, c->myrow, c->nprow);
+    const double *col = c->a + lj * lld;
+    if (lower) { /* rows at or below the diagonal; the mirror of those strictly below */
+      const int64_t below = lim + (lim < c->mloc && c->grow[lim] == gj);
+      cblas_daxpy((int)(c->mloc - lim), x[gj], col + lim, 1, yr + lim, 1);
+      y[gj] += cblas_ddot((int)(c->mloc - below), col + below, 1, xr + below, 1);
+    } else { /* rows strictly above the diagonal, and their mirror */
+      cblas_daxpy((int)lim, x[gj], col, 1, yr, 1);
+      y[gj] += cblas_ddot((int)lim, col, 1, xr, 1);
+    }
+  }
+  for (int li = 0; li < c->mloc; li++) y[c->grow[li]] += yr[li];
+  for (int64_t i = 0; !lower && rank == 0 && i < d; i++) y[i] += c->diag[i] * x[i];
+  MPI_Allreduce(MPI_IN_PLACE, y, (int)d, MPI_DOUBLE, MPI_SUM, c->comm);
+  free(xr);
+  return COMP_OK;
+}
+
 const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .name       = "scalapack",
     .help       = "Cholesky of G[pi,pi] + lambda*I once, prefix solves, block-cyclic over a 2-D grid "
@@ -799,4 +905,6 @@ const comp_mask_solver_ops comp_mask_solver_scalapack_ops = {
     .apply_inv  = scalapack_apply_inv,
     .own_gram   = scalapack_own_gram,
     .reorder    = scalapack_reorder,
+    .apply      = scalapack_apply,
+    .regram     = scalapack_regram,
 };

@@ -256,6 +256,27 @@ static comp_status op_solver_inv(void *ctx, const double *x, double *y)
   return comp_mask_solver_apply_inv(ctx, x, y);
 }
 
+/* Lanczos' operator for λmax without a whole G: y = G x through the solver's distributed G. */
+static comp_status op_solver_apply(void *ctx, const double *x, double *y) { return comp_mask_solver_apply(ctx, x, y); }
+
+/* Eq. 7 over the group: λmax by Lanczos through op (y the same on every rank), λmin by shift-invert
+ * Lanczos through ms's distributed factor of G + λI (lam the ridge), then κ and g (d) from the two
+ * pairs. *conv = false (κ and g unset) when either end needs more than `steps` steps. Collective. */
+static comp_status group_cond_grad(comp_spd_op op, void *octx, comp_mask_solver *ms, int64_t d, double lam, int steps,
+                                   MPI_Comm comm, double *kappa, double *g, bool *conv)
+{
+  double     *v      = malloc(sizeof(double) * (size_t)(2 * d)); /* (d, 2) v_min, v_max */
+  double      th_max = 0, th_inv = 0;
+  bool        conv_max = false, conv_min = false;
+  comp_status s = comp_dist_agree(comm, v ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
+  if (!s) s = comp_dist_agree(comm, comp_lanczos_top(op, octx, d, steps, &th_max, v + d, &conv_max));
+  if (!s && conv_max) s = comp_dist_agree(comm, comp_lanczos_top(op_solver_inv, ms, d, steps, &th_inv, v, &conv_min));
+  if (!s && conv_max && conv_min) s = comp_eq7_from_eigpairs(d, lam, 1.0 / th_inv - lam, th_max, v, v + d, kappa, g);
+  *conv = !s && conv_max && conv_min;
+  free(v);
+  return s;
+}
+
 /* COND importance over the group (Eq. 7, 9 with --cond-eig lanczos): λmax by Lanczos on G, as one
  * rank does; λmin by shift-invert Lanczos through the solver back-end's distributed factor of
  * G + λI (scalapack: pdpotrf over the group's grid, one pdpotrs per step) instead of a Cholesky
@@ -265,32 +286,64 @@ static comp_status cond_distributed(const comp_dense *dn, const float *X, const 
                                     const double *c, int64_t n, const comp_fisher *fisher, const comp_prune_opts *o,
                                     MPI_Comm comm, double *score, bool *done)
 {
-  const int64_t     d      = dn->d_in;
-  const int         steps  = fisher->eig_steps > 0 ? fisher->eig_steps : COMP_LANCZOS_STEPS;
-  const double      lam    = comp_mask_ridge(G, d, o->ridge_eps);
-  int32_t          *id     = NULL;
-  double           *v      = malloc(sizeof(double) * (size_t)(2 * d)); /* (d, 2) v_min, v_max */
-  comp_mask_solver *ms     = NULL;
-  double            th_max = 0, th_inv = 0, kappa = 0;
-  bool              conv_max = false, conv_min = false;
-  comp_sym          gop = {.A = G, .d = d}; /* G replicated on every rank */
+  const int64_t     d     = dn->d_in;
+  const int         steps = fisher->eig_steps > 0 ? fisher->eig_steps : COMP_LANCZOS_STEPS;
+  int32_t          *id    = NULL;
+  comp_mask_solver *ms    = NULL;
+  double            kappa = 0;
+  comp_sym          gop   = {.A = G, .d = d}; /* G replicated on every rank */
   comp_mask_problem mp;
-  comp_status       s = comp_dist_agree(comm, v ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "out of memory"));
-  *done               = false;
-  if (s) goto out;
-  /* replicated: every rank runs the same steps on the same G and so gets the same pair */
-  s = comp_dist_agree(comm, comp_lanczos_top(comp_sym_apply, &gop, d, steps, &th_max, v + d, &conv_max));
-  if (s || !conv_max) goto out;
-  if ((s = group_factor(dn, X, Xp, G, c, n, o, comm, &mp, &id, &ms))) goto out; /* agreed */
-  s = comp_dist_agree(comm, comp_lanczos_top(op_solver_inv, ms, d, steps, &th_inv, v, &conv_min));
-  if (s || !conv_min) goto out;
-  s = comp_eq7_from_eigpairs(d, lam, 1.0 / th_inv - lam, th_max, v, v + d, &kappa, score); /* score = g */
-  if (!s) comp_eq9_cond_score(d, kappa, score, fisher, score);
-  *done = !s;
-out:
+  comp_status       s = group_factor(dn, X, Xp, G, c, n, o, comm, &mp, &id, &ms); /* agreed */
+  if (!s)
+    s = group_cond_grad(comp_sym_apply, &gop, ms, d, comp_mask_ridge(G, d, o->ridge_eps), steps, comm, &kappa, score,
+                        done); /* score = g */
+  if (!s && *done) comp_eq9_cond_score(d, kappa, score, fisher, score);
   comp_mask_solver_destroy(&ms);
   free(id);
-  free(v);
+  return s;
+}
+
+/* COND importance over the group with no whole (d,d) matrix on any rank (Eq. 7-9, --cond-eig
+ * lanczos; COND_FISHER: Eq. 8 alone). The back-end keeps WᵀW's share (a problem without X); each
+ * Fisher sample's G_s = (WᵀW)∘(X_sᵀX_s) is made in the shares in turn (regram), its λmax found by
+ * Lanczos through the distributed G_s x and its λmin by shift-invert through its distributed
+ * factor; then G itself, for κ and g. F sums the (g^(s))² in sample order, as one rank does. *ms
+ * is left holding G in the identity order (*mp, *id outlive it), for the mask solves after a
+ * reorder. *done = false when Lanczos needs more steps than allowed (*ms destroyed, F zeroed): the
+ * caller then takes the replicated path. Collective. */
+static comp_status cond_own_gram(const comp_dense *dn, const float *X, int64_t S, int64_t T, const comp_prune_opts *o,
+                                 MPI_Comm comm, comp_mask_problem *mp, int32_t **id, comp_mask_solver **ms,
+                                 comp_fisher *fisher, double *score, bool *done, double *t)
+{
+  const int64_t d = dn->d_in, n = S * T;
+  const int     steps = fisher->eig_steps > 0 ? fisher->eig_steps : COMP_LANCZOS_STEPS;
+  double        lam = 0, kappa = 0;
+  bool          conv = true;
+  comp_status   s    = group_factor(dn, NULL, NULL, NULL, NULL, n, o, comm, mp, id, ms); /* WᵀW's share; agreed */
+  tick(o, COMP_PHASE_WTW, t);
+  for (int64_t smp = 0; !s && conv && smp < S; smp++) { /* score = g^(s) */
+    s = comp_mask_solver_regram(*ms, X + smp * T * d, T, true, &lam);
+    if (!s) s = group_cond_grad(op_solver_apply, *ms, *ms, d, lam, steps, comm, &kappa, score, &conv);
+    for (int64_t k = 0; !s && conv && k < d; k++) fisher->F[k] += score[k] * score[k];
+  }
+  fisher->n = (int)S;
+  tick(o, COMP_PHASE_FISHER, t);
+  if (!s && conv) s = comp_mask_solver_regram(*ms, X, n, false, &lam);
+  tick(o, COMP_PHASE_GRAM, t);
+  if (!s && conv && o->importance == COMP_IMP_COND) { /* score = g, then Eq. 9 */
+    s = group_cond_grad(op_solver_apply, *ms, *ms, d, lam, steps, comm, &kappa, score, &conv);
+    if (!s && conv) comp_eq9_cond_score(d, kappa, score, fisher, score);
+  } else if (!s && conv) {
+    s = comp_neuron_importance(COMP_IMP_COND_FISHER, d, NULL, NULL, NULL, fisher, o->ridge_eps, score);
+  }
+  *done = !s && conv;
+  if (!*done) {
+    comp_mask_solver_destroy(ms);
+    free(*id);
+    *id = NULL;
+    memset(fisher->F, 0, sizeof(double) * (size_t)d);
+    fisher->n = 0;
+  }
   return s;
 }
 
@@ -300,21 +353,22 @@ out:
  * Importance is computed on X′. fraction: the uniform allocation's share (NaN: τ allocation).
  * Bounded memory: one (d,d) matrix is alive at a time — G, built panel by panel, used in place by
  * the importance and factored in place by lapack — and one and a half with the COND kinds (WᵀW,
- * packed, beside a Fisher sample, then beside G); two and a half with X′ ≠ X (and X′Xᵀ). */
+ * packed, beside a Fisher sample, then beside G); two and a half with X′ ≠ X (and X′Xᵀ). On a group
+ * whose back-end builds G in its shares (scalapack, X′ = X): OBS and COND with Lanczos hold no whole
+ * (d,d) at all, only shares of G (and of WᵀW for COND), d²/ranks doubles each. */
 static comp_status analyse_dense(const comp_dense *dn, const float *X, const float *Xp, int64_t S, int64_t T,
                                  double fraction, const comp_prune_opts *o, MPI_Comm comm, dense_plan *p)
 {
   const int64_t     d = dn->d_in, n = S * T;
-  comp_status       s        = COMP_OK;
-  const bool        cond     = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
-  const bool        need_wtw = cond || (Xp && Xp != X);
-  double           *WtWp     = need_wtw ? malloc(sizeof(double) * (size_t)comp_packed_row(d)) : NULL; /* WᵀW packed */
-  double           *G        = NULL;                                     /* (d, d) X′X′ᵀ, then Eq. 5's G */
-  double           *c        = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
-  double           *dg       = malloc(sizeof(double) * (size_t)(2 * d)); /* (d) diag WᵀW, (d) diag X′X′ᵀ */
-  double           *score    = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
-  comp_fisher       fisher   = {0};
-  comp_mask_solver *ms       = NULL;
+  comp_status       s      = COMP_OK;
+  const bool        cond   = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
+  double           *WtWp   = NULL;                                     /* (d(d+1)/2) WᵀW packed          */
+  double           *G      = NULL;                                     /* (d, d) X′X′ᵀ, then Eq. 5's G */
+  double           *c      = malloc(sizeof(double) * (size_t)d);       /* (d) right side of Eq. 5    */
+  double           *dg     = malloc(sizeof(double) * (size_t)(2 * d)); /* (d) diag WᵀW, (d) diag X′X′ᵀ */
+  double           *score  = malloc(sizeof(double) * (size_t)d);       /* (d) neuron importance      */
+  comp_fisher       fisher = {0};
+  comp_mask_solver *ms     = NULL;
   comp_mask_problem mp_own;              /* the own-Gram path's problem and identity order (outlive ms) */
   int32_t          *id_own = NULL;       /* (d)                                                          */
   double            t      = comp_now(); /* phase timer */
@@ -330,11 +384,30 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   p->perm = malloc(sizeof(int32_t) * (size_t)d);
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
-  /* OBS on a group of 2 or more whose back-end builds its own share of G (scalapack) */
+  /* OBS on a group of 2 or more whose back-end builds its own share of G (scalapack); the COND
+   * kinds with Lanczos when it can also swap G's rows for the Fisher samples' */
   const bool own = o->importance == COMP_IMP_OBS && gsize > 1 && Xp == X && comp_mask_solver_owns_gram(o->solver) &&
                    o->solver->diag_inv;
-  if ((need_wtw && !WtWp) || !c || !dg || !score || !p->perm || !p->var) {
+  bool own_cond =
+      cond && o->cond_eig == COMP_EIG_LANCZOS && gsize > 1 && Xp == X && comp_mask_solver_regrams(o->solver);
+  if (!c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
+    goto agree;
+  }
+  if (own_cond) { /* no whole (d,d) matrix on any rank */
+    s          = comp_dist_agree(comm, comp_fisher_init(&fisher, d));
+    fisher.eig = o->cond_eig;
+    if (!s) s = cond_own_gram(dn, X, S, T, o, comm, &mp_own, &id_own, &ms, &fisher, score, &own_cond, &t); /* agreed */
+    if (s || own_cond) {
+      if (!s) comp_keep_order(score, d, p->perm);
+      tick(o, COMP_PHASE_IMPORTANCE, &t);
+      goto agree;
+    }
+    comp_fisher_free(&fisher); /* Lanczos did not converge: the replicated path, from the start */
+  }
+  const bool need_wtw = cond || Xp != X;
+  if (need_wtw && !(WtWp = malloc(sizeof(double) * (size_t)comp_packed_row(d)))) {
+    s = comp_error_set(COMP_ERR_NOMEM, "out of memory for WtW of a dense with %lld inputs", (long long)d);
     goto agree;
   }
   /* WᵀW is kept (packed) only when something besides G needs it (the Fisher samples, or the cross

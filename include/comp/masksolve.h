@@ -15,7 +15,9 @@
  *   scalapack  the same factor, block-cyclic over comm's 2-D process grid (pdpotrf once, pdpotrs on
  *              the leading k×k block per k). Also serves the importance on a group of ranks:
  *              diag_inv (OBS) and apply_inv (COND's shift-invert Lanczos); builds G itself, each
- *              rank only its blocks (own_gram), and reorders them for the keep order.
+ *              rank only its blocks (own_gram), and reorders them for the keep order; keeps WᵀW's
+ *              blocks to make each COND Fisher sample's Gram in the same shares (regram) and
+ *              applies G (apply: Lanczos' λmax), so COND needs no whole (d,d) on any rank either.
  *   petsc      KSPLSQR on the tall problem of Eq. 4, matrix-free: a MatShell applies
  *              𝒜_S δ = vec(X′_S diag(δ) W_Sᵀ) and its transpose without forming the Khatri–Rao
  *              matrix; the ridge is the extra block √λ·I. Options pass through with the prefix
@@ -48,12 +50,14 @@
 /* One dense's mask-tuning problem, the same on every rank of the solver's communicator. The
  * problem's arrays must stay valid until destroy (back-ends may keep pointers to them). */
 typedef struct comp_mask_problem {
-  int64_t       d;        /* input columns of the dense                                       */
-  int64_t       d_out;    /* output rows                                                      */
-  int64_t       n;        /* calibration token rows                                           */
-  const float  *W;        /* (d_out, d) row-major                                              */
-  const float  *X;        /* (n, d) what the unpruned layer feeds the dense (the target)       */
-  const float  *Xp;       /* (n, d) X′, what it is fed when pruned (== X by default)           */
+  int64_t      d;         /* input columns of the dense                                       */
+  int64_t      d_out;     /* output rows                                                      */
+  int64_t      n;         /* calibration token rows                                           */
+  const float *W;         /* (d_out, d) row-major                                              */
+  const float *X;         /* (n, d) what the unpruned layer feeds the dense (the target); NULL
+                             with G NULL (regram back-ends): only WᵀW's share is made, and
+                             comp_mask_solver_regram gives G its rows before anything else     */
+  const float  *Xp;       /* (n, d) X′, what it is fed when pruned (== X by default, NULL too)  */
   const double *G;        /* (d, d) (WᵀW)∘(X′ᵀX′), both triangles; NULL: the back-end builds its
                              own share from W and X (own_gram back-ends, X′ = X; c NULL too)   */
   double *G_scratch;      /* NULL, or G itself handed over: a back-end may use its storage (lapack
@@ -89,6 +93,15 @@ typedef struct comp_mask_solver_ops {
   /* optional: move the factor to a new keep order (perm valid until destroy) from the G the
    * back-end holds, e.g. after diag_inv ranked the columns; collective */
   comp_status (*reorder)(void *ctx, const int32_t *perm);
+  /* optional: y (d) = G[π,π] x (d), x the same on every rank, y on (at least) rank 0, from the G
+   * the back-end holds (whatever its factor has done): COND's λmax by Lanczos on the solver's ranks
+   * without a whole G on any (scalapack: each rank its own blocks) */
+  comp_status (*apply)(void *ctx, const double *x, double *y);
+  /* optional, with own_gram: G := (WᵀW)∘(XᵀX) for X's n rows (X (n, d)), WᵀW's share kept from a
+   * create without X, in the create's order; sample: a Fisher sample (only apply and apply_inv
+   * follow, so the back-end may skip what solves need), else the last regram (WᵀW's share may be
+   * released; solves, reorder and diag_inv follow). *lambda: the new G's ridge. Collective. */
+  comp_status (*regram)(void *ctx, const float *X, int64_t n, bool sample, double *lambda);
 } comp_mask_solver_ops;
 
 /* The registry: back-ends compiled in, in --help order (lapack first, the default). */
@@ -131,6 +144,16 @@ comp_status comp_mask_solver_reorder(comp_mask_solver *ms, const int32_t *perm);
 
 /* Collective. The back-end's apply_inv (COMP_ERR_ARG when it has none): y (d) on every rank. */
 comp_status comp_mask_solver_apply_inv(comp_mask_solver *ms, const double *x, double *y);
+/* Collective. The back-end's apply, y = G[π,π] x (COMP_ERR_ARG when it has none): y (d) on every rank. */
+comp_status comp_mask_solver_apply(comp_mask_solver *ms, const double *x, double *y);
+
+/* true when ops builds its own shares of G (comp_mask_solver_owns_gram) and can also swap G's rows
+ * (regram) and apply G and its inverse: COND's Fisher samples and κ then need no whole (d,d) matrix
+ * on any rank either. */
+bool comp_mask_solver_regrams(const comp_mask_solver_ops *ops);
+/* Collective. The back-end's regram (COMP_ERR_ARG when it has none): G := (WᵀW)∘(XᵀX) for X (n, d);
+ * *lambda its ridge, the same on every rank. */
+comp_status comp_mask_solver_regram(comp_mask_solver *ms, const float *X, int64_t n, bool sample, double *lambda);
 
 /* The reference ridge λ = eps_rel · mean(diag G) (G (d,d)). */
 double comp_mask_ridge(const double *G, int64_t d, double eps_rel);

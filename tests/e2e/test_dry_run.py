@@ -88,6 +88,17 @@ def compare(name, model, np_, extra=(), source=None):
     return m
 
 
+def shares_vs_replicated(what, model, group):
+    """A group of 2 with the Grams in its shares: predicted peak within 20% of measured, and measured
+    lower on every rank than with -mask_gram replicated."""
+    own = compare(f"wide synthetic LLaMA, {what}, --solver scalapack, a group of 2, Grams in shares", model, 2, group)
+    rep = measured(model, 2, group + ("-mask_gram", "replicated"))
+    if check(own is not None and rep is not None, f"{what}, group of 2: runs with the Grams in shares and replicated"):
+        check(all(r - o > 8 * 2**20 for o, r in zip(own, rep)),
+              f"{what}, group of 2: the Grams in shares lower every rank's peak: " + ", ".join(
+                  f"{o / 2**20:.1f} vs {r / 2**20:.1f} MiB" for o, r in zip(own, rep)) + " (replicated)")
+
+
 def main():
     # config.json alone is enough; LLaMA-2-7B's numbers against closed forms
     cfgdir = f"{TMP}/llama2-7b-config"
@@ -144,15 +155,12 @@ def main():
         compare("wide synthetic LLaMA, --solver scalapack", wide, 1, ("--protect", "0", "--importance", "obs",
                                                                       "--solver", "scalapack", "--step-div", "4"))
         # a group of 2 builds G in its block-cyclic shares (no whole G on any rank): the peak falls by
-        # about half a G (16 MiB at d = 2048) against -mask_gram replicated (G + the factor's share)
-        group = ("--protect", "0", "--importance", "obs", "--solver", "scalapack", "--step-div", "4",
-                 "--ranks-per-layer", "2")
-        own = compare("wide synthetic LLaMA, --solver scalapack, a group of 2, G in shares", wide, 2, group)
-        rep = measured(wide, 2, group + ("-mask_gram", "replicated"))
-        if check(own is not None and rep is not None, "group of 2: runs with G in shares and replicated"):
-            check(all(r - o > 8 * 2**20 for o, r in zip(own, rep)),
-                  "group of 2: G in shares lowers every rank's peak: " + ", ".join(
-                      f"{o / 2**20:.1f} vs {r / 2**20:.1f} MiB" for o, r in zip(own, rep)) + " (replicated)")
+        # about half a G (16 MiB at d = 2048) against -mask_gram replicated (G + the factor's share);
+        # with the default COND importance WᵀW and every Fisher sample's Gram are in the shares too
+        # (two shares of d²/2 each, against WᵀW packed + a whole sample's Gram, then G + a share)
+        for what, imp in (("obs", ("--importance", "obs")), ("cond", ())):
+            shares_vs_replicated(what, wide, ("--protect", "0", *imp, "--solver", "scalapack", "--step-div", "4",
+                                              "--ranks-per-layer", "2"))
     preflight(llama)
     finish()
 

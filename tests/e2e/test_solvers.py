@@ -1,6 +1,7 @@
 """The pruning result does not depend on the mask-solve back-end nor on how ranks share layers:
 every compiled-in --solver, with 1-3 ranks, groups of ranks sharing a layer (--ranks-per-layer) and
-ScaLAPACK grids 1x1, 1x2, 2x1, 1x3, gives the same kept columns and the same weights (to 1e-5
+ScaLAPACK grids 1x1, 1x2, 2x1, 1x3 (the Grams built in the group's shares, or replicated with -mask_gram
+replicated), gives the same kept columns and the same weights (to 1e-5
 relative) as one rank with lapack, on the shared llama-8L and opt-6L.
 """
 import os, sys
@@ -51,8 +52,9 @@ def main():
     check("lapack" in solvers, "lapack is always there")
     configs = [("lapack", 2, 2, None), ("lapack", 3, 3, None)]
     if "scalapack" in solvers:
+        # groups build the Grams in their shares (COND's Fisher samples too); replicated: whole on each rank
         configs += [("scalapack", 1, 0, None), ("scalapack", 2, 2, "1x2"), ("scalapack", 2, 2, "2x1"),
-                    ("scalapack", 3, 3, None), ("scalapack", 3, 0, None)]
+                    ("scalapack", 3, 3, None), ("scalapack", 3, 0, None), ("scalapack", 2, 2, "replicated")]
     if "petsc" in solvers:  # LSQR per kept count is slow: a coarser profile (against lapack with the same)
         configs += [("petsc", 1, 0, None), ("petsc", 2, 2, None)]
     coarse = ("--step-div", "8")
@@ -64,10 +66,11 @@ def main():
             continue
         for solver, np_, rpl, grid in configs:
             out = f"{TMP}/{name}_{solver}_{np_}_{rpl}_{grid}.h5"
-            extra = ["--solver", solver, "--ranks-per-layer", str(rpl)] + (["-mask_grid", grid] if grid else [])
+            opt = "-mask_gram" if grid == "replicated" else "-mask_grid"
+            extra = ["--solver", solver, "--ranks-per-layer", str(rpl)] + ([opt, grid] if grid else [])
             if solver == "petsc":
                 extra += coarse
-            what = f"{name}: --solver {solver}, {np_} rank(s), --ranks-per-layer {rpl}" + (f", grid {grid}" if grid else "")
+            what = f"{name}: --solver {solver}, {np_} rank(s), --ranks-per-layer {rpl}" + (f", {opt} {grid}" if grid else "")
             if not check(prune(model, out, np_, extra) is not None, what + ": runs"):
                 continue
             same, worst, k = compare(out, cref if solver == "petsc" else ref)

@@ -16,7 +16,9 @@
  * Back-ends that build G themselves (own_gram: scalapack, each rank only its blocks) are given no
  * G at all: OBS scores from diag_inv in the identity order, masks solved in that order after it
  * (the factor rebuilt), then reorder() to the keep order and every k again, all against LAPACK on
- * the replicated G (1e-6).
+ * the replicated G (1e-6). Those that also swap G's rows (regram: COND with no whole G) are created
+ * without G and X: two calibration sequences in turn as Fisher samples (ridge, G_s x, κ and g of
+ * Eq. 7 through apply and apply_inv against the whole G_s), then all rows (G x, masks after reorder).
  *
  * argv[1]: the shared folder (exit 77 = skip when missing). One line per (model, layer, dense,
  * back-end) on rank 0; exit status 1 on any failure.
@@ -489,6 +491,127 @@ done:
   free(A), free(x), free(yref), free(y), free(g), free(gref), free(v), free(id);
 }
 
+/* Lanczos' operator for λmax in check_regram: y = G x through a back-end. */
+static comp_status op_apply(void *ctx, const double *x, double *y) { return comp_mask_solver_apply(ctx, x, y); }
+
+/* max |y − G x| / max |G x| for G (d,d) whole (row-major, symmetric). */
+static double apply_diff(const double *G, const double *x, const double *y, int64_t d)
+{
+  double e = 0, n = 0;
+  for (int64_t i = 0; i < d; i++) {
+    double r = 0;
+    for (int64_t j = 0; j < d; j++) r += G[i * d + j] * x[j];
+    e = fmax(e, fabs(y[i] - r)), n = fmax(n, fabs(r));
+  }
+  return e / n;
+}
+
+/* Eq. 7 through a back-end's G (apply) and its factor (apply_inv), as prune_layer's COND on a group
+ * without a whole G: κ and g (d); false when Lanczos does not converge or a call fails. */
+static comp_status eq7_through(comp_mask_solver *ms, int64_t d, double lam, double *v, double *kappa, double *g,
+                               bool *conv)
+{
+  double      th_max = 0, th_inv = 0;
+  bool        cmax = false, cmin = false;
+  comp_status s = comp_lanczos_top(op_apply, ms, d, COMP_LANCZOS_STEPS, &th_max, v + d, &cmax);
+  if (!s && cmax) s = comp_lanczos_top(op_inv, ms, d, COMP_LANCZOS_STEPS, &th_inv, v, &cmin);
+  *conv = cmax && cmin;
+  if (!s && *conv) s = comp_eq7_from_eigpairs(d, lam, 1.0 / th_inv - lam, th_max, v, v + d, kappa, g);
+  return s;
+}
+
+/* Back-ends that keep WᵀW's share and swap G's rows (regram: COND's Fisher samples and κ with no
+ * whole G on any rank). Created without G and X; each of two calibration sequences in turn as a
+ * Fisher sample — the ridge against comp_mask_ridge, G_s x (apply) against the whole G_s, κ and g of
+ * Eq. 7 through apply and apply_inv against comp_eq7_cond_grad (one tridiagonal reduction) on the
+ * whole G_s, solves and G_s x after its factor refused — then all rows: the ridge, G x before and
+ * after the factor, and the masks after reorder() to the keep order against LAPACK on the
+ * replicated G. */
+static void check_regram(const char *model, int layer, const char *dense, const problem *pr)
+{
+  const comp_mask_problem *p = &pr->p;
+  const int64_t            d = p->d, ts = p->n / B; /* a sample's rows */
+  int64_t                  ks[MAX_K];
+  const int                nk = k_list(d, ks);
+  double *Gs = malloc((size_t)(d * d) * sizeof *Gs), *WtW = malloc((size_t)(d * d) * sizeof *WtW); /* (d, d) each */
+  double *x = malloc((size_t)d * sizeof *x), *y = malloc((size_t)d * sizeof *y),
+         *v  = malloc((size_t)(2 * d) * sizeof *v);
+  double  *g = malloc((size_t)d * sizeof *g), *gref = malloc((size_t)d * sizeof *gref);
+  double  *mref = malloc((size_t)(nk * d) * sizeof *mref), *m = malloc((size_t)(nk * d) * sizeof *m);
+  int32_t *id = malloc((size_t)d * sizeof *id);
+  bool     okref[MAX_K], ok[MAX_K];
+  if (!all_ok(Gs && WtW && x && y && v && g && gref && mref && m && id) || pr->Xp) goto done;
+  if (!solve_all(comp_mask_solver_find("lapack"), p, ks, nk, mref, okref, true)) goto done;
+  comp_wtw(WtW, p->W, p->d_out, d);
+  for (int64_t k = 0; k < d; k++) x[k] = sin(0.37 * (double)(k + 1)) + 0.5;
+  for (int b = 0; b < comp_mask_solver_count(); b++) {
+    const comp_mask_solver_ops *ops = comp_mask_solver_at(b);
+    if (!comp_mask_solver_regrams(ops)) continue;
+    comp_mask_problem q = identity_order(p, id);
+    q.G = q.G_scratch = NULL;
+    q.c               = NULL;
+    q.X = q.Xp           = NULL;
+    comp_mask_solver *ms = NULL;
+    double           *rows[MAX_K];
+    double            lam = 0, kappa = 0, kref = 0, e_lam = 0, e_ax = 0, e_k = 0, e_g = 0, e_m = 0;
+    bool              conv = true, refused = true;
+    int               guard_diff = 0;
+    comp_status       s          = comp_mask_solver_create(ops, &q, MPI_COMM_WORLD, &ms);
+    if (!s) { /* nothing to solve before the first regram */
+      refused = comp_mask_solver_solve(ms, 1, m, ok) == COMP_ERR_ARG;
+      comp_error_clear();
+    }
+    for (int smp = 0; !s && conv && smp < 2; smp++) {
+      const float *Xs = p->X + (int64_t)smp * ts * d;
+      memset(Gs, 0, (size_t)(d * d) * sizeof *Gs);
+      comp_gram_acc(Gs, Xs, ts, d);
+      comp_eq5_gram(Gs, WtW, Gs, d);
+      const double lref = comp_mask_ridge(Gs, d, EPS_REL);
+      CHECK_OK(comp_eq7_cond_grad(Gs, d, EPS_REL, &kref, gref));
+      s = comp_mask_solver_regram(ms, Xs, ts, true, &lam);
+      if (!s) s = comp_mask_solver_apply(ms, x, y);
+      if (!s) e_ax = fmax(e_ax, apply_diff(Gs, x, y, d));
+      if (!s) s = eq7_through(ms, d, lam, v, &kappa, g, &conv);
+      if (s || !conv) break;
+      e_lam     = fmax(e_lam, fabs(lam - lref) / lref);
+      e_k       = fmax(e_k, fabs(kappa - kref) / kref / (1e-12 + 64 * DBL_EPSILON * kref)); /* what tridiag attains */
+      double eg = 0, ng = 0;
+      for (int64_t k = 0; k < d; k++) eg = fmax(eg, fabs(g[k] - gref[k])), ng = fmax(ng, fabs(gref[k]));
+      e_g = fmax(e_g, eg / ng);
+      /* a factored sample: no G x (its lower triangle is the factor) and no solves */
+      refused = refused && comp_mask_solver_apply(ms, x, y) == COMP_ERR_ARG;
+      comp_error_clear();
+      refused = refused && comp_mask_solver_solve(ms, 1, m, ok) == COMP_ERR_ARG;
+      comp_error_clear();
+    }
+    if (!s && conv) s = comp_mask_solver_regram(ms, p->X, p->n, false, &lam);
+    if (!s) e_lam = fmax(e_lam, fabs(lam - comp_mask_ridge(p->G, d, EPS_REL)) / lam);
+    if (!s && conv) s = comp_mask_solver_apply(ms, x, y); /* from G's lower triangle */
+    if (!s && conv) e_ax = fmax(e_ax, apply_diff(p->G, x, y, d));
+    if (!s && conv) s = comp_mask_solver_apply_inv(ms, x, v); /* factors */
+    if (!s && conv) s = comp_mask_solver_apply(ms, x, y);     /* from G's upper triangle and diagonal */
+    if (!s && conv) e_ax = fmax(e_ax, apply_diff(p->G, x, y, d));
+    if (!s && conv) s = comp_mask_solver_reorder(ms, p->perm);
+    for (int i = 0; i < nk; i++) rows[i] = m + (int64_t)i * d;
+    if (!s && conv) s = comp_mask_solver_solve_many(ms, nk, ks, rows, ok);
+    if (!s && conv) e_m = masks_diff(m, mref, ok, okref, ks, nk, d, &guard_diff);
+    comp_mask_solver_destroy(&ms);
+    CHECK_MSG(s == COMP_OK && conv, "%s regram: %s (Lanczos converged %d)", ops->name, comp_error_message(), conv);
+    comp_error_clear();
+    if (s || !conv) continue;
+    CHECK_MSG(e_lam <= 1e-12 && e_ax <= 1e-12 && e_k <= 1 && e_g <= 1e-6 && e_m <= TOL && !guard_diff && refused,
+              "%s L%d %s (d=%lld) %s regram: ridge %.3g, G x %.3g, kappa %.3g of its bound, g %.3g, masks %.3g (guard "
+              "differences %d), refusals %d",
+              model, layer, dense, (long long)d, ops->name, e_lam, e_ax, e_k, e_g, e_m, guard_diff, refused);
+    if (rank_ == 0)
+      printf("%-12s L%d %-6s d=%-4lld %-10s ranks=%d grid=%-7s regram: samples' ridge %.2e, G x %.2e, kappa %.2f of "
+             "its bound, g %.2e; all rows: masks after reorder %.2e\n",
+             model, layer, dense, (long long)d, ops->name, size_, grid_name(), e_lam, e_ax, e_k, e_g, e_m);
+  }
+done:
+  free(Gs), free(WtW), free(x), free(y), free(v), free(g), free(gref), free(mref), free(m), free(id);
+}
+
 /* Every back-end against lapack on one problem; one line per back-end. */
 static void compare(const char *model, int layer, const char *dense, const problem *pr)
 {
@@ -583,6 +706,7 @@ static void check_model(const char *shared, const char *name, const char *model_
         check_apply_inv(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_in_place(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
         check_own_gram(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
+        check_regram(name, c.layer[l], comp_dense_name(sel_dense[j]), &pr);
       }
       problem_free(&pr);
     }
