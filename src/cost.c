@@ -80,9 +80,9 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
   const bool   obs_dist = o->importance == COMP_IMP_OBS && group > 1 && o->solver && o->solver->diag_inv;
   /* ... and whether the back-end then builds G in its shares (no whole G on any rank) */
   const bool obs_own = obs_dist && o->inputs == COMP_INPUTS_ORIGINAL && comp_mask_solver_owns_gram(o->solver);
-  /* ... and whether the COND kinds (Lanczos) then keep WᵀW and each Fisher sample's Gram in shares too */
-  const bool cond_own = cond && o->cond_eig == COMP_EIG_LANCZOS && group > 1 && o->inputs == COMP_INPUTS_ORIGINAL &&
-                        comp_mask_solver_regrams(o->solver);
+  /* ... and whether the COND kinds (Lanczos, --gram-shares) keep WᵀW and each Fisher sample's Gram in shares too */
+  const bool cond_own = cond && o->cond_shares && o->cond_eig == COMP_EIG_LANCZOS && group > 1 &&
+                        o->inputs == COMP_INPUTS_ORIGINAL && comp_mask_solver_regrams(o->solver);
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {
     if (!comp_hparams_has_dense(hp, (comp_dense_id)j)) continue;
     int64_t dout64, d64;

@@ -385,11 +385,11 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
   /* OBS on a group of 2 or more whose back-end builds its own share of G (scalapack); the COND
-   * kinds with Lanczos when it can also swap G's rows for the Fisher samples' */
+   * kinds with Lanczos, when asked (cond_shares), if it can also swap G's rows for the Fisher samples' */
   const bool own = o->importance == COMP_IMP_OBS && gsize > 1 && Xp == X && comp_mask_solver_owns_gram(o->solver) &&
                    o->solver->diag_inv;
-  bool own_cond =
-      cond && o->cond_eig == COMP_EIG_LANCZOS && gsize > 1 && Xp == X && comp_mask_solver_regrams(o->solver);
+  bool own_cond = cond && o->cond_shares && o->cond_eig == COMP_EIG_LANCZOS && gsize > 1 && Xp == X &&
+                  comp_mask_solver_regrams(o->solver);
   if (!c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto agree;

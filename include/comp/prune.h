@@ -66,10 +66,15 @@ typedef struct comp_prune_opts {
   double            ratio;         /* p: target fraction of all parameters removed, in (0, 1)     */
   int               remove_layers; /* n (stage A); clamped to the budget, see comp_prune_result;
                                        -1: the default 2, lowered to what the layer count allows */
-  comp_layer_order            order;
-  bool                        protect[1024]; /* protected original layer indices (default 0, 1, L-1)       */
-  comp_importance_kind        importance;
-  comp_eig_kind               cond_eig; /* COND kinds' extreme eigenpairs (default lanczos)      */
+  comp_layer_order     order;
+  bool                 protect[1024]; /* protected original layer indices (default 0, 1, L-1)       */
+  comp_importance_kind importance;
+  comp_eig_kind        cond_eig; /* COND kinds' extreme eigenpairs (default lanczos)      */
+  /* COND kinds (lanczos) on a group whose back-end can (scalapack): WᵀW, every Fisher sample's Gram
+   * and G in the group's block-cyclic shares, d²/ranks each, no whole (d,d) on any rank; false
+   * (default): whole on every rank, the samples split over the group (faster: no sample's factor
+   * on a grid). comp prune --gram-shares auto turns it on when the node's memory needs it. */
+  bool                        cond_shares;
   comp_alloc_kind             alloc;
   comp_inputs_kind            inputs;
   bool                        mask_tuning;

@@ -88,7 +88,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
   const char *config = NULL, *importance = NULL, *solver = NULL, *cond_eig = NULL;
   double      target  = 0.27;
   int64_t     samples = 10, len = 128, seed = 1, step_div = 128;
-  int         json   = 0;
+  int         json = 0, shares = 0;
   comp_opt    opts[] = {
          {"config", COMP_OPT_STR, &config, "DIR",
           "model directory with config.json (weights not needed; e.g. bench/configs/llama-2-7b)"},
@@ -99,6 +99,8 @@ int comp_cmd_bench_prune(int argc, char **argv)
          {"importance", COMP_OPT_STR, &importance, "K", "neuron importance (default cond, as comp prune)"},
          {"cond-eig", COMP_OPT_STR, &cond_eig, "K", "cond's eigen-solver: lanczos (default) or tridiag, as comp prune"},
          {"solver", COMP_OPT_STR, &solver, "NAME", "mask-solve back-end (default lapack)"},
+         {"gram-shares", COMP_OPT_FLAG, &shares, NULL,
+          "cond's Grams in the ranks' block-cyclic shares (comp prune --gram-shares on; default off)"},
          {"step-div", COMP_OPT_INT, &step_div, "K", "pruning step d_in/K (default 128)"},
          {"seed", COMP_OPT_INT, &seed, "S", "seed of the synthetic weights and inputs (default 1)"},
          {"json", COMP_OPT_FLAG, &json, NULL, "print the results as one JSON object on the last stdout line"},
@@ -135,6 +137,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
     o.calib_len     = len;
     o.step_div      = (int)step_div;
     o.prof          = &prof;
+    o.cond_shares   = shares != 0;
     if (importance) s = comp_importance_parse(importance, &o.importance);
     if (!s && cond_eig) s = comp_eig_parse(cond_eig, &o.cond_eig);
     if (!s && solver) s = comp_mask_solver_parse(solver, &o.solver);
@@ -215,6 +218,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
     cJSON_AddStringToObject(j, "importance", comp_importance_name(o.importance));
     cJSON_AddStringToObject(j, "cond_eig", comp_eig_name(o.cond_eig));
     cJSON_AddStringToObject(j, "solver", o.solver->name);
+    cJSON_AddBoolToObject(j, "gram_shares", o.cond_shares);
     cJSON_AddNumberToObject(j, "ranks", size);
     cJSON_AddNumberToObject(j, "tokens", (double)n);
     cJSON_AddNumberToObject(j, "dgemm_peak_gflops_per_rank", peak);

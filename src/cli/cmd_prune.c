@@ -30,6 +30,8 @@ static const char *const allocs[]      = {"tau", "uniform", NULL};
 static const char *const input_kinds[] = {"original", "within-layer", "pruned", NULL};
 static const char *const mem_checks[]  = {"error", "warn", "off", NULL};
 enum { MEM_CHECK_ERROR, MEM_CHECK_WARN, MEM_CHECK_OFF };
+static const char *const gram_shares_modes[] = {"auto", "on", "off", NULL};
+enum { GRAM_SHARES_AUTO, GRAM_SHARES_ON, GRAM_SHARES_OFF };
 
 /* *k = the index of v in names, or an error naming the choices. */
 static comp_status parse_choice(const char *opt, const char *v, const char *const *names, int *k)
@@ -61,19 +63,15 @@ static comp_status parse_protect(const char *s, int L, bool *protect)
   return COMP_OK;
 }
 
-/* The memory preflight (--mem-check): on every node, the sum of its ranks' predicted peaks
- * (comp/cost.h, on the resident baseline this process measured before loading anything) against
- * what the node has (comp_mem_budget_detect, or --mem-budget). Collective. mode MEM_CHECK_ERROR:
- * a node over its budget fails the run before any work, one line naming the node, the figures and
- * the way out; MEM_CHECK_WARN: the same as a warning, and the run goes on. Within 20% of the budget
- * (the cost model's accuracy) is a warning either way. report: only say it (--dry-run, rank 0's node). */
-static comp_status mem_preflight(const comp_hparams *hp, const comp_prune_opts *o, double baseline, int mode,
-                                 int64_t budget_opt, bool report, MPI_Comm comm)
+/* This node's ranks' predicted peaks summed (comp/cost.h) into *need and what the node has into *b
+ * (--mem-budget, else detected; bytes < 0: unknown), on the node's first rank (*first; *nsize the
+ * node's rank count). Collective. */
+static comp_status node_need(const comp_hparams *hp, const comp_prune_opts *o, double baseline, int64_t budget_opt,
+                             MPI_Comm comm, double *need, comp_mem_budget *b, int *nsize, bool *first)
 {
-  int rank, size, nrank, nsize;
+  int rank, size, nrank;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  if (mode == MEM_CHECK_OFF) return COMP_OK;
   comp_prune_cost pc;
   const int       quiet = comp_log_quiet(); /* the run says what the estimate would (a clamped --remove-layers) */
   comp_log_init(comp_log_rank(), 1);
@@ -83,41 +81,89 @@ static comp_status mem_preflight(const comp_hparams *hp, const comp_prune_opts *
   MPI_Comm node;
   MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &nrank);
-  MPI_Comm_size(node, &nsize);
+  MPI_Comm_size(node, nsize);
   double mine[2] = {rank == 0 ? pc.peak_rank0 : pc.peak_other, (double)comp_current_rss()}, sum[2] = {0, 0};
   MPI_Reduce(mine, sum, 2, MPI_DOUBLE, MPI_SUM, 0, node);
   MPI_Comm_free(&node);
-  if (nrank == 0 && !(report && rank != 0)) {
-    comp_mem_budget b;
-    if (budget_opt > 0) {
-      b.bytes = budget_opt;
-      snprintf(b.source, sizeof b.source, "--mem-budget");
-    } else {
-      comp_mem_budget_detect((int64_t)sum[1], &b);
-    }
+  *first   = nrank == 0;
+  *need    = sum[0];
+  b->bytes = -1;
+  if (!*first) return COMP_OK;
+  if (budget_opt > 0) {
+    b->bytes = budget_opt;
+    snprintf(b->source, sizeof b->source, "--mem-budget");
+  } else {
+    comp_mem_budget_detect((int64_t)sum[1], b);
+  }
+  return COMP_OK;
+}
+
+/* --gram-shares: whether COND's Grams go into a group's block-cyclic shares (comp_prune_opts'
+ * cond_shares). auto: only when some node cannot hold its ranks' predicted peaks with the Grams
+ * whole on every rank and the shares lower them (a COND kind with lanczos on groups, a back-end
+ * that regrams): the faster path whenever the memory allows it. Collective. */
+static comp_status resolve_gram_shares(const comp_hparams *hp, comp_prune_opts *o, int mode, double baseline,
+                                       int64_t budget_opt, MPI_Comm comm)
+{
+  o->cond_shares = mode == GRAM_SHARES_ON;
+  if (mode != GRAM_SHARES_AUTO || !comp_mask_solver_regrams(o->solver)) return COMP_OK;
+  double          whole = 0, shares = 0;
+  comp_mem_budget b;
+  int             nsize = 0;
+  bool            first = false;
+  COMP_CALL(node_need(hp, o, baseline, budget_opt, comm, &whole, &b, &nsize, &first));
+  o->cond_shares = true;
+  COMP_CALL(node_need(hp, o, baseline, budget_opt, comm, &shares, &b, &nsize, &first));
+  int short_whole = first && b.bytes >= 0 && whole > (double)b.bytes && shares < whole;
+  MPI_Allreduce(MPI_IN_PLACE, &short_whole, 1, MPI_INT, MPI_MAX, comm);
+  o->cond_shares = short_whole != 0;
+  if (o->cond_shares)
+    comp_log("memory: cond's Grams in the groups' shares (--gram-shares auto): whole on every rank they would need "
+             "more than a node has");
+  return COMP_OK;
+}
+
+/* The memory preflight (--mem-check): on every node, the sum of its ranks' predicted peaks
+ * (comp/cost.h, on the resident baseline this process measured before loading anything) against
+ * what the node has (comp_mem_budget_detect, or --mem-budget). Collective. mode MEM_CHECK_ERROR:
+ * a node over its budget fails the run before any work, one line naming the node, the figures and
+ * the way out; MEM_CHECK_WARN: the same as a warning, and the run goes on. Within 20% of the budget
+ * (the cost model's accuracy) is a warning either way. report: only say it (--dry-run, rank 0's node). */
+static comp_status mem_preflight(const comp_hparams *hp, const comp_prune_opts *o, double baseline, int mode,
+                                 int64_t budget_opt, bool report, MPI_Comm comm)
+{
+  int rank, nsize;
+  MPI_Comm_rank(comm, &rank);
+  if (mode == MEM_CHECK_OFF) return COMP_OK;
+  double          need  = 0;
+  bool            first = false;
+  comp_mem_budget b;
+  comp_status     s = node_need(hp, o, baseline, budget_opt, comm, &need, &b, &nsize, &first);
+  if (s) return s;
+  if (first && !(report && rank != 0)) {
     char host[MPI_MAX_PROCESSOR_NAME] = "";
     int  hl                           = 0;
     MPI_Get_processor_name(host, &hl);
     const double GiB = 1024.0 * 1024 * 1024;
     char         what[512];
     snprintf(what, sizeof what, "node %s: its %d rank(s) are predicted to need %.2f GiB together at their peak", host,
-             nsize, sum[0] / GiB);
+             nsize, need / GiB);
     if (b.bytes < 0) {
       if (!report) fprintf(stderr, "comp prune: warning: %s; the memory available is unknown here (no check)\n", what);
     } else if (report) {
       printf("%s, %.2f GiB available (%s): %s\n", what, (double)b.bytes / GiB, b.source,
-             sum[0] > (double)b.bytes         ? "does NOT fit"
-             : sum[0] > 0.8 * (double)b.bytes ? "fits, within 20%"
-                                              : "fits");
-    } else if (sum[0] > (double)b.bytes && mode == MEM_CHECK_ERROR) {
+             need > (double)b.bytes         ? "does NOT fit"
+             : need > 0.8 * (double)b.bytes ? "fits, within 20%"
+                                            : "fits");
+    } else if (need > (double)b.bytes && mode == MEM_CHECK_ERROR) {
       s = comp_error_set(COMP_ERR_NOMEM,
                          "%s, more than the %.2f GiB available (%s); run fewer ranks per node (Slurm: "
                          "--ntasks-per-node) or on nodes with more memory, or pass --mem-check warn to try anyway "
                          "(comp prune --dry-run: the breakdown)",
                          what, (double)b.bytes / GiB, b.source);
-    } else if (sum[0] > 0.8 * (double)b.bytes) {
+    } else if (need > 0.8 * (double)b.bytes) {
       fprintf(stderr, "comp prune: warning: %s, %s the %.2f GiB available (%s)\n", what,
-              sum[0] > (double)b.bytes ? "more than" : "within 20% of", (double)b.bytes / GiB, b.source);
+              need > (double)b.bytes ? "more than" : "within 20% of", (double)b.bytes / GiB, b.source);
     } else {
       comp_log("memory: %s, %.2f GiB available (%s)", what, (double)b.bytes / GiB, b.source);
     }
@@ -181,6 +227,7 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
          (long long)hp->n_vocab, (long long)pc.n_params, (long long)pc.layer_params);
   printf("ratio %.3f: %d layer(s) removed, %d neuron-pruned; %d rank(s), solver %s, %d x %lld calibration tokens\n",
          o->ratio, pc.n_remove, pc.n_prunable, ranks, o->solver->name, o->calib_samples, (long long)o->calib_len);
+  if (o->cond_shares) printf("cond's Grams in the groups' block-cyclic shares (--gram-shares)\n");
   printf("memory, predicted peak resident:\n");
   printf("  %-56s %10.1f MiB\n", "baseline (this process: MPI, BLAS, tokenizer)", baseline / MiB);
   printf("  %-56s %10.1f MiB\n", "model-wide tensors, every rank", pc.mem_model_wide / MiB);
@@ -269,7 +316,7 @@ int comp_cmd_prune(int argc, char **argv)
              comp_mask_solver_at(i)->name, comp_mask_solver_at(i)->help);
   const char *model = NULL, *tok_path = NULL, *calib = NULL, *out = NULL, *method = NULL, *order = NULL,
              *protect = NULL, *importance = NULL, *cond_eig = NULL, *alloc = NULL, *inputs = NULL, *solver = NULL,
-             *sweep_cell = NULL, *sweep_jobs = NULL, *mem_check = NULL, *mem_budget = NULL;
+             *sweep_cell = NULL, *sweep_jobs = NULL, *mem_check = NULL, *mem_budget = NULL, *gram_shares = NULL;
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  ranks_per_layer = 0, remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
   int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0, check_args = 0;
@@ -334,6 +381,13 @@ int comp_cmd_prune(int argc, char **argv)
        "Slurm's allocation): error (default: fail at once, one line), warn (say so, go on), off"},
       {"mem-budget", COMP_OPT_STR, &mem_budget, "SIZE",
        "the memory per node that --mem-check compares with instead of the detected (e.g. 64G)"},
+      {"gram-shares", COMP_OPT_STR, &gram_shares, "MODE",
+       "cond/cond_fisher (lanczos) on groups with --solver scalapack: WtW, each Fisher sample's\n"
+       "Gram and G in the group's block-cyclic shares (d^2/ranks doubles each, no whole (d,d) on\n"
+       "any rank; each sample's factor on the group's grid, slower: bench/results/cond-shares)\n"
+       "or whole on every rank (the samples split over the group). auto (default): in shares only\n"
+       "when a node cannot hold the whole ones (--mem-budget or detected); on; off. --importance\n"
+       "obs builds G in shares always (same speed; -mask_gram replicated: never)"},
       {"sweep-cell", COMP_OPT_STR, &sweep_cell, "ID",
        "provenance: the sweep cell this run belongs to, recorded in /prune (set by comp sweep run)"},
       {"sweep-jobs", COMP_OPT_STR, &sweep_jobs, "FILE",
@@ -377,8 +431,8 @@ int comp_cmd_prune(int argc, char **argv)
   memset(&r, 0, sizeof r);
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  comp_status s         = COMP_OK;
-  int         mem_mode  = MEM_CHECK_ERROR;
+  comp_status s        = COMP_OK;
+  int         mem_mode = MEM_CHECK_ERROR, shares_mode = GRAM_SHARES_AUTO;
   int64_t     mem_bytes = 0;
   if (dry_run && isnan(ratio)) ratio = 0.2;
   if (dry_run && !model)
@@ -396,7 +450,9 @@ int comp_cmd_prune(int argc, char **argv)
     s = comp_error_set(COMP_ERR_ARG, "--remove-layers must be >= 0");
   else if (seed < 0)
     s = comp_error_set(COMP_ERR_ARG, "--seed must be >= 0");
-  else if (mem_check && (s = parse_choice("--mem-check", mem_check, mem_checks, &mem_mode)) != COMP_OK) {
+  else if (gram_shares && (s = parse_choice("--gram-shares", gram_shares, gram_shares_modes, &shares_mode))) {
+    /* s says why */
+  } else if (mem_check && (s = parse_choice("--mem-check", mem_check, mem_checks, &mem_mode)) != COMP_OK) {
     /* s says why */
   } else if (mem_budget && comp_parse_size(mem_budget, &mem_bytes)) {
     char why[512];
@@ -480,6 +536,7 @@ int comp_cmd_prune(int argc, char **argv)
     }
   }
   s = comp_dist_agree(comm, s);
+  if (!s) s = resolve_gram_shares(hp, &o, shares_mode, base_rss, mem_bytes, comm);
   if (dry_run) { /* done either way: the report, or the error once (at end:) */
     if (!s) s = dry_run_report(model, tok_path, hp, &o, size, calib, json, comm);
     if (!s && !json) s = mem_preflight(hp, &o, base_rss, mem_mode, mem_bytes, true, comm);
@@ -527,6 +584,7 @@ int comp_cmd_prune(int argc, char **argv)
     cJSON_AddBoolToObject(j, "mask_tuning", o.mask_tuning);
     cJSON_AddStringToObject(j, "solver", o.solver->name);
     cJSON_AddStringToObject(j, "solver_options", comp_mask_solver_options());
+    cJSON_AddStringToObject(j, "gram_shares", gram_shares_modes[shares_mode]); /* as asked: a resume may differ */
     cJSON_AddNumberToObject(j, "ridge", o.ridge_eps);
     cJSON_AddNumberToObject(j, "p_max", o.p_max);
     cJSON_AddNumberToObject(j, "step_div", o.step_div);

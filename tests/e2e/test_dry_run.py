@@ -99,6 +99,23 @@ def shares_vs_replicated(what, model, group):
                   f"{o / 2**20:.1f} vs {r / 2**20:.1f} MiB" for o, r in zip(own, rep)) + " (replicated)")
 
 
+def gram_shares_auto(model):
+    """--gram-shares auto: cond's Grams whole on every rank while the node holds them, in the group's
+    shares once the node's budget (--mem-budget) is below the whole ones' predicted need."""
+    group = ["--protect", "0", "--solver", "scalapack", "--step-div", "4", "--ranks-per-layer", "2"]
+    whole, shares = (dry(model, 2, group + ["--gram-shares", m]) for m in ("off", "on"))
+    if not check(whole is not None and shares is not None, "cond, group of 2: dry runs with and without shares"):
+        return
+    need = [p["peak_rank0_bytes"] + p["peak_other_bytes"] for p in (whole, shares)]
+    for budget, want, why in ((2 * need[0], whole, "the whole Grams fit"),
+                              ((need[0] + need[1]) / 2, shares, "only the shares fit")):
+        got = dry(model, 2, group + ["--mem-budget", f"{budget / 2**20:.0f}M"])
+        gap = abs(whole["peak_rank0_bytes"] - shares["peak_rank0_bytes"]) / 4  # each run's own baseline RSS
+        check(got is not None and abs(got["peak_rank0_bytes"] - want["peak_rank0_bytes"]) < gap,
+              f"--gram-shares auto, node budget {budget / 2**20:.0f} MiB ({why}: {need[0] / 2**20:.0f} MiB whole, "
+              f"{need[1] / 2**20:.0f} MiB in shares): predicted peak {got and got['peak_rank0_bytes'] / 2**20:.1f} MiB")
+
+
 def main():
     # config.json alone is enough; LLaMA-2-7B's numbers against closed forms
     cfgdir = f"{TMP}/llama2-7b-config"
@@ -158,9 +175,10 @@ def main():
         # about half a G (16 MiB at d = 2048) against -mask_gram replicated (G + the factor's share);
         # with the default COND importance WᵀW and every Fisher sample's Gram are in the shares too
         # (two shares of d²/2 each, against WᵀW packed + a whole sample's Gram, then G + a share)
-        for what, imp in (("obs", ("--importance", "obs")), ("cond", ())):
+        for what, imp in (("obs", ("--importance", "obs")), ("cond", ("--gram-shares", "on"))):
             shares_vs_replicated(what, wide, ("--protect", "0", *imp, "--solver", "scalapack", "--step-div", "4",
                                               "--ranks-per-layer", "2"))
+        gram_shares_auto(wide)
     preflight(llama)
     finish()
 

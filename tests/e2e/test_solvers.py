@@ -1,7 +1,7 @@
 """The pruning result does not depend on the mask-solve back-end nor on how ranks share layers:
 every compiled-in --solver, with 1-3 ranks, groups of ranks sharing a layer (--ranks-per-layer) and
-ScaLAPACK grids 1x1, 1x2, 2x1, 1x3 (the Grams built in the group's shares, or replicated with -mask_gram
-replicated), gives the same kept columns and the same weights (to 1e-5
+ScaLAPACK grids 1x1, 1x2, 2x1, 1x3 (cond's Grams whole on every rank or, --gram-shares on, in the
+group's shares; -mask_gram replicated), gives the same kept columns and the same weights (to 1e-5
 relative) as one rank with lapack, on the shared llama-8L and opt-6L.
 """
 import os, sys
@@ -50,13 +50,18 @@ def main():
                if run(["prune", "--dry-run", "--model", f"{DATA}/trained/llama-8L", "--solver", s]).returncode == 0]
     print("solvers compiled in:", solvers)
     check("lapack" in solvers, "lapack is always there")
-    configs = [("lapack", 2, 2, None), ("lapack", 3, 3, None)]
+    configs = [("lapack", 2, 2, ()), ("lapack", 3, 3, ())]
     if "scalapack" in solvers:
-        # groups build the Grams in their shares (COND's Fisher samples too); replicated: whole on each rank
-        configs += [("scalapack", 1, 0, None), ("scalapack", 2, 2, "1x2"), ("scalapack", 2, 2, "2x1"),
-                    ("scalapack", 3, 3, None), ("scalapack", 3, 0, None), ("scalapack", 2, 2, "replicated")]
+        # groups: cond's Grams whole on every rank (--gram-shares auto, memory permitting) or in the
+        # group's block-cyclic shares (on: WᵀW, every Fisher sample's Gram and G); -mask_gram
+        # replicated: no own shares at all
+        shares = ("--gram-shares", "on")
+        configs += [("scalapack", 1, 0, ()), ("scalapack", 2, 2, ("-mask_grid", "1x2")),
+                    ("scalapack", 2, 2, ("-mask_grid", "1x2", *shares)), ("scalapack", 2, 2, ("-mask_grid", "2x1")),
+                    ("scalapack", 2, 2, ("-mask_grid", "2x1", *shares)), ("scalapack", 3, 3, ()),
+                    ("scalapack", 3, 3, shares), ("scalapack", 3, 0, ()), ("scalapack", 2, 2, ("-mask_gram", "replicated"))]
     if "petsc" in solvers:  # LSQR per kept count is slow: a coarser profile (against lapack with the same)
-        configs += [("petsc", 1, 0, None), ("petsc", 2, 2, None)]
+        configs += [("petsc", 1, 0, ()), ("petsc", 2, 2, ())]
     coarse = ("--step-div", "8")
     for name in ("llama-8L", "opt-6L"):
         model = f"{DATA}/trained/{name}"
@@ -64,13 +69,12 @@ def main():
         if not check(prune(model, ref, 1, ()) is not None and prune(model, cref, 1, coarse) is not None,
                      f"{name}: references (1 rank, lapack; default and --step-div 8)"):
             continue
-        for solver, np_, rpl, grid in configs:
-            out = f"{TMP}/{name}_{solver}_{np_}_{rpl}_{grid}.h5"
-            opt = "-mask_gram" if grid == "replicated" else "-mask_grid"
-            extra = ["--solver", solver, "--ranks-per-layer", str(rpl)] + ([opt, grid] if grid else [])
+        for solver, np_, rpl, more in configs:
+            out = f"{TMP}/{name}_{solver}_{np_}_{rpl}_{'_'.join(more)}.h5"
+            extra = ["--solver", solver, "--ranks-per-layer", str(rpl), *more]
             if solver == "petsc":
                 extra += coarse
-            what = f"{name}: --solver {solver}, {np_} rank(s), --ranks-per-layer {rpl}" + (f", {opt} {grid}" if grid else "")
+            what = f"{name}: --solver {solver}, {np_} rank(s), --ranks-per-layer {rpl}" + (f", {' '.join(more)}" if more else "")
             if not check(prune(model, out, np_, extra) is not None, what + ": runs"):
                 continue
             same, worst, k = compare(out, cref if solver == "petsc" else ref)
