@@ -57,11 +57,12 @@ def main():
     print((a.machine.rstrip() if a.machine else "Machine: " + ", ".join(f"{k} {v}" for k, v in m.items()) + ".") + "  ")
     print(f"comp {r1['comp_commit']}; OPENBLAS_NUM_THREADS=1, one rank per core; synthetic weights with the true "
           f"shapes, N = {r1['tokens']} calibration tokens, `comp bench-prune` (the code path of `comp prune`). "
-          "Reproduce: `bench/run.sh " + imp + (f" {eig}" if imp.startswith("cond") and eig != "lanczos" else "")
+          "Reproduce: `" + ("SHARES=1 " if r2.get("gram_shares") else "") + "bench/run.sh " + imp + (f" {eig}" if imp.startswith("cond") and eig != "lanczos" else "")
           + "`.\n")
     print(f"DGEMM peak measured on this machine: {peak:.1f} GFLOP/s per rank (best of 3, 2048^3, all ranks at once).\n")
+    sh = ", Grams in shares" if r2.get("gram_shares") else ""
     print(f"| phase | 1 rank s ({r1['solver']}) | GFLOP | GFLOP/s | of DGEMM peak | "
-          + (f"1 rank s ({r1s['solver']}) | " if r1s else "") + f"2 ranks s ({r2['solver']}) | speed-up |")
+          + (f"1 rank s ({r1s['solver']}) | " if r1s else "") + f"2 ranks s ({r2['solver']}{sh}) | speed-up |")
     print("|---|---|---|---|---|---|---|" + ("---|" if r1s else ""))
     for ph, e in r1["phases"].items():
         e2 = r2["phases"][ph]

@@ -5,7 +5,8 @@
 # at 30% for 1..64 ranks. Writes bench/results/<importance>/{np1,np1_scalapack,np2}.json and RESULTS.md.
 #   bench/run.sh [cond|obs|wanda ...] [lanczos|tridiag]
 #     (default cond, the faithful Eq. 9, with comp prune's default --cond-eig lanczos; COMP=path/to/comp).
-#     A tridiag run writes bench/results/<importance>-tridiag.
+#     A tridiag run writes bench/results/<importance>-tridiag. SHARES=1: cond's Grams in the 2 ranks'
+#     block-cyclic shares (bench-prune --gram-shares, comp prune --gram-shares on), into <...>-shares.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COMP=${COMP:-build/comp}
@@ -13,6 +14,12 @@ IMP=${1:-cond}
 EIG=${2:-lanczos}
 OUT=bench/results/$IMP
 [ "$EIG" = lanczos ] || OUT=bench/results/$IMP-$EIG
+SHARES=${SHARES:-0}
+EXTRA=()
+if [ "$SHARES" = 1 ]; then
+  OUT=$OUT-shares
+  EXTRA=(--gram-shares)
+fi
 mkdir -p "$OUT"
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -26,7 +33,7 @@ run() { # np solver out
   for ((i = 1; i <= REPEAT; i++)); do
     echo "== $1 rank(s), importance $IMP, solver $2, run $i of $REPEAT" >&2
     mpiexec -n "$1" "$COMP" bench-prune --config bench/configs/llama-2-7b --importance "$IMP" --cond-eig "$EIG" \
-      --solver "$2" --json | tee /dev/stderr | tail -1 > "$OUT/$3.run$i.json"
+      --solver "$2" "${EXTRA[@]}" --json | tee /dev/stderr | tail -1 > "$OUT/$3.run$i.json"
   done
   /usr/bin/python3 - "$OUT/$3" "$REPEAT" <<'PY'
 import json, os, sys
