@@ -79,10 +79,9 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
                                                                        : 1.0;
   const bool   obs_dist = o->importance == COMP_IMP_OBS && group > 1 && o->solver && o->solver->diag_inv;
   /* ... and whether the back-end then builds G in its shares (no whole G on any rank) */
-  const bool obs_own = obs_dist && o->inputs == COMP_INPUTS_ORIGINAL && comp_mask_solver_owns_gram(o->solver);
-  /* ... and whether the COND kinds (Lanczos, --gram-shares) keep WᵀW and each Fisher sample's Gram in shares too */
-  const bool cond_own = cond && o->cond_shares && o->cond_eig == COMP_EIG_LANCZOS && group > 1 &&
-                        o->inputs == COMP_INPUTS_ORIGINAL && comp_mask_solver_regrams(o->solver);
+  const bool shares   = comp_prune_grams_in_shares(o, (int)group, o->inputs == COMP_INPUTS_ORIGINAL);
+  const bool obs_own  = shares && o->importance == COMP_IMP_OBS;
+  const bool cond_own = shares && cond; /* WᵀW and every Fisher sample's Gram in shares too */
   for (int j = 0; j < COMP_DENSE_COUNT; j++) {
     if (!comp_hparams_has_dense(hp, (comp_dense_id)j)) continue;
     int64_t dout64, d64;
@@ -122,8 +121,7 @@ comp_status comp_prune_cost_estimate(const comp_hparams *hp, const comp_prune_op
       move              = 44.0 * (move > 2097152.0 ? 2097152.0 : move < 65536.0 ? 65536.0 : move);
       const double mk   = (stage < 67108864.0 ? stage : 67108864.0) + F64 * GRAM_PANEL * d;
       const double lz   = F64 * (d < COMP_LANCZOS_STEPS ? d : COMP_LANCZOS_STEPS) * d;
-      a                 = obs_own ? (q + mk > 2 * q + move ? q + mk : 2 * q + move)
-                                  : 2 * q + (mk > move ? (mk > lz ? mk : lz) : (move > lz ? move : lz));
+      a                 = obs_own ? fmax(q + mk, 2 * q + move) : 2 * q + fmax(mk, fmax(move, lz));
     }
     analysis = analysis > a ? analysis : a;
     /* work per phase: WᵀW and X′ᵀX′ (rows·d² each: syrk, or DGEMMs on the lower row panels; WᵀW

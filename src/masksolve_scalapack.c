@@ -391,19 +391,27 @@ static void from_upper(const void *ctx, int64_t ga, int64_t gb, int64_t *gi, int
   *gj = ga;
 }
 
+/* Doubles of the local blocks (lld × nloc, at least one column). */
+static int64_t share_of(const scalapack_ctx *c) { return lld_of(c) * (c->nloc > 0 ? c->nloc : 1); }
+
+/* dst's lower blocks := WᵀW's (local DGEMMs on the columns this rank owns; the rest zero). Local. */
+static comp_status wtw_lower(const scalapack_ctx *c, double *dst)
+{
+  memset(dst, 0, sizeof(double) * (size_t)share_of(c));
+  return c->nloc > 0 ? local_gram_acc(c, dst, lld_of(c), c->p->W, c->p->d_out, 0, c->nloc) : COMP_OK;
+}
+
 /* A's lower blocks := wtw's (NULL: WᵀW computed into A now) ∘ XᵀX of X's n rows (X (n, d) float),
  * the XᵀX part panel by panel into a scratch panel multiplied in. Local, no communication. */
 static comp_status lower_gram(scalapack_ctx *c, const double *wtw, const float *X, int64_t n)
 {
-  const comp_mask_problem *p   = c->p;
-  const int64_t            lld = lld_of(c), size = lld * (c->nloc > 0 ? c->nloc : 1);
-  double     *T = malloc(sizeof(double) * (size_t)(lld * GRAM_PANEL_COLS)); /* (lld, 256) XᵀX columns of a panel */
-  comp_status s = T ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for a panel");
-  if (wtw)
-    memcpy(c->a, wtw, sizeof(double) * (size_t)size);
-  else
-    memset(c->a, 0, sizeof(double) * (size_t)size);
-  if (!s && !wtw && c->nloc > 0) s = local_gram_acc(c, c->a, lld, p->W, p->d_out, 0, c->nloc);
+  const int64_t lld = lld_of(c);
+  double       *T = malloc(sizeof(double) * (size_t)(lld * GRAM_PANEL_COLS)); /* (lld, 256) XᵀX columns of a panel */
+  comp_status   s = T ? COMP_OK : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for a panel");
+  if (!s && wtw)
+    memcpy(c->a, wtw, sizeof(double) * (size_t)share_of(c));
+  else if (!s)
+    s = wtw_lower(c, c->a);
   for (int p0 = 0; !s && p0 < c->nloc; p0 += GRAM_PANEL_COLS) {
     const int     p1 = p0 + GRAM_PANEL_COLS < c->nloc ? p0 + GRAM_PANEL_COLS : c->nloc;
     const int64_t l0 = local_below(c->gcol[p0], c->nb, c->myrow, c->nprow);
@@ -421,16 +429,14 @@ static comp_status lower_gram(scalapack_ctx *c, const double *wtw, const float *
  * bit for bit. A problem without X: WᵀW's lower blocks alone, kept in c->wtw for regram. Collective. */
 static comp_status own_gram(scalapack_ctx *c)
 {
-  const comp_mask_problem *p   = c->p;
-  const int64_t            lld = lld_of(c), size = lld * (c->nloc > 0 ? c->nloc : 1);
+  const comp_mask_problem *p = c->p;
   comp_status              s = COMP_OK;
   if (!p->X) {
-    c->wtw = malloc(sizeof(double) * (size_t)size);
-    if (!c->wtw) s = comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for WtW's share");
-    if (!s) memset(c->wtw, 0, sizeof(double) * (size_t)size);
-    memset(c->a, 0, sizeof(double) * (size_t)size); /* G = 0 until regram */
-    if (!s && c->nloc > 0) s = local_gram_acc(c, c->wtw, lld, p->W, p->d_out, 0, c->nloc);
-    c->sample = true; /* nothing to solve until regram */
+    c->wtw = malloc(sizeof(double) * (size_t)share_of(c));
+    s      = c->wtw ? wtw_lower(c, c->wtw)
+                    : comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory for WtW's share");
+    memset(c->a, 0, sizeof(double) * (size_t)share_of(c)); /* G = 0 until regram */
+    c->sample = true;                                      /* nothing to solve until regram */
     return comp_dist_agree(c->comm, s);
   }
   if ((s = comp_dist_agree(c->comm, lower_gram(c, NULL, p->X, p->n)))) return s;
@@ -657,7 +663,7 @@ static void from_old_order(const void *ctx, int64_t ga, int64_t gb, int64_t *gi,
 static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
 {
   scalapack_ctx *c = ctx;
-  const int64_t  d = c->p->d, lld = lld_of(c);
+  const int64_t  d = c->p->d;
   COMP_CHECK(!c->borrowed, COMP_ERR_ARG, "mask solve (scalapack): no reorder of a G handed over");
   COMP_CHECK(!c->sample, COMP_ERR_ARG, "mask solve (scalapack): no reorder of a Fisher sample's Gram");
   c->factored = false;
@@ -668,8 +674,8 @@ static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
     gather_diag(c);
     return set_cperm(c);
   }
-  int32_t *inv = malloc(sizeof(int32_t) * (size_t)d); /* (d) old position of each column */
-  double  *a2  = malloc(sizeof(double) * (size_t)(lld * (c->nloc > 0 ? c->nloc : 1))); /* the new local blocks */
+  int32_t *inv = malloc(sizeof(int32_t) * (size_t)d);          /* (d) old position of each column */
+  double  *a2  = malloc(sizeof(double) * (size_t)share_of(c)); /* the new local blocks */
   int      bad = !inv || !a2;
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm);
   comp_status s = bad ? comp_error_set(COMP_ERR_NOMEM, "mask solve (scalapack): out of memory reordering A") : COMP_OK;

@@ -347,6 +347,14 @@ static comp_status cond_own_gram(const comp_dense *dn, const float *X, int64_t S
   return s;
 }
 
+bool comp_prune_grams_in_shares(const comp_prune_opts *o, int group, bool xp_is_x)
+{
+  if (group < 2 || !xp_is_x || !o->solver) return false;
+  if (o->importance == COMP_IMP_OBS) return comp_mask_solver_owns_gram(o->solver) && o->solver->diag_inv;
+  const bool cond = o->importance == COMP_IMP_COND || o->importance == COMP_IMP_COND_FISHER;
+  return cond && o->cond_shares && o->cond_eig == COMP_EIG_LANCZOS && comp_mask_solver_regrams(o->solver);
+}
+
 /* Importance, keep order and (with mask tuning) the variance profile of one dense, collective on
  * comm (the ranks sharing the layer). W (d_out, d_in), X (S*T, d_in) what the unpruned model feeds
  * it (the target of Eq. 2), Xp (S*T, d_in) what it is fed when pruned (X′; NULL for X′ = X).
@@ -384,12 +392,10 @@ static comp_status analyse_dense(const comp_dense *dn, const float *X, const flo
   p->perm = malloc(sizeof(int32_t) * (size_t)d);
   p->var  = malloc(sizeof(double) * (size_t)(d / p->step + 1));
   if (!Xp) Xp = X;
-  /* OBS on a group of 2 or more whose back-end builds its own share of G (scalapack); the COND
-   * kinds with Lanczos, when asked (cond_shares), if it can also swap G's rows for the Fisher samples' */
-  const bool own = o->importance == COMP_IMP_OBS && gsize > 1 && Xp == X && comp_mask_solver_owns_gram(o->solver) &&
-                   o->solver->diag_inv;
-  bool own_cond = cond && o->cond_shares && o->cond_eig == COMP_EIG_LANCZOS && gsize > 1 && Xp == X &&
-                  comp_mask_solver_regrams(o->solver);
+  /* OBS, or COND when asked, on a group whose back-end keeps the Grams in its shares (scalapack) */
+  const bool shares   = comp_prune_grams_in_shares(o, gsize, Xp == X);
+  const bool own      = shares && o->importance == COMP_IMP_OBS;
+  bool       own_cond = shares && cond;
   if (!c || !dg || !score || !p->perm || !p->var) {
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory analysing a dense with %lld inputs", (long long)d);
     goto agree;

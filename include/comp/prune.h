@@ -158,6 +158,12 @@ comp_status comp_prune_layer_ratios(const comp_model *m, const comp_prune_opts *
 comp_status comp_prune_layer(const comp_model *m, comp_layer *ly, const float *x, const float *xp, int64_t S, int64_t T,
                              double target, const comp_prune_opts *o, MPI_Comm comm, comp_prune_layer_info *info);
 
+/* Whether a group of `group` ranks keeps a dense's Grams only in its back-end's block-cyclic shares
+ * (no whole (d,d) on any rank), X′ = X (xp_is_x): OBS with a back-end that builds its own G (and has
+ * diag_inv); the COND kinds with Lanczos and cond_shares with one that also regrams. The one rule
+ * for comp_prune_layer and the cost model (comp/cost.h). */
+bool comp_prune_grams_in_shares(const comp_prune_opts *o, int group, bool xp_is_x);
+
 /* The whole run, collective on comm: calibration tokens tok (S, T) on every rank; writes the archive
  * at out_path (complete only on success). */
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,

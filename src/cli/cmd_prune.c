@@ -112,11 +112,14 @@ static comp_status resolve_gram_shares(const comp_hparams *hp, comp_prune_opts *
   int             nsize = 0;
   bool            first = false;
   COMP_CALL(node_need(hp, o, baseline, budget_opt, comm, &whole, &b, &nsize, &first));
+  int short_whole = first && b.bytes >= 0 && whole > (double)b.bytes;
+  MPI_Allreduce(MPI_IN_PLACE, &short_whole, 1, MPI_INT, MPI_MAX, comm);
+  if (!short_whole) return COMP_OK; /* the common case: one estimate */
   o->cond_shares = true;
   COMP_CALL(node_need(hp, o, baseline, budget_opt, comm, &shares, &b, &nsize, &first));
-  int short_whole = first && b.bytes >= 0 && whole > (double)b.bytes && shares < whole;
-  MPI_Allreduce(MPI_IN_PLACE, &short_whole, 1, MPI_INT, MPI_MAX, comm);
-  o->cond_shares = short_whole != 0;
+  int lower = first && shares < whole; /* the shares apply here (a COND kind on groups) */
+  MPI_Allreduce(MPI_IN_PLACE, &lower, 1, MPI_INT, MPI_MAX, comm);
+  o->cond_shares = lower != 0;
   if (o->cond_shares)
     comp_log("memory: cond's Grams in the groups' shares (--gram-shares auto): whole on every rank they would need "
              "more than a node has");
