@@ -279,7 +279,7 @@ static comp_status group_cond_grad(comp_spd_op op, void *octx, comp_mask_solver 
 
 /* COND importance over the group (Eq. 7, 9 with --cond-eig lanczos): λmax by Lanczos on G, as one
  * rank does; λmin by shift-invert Lanczos through the solver back-end's distributed factor of
- * G + λI (scalapack: pdpotrf over the group's grid, one pdpotrs per step) instead of a Cholesky
+ * G + λI (scalapack: pdpotrf over the group's grid, two pdtrsv per step) instead of a Cholesky
  * replicated on every rank of the group. *done = false (nothing set) when Lanczos needs more steps
  * than allowed: the caller then takes the replicated path (the tridiagonal method). */
 static comp_status cond_distributed(const comp_dense *dn, const float *X, const float *Xp, const double *G,

@@ -12,8 +12,8 @@
  *
  *   lapack     Cholesky of G[π,π] + λI once; every k a pair of triangular solves with the leading
  *              k×k block (the prefix trick). Replicated on every rank of comm.
- *   scalapack  the same factor, block-cyclic over comm's 2-D process grid (pdpotrf once, pdpotrs on
- *              the leading k×k block per k). Also serves the importance on a group of ranks:
+ *   scalapack  the same factor, block-cyclic over comm's 2-D process grid (pdpotrf once, two pdtrsv
+ *              on the leading k×k block per k). Also serves the importance on a group of ranks:
  *              diag_inv (OBS) and apply_inv (COND's shift-invert Lanczos); builds G itself, each
  *              rank only its blocks (own_gram), and reorders them for the keep order; keeps WᵀW's
  *              blocks to make each COND Fisher sample's Gram in the same shares (regram) and
@@ -84,7 +84,7 @@ typedef struct comp_mask_solver_ops {
   comp_status (*diag_inv)(void *ctx, double *dinv);
   /* optional: y (d) = (G[π,π] + λI)⁻¹ x (d), perm order, x the same on every rank, y on (at least)
    * rank 0, from the factor (kept: any number of calls, and solves after them). COND importance's
-   * shift-invert Lanczos on the solver's ranks (scalapack: pdpotrs). */
+   * shift-invert Lanczos on the solver's ranks (scalapack: two pdtrsv). */
   comp_status (*apply_inv)(void *ctx, const double *x, double *y);
   /* optional: true when the back-end builds G itself for a problem without one (G and c NULL,
    * X′ = X), each rank only its share of G (scalapack: its block-cyclic blocks, d²/ranks doubles,
