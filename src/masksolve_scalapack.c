@@ -702,15 +702,23 @@ static comp_status scalapack_reorder(void *ctx, const int32_t *perm)
   return COMP_OK;
 }
 
-/* b := (L Lᵀ)⁻¹ b with the leading n×n block of the factor L (A's lower triangle), b the d×1
- * block-cyclic vector (its first n rows; process column 0). Two triangular solves, pdtrsv each:
- * what pdpotrs does, but with one right side pdpotrs (pdtrsm on a single column) ran 1.7x slower
- * on a 1x2 grid and 6x slower on 1x1 at d = 11008 (0.12 / 0.91 s against 0.07 / 0.15 s). */
-static void chol_solve_vec(scalapack_ctx *c, int n)
+/* out (n, on rank 0) := (L Lᵀ)⁻¹ b with the leading n×n block of the factor L (A's lower
+ * triangle), b the d×1 block-cyclic vector (its first n rows; process column 0). Two triangular
+ * solves, pdtrsv each: what pdpotrs does, but with one right side pdpotrs (pdtrsm on a single
+ * column) ran 1.7x slower on a 1x2 grid and 6x slower on 1x1 at d = 11008 (0.12 / 0.91 s against
+ * 0.07 / 0.15 s). The owned rows are then summed onto rank 0: every row has one owner, the others
+ * add zeros (exact). Collective; always reached, so no rank leaves it early even on failure. */
+static void chol_solve_to_root(scalapack_ctx *c, int n, double *out)
 {
   const int one = 1;
+  int       rank;
+  MPI_Comm_rank(c->comm, &rank);
   pdtrsv_("L", "N", "N", &n, c->a, &one, &one, c->desca, c->b, &one, &one, c->descb, &one);
   pdtrsv_("L", "T", "N", &n, c->a, &one, &one, c->desca, c->b, &one, &one, c->descb, &one);
+  memset(c->delta, 0, (size_t)n * sizeof *c->delta);
+  for (int li = 0; c->mycol == 0 && li < c->mloc; li++)
+    if (c->grow[li] < n) c->delta[c->grow[li]] = c->b[li];
+  MPI_Reduce(c->delta, rank == 0 ? out : NULL, n, MPI_DOUBLE, MPI_SUM, 0, c->comm);
 }
 
 static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
@@ -718,7 +726,6 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
   scalapack_ctx *c = ctx;
   COMP_CHECK(!c->sample, COMP_ERR_ARG, "mask solve (scalapack): no solve on a Fisher sample's Gram");
   const int64_t d = c->p->d;
-  const int     n = (int)k;
   int           rank;
   MPI_Comm_rank(c->comm, &rank);
   COMP_CALL(ensure_factor(c));                      /* global status */
@@ -736,15 +743,8 @@ static comp_status scalapack_solve(void *ctx, int64_t k, double *m)
   for (int li = 0; owner && li < c->mloc; li++)
     c->b[li] = c->grow[li] < k ? c->cperm[c->grow[li]] - pre[c->grow[li]] : 0;
   free(pre);
-  /* (L_S L_Sᵀ) δ = rhs with the leading k×k block of the factor */
-  chol_solve_vec(c, n);
-
-  /* δ to rank 0: every row has one owner, the others add zeros (exact). Always reached, so no rank
-   * leaves the collective early even on failure. */
-  memset(c->delta, 0, (size_t)k * sizeof *c->delta);
-  for (int li = 0; owner && li < c->mloc; li++)
-    if (c->grow[li] < k) c->delta[c->grow[li]] = c->b[li];
-  MPI_Reduce(c->delta, rank == 0 ? m : NULL, n, MPI_DOUBLE, MPI_SUM, 0, c->comm);
+  /* (L_S L_Sᵀ) δ = rhs with the leading k×k block of the factor, δ to rank 0 */
+  chol_solve_to_root(c, (int)k, m);
   if (rank == 0)
     for (int64_t i = 0; i < k; i++) m[i] += 1.0;
   return COMP_OK;
@@ -835,15 +835,9 @@ static comp_status scalapack_apply_inv(void *ctx, const double *x, double *y)
 {
   scalapack_ctx *c = ctx;
   const int      d = (int)c->p->d;
-  int            rank;
-  MPI_Comm_rank(c->comm, &rank);
   COMP_CALL(ensure_factor(c)); /* global status */
-  const bool owner = c->mycol == 0;
-  for (int li = 0; owner && li < c->mloc; li++) c->b[li] = x[c->grow[li]];
-  chol_solve_vec(c, d);
-  memset(c->delta, 0, (size_t)d * sizeof *c->delta);
-  for (int li = 0; owner && li < c->mloc; li++) c->delta[c->grow[li]] = c->b[li];
-  MPI_Reduce(c->delta, rank == 0 ? y : NULL, d, MPI_DOUBLE, MPI_SUM, 0, c->comm);
+  for (int li = 0; c->mycol == 0 && li < c->mloc; li++) c->b[li] = x[c->grow[li]];
+  chol_solve_to_root(c, d, y);
   return COMP_OK;
 }
 
