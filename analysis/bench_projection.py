@@ -114,6 +114,7 @@ def main():
     print("| model | layers pruned | " + " | ".join(f"{p} rank{'s' if p > 1 else ''}" for p in ps) + " |")
     print("|---|---|" + "---|" * len(ps))
     overlap = []  # the most a stage A/C overlap could save, per model (printed below the table)
+    gain64 = most64 = 0.0
     for cfg in a.configs:
         d = dry(a.comp, cfg, imp, eig)
         q = d["n_prunable"]
@@ -132,6 +133,9 @@ def main():
                 k = p // q
                 tc = tl / (k * eff ** math.log2(k))
             row.append(f"{(ta + tc) / 60:.1f} min")
+            if p == 64 and cfg == a.configs[0]:
+                gain64 = 2 * math.ceil(S / p) * t_fwd  # the same-size-groups bound of the first model
+                most64 = L * math.ceil(S / p) * t_fwd  # and the whole last pass
             if p in (1, 64):
                 seqs = math.ceil(S / p)
                 spans.append(f"{p} rank{'s' if p > 1 else ''}: {2 * seqs * t_fwd:.1f} s / {L * seqs * t_fwd:.0f} s "
@@ -144,6 +148,27 @@ def main():
           "groups started early on the layers before the last removal, at most that whole last pass (L layer "
           "forwards):")
     print("\n".join(overlap))
+    # what an early start would cost: the ratio (Eq. 10) is known only when stage A's last pass ends,
+    # so a layer started early can run only its ratio-free phases; the solves need every dense's Gram
+    # again, kept over the wait or rebuilt (capture, WᵀW, Gram once more), measured here on 2 ranks
+    hp = json.load(open(f"{a.configs[0]}/config.json"))
+    h, ff = hp["hidden_size"], hp["intermediate_size"]
+    # the Grams of q, k, v, o, gate, up (d_in = h) and down (d_in = ff), but the largest: the measured
+    # peak already holds one Gram
+    keep = 8 * (6 * h * h + ff * ff - max(h, ff) ** 2) / 2**30
+    ph2 = r2["phases"]
+    free_s = sum(ph2[p]["seconds"] for p in ("capture", "wtw", "fisher", "gram", "importance") if p in ph2)
+    again = sum(ph2[p]["seconds"] for p in ("capture", "wtw", "gram") if p in ph2)
+    print(f"\nWhat an early start costs (LLaMA-2-7B, 2 ranks a layer): its ratio (Eq. 10) is known only once stage "
+          f"A's last pass ends, so a layer started before could run its ratio-free phases ({free_s:.1f} s of "
+          f"{t2:.1f} s) and then wait; its solves need each of its seven denses' Gram again: kept over the "
+          f"wait, at least {keep:.2f} GiB more per rank with the Grams whole (all but the largest, which the "
+          f"measured peak holds already: at least {rss2 + keep:.2f} GiB, "
+          f"{'over' if rss2 + keep > 3e9 / 2**30 else 'within'} the 3 GB target; half that in shares); "
+          f"rebuilt, {again:.1f} s more per layer (capture, WᵀW, Gram), {'more' if again > gain64 else 'less'} "
+          f"than the {gain64:.1f} s the overlap could save with same-size groups on 64 ranks "
+          f"({'and' if again > most64 else 'but not'} than the {most64:.0f} s at most). comp does not "
+          f"split stage C at the ratio, and the table above counts no overlap.")
     S = base["calib_samples"]
     print(f"\nStage A (at most L·(1+n) layer passes, data-parallel over the {S} calibration sequences) is "
           f"included: {base['flops_stage_a'] / 1e9 / fwd_rate / 60:.1f} min for LLaMA-2-7B on 1 rank, "

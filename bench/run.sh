@@ -7,6 +7,7 @@
 #     (default cond, the faithful Eq. 9, with comp prune's default --cond-eig lanczos; COMP=path/to/comp).
 #     A tridiag run writes bench/results/<importance>-tridiag. SHARES=1: cond's Grams in the 2 ranks'
 #     block-cyclic shares (bench-prune --gram-shares, comp prune --gram-shares on), into <...>-shares.
+#     BENCH_OUT=dir writes there instead (e.g. bench/results/cond-intel, another machine's set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COMP=${COMP:-build/comp}
@@ -20,6 +21,7 @@ if [ "$SHARES" = 1 ]; then
   OUT=$OUT-shares
   EXTRA=(--gram-shares)
 fi
+OUT=${BENCH_OUT:-$OUT} # BENCH_OUT=dir: results of another machine beside the committed ones
 mkdir -p "$OUT"
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -33,7 +35,11 @@ run() { # np solver out
   for ((i = 1; i <= REPEAT; i++)); do
     echo "== $1 rank(s), importance $IMP, solver $2, run $i of $REPEAT" >&2
     mpiexec -n "$1" "$COMP" bench-prune --config bench/configs/llama-2-7b --importance "$IMP" --cond-eig "$EIG" \
-      --solver "$2" "${EXTRA[@]}" --json | tee /dev/stderr | tail -1 > "$OUT/$3.run$i.json"
+      --solver "$2" "${EXTRA[@]}" --json > "$OUT/$3.run$i.out"
+    # (not tee /dev/stderr: with stderr redirected to a log file, tee reopens and truncates it)
+    cat "$OUT/$3.run$i.out" >&2
+    tail -1 "$OUT/$3.run$i.out" > "$OUT/$3.run$i.json"
+    rm "$OUT/$3.run$i.out"
   done
   /usr/bin/python3 - "$OUT/$3" "$REPEAT" <<'PY'
 import json, os, sys
