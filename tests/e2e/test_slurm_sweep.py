@@ -17,6 +17,11 @@ slurmd on localhost, stopped by PID at the end).
    the report job end, resubmission runs only cell 0, which resumes from its journal
    (layers_from_journal >= the layers seen before the cancel); cell 1's files keep their mtimes;
    both end complete and the report lists 2 of 2.
+3. Real preemption (the cluster's partition urgent, PriorityTier 2, preempts debug, PreemptMode
+   REQUEUE): a one-cell sweep (cell 1 of part 2) in debug; while it is in stage C a job for every CPU
+   goes to urgent. Slurm requeues the cell (PREEMPTED, the urgent job, then COMPLETED), which resumes
+   from its journal; its archive and part 2's SIGUSR1-requeued cell 1 are bit-identical
+   (analysis/archive_diff.py) to an uninterrupted run of the same cell under mpiexec.
 Bad input first (no cluster needed): no --out-dir, an unset ${VAR} of the jobs file, a different
 jobs file for an existing output folder: one error line, exit 1.
 """
@@ -27,6 +32,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import e2e_common  # noqa: E402
 from e2e_common import COMP, SRC, check, finish, need_shared  # noqa: E402
 from cluster import Cluster, ClusterUnavailable  # noqa: E402
+sys.path.insert(0, os.path.join(SRC, "analysis"))
+from archive_diff import diff as archive_diff  # noqa: E402
 
 SUBMIT = os.path.join(SRC, "slurm", "submit")
 MINI = os.path.join(SRC, "jobs", "mini-smoke.json")
@@ -266,6 +273,41 @@ def wait_in_stage_c(c, arr, index, cell_dir, min_layers=3, timeout=120):
     return None
 
 
+def wait_tasks(c, jobs, arr, out, timeout=240):
+    """Wait until the jobs have left the queue; then (jobcomp records of array arr's tasks, their
+    JobStates: {task id: [state in end order]}), or (None, None) after a FAIL and the logs on timeout."""
+    try:
+        c.wait_jobs(jobs, timeout=timeout)
+    except TimeoutError as e:
+        check(False, str(e))
+        show_logs(out)
+        return None, None
+    t = tasks_of(c, arr)
+    return t, {k: [x["JobState"] for x in v] for k, v in t.items()}
+
+
+def release_requeued(c, arr, index, how):
+    """Wait (60 s at most) for array task arr_index to be back in the queue, PENDING, and release it:
+    Slurm holds a requeued job 120 s (BeginTime). Released only once the previous run's slurmstepd
+    processes are gone: a task started during that cleanup fails to launch (seen here); Slurm's own
+    120 s hold is what prevents that outside this test. True when released."""
+    t0 = time.time()
+    while time.time() - t0 < 60:
+        p = [j for j in (c.squeue() or []) if j["array_job"] == arr and j["task"] == str(index)
+             and j["state"] == "PENDING"]
+        if p:
+            t1 = time.time()
+            while c.stepds(p[0]["job_id"]) and time.time() - t1 < 60:
+                time.sleep(0.2)
+            subprocess.run(["scontrol", "update", f"JobId={arr}_{index}", "StartTime=now"], env=c.env(),
+                           capture_output=True)
+            log(f"{arr}_{index} {how} ({p[0]['reason']}); released {time.time() - t1:.1f} s later, "
+                f"when the slurmstepd processes of job {p[0]['job_id']} had ended")
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def run_preempt(c, env, tmp):
     jobs = json.load(open(MINI))
     jobs.update(name="mini-smoke-preempt", dense=False, models=jobs["models"][:1], variants=jobs["variants"][:1],
@@ -299,30 +341,10 @@ def run_preempt(c, env, tmp):
     if seen1:
         subprocess.run(["scancel", "--signal=USR1", "--batch", f"{arr}_1"], env=c.env(), check=True)
         log(f"SIGUSR1 to the batch script of {arr}_1 with {len(seen1)} layers in its journal")
-        t0 = time.time()
-        while time.time() - t0 < 60:  # Slurm holds a requeued job 120 s (BeginTime): release it now
-            p = [j for j in (c.squeue() or []) if j["array_job"] == arr and j["task"] == "1" and j["state"] == "PENDING"]
-            if p:
-                # release it only once the previous run's slurmstepd processes are gone: a task started
-                # during that cleanup fails to launch (seen here); Slurm's own 120 s hold is what
-                # prevents that outside this test
-                t1 = time.time()
-                while c.stepds(p[0]["job_id"]) and time.time() - t1 < 60:
-                    time.sleep(0.2)
-                subprocess.run(["scontrol", "update", f"JobId={arr}_1", "StartTime=now"], env=c.env(),
-                               capture_output=True)
-                log(f"{arr}_1 requeued itself ({p[0]['reason']}); released {time.time() - t1:.1f} s later, "
-                    f"when the slurmstepd processes of job {p[0]['job_id']} had ended")
-                break
-            time.sleep(0.2)
-    try:
-        c.wait_jobs([arr, agg], timeout=240)
-    except TimeoutError as e:
-        check(False, str(e))
-        show_logs(out)
+        release_requeued(c, arr, 1, "requeued itself")
+    t, st = wait_tasks(c, [arr, agg], arr, out)
+    if t is None:
         return
-    t = tasks_of(c, arr)
-    st = {k: [x["JobState"] for x in v] for k, v in t.items()}
     check(st.get("0") == ["CANCELLED"], f"task {arr}_0 ended CANCELLED: {st.get('0')}")
     check(st.get("1", [""])[-1] == "COMPLETED" and len(st.get("1", [])) == 2,
           f"task {arr}_1 requeued itself and then COMPLETED: {st.get('1')}")
@@ -362,6 +384,73 @@ def run_preempt(c, env, tmp):
     check("2 of 2 cells complete" in md, "the final report counts 2 of 2 cells complete")
 
 
+def run_partition_preempt(c, env, tmp):
+    """Real preemption: the cluster's partition urgent (PriorityTier 2) preempts debug (PriorityTier
+    1, PreemptMode=REQUEUE). A one-cell sweep (cell 1 of the preempt sweep: llama-8L, comp, 30%, 32
+    calibration windows) runs in debug; while it is in stage C, a job that needs every CPU is submitted
+    to urgent. Slurm must stop the cell and requeue it (PREEMPTED, then COMPLETED once the urgent job
+    is done); it resumes from its journal, and its archive is bit-identical to an uninterrupted run's
+    of the same cell outside Slurm, as is the preempt sweep's SIGUSR1-requeued cell 1."""
+    jobs = json.load(open(MINI))
+    jobs.update(name="mini-smoke-partition", dense=False, models=jobs["models"][:1], variants=jobs["variants"][:1],
+                ratios=[0.3], seeds=[0])
+    jobs["calib"]["samples"] = 32
+    jf, out, ref = f"{tmp}/partition.json", f"{tmp}/partition", f"{tmp}/partition-ref"
+    json.dump(jobs, open(jf, "w"), indent=1)
+    r, arrays, agg = submit(env, jf, out, "--partition", "debug")
+    check(r.returncode == 0 and len(arrays) == 1 and arrays[0][1] == "0" and agg,
+          f"partition sweep in debug: array {arrays} + report job {agg}")
+    if not (arrays and agg):
+        return
+    arr = arrays[0][0]
+    cell = sweep_list(env, jf, out)[0]
+    d = f"{out}/cells/{cell['id']}"
+    seen = wait_in_stage_c(c, arr, 0, d)
+    if not check(seen, f"cell caught in stage C (journal: {len(seen or [])} layers)"):
+        show_logs(out)
+        return
+    r = subprocess.run(["sbatch", "--parsable", "--partition", "urgent", f"--ntasks={c.cpus}", "--output",
+                        f"{tmp}/urgent.out", "--wrap", "sleep 2"], env=c.env(), capture_output=True, text=True)
+    hi = r.stdout.strip().split(";")[0]
+    check(r.returncode == 0 and hi.isdigit(),
+          f"a job for all {c.cpus} CPUs submitted to urgent: {hi or r.stderr.strip()}")
+    log(f"urgent job {hi} submitted with {len(seen)} layers in the cell's journal")
+    check(release_requeued(c, arr, 0, "preempted and requeued by Slurm"),
+          f"{arr}_0 back in the queue after the preemption")
+    t, st = wait_tasks(c, [arr, agg, hi], arr, out)
+    if t is None:
+        return
+    urgent = [x for x in c.jobcomp() if x.get("JobId") == hi]
+    check(st.get("0") == ["PREEMPTED", "COMPLETED"], f"task {arr}_0 PREEMPTED, then COMPLETED: {st.get('0')}")
+    check(urgent and urgent[-1]["JobState"] == "COMPLETED" and t.get("0") and
+          urgent[-1]["StartTime"] >= t["0"][0]["EndTime"] and t["0"][-1]["StartTime"] >= urgent[-1]["EndTime"],
+          "the urgent job ran between the cell's two runs")
+    ctld = open(os.path.join(c.dir, "slurmctld.log"), errors="replace").read()
+    pre = re.findall(r"preempted JobId=(\S+) has been requeued to reclaim resources for JobId=(\d+)", ctld)
+    check(pre and pre[0][0].startswith(f"{arr}_0(") and pre[0][1] == hi and len(pre) == 1,
+          f"slurmctld logged the one preemption, of {arr}_0 for job {hi}: {pre}")
+    out0 = open(glob.glob(f"{out}/slurm/cell-{arr}_0.out")[0]).read()
+    check("DUE TO PREEMPTION" in out0 and "restart 1" in out0,
+          "the cell's output (appended over both runs) shows the preemption and the restart")
+    j = info(f"{d}/prune.h5")
+    lj = prune_attrs(j).get("layers_from_journal") if j else None
+    check(j and lj is not None and lj >= len(seen),
+          f"the cell resumed from its journal: layers_from_journal {lj} >= {len(seen)} seen before the preemption")
+    check_sweep(c, env, jf, out, [arr], "partition sweep")
+
+    # the same cell uninterrupted, outside Slurm (the cluster is idle now)
+    r = subprocess.run(["mpiexec", "-n", str(jobs["ranks"]), COMP, "sweep", "run", jf, "--out-dir", ref, "--cell", "0",
+                        "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    refh5 = f"{ref}/cells/{cell['id']}/prune.h5"
+    if not check(r.returncode == 0 and info(refh5), f"uninterrupted run of the cell (mpiexec -n {jobs['ranks']})"):
+        print(r.stderr.strip()[-2000:])
+        return
+    for what, path in (("preempted", f"{d}/prune.h5"), ("SIGUSR1-requeued (preempt sweep)",
+                                                         f"{tmp}/preempt/cells/{cell['id']}/prune.h5")):
+        same, msg = archive_diff(path, refh5) if os.path.exists(path) else (False, f"{path} missing")
+        check(same, f"the {what} cell's archive == the uninterrupted run's: {msg}")
+
+
 def main():
     need_shared()
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
@@ -377,7 +466,7 @@ def main():
             sys.exit(77)
         try:
             env = cluster.env(COMP_BIN=COMP, COMP_SHARED=env["COMP_SHARED"])
-            for part, out in ((run_full, "mini"), (run_preempt, "preempt")):
+            for part, out in ((run_full, "mini"), (run_preempt, "preempt"), (run_partition_preempt, "partition")):
                 failed = e2e_common._tally[1]
                 part(cluster, env, tmp)
                 if e2e_common._tally[1] > failed:  # the logs of a part that failed

@@ -7,7 +7,9 @@ with free TCP ports, state, spool, logs and the job-completion log (no accountin
 sacct: JobCompType=jobcomp/filetxt records every finished job). The three daemons are children of
 this process, are stopped by their PIDs in stop() (also when the test fails, and by
 PR_SET_PDEATHSIG should the test process be killed outright), after every job of the cluster has
-been cancelled and has left the queue.
+been cancelled and has left the queue. Two partitions on the one node: debug (the default) and
+urgent, whose jobs preempt debug's (PreemptType=preempt/partition_prio, PreemptMode=REQUEUE: a
+preempted job is stopped and put back in the queue, as on a cluster with a preemptible partition).
 
     with Cluster() as c:                      # raises ClusterUnavailable(reason) when it cannot run
         env = c.env()                         # os.environ + SLURM_CONF
@@ -45,6 +47,8 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=@D@/jobcomp.log
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=2
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 MpiDefault=pmix
@@ -53,7 +57,8 @@ SlurmdParameters=config_overrides
 KillWait=5
 MinJobAge=300
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=@CPUS@ RealMemory=@MEM@ State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP PriorityTier=1
+PartitionName=urgent Nodes=localhost MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF
 """
 
 DAEMONS = ("/usr/sbin/munged", "/usr/sbin/mungekey", "/usr/sbin/slurmctld", "/usr/sbin/slurmd")
