@@ -362,7 +362,7 @@ comp_status comp_lanczos_top(comp_spd_op op, void *ctx, int64_t d, int steps, do
   double     *w = malloc(sizeof(double) * (size_t)d), *c = malloc(sizeof(double) * (size_t)(kmax + 1));
   double     *al = malloc(sizeof(double) * (size_t)kmax), *be = malloc(sizeof(double) * (size_t)kmax);
   double     *td = malloc(sizeof(double) * (size_t)kmax), *te = malloc(sizeof(double) * (size_t)kmax);
-  double     *S  = malloc(sizeof(double) * (size_t)kmax * (size_t)kmax); /* (j, j) eigenvectors of T_j */
+  double     *S  = malloc(sizeof(double) * (size_t)kmax); /* (j) T_j's top eigenvector */
   comp_status st = COMP_OK;
   if (!Q || !w || !c || !al || !be || !td || !te || !S) {
     st = comp_error_set(COMP_ERR_NOMEM, "condition number: out of memory for the Lanczos basis");
@@ -390,11 +390,13 @@ comp_status comp_lanczos_top(comp_spd_op op, void *ctx, int64_t d, int steps, do
     }
     be[j]          = cblas_dnrm2((int)d, w, 1);
     const bool end = j + 1 == kmax || be[j] <= 1e-14 * fabs(al[j]);
-    if (end || (j + 1) % 8 == 0) { /* Ritz values of T_{j+1} */
+    { /* T_{j+1}'s largest Ritz pair, at every step: dstevr for the one index, O(j) beside op's O(d²) */
       memcpy(td, al, sizeof(double) * (size_t)(j + 1));
       memcpy(te, be, sizeof(double) * (size_t)j);
-      if (LAPACKE_dstev(LAPACK_COL_MAJOR, 'V', j + 1, td, te, S, j + 1) != 0) break;
-      const double th = td[j], *s = S + (int64_t)j * (j + 1); /* ascending: the last is the largest */
+      lapack_int nf = 0, isuppz[2], n = j + 1;
+      if (LAPACKE_dstevr(LAPACK_COL_MAJOR, 'V', 'I', n, td, te, 0, 0, n, n, 0, &nf, c, S, n, isuppz) != 0 || nf != 1)
+        break;
+      const double th = c[0], *s = S; /* (j+1) its eigenvector */
       if (be[j] * fabs(s[j]) <= LANCZOS_TOL * fabs(th) || be[j] <= 1e-14 * fabs(al[j])) {
         *theta = th;
         cblas_dgemv(CblasRowMajor, CblasTrans, j + 1, (int)d, 1.0, Q, (int)d, s, 1, 0.0, v, 1);

@@ -142,10 +142,11 @@ typedef struct comp_sym {
 } comp_sym;
 comp_status comp_sym_apply(void *ctx, const double *x, double *y);
 /* The largest eigenpair (θ, v (d)) of op: Lanczos with full reorthogonalisation from a fixed
- * pseudo-random start (the same on every rank and run), stopped when the Ritz residual
- * ‖A v − θ v‖ is below 1e-11·θ; *converged = false (θ and v unset) when not within min(steps, d)
- * steps. COND's --cond-eig lanczos: on G for λmax, on (G + λI)⁻¹ for λmin (shift-invert). Every
- * step's arithmetic besides op is replicated, so ranks that get the same y get the same result. */
+ * pseudo-random start (the same on every rank and run), stopped at the first step whose Ritz
+ * residual ‖A v − θ v‖ is below 1e-11·θ (tested at every step); *converged = false (θ and v
+ * unset) when not within min(steps, d) steps. COND's --cond-eig lanczos: on G for λmax, on
+ * (G + λI)⁻¹ for λmin (shift-invert). Every step's arithmetic besides op is replicated, so ranks
+ * that get the same y get the same result. */
 comp_status comp_lanczos_top(comp_spd_op op, void *ctx, int64_t d, int steps, double *theta, double *v,
                              bool *converged);
 
