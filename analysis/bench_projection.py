@@ -61,7 +61,11 @@ def main():
           f"shapes, N = {r1['tokens']} calibration tokens, `comp bench-prune` (the code path of `comp prune`). "
           "Reproduce: `" + ("SHARES=1 " if r2.get("gram_shares") else "") + "bench/run.sh " + imp + (f" {eig}" if imp.startswith("cond") and eig != "lanczos" else "")
           + "`.\n")
-    print(f"DGEMM peak measured on this machine: {peak:.1f} GFLOP/s per rank (best of 3, 2048^3, all ranks at once).\n")
+    print(f"DGEMM peak measured on this machine: {peak:.1f} GFLOP/s per rank (best of 3, 2048^3, all ranks at once"
+          + (", the higher of the rates measured before and after the layer: " + "; ".join(
+              f"{r['ranks']} rank(s) {r['solver']}: {r['dgemm_before_gflops_per_rank']:.1f} before, "
+              f"{r['dgemm_after_gflops_per_rank']:.1f} after" for r in (r1, r1s, r2) if r)
+             if "dgemm_after_gflops_per_rank" in r1 else "") + ").\n")
     sh = ", Grams in shares" if r2.get("gram_shares") else ""
     print(f"| phase | 1 rank s ({r1['solver']}) | GFLOP | GFLOP/s | of DGEMM peak | "
           + (f"1 rank s ({r1s['solver']}) | " if r1s else "") + f"2 ranks s ({r2['solver']}{sh}) | speed-up |")
