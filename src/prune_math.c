@@ -390,20 +390,19 @@ comp_status comp_lanczos_top(comp_spd_op op, void *ctx, int64_t d, int steps, do
     }
     be[j]          = cblas_dnrm2((int)d, w, 1);
     const bool end = j + 1 == kmax || be[j] <= 1e-14 * fabs(al[j]);
-    { /* T_{j+1}'s largest Ritz pair, at every step: dstevr for the one index, O(j) beside op's O(d²) */
-      memcpy(td, al, sizeof(double) * (size_t)(j + 1));
-      memcpy(te, be, sizeof(double) * (size_t)j);
-      lapack_int nf = 0, isuppz[2], n = j + 1;
-      if (LAPACKE_dstevr(LAPACK_COL_MAJOR, 'V', 'I', n, td, te, 0, 0, n, n, 0, &nf, c, S, n, isuppz) != 0 || nf != 1)
-        break;
-      const double th = c[0], *s = S; /* (j+1) its eigenvector */
-      if (be[j] * fabs(s[j]) <= LANCZOS_TOL * fabs(th) || be[j] <= 1e-14 * fabs(al[j])) {
-        *theta = th;
-        cblas_dgemv(CblasRowMajor, CblasTrans, j + 1, (int)d, 1.0, Q, (int)d, s, 1, 0.0, v, 1);
-        cblas_dscal((int)d, 1.0 / cblas_dnrm2((int)d, v, 1), v, 1);
-        *converged = true;
-        break;
-      }
+    /* T_{j+1}'s largest Ritz pair, at every step: dstevr for the one index, O(j) beside op's O(d²) */
+    memcpy(td, al, sizeof(double) * (size_t)(j + 1));
+    memcpy(te, be, sizeof(double) * (size_t)j);
+    lapack_int nf = 0, isuppz[2], n = j + 1;
+    if (LAPACKE_dstevr(LAPACK_COL_MAJOR, 'V', 'I', n, td, te, 0, 0, n, n, 0, &nf, c, S, n, isuppz) != 0 || nf != 1)
+      break;
+    const double th = c[0]; /* S (j+1): its eigenvector */
+    if (be[j] * fabs(S[j]) <= LANCZOS_TOL * fabs(th) || be[j] <= 1e-14 * fabs(al[j])) {
+      *theta = th;
+      cblas_dgemv(CblasRowMajor, CblasTrans, j + 1, (int)d, 1.0, Q, (int)d, S, 1, 0.0, v, 1);
+      cblas_dscal((int)d, 1.0 / cblas_dnrm2((int)d, v, 1), v, 1);
+      *converged = true;
+      break;
     }
     if (end) break;
     memcpy(Q + (int64_t)(j + 1) * d, w, sizeof(double) * (size_t)d);

@@ -186,7 +186,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
   }
   s = comp_dist_agree(comm, s);
   if (!s) peak_after = dgemm_peak(2048, 2048, 2048, 3); /* the rate may have moved while the layer ran */
-  peak              = peak_before > peak_after ? peak_before : peak_after;
+  peak              = fmax(peak_before, peak_after);
   o.ranks_per_layer = size; /* the layer's FLOPs as the group that shares it does them */
   if (!s) s = comp_prune_cost_estimate(&m.hp, &o, 1, 0, 0, &cost);
   double rss = (double)comp_peak_rss(), rss_max = 0, sec[COMP_PHASE_COUNT];

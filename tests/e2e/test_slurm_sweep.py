@@ -18,9 +18,10 @@ slurmd on localhost, stopped by PID at the end).
    (layers_from_journal >= the layers seen before the cancel); cell 1's files keep their mtimes;
    both end complete and the report lists 2 of 2.
 3. Real preemption (the cluster's partition urgent, PriorityTier 2, preempts debug, PreemptMode
-   REQUEUE): a one-cell sweep (cell 1 of part 2) in debug; while it is in stage C a job for every CPU
-   goes to urgent. Slurm requeues the cell (PREEMPTED, the urgent job, then COMPLETED), which resumes
-   from its journal; its archive and part 2's SIGUSR1-requeued cell 1 are bit-identical
+   REQUEUE): a one-cell sweep (cell 1 of part 2) in debug; while it is in stage C (its ranks held
+   there by SIGSTOP so that the preemption lands in it) a job for every CPU goes to urgent. Slurm
+   requeues the cell (PREEMPTED, the urgent job, then COMPLETED), which resumes from its journal
+   (exactly the layers held); its archive and part 2's SIGUSR1-requeued cell 1 are bit-identical
    (analysis/archive_diff.py) to an uninterrupted run of the same cell under mpiexec.
 Bad input first (no cluster needed): no --out-dir, an unset ${VAR} of the jobs file, a different
 jobs file for an existing output folder: one error line, exit 1.
@@ -308,13 +309,21 @@ def release_requeued(c, arr, index, how):
     return False
 
 
-def run_preempt(c, env, tmp):
+def interrupt_jobs(path, name, ratios):
+    """Write the jobs file of the interruption sweeps (parts 2 and 3): llama-8L, comp, seed 0 at the
+    given ratios, 32 calibration windows (a longer stage C: time to interrupt it), no dense cell; the
+    same ratio gives the same cell in both. Returns the jobs dict."""
     jobs = json.load(open(MINI))
-    jobs.update(name="mini-smoke-preempt", dense=False, models=jobs["models"][:1], variants=jobs["variants"][:1],
-                ratios=[0.2, 0.3], seeds=[0])
-    jobs["calib"]["samples"] = 32  # a longer stage C: time to interrupt it
+    jobs.update(name=name, dense=False, models=jobs["models"][:1], variants=jobs["variants"][:1], ratios=ratios,
+                seeds=[0])
+    jobs["calib"]["samples"] = 32
+    json.dump(jobs, open(path, "w"), indent=1)
+    return jobs
+
+
+def run_preempt(c, env, tmp):
     jf, out = f"{tmp}/preempt.json", f"{tmp}/preempt"
-    json.dump(jobs, open(jf, "w"), indent=1)
+    interrupt_jobs(jf, "mini-smoke-preempt", [0.2, 0.3])
     r, arrays, agg = submit(env, jf, out)
     check(r.returncode == 0 and len(arrays) == 1 and arrays[0][1] == "0-1" and agg,
           f"preempt sweep: array {arrays} + report job {agg}")
@@ -384,19 +393,33 @@ def run_preempt(c, env, tmp):
     check("2 of 2 cells complete" in md, "the final report counts 2 of 2 cells complete")
 
 
+def freeze_cell(out):
+    """SIGSTOP the comp processes running a cell of the sweep folder out (their command line names it):
+    pins the cell where it is (the preemption test must land in stage C, which lasts seconds) until
+    Slurm's preemption signals it (SIGCONT and SIGTERM, SIGKILL after KillWait). Returns their pids."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv[0] == COMP and "sweep" in argv and out in argv:
+            os.kill(int(pid), signal.SIGSTOP)
+            pids.append(int(pid))
+    return pids
+
+
 def run_partition_preempt(c, env, tmp):
     """Real preemption: the cluster's partition urgent (PriorityTier 2) preempts debug (PriorityTier
     1, PreemptMode=REQUEUE). A one-cell sweep (cell 1 of the preempt sweep: llama-8L, comp, 30%, 32
-    calibration windows) runs in debug; while it is in stage C, a job that needs every CPU is submitted
-    to urgent. Slurm must stop the cell and requeue it (PREEMPTED, then COMPLETED once the urgent job
-    is done); it resumes from its journal, and its archive is bit-identical to an uninterrupted run's
-    of the same cell outside Slurm, as is the preempt sweep's SIGUSR1-requeued cell 1."""
-    jobs = json.load(open(MINI))
-    jobs.update(name="mini-smoke-partition", dense=False, models=jobs["models"][:1], variants=jobs["variants"][:1],
-                ratios=[0.3], seeds=[0])
-    jobs["calib"]["samples"] = 32
+    calibration windows) runs in debug; once it is in stage C its ranks are stopped (SIGSTOP, so that
+    the preemption lands there) and a job that needs every CPU is submitted to urgent. Slurm must
+    stop the cell and requeue it (PREEMPTED, then COMPLETED once the urgent job is done); it resumes
+    from its journal, and its archive is bit-identical to an uninterrupted run's of the same cell
+    outside Slurm, as is the preempt sweep's SIGUSR1-requeued cell 1."""
     jf, out, ref = f"{tmp}/partition.json", f"{tmp}/partition", f"{tmp}/partition-ref"
-    json.dump(jobs, open(jf, "w"), indent=1)
+    jobs = interrupt_jobs(jf, "mini-smoke-partition", [0.3])
     r, arrays, agg = submit(env, jf, out, "--partition", "debug")
     check(r.returncode == 0 and len(arrays) == 1 and arrays[0][1] == "0" and agg,
           f"partition sweep in debug: array {arrays} + report job {agg}")
@@ -406,7 +429,11 @@ def run_partition_preempt(c, env, tmp):
     cell = sweep_list(env, jf, out)[0]
     d = f"{out}/cells/{cell['id']}"
     seen = wait_in_stage_c(c, arr, 0, d)
-    if not check(seen, f"cell caught in stage C (journal: {len(seen or [])} layers)"):
+    frozen = freeze_cell(out) if seen else []
+    seen = journal_layers(d) if seen else None  # what the frozen run has committed
+    if not check(seen and len(frozen) == jobs["ranks"] and not os.path.exists(f"{d}/prune.h5"),
+                 f"cell caught and held in stage C (SIGSTOP to {len(frozen)} ranks; journal: "
+                 f"{len(seen or [])} layers)"):
         show_logs(out)
         return
     r = subprocess.run(["sbatch", "--parsable", "--partition", "urgent", f"--ntasks={c.cpus}", "--output",
@@ -434,8 +461,8 @@ def run_partition_preempt(c, env, tmp):
           "the cell's output (appended over both runs) shows the preemption and the restart")
     j = info(f"{d}/prune.h5")
     lj = prune_attrs(j).get("layers_from_journal") if j else None
-    check(j and lj is not None and lj >= len(seen),
-          f"the cell resumed from its journal: layers_from_journal {lj} >= {len(seen)} seen before the preemption")
+    check(j and lj is not None and lj == len(seen),  # held: the journal could not grow before the preemption
+          f"the cell resumed from its journal: layers_from_journal {lj} == the {len(seen)} held at the preemption")
     check_sweep(c, env, jf, out, [arr], "partition sweep")
 
     # the same cell uninterrupted, outside Slurm (the cluster is idle now)
