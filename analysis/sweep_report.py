@@ -369,8 +369,10 @@ def calib_protocol(row):
         return None
     o = row["prune"]["options"]
     n = len(row["prune"]["data"].get("calib_start", [])) or o.get("calib_samples")
-    return dict(text=o.get("calib", ""), samples=n, len=o.get("calib_len"), seed=o.get("seed"),
-                bos="BOS first in every calibration window")
+    pre = o.get("calib_prefix")  # archives before it: BOS when the model has one
+    bos = ("BOS first in every calibration window" if pre is None or len(pre) == 1
+           else "text only (no BOS)" if not pre else f"ids {pre} first in every calibration window")
+    return dict(text=o.get("calib", ""), samples=n, len=o.get("calib_len"), seed=o.get("seed"), bos=bos)
 
 
 def eval_protocol(ev):

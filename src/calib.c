@@ -19,11 +19,14 @@ uint64_t comp_rng_below(comp_rng *r, uint64_t n)
   return v % n;
 }
 
-comp_status comp_calib_sample(const int32_t *ids, int64_t n_ids, int32_t bos, int n_samples, int64_t len, uint64_t seed,
-                              int64_t *start, int32_t *tok)
+comp_status comp_calib_sample(const int32_t *ids, int64_t n_ids, const int32_t *prefix, int n_prefix, int n_samples,
+                              int64_t len, uint64_t seed, int64_t *start, int32_t *tok)
 {
   COMP_CHECK(n_samples > 0 && len >= 2, COMP_ERR_ARG, "calibration needs at least 1 sample of at least 2 tokens");
-  const int64_t body = bos >= 0 ? len - 1 : len; /* text tokens per window */
+  COMP_CHECK(n_prefix >= 0 && len > n_prefix, COMP_ERR_ARG,
+             "calibration windows of %lld tokens leave none for the text after the %d prefix token(s)", (long long)len,
+             n_prefix);
+  const int64_t body = len - n_prefix; /* text tokens per window */
   COMP_CHECK(n_ids >= (int64_t)n_samples * body, COMP_ERR_ARG,
              "the calibration text has %lld tokens; %d samples of %lld tokens need at least %lld", (long long)n_ids,
              n_samples, (long long)len, (long long)n_samples * body);
@@ -32,7 +35,7 @@ comp_status comp_calib_sample(const int32_t *ids, int64_t n_ids, int32_t bos, in
   for (int s = 0; s < n_samples; s++) {
     start[s]     = (int64_t)comp_rng_below(&r, (uint64_t)(n_ids - body + 1));
     int32_t *out = tok + (int64_t)s * len;
-    if (bos >= 0) *out++ = bos;
+    for (int k = 0; k < n_prefix; k++) *out++ = prefix[k];
     for (int64_t t = 0; t < body; t++) out[t] = ids[start[s] + t];
   }
   return COMP_OK;

@@ -314,6 +314,11 @@ comp_status comp_tokenizer_decode(const comp_tokenizer *t, const int32_t *ids, i
 
 int comp_tokenizer_vocab_size(const comp_tokenizer *t) { return t->v.n; }
 int comp_tokenizer_bos(const comp_tokenizer *t) { return t->bos; }
+int comp_tokenizer_prefix(const comp_tokenizer *t, const int32_t **ids)
+{
+  *ids = t->prefix;
+  return t->n_prefix;
+}
 int comp_tokenizer_eos(const comp_tokenizer *t) { return t->eos; }
 
 const char *comp_tokenizer_kind(const comp_tokenizer *t)

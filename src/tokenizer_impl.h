@@ -64,6 +64,8 @@ struct comp_tokenizer {
   tok_pairs        pairs;    /* merges                                                       */
   uint8_t         *special;  /* (v.n) 1 = special token, left out by decode(skip_special)   */
   int32_t          bos, eos; /* -1 if none                                                  */
+  const int32_t   *prefix;   /* (n_prefix) what encode(add_special) puts before the text       */
+  int              n_prefix; /* (llama2.c: BOS; tokenizer.json: the template's; ChatGLM: two) */
   struct tok_json *json;     /* tokenizer.json only                                          */
   struct tok_spm  *spm;      /* tokenizer.model only                                         */
 };

@@ -601,6 +601,8 @@ comp_status tok_json_load(comp_tokenizer *t, const char *path)
   TRY(parse_decoder(j, jget(root, "decoder"), path));
   TRY(load_added(t, added, path));
   if (j->n_prefix) t->bos = j->prefix[0];
+  t->prefix   = j->prefix;
+  t->n_prefix = j->n_prefix;
   read_config_specials(t, path);
   const char *eos_names[] = {"</s>", "<|endoftext|>", "<|end_of_text|>"};
   for (int k = 0; k < 3 && t->eos < 0; k++) {

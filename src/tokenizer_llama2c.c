@@ -69,8 +69,10 @@ comp_status tok_llama2c_load(comp_tokenizer *t, const char *path, int vocab_size
   t->special = calloc((size_t)vocab_size, 1);
   COMP_CHECK(t->special, COMP_ERR_NOMEM, "out of memory");
   for (int i = L2C_UNK; i <= L2C_EOS && i < vocab_size; i++) t->special[i] = 1;
-  t->bos = vocab_size > L2C_BOS ? L2C_BOS : -1;
-  t->eos = vocab_size > L2C_EOS ? L2C_EOS : -1;
+  t->bos      = vocab_size > L2C_BOS ? L2C_BOS : -1;
+  t->prefix   = &t->bos;
+  t->n_prefix = t->bos >= 0;
+  t->eos      = vocab_size > L2C_EOS ? L2C_EOS : -1;
   return COMP_OK;
 }
 

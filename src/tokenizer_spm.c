@@ -10,6 +10,7 @@
  * tokenizer.c with every split of every piece tabulated, as for llama2.c. A character that is not a
  * piece becomes its UTF-8 bytes' <0xXX> pieces (byte_fallback) or unk. Models outside this (unigram,
  * a normalization charsmap such as nmt_nfkc, unused pieces, whitespace as suffix) are refused. */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,35 @@
 
 enum { SP_NORMAL = 1, SP_UNKNOWN = 2, SP_CONTROL = 3, SP_USER_DEFINED = 4, SP_UNUSED = 5, SP_BYTE = 6 };
 enum { SP_MODEL_BPE = 2 };
+enum { SP_ADDED = 7 }; /* not a protobuf type: a special token a Python tokenizer appends after the pieces */
+
+/* Python tokenizers that wrap a SentencePiece model, give special tokens the ids after its pieces
+ * and put some of them before every text: one row per tokenizer_class of tokenizer_config.json (or
+ * the class its auto_map's AutoTokenizer names). Encode matches none of them in the text. */
+enum { SPM_MAX_ADDED = 16, SPM_MAX_PREFIX = 4 };
+static const struct spm_family {
+  const char *tokenizer_class;
+  const char *added[SPM_MAX_ADDED];   /* ids n_pieces, n_pieces + 1, ... in order */
+  const char *prefix[SPM_MAX_PREFIX]; /* before every text (encode with add_special) */
+} spm_families[] = {
+    /* THUDM's tokenization_chatglm.py (ChatGLM2-6B, ChatGLM3-6B): SPTokenizer numbers its special
+     * tokens from sp_model.vocab_size() on (ChatGLM2 stops after eop), and get_prefix_tokens() puts
+     * [gMASK] sop before every input: ids 64790 and 64792 for their 64789 pieces. */
+    {"ChatGLMTokenizer",
+     {"[MASK]", "[gMASK]", "[sMASK]", "sop", "eop", "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>"},
+     {"[gMASK]", "sop"}},
+};
 
 struct tok_spm {
-  int      add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, byte_fallback;
-  int32_t  unk;       /* unk_id                                                         */
-  int32_t  byte[256]; /* id of <0xXX>, -1 if absent                                     */
-  uint8_t *type;      /* (v.n) SP_* of every piece                                       */
-  int32_t *user;      /* user-defined piece ids, longest first                           */
-  int32_t  n_user;
+  int                      add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, byte_fallback;
+  int32_t                  unk;       /* unk_id                                                         */
+  int32_t                  byte[256]; /* id of <0xXX>, -1 if absent                                     */
+  uint8_t                 *type;      /* (v.n) SP_* of every piece                                       */
+  int32_t                 *user;      /* user-defined piece ids, longest first                           */
+  int32_t                  n_user;
+  const struct spm_family *family;                 /* NULL: a bare SentencePiece model                */
+  int32_t                  prefix[SPM_MAX_PREFIX]; /* the family's prefix ids                    */
+  int                      n_prefix;
 };
 
 /* ---- protobuf wire format (proto2: varint, fixed64, length-delimited, fixed32) ------------- */
@@ -116,6 +138,35 @@ static void read_normalizer_spec(pb b, struct tok_spm *m, spm_specs *sp)
 
 /* ---- load ------------------------------------------------------------------------------------ */
 
+/* The family tokenizer_config.json beside path names (tokenizer_class, else the class after the last
+ * '.' of auto_map.AutoTokenizer[0]); NULL when there is no such file or it names none of them. */
+static const struct spm_family *spm_family_of(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  size_t      dl    = slash ? (size_t)(slash - path + 1) : 0, n;
+  char       *cpath = malloc(dl + 32), *buf = NULL;
+  cJSON      *cfg = NULL;
+  if (cpath) {
+    memcpy(cpath, path, dl);
+    strcpy(cpath + dl, "tokenizer_config.json");
+    if (comp_is_file(cpath) && comp_read_file(cpath, &buf, &n) == COMP_OK) cfg = cJSON_ParseWithLength(buf, n);
+    comp_error_clear(); /* the config is optional */
+  }
+  const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "tokenizer_class"));
+  if (!cls) {
+    const cJSON *am =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "auto_map"), "AutoTokenizer");
+    cls = cJSON_GetStringValue(cJSON_IsArray(am) ? cJSON_GetArrayItem(am, 0) : am);
+    if (cls && strrchr(cls, '.')) cls = strrchr(cls, '.') + 1;
+  }
+  const struct spm_family *fam = NULL;
+  for (size_t k = 0; cls && k < sizeof spm_families / sizeof *spm_families; k++)
+    if (strcmp(cls, spm_families[k].tokenizer_class) == 0) fam = &spm_families[k];
+  cJSON_Delete(cfg);
+  free(buf), free(cpath);
+  return fam;
+}
+
 comp_status tok_spm_load(comp_tokenizer *t, const char *path)
 {
   char  *buf = NULL;
@@ -154,11 +205,15 @@ comp_status tok_spm_load(comp_tokenizer *t, const char *path)
                        path, sp.name);
   if (!s && sp.suffix)
     s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: treat_whitespace_as_suffix is not supported", path);
-  /* pass 2: the pieces */
-  if (!s) s = tok_vocab_alloc(&t->v, (int32_t)n_pieces);
+  /* pass 2: the pieces, then the special tokens of the Python tokenizer's family, if any */
+  int n_added = 0;
+  if (!s) m->family = spm_family_of(path);
+  while (m && m->family && n_added < SPM_MAX_ADDED && m->family->added[n_added]) n_added++;
+  const int64_t n_total = n_pieces + n_added;
+  if (!s) s = tok_vocab_alloc(&t->v, (int32_t)n_total);
   if (!s) {
     score   = malloc(sizeof *score * (size_t)n_pieces);
-    m->type = calloc((size_t)n_pieces, 1);
+    m->type = calloc((size_t)n_total, 1);
     m->user = malloc(sizeof *m->user * (size_t)n_pieces);
     if (!score || !m->type || !m->user) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   }
@@ -193,9 +248,16 @@ comp_status tok_spm_load(comp_tokenizer *t, const char *path)
     id++;
   }
   free(buf);
+  for (int k = 0; !s && k < n_added; k++) {
+    s = tok_vocab_set(&t->v, (int32_t)n_pieces + k, m->family->added[k], strlen(m->family->added[k]));
+    m->type[n_pieces + k] = SP_ADDED;
+  }
+  for (int k = 0; !s && k < SPM_MAX_PREFIX && m->family && m->family->prefix[k]; k++)
+    for (int a = 0; a < n_added; a++)
+      if (strcmp(m->family->prefix[k], m->family->added[a]) == 0) m->prefix[m->n_prefix++] = (int32_t)n_pieces + a;
   if (!s) s = tok_vocab_index(&t->v);
-  if (!s && (m->unk < 0 || m->unk >= t->v.n))
-    s = comp_error_set(COMP_ERR_FORMAT, "%s: unk_id %d outside the %d pieces", path, m->unk, t->v.n);
+  if (!s && (m->unk < 0 || m->unk >= n_pieces))
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: unk_id %d outside the %lld pieces", path, m->unk, (long long)n_pieces);
   for (int i = 0; !s && i < 256; i++) {
     char hex[8];
     snprintf(hex, sizeof hex, "<0x%02X>", i);
@@ -223,12 +285,15 @@ comp_status tok_spm_load(comp_tokenizer *t, const char *path)
   }
   free(score);
   if (s) return s;
-  t->special = calloc((size_t)n_pieces, 1);
+  t->special = calloc((size_t)n_total, 1);
   COMP_CHECK(t->special, COMP_ERR_NOMEM, "out of memory");
-  for (int32_t i = 0; i < t->v.n; i++) t->special[i] = m->type[i] == SP_CONTROL;
-  /* SentencePieceProcessor::Encode adds no BOS/EOS; eos is still the end-of-text id */
-  t->bos = -1;
-  t->eos = sp.eos >= 0 && sp.eos < t->v.n ? (int32_t)sp.eos : -1;
+  for (int32_t i = 0; i < t->v.n; i++) t->special[i] = m->type[i] == SP_CONTROL || m->type[i] == SP_ADDED;
+  /* SentencePieceProcessor::Encode adds no BOS/EOS (a family may add its prefix); eos is still the
+   * end-of-text id */
+  t->bos      = -1;
+  t->prefix   = m->prefix;
+  t->n_prefix = m->n_prefix;
+  t->eos      = sp.eos >= 0 && sp.eos < t->v.n ? (int32_t)sp.eos : -1;
   return COMP_OK;
 }
 
@@ -268,10 +333,10 @@ static size_t spm_normalize(const struct tok_spm *m, const char *in, size_t len,
 
 comp_status tok_spm_encode(const comp_tokenizer *t, const char *text, size_t len, int add_special, tok_ids *out)
 {
-  (void)add_special; /* sentencepiece adds nothing */
-  const struct tok_spm *m    = t->spm;
-  char                 *norm = malloc(3 * len + 4);
-  int32_t              *sym  = malloc(sizeof *sym * (3 * len + 4));
+  const struct tok_spm *m = t->spm; /* sentencepiece adds nothing; a family its prefix */
+  if (add_special && m->n_prefix) COMP_CALL(tok_ids_push(out, m->prefix, m->n_prefix));
+  char    *norm = malloc(3 * len + 4);
+  int32_t *sym  = malloc(sizeof *sym * (3 * len + 4));
   if (!norm || !sym) {
     free(norm), free(sym);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory for %zu bytes of text", len);
@@ -312,12 +377,12 @@ comp_status tok_spm_encode(const comp_tokenizer *t, const char *text, size_t len
 }
 
 /* sentencepiece DecodeIds: pieces concatenated, <0xXX> as bytes, U+2581 as ' ', the dummy-prefix
- * space of the first piece dropped; control pieces give nothing, unk its surface " \u2047 " (so
- * skip_special changes nothing: sentencepiece has no such switch). */
+ * space of the first piece dropped; control pieces give nothing, unk its surface " \u2047 "
+ * (sentencepiece has no skip switch). A family's special tokens are written by name unless
+ * skip_special, and do not count as the first piece. */
 comp_status tok_spm_decode(const comp_tokenizer *t, const int32_t *ids, int64_t n, int skip_special, char **out,
                            size_t *out_len)
 {
-  (void)skip_special;
   const struct tok_spm *m     = t->spm;
   size_t                total = 1;
   for (int64_t i = 0; i < n; i++) total += (size_t)t->v.len[ids[i]] + 3;
@@ -326,7 +391,11 @@ comp_status tok_spm_decode(const comp_tokenizer *t, const int32_t *ids, int64_t 
   size_t o = 0, first = 1; /* the first piece drops the dummy prefix's U+2581 */
   for (int64_t i = 0; i < n; i++) {
     const int ty = m->type[ids[i]];
-    if (ty == SP_CONTROL) continue;
+    if (ty == SP_CONTROL || (ty == SP_ADDED && skip_special)) continue;
+    if (ty == SP_ADDED) {
+      memcpy(b + o, t->v.piece[ids[i]], (size_t)t->v.len[ids[i]]), o += (size_t)t->v.len[ids[i]];
+      continue;
+    }
     const size_t strip = first && m->add_dummy_prefix && ty != SP_BYTE && ty != SP_UNKNOWN;
     first              = 0;
     if (ty == SP_UNKNOWN) {

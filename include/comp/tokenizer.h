@@ -16,9 +16,12 @@
  *  - SentencePiece tokenizer.model (protobuf ModelProto) of the BPE kind with the identity normalizer
  *    (ChatGLM2/3's), encoded as the sentencepiece library does: dummy prefix, extra spaces removed,
  *    ' ' -> U+2581, user-defined pieces first, then merges by piece score (leftmost on ties), byte
- *    fallback (<0xXX>) or one unk per run of unknown characters. Nothing is added around the text
- *    (sentencepiece's encode adds no BOS; ChatGLM's Python tokenizer adds [gMASK] sop, which are not
- *    in tokenizer.model). Unigram models and precompiled normalizers (nmt_nfkc) are refused.
+ *    fallback (<0xXX>) or one unk per run of unknown characters. sentencepiece's encode adds no BOS.
+ *    When tokenizer_config.json beside it names THUDM's ChatGLMTokenizer, its special tokens follow
+ *    the pieces ([MASK] [gMASK] [sMASK] sop eop <|system|> <|user|> <|assistant|> <|observation|>,
+ *    ids n_pieces, n_pieces + 1, ...) and add_special puts [gMASK] sop before the text, as its
+ *    get_prefix_tokens() does (64790 64792 for ChatGLM2/3-6B). Unigram models and precompiled
+ *    normalizers (nmt_nfkc) are refused.
  * The encoders are O(n log n): a heap of adjacent-pair candidates over a linked list of symbols.
  *
  *     comp_tokenizer *tok;
@@ -40,7 +43,8 @@ typedef struct comp_tokenizer comp_tokenizer;
 
 /* Load by path: a file ending in .json is an HF tokenizer.json (vocab_size is ignored; BOS comes
  * from the post-processor template, EOS from tokenizer_config.json beside it if there is one); one
- * ending in .model a SentencePiece model (no BOS; EOS its eos_id); anything else is a llama2.c
+ * ending in .model a SentencePiece model (no BOS; EOS its eos_id; the specials and prefix of the
+ * Python tokenizer class tokenizer_config.json beside it names, if comp knows it); anything else is a llama2.c
  * tokenizer.bin, which needs vocab_size > 0 from the model (llama2.c
  * stores no count). */
 comp_status comp_tokenizer_load(const char *path, int vocab_size, comp_tokenizer **out);
@@ -63,7 +67,11 @@ comp_status comp_tokenizer_decode(const comp_tokenizer *t, const int32_t *ids, i
 
 int comp_tokenizer_vocab_size(const comp_tokenizer *t); /* largest id + 1                    */
 int comp_tokenizer_bos(const comp_tokenizer *t);        /* -1 if none                        */
-int comp_tokenizer_eos(const comp_tokenizer *t);        /* -1 if none                        */
+/* The ids encode(add_special) puts before every text: llama2.c [BOS], tokenizer.json its template's
+ * (e.g. [BOS]), a SentencePiece model its family's ([gMASK] sop for THUDM's ChatGLMTokenizer) or
+ * none. *ids points into t (valid while t lives); returns their count (0: *ids may be anything). */
+int comp_tokenizer_prefix(const comp_tokenizer *t, const int32_t **ids);
+int comp_tokenizer_eos(const comp_tokenizer *t); /* -1 if none                        */
 const char *
 comp_tokenizer_kind(const comp_tokenizer *t); /* "llama2c", "bpe-sentencepiece", "bpe-bytelevel", "sentencepiece-bpe" */
 

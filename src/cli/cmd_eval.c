@@ -89,10 +89,11 @@ int comp_cmd_eval(int argc, char **argv)
   int rc =
       comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),
                       "mpiexec -n P comp eval --model M --text FILE [--seq-len L] [--json]",
-                      "Perplexity with the SliceGPT/GPTQ protocol: the file is tokenized once with BOS at the start,\n"
-                      "cut into non-overlapping windows of L tokens (remainder dropped), each window scored on its\n"
-                      "own, ppl = exp(mean NLL over all predicted tokens). Windows are split across MPI ranks; the\n"
-                      "result is identical for any rank count. Progress with ETA goes to stderr (rank 0).");
+                      "Perplexity with the SliceGPT/GPTQ protocol: the file is tokenized once with BOS at the start\n"
+                      "(or what the tokenizer puts before a text: ChatGLM's [gMASK] sop), cut into non-overlapping\n"
+                      "windows of L tokens (remainder dropped), each window scored on its own, ppl = exp(mean NLL\n"
+                      "over all predicted tokens). Windows are split across MPI ranks; the result is identical for\n"
+                      "any rank count. Progress with ETA goes to stderr (rank 0).");
   if (rc) {
     free(command);
     return rc == 1 ? 0 : 2;

@@ -337,7 +337,8 @@ int comp_cmd_prune(int argc, char **argv)
        "stages A/B and every finished layer are reused; same options required"},
       {"method", COMP_OPT_STR, &method, "M", "comp (default), shortgpt, wanda-sp, magnitude"},
       {"calib-samples", COMP_OPT_INT, &samples, "N", "calibration windows (default 10)"},
-      {"calib-len", COMP_OPT_INT, &len, "T", "tokens per calibration window, BOS first (default 128)"},
+      {"calib-len", COMP_OPT_INT, &len, "T",
+       "tokens per calibration window, BOS (the tokenizer's prefix: ChatGLM's [gMASK] sop) first (default 128)"},
       {"seed", COMP_OPT_INT, &seed, "S", "seed of the calibration offsets (default 0; offsets are recorded)"},
       {"remove-layers", COMP_OPT_INT, &remove_layers, "N",
        "layers removed in stage A (default 2, lowered on models too small for it); clamped so removal never "
@@ -424,8 +425,9 @@ int comp_cmd_prune(int argc, char **argv)
   int               rank, size;
   comp_model       *m   = NULL;
   comp_tokenizer   *t   = NULL;
-  int32_t          *ids = NULL, *tok = NULL;
+  int32_t          *ids = NULL, *tok = NULL, pre[8]; /* pre (n_pre): the ids before each window's text */
   int64_t           n_ids = 0;
+  int               n_pre = 0;
   char              used_tok[4096], sha[65] = "";
   comp_prune_opts   o;
   comp_prune_result r;
@@ -552,12 +554,13 @@ int comp_cmd_prune(int argc, char **argv)
     tok           = malloc(sizeof(int32_t) * (size_t)(samples * len));
     r.calib_start = malloc(sizeof(int64_t) * (size_t)samples);
     if (!tok || !r.calib_start) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-    /* the model's BOS starts every window; a model without one (bos < 0) gets plain text windows */
-    int32_t bos  = comp_tokenizer_bos(t) >= 0 ? comp_tokenizer_bos(t) : (int32_t)m->hp.bos;
-    int     skip = bos >= 0 && n_ids > 0 && ids[0] == bos;
-    if (!skip) bos = -1;
+    /* the text's prefix (BOS; ChatGLM's [gMASK] sop) starts every window; a model without one gets
+     * plain text windows */
+    n_pre = comp_cli_prefix(t, m, pre, (int)(sizeof pre / sizeof *pre));
+    if (n_ids < n_pre || memcmp(ids, pre, sizeof(int32_t) * (size_t)n_pre) != 0) n_pre = 0;
     if (!s) {
-      s = comp_calib_sample(ids + skip, n_ids - skip, bos, (int)samples, len, (uint64_t)seed, r.calib_start, tok);
+      s = comp_calib_sample(ids + n_pre, n_ids - n_pre, pre, n_pre, (int)samples, len, (uint64_t)seed, r.calib_start,
+                            tok);
       if (s) s = comp_error_set(s, "%s: %s", calib, comp_error_message());
     }
   }
@@ -574,6 +577,8 @@ int comp_cmd_prune(int argc, char **argv)
     cJSON_AddNumberToObject(j, "ratio", ratio);
     cJSON_AddNumberToObject(j, "calib_samples", (double)samples);
     cJSON_AddNumberToObject(j, "calib_len", (double)len);
+    cJSON *cp = cJSON_AddArrayToObject(j, "calib_prefix"); /* the ids before each window's text */
+    for (int k = 0; k < n_pre; k++) cJSON_AddItemToArray(cp, cJSON_CreateNumber(pre[k]));
     cJSON_AddNumberToObject(j, "seed", (double)seed);
     cJSON_AddNumberToObject(j, "remove_layers", (double)remove_layers);
     cJSON_AddStringToObject(j, "layer_order", orders[o.order]);

@@ -47,18 +47,30 @@ comp_status comp_cli_load(const char *model_path, comp_wide_mode wide, const cha
   return s;
 }
 
+int comp_cli_prefix(const comp_tokenizer *t, const comp_model *m, int32_t *pre, int cap)
+{
+  const int32_t *tp;
+  int            n = comp_tokenizer_prefix(t, &tp);
+  if (n > cap) n = cap;
+  for (int k = 0; k < n; k++) pre[k] = tp[k];
+  const int bos = comp_tokenizer_bos(t) >= 0 ? comp_tokenizer_bos(t) : m->hp.bos; /* a BOS it does not add */
+  if (n == 0 && bos >= 0 && cap > 0) pre[n++] = bos;
+  return n;
+}
+
 comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, const char *text, size_t len,
                                 int32_t **ids, int64_t *n_ids)
 {
   COMP_CALL(comp_tokenizer_encode(t, text, len, 1, ids, n_ids));
-  int bos = comp_tokenizer_bos(t) >= 0 ? comp_tokenizer_bos(t) : m->hp.bos;
-  if (bos >= 0 && (*n_ids == 0 || (*ids)[0] != bos)) {
-    int32_t *b = realloc(*ids, sizeof(int32_t) * (size_t)(*n_ids + 1));
+  int32_t pre[8];
+  int     np = comp_cli_prefix(t, m, pre, 8);
+  if (np > 0 && (*n_ids < np || memcmp(*ids, pre, sizeof(int32_t) * (size_t)np) != 0)) {
+    int32_t *b = realloc(*ids, sizeof(int32_t) * (size_t)(*n_ids + np));
     COMP_CHECK(b, COMP_ERR_NOMEM, "out of memory");
-    memmove(b + 1, b, sizeof(int32_t) * (size_t)*n_ids);
-    b[0] = bos;
+    memmove(b + np, b, sizeof(int32_t) * (size_t)*n_ids);
+    memcpy(b, pre, sizeof(int32_t) * (size_t)np);
     *ids = b;
-    (*n_ids)++;
+    *n_ids += np;
   }
   return COMP_OK;
 }

@@ -13,11 +13,18 @@
 comp_status comp_cli_load(const char *model_path, comp_wide_mode wide, const char *tok_path, MPI_Comm comm,
                           comp_model **m, comp_tokenizer **t, char *used_tok, size_t used_cap);
 
-/* Tokenize a text file on rank 0 (BOS first, as the evaluation protocol says), broadcast the ids. */
+/* Tokenize a text file on rank 0 (BOS, or the tokenizer's prefix, first, as the evaluation protocol
+ * says), broadcast the ids. */
 comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m, const char *path, MPI_Comm comm,
                                    int32_t **ids, int64_t *n_ids);
 
-/* Encode text with BOS first (the tokenizer's own specials, or the model's bos id if it adds none). */
+/* The ids every text starts with, into pre (cap entries at most): what the tokenizer puts before a
+ * text (BOS; a tokenizer.json template's; ChatGLM's [gMASK] sop), else its BOS (tokenizer_config's
+ * bos_token), else the model's bos_token_id, else none. Returns their count. */
+int comp_cli_prefix(const comp_tokenizer *t, const comp_model *m, int32_t *pre, int cap);
+
+/* Encode text with comp_cli_prefix's ids first (the tokenizer's own, or the model's bos id if the
+ * tokenizer adds none). */
 comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, const char *text, size_t len,
                                 int32_t **ids, int64_t *n_ids);
 

@@ -21,6 +21,7 @@ alone counts its parameters as the HF module shapes do. Needs only the repositor
 import json, os, shutil, subprocess, sys, tempfile
 import numpy as np
 import h5py
+import sentencepiece as spm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_common import COMP, SRC, check, finish, last_json, run, st_load, st_save  # noqa: E402
@@ -83,20 +84,20 @@ def make(name, cfg, seed):
     return out, t
 
 
-def oracle_nll(cfg, t, ids, pairing="interleaved", rot_frac=0.5):
-    """Mean NLL over the W windows of L tokens, float64, modeling_chatglm.py's forward (the pairing and
-    rotated share can be changed to show that the comparison sees them)."""
+def hidden(cfg, T, seq, pairing="interleaved", rot_frac=0.5):
+    """modeling_chatglm.py's forward of one sequence in float64: the residual stream before each layer and
+    after the last, and the logits (the pairing and rotated share can be changed to show that the
+    comparisons see them)."""
     d, nh, G, hd, F = (cfg[k] for k in ("hidden_size", "num_attention_heads", "multi_query_group_num",
                                         "kv_channels", "ffn_hidden_size"))
-    eps, base = cfg["layernorm_epsilon"], 10000.0 * cfg.get("rope_ratio", 1)
-    T = {k: v.astype(np.float64) for k, v in t.items()}
+    eps, base, n = cfg["layernorm_epsilon"], 10000.0 * cfg.get("rope_ratio", 1), len(seq)
     rms = lambda x, w: w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + eps))
     r = int(hd * rot_frac) // 2 * 2
     theta = 1.0 / (base ** (np.arange(0, r, 2) / r))
-    ang = np.outer(np.arange(L), theta)[:, None, :]  # (L, 1, r/2)
+    ang = np.outer(np.arange(n), theta)[:, None, :]  # (n, 1, r/2)
     cos, sin = np.cos(ang), np.sin(ang)
 
-    def rope(x):  # (L, heads, hd)
+    def rope(x):  # (n, heads, hd)
         xr, xp = x[..., :r], x[..., r:]
         if pairing == "interleaved":  # apply_rotary_pos_emb: x[..., :r] as (r/2, 2) pairs
             a, b = xr[..., 0::2], xr[..., 1::2]
@@ -106,27 +107,33 @@ def oracle_nll(cfg, t, ids, pairing="interleaved", rot_frac=0.5):
             out = np.concatenate([a * cos - b * sin, b * cos + a * sin], -1)
         return np.concatenate([out, xp], -1)
 
-    mask = np.triu(np.full((L, L), -np.inf), 1)
+    mask = np.triu(np.full((n, n), -np.inf), 1)
+    xs = [T["transformer.embedding.word_embeddings.weight"][seq]]
+    for l in range(cfg["num_layers"]):
+        p, x = f"transformer.encoder.layers.{l}.", xs[-1]
+        h = rms(x, T[p + "input_layernorm.weight"])
+        qkv = h @ T[p + "self_attention.query_key_value.weight"].T + T[p + "self_attention.query_key_value.bias"]
+        q, k, v = np.split(qkv, [nh * hd, (nh + G) * hd], -1)
+        q, k, v = rope(q.reshape(n, nh, hd)), rope(k.reshape(n, G, hd)), v.reshape(n, G, hd)
+        k, v = np.repeat(k, nh // G, 1), np.repeat(v, nh // G, 1)  # expand: head h reads group h // (H/G)
+        q, k, v = q.transpose(1, 0, 2), k.transpose(1, 0, 2), v.transpose(1, 0, 2)
+        s = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask
+        pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
+        ctx = (pr @ v).transpose(1, 0, 2).reshape(n, nh * hd)
+        x = x + ctx @ T[p + "self_attention.dense.weight"].T
+        h = rms(x, T[p + "post_attention_layernorm.weight"])
+        g, u = np.split(h @ T[p + "mlp.dense_h_to_4h.weight"].T, 2, -1)  # torch.chunk(x, 2, -1)
+        xs.append(x + (g / (1 + np.exp(-g)) * u) @ T[p + "mlp.dense_4h_to_h.weight"].T)
+    return xs, rms(xs[-1], T["transformer.encoder.final_layernorm.weight"]) @ T["transformer.output_layer.weight"].T
+
+
+def oracle_nll(cfg, t, ids, **kw):
+    """Mean NLL over the W windows of L tokens, float64."""
+    T = {k: v.astype(np.float64) for k, v in t.items()}
     tot, cnt = 0.0, 0
     for w in range(W):
         seq = ids[w * L:(w + 1) * L]
-        x = T["transformer.embedding.word_embeddings.weight"][seq]
-        for l in range(cfg["num_layers"]):
-            p = f"transformer.encoder.layers.{l}."
-            h = rms(x, T[p + "input_layernorm.weight"])
-            qkv = h @ T[p + "self_attention.query_key_value.weight"].T + T[p + "self_attention.query_key_value.bias"]
-            q, k, v = np.split(qkv, [nh * hd, (nh + G) * hd], -1)
-            q, k, v = rope(q.reshape(L, nh, hd)), rope(k.reshape(L, G, hd)), v.reshape(L, G, hd)
-            k, v = np.repeat(k, nh // G, 1), np.repeat(v, nh // G, 1)  # expand: head h reads group h // (H/G)
-            q, k, v = q.transpose(1, 0, 2), k.transpose(1, 0, 2), v.transpose(1, 0, 2)
-            s = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask
-            pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
-            ctx = (pr @ v).transpose(1, 0, 2).reshape(L, nh * hd)
-            x = x + ctx @ T[p + "self_attention.dense.weight"].T
-            h = rms(x, T[p + "post_attention_layernorm.weight"])
-            g, u = np.split(h @ T[p + "mlp.dense_h_to_4h.weight"].T, 2, -1)  # torch.chunk(x, 2, -1)
-            x = x + (g / (1 + np.exp(-g)) * u) @ T[p + "mlp.dense_4h_to_h.weight"].T
-        z = rms(x, T["transformer.encoder.final_layernorm.weight"]) @ T["transformer.output_layer.weight"].T
+        z = hidden(cfg, T, seq, **kw)[1]
         z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
         tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
     return tot / cnt
@@ -269,6 +276,59 @@ if a:
         oe = oracle_nll(ecfg, et, ids)
         check(rel(ea, oe) < 1e-5, f"numpy oracle on the exported folder {oe:.8f} == comp eval of the archive {ea} "
               f"(rel {rel(ea, oe):.1e})")
+
+# ---- THUDM's SentencePiece tokenizer: [gMASK] sop before the text, in eval and in the calibration windows ---
+# ChatGLM2/3 ship tokenizer.model and tokenization_chatglm.py, whose SPTokenizer numbers [MASK] [gMASK] [sMASK]
+# sop eop ... from sp.vocab_size() on and whose get_prefix_tokens() puts [gMASK] sop before every input. A BPE
+# model with the identity normalizer (ChatGLM's kind) is trained here; the oracle ids are that rule on top of
+# the sentencepiece library's encode.
+spd = f"{tmp}/glm-spm"
+shutil.copytree(glm, spd)
+os.remove(f"{spd}/tokenizer.json")
+spm.SentencePieceTrainer.train(input=TEXT, model_prefix=f"{spd}/tokenizer", vocab_size=700, model_type="bpe",
+                               normalization_rule_name="identity", byte_fallback=True, minloglevel=2)
+json.dump({"name_or_path": "THUDM/chatglm3-6b", "remove_space": False, "do_lower_case": False,
+           "tokenizer_class": "ChatGLMTokenizer",
+           "auto_map": {"AutoTokenizer": ["tokenization_chatglm.ChatGLMTokenizer", None]}},
+          open(f"{spd}/tokenizer_config.json", "w"), indent=2)
+sp = spm.SentencePieceProcessor(model_file=f"{spd}/tokenizer.model")
+nsp, body = sp.vocab_size(), sp.encode(open(TEXT, encoding="utf-8", newline="").read())  # the bytes as stored
+pre = [nsp + 1, nsp + 3]  # [gMASK], sop
+sids = np.array(pre + body)
+r = subprocess.run([COMP, "tokenize", "--tokenizer", f"{spd}/tokenizer.model", "--text", TEXT], capture_output=True,
+                   text=True)
+got_ids = json.loads(r.stdout) if r.returncode == 0 else None
+r = subprocess.run([COMP, "tokenize", "--tokenizer", f"{spd}/tokenizer.model", "--text", TEXT, "--no-special"],
+                   capture_output=True, text=True)
+check(got_ids == sids.tolist() and r.returncode == 0 and json.loads(r.stdout) == body,
+      f"ChatGLMTokenizer's tokenizer.model: comp tokenize == [gMASK] sop ({pre}) + sentencepiece's {len(body)} ids; "
+      f"--no-special == sentencepiece's alone ({got_ids[:4] if got_ids else r.stderr.strip()[:160]} ...)")
+sref, sgot = oracle_nll(cfg, t, sids), comp_nll(spd)
+check(rel(sgot, sref) < 1e-5 and rel(sgot, oracle_nll(cfg, t, np.array(body))) > 1e-4,
+      f"comp eval with tokenizer.model: mean NLL {sgot} == oracle on [gMASK] sop + text {sref:.8f} "
+      f"(rel {rel(sgot, sref):.1e}), not the oracle on the text alone")
+sa = f"{tmp}/glm-spm.h5"
+res = last_json(run(["prune", "--model", spd, "--calib", TEXT, "--out", sa, "--ratio", "0.08", "--json", "--quiet"]))
+if check(res is not None, "comp prune with tokenizer.model"):
+    with h5py.File(sa, "r") as f:
+        p = f["prune"]
+        starts, imp = p["calib_start"][()], p["importance_iterations"][()][0]
+        opts = json.loads(p.attrs["options_json"])
+    T64, Tc = {k: v.astype(np.float64) for k, v in t.items()}, int(opts["calib_len"])
+
+    def eq3(wins):
+        """Eq. 3 of every layer: 1 - mean over all tokens of all windows of cos(layer input, layer output)."""
+        xs = [np.concatenate(z) for z in zip(*(hidden(cfg, T64, np.array(w))[0] for w in wins))]
+        cos = lambda a, b: (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        return np.array([1 - cos(xs[l], xs[l + 1]).mean() for l in range(cfg["num_layers"])])
+
+    want = eq3([pre + body[s:s + Tc - 2] for s in starts])
+    plain = eq3([body[s:s + Tc] for s in starts])
+    dev, dev0 = np.abs(imp - want).max() / np.abs(want).max(), np.abs(imp - plain).max() / np.abs(plain).max()
+    check(opts.get("calib_prefix") == pre and dev < 1e-4 and dev0 > 1e-3,
+          f"comp prune: every calibration window starts with [gMASK] sop (options calib_prefix "
+          f"{opts.get('calib_prefix')}); Eq. 3 importances == the oracle's on those windows (max rel dev {dev:.1e}), "
+          f"not on text-only windows ({dev0:.1e})")
 
 # ---- bad configs: one error line, exit 1 ---------------------------------------------------------------
 def bad(what, cfg_edit, expect):

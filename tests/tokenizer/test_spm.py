@@ -8,7 +8,7 @@ held-out mix (and edge cases: empty, spaces only, runs of spaces, tabs and newli
 model never saw, CJK, emoji) with `comp tokenize --no-special --jsonl`; the ids must equal
 SentencePieceProcessor.encode's, and comp's decode must equal sentencepiece's. A unigram model and
 an nmt_nfkc model must be refused with one error line."""
-import json, os, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from e2e_common import COMP, check, finish, need_shared  # noqa: E402
@@ -88,6 +88,30 @@ for name, kw in variants:
     dl = r.stdout.split("\n")
     ok = r.returncode == 0 and all(dl[2 * i + 1] == sp.decode(sp.encode(p)) for i, p in enumerate(one))
     check(ok, f"{name}: comp decode == sentencepiece decode on {len(one)} one-line texts")
+
+# THUDM's ChatGLMTokenizer (tokenization_chatglm.py) wraps such a model: SPTokenizer numbers [MASK] [gMASK]
+# [sMASK] sop eop from sp.vocab_size() on and get_prefix_tokens() puts [gMASK] sop before every input. comp
+# takes the class from tokenizer_config.json beside the model (tokenizer_class, else auto_map's AutoTokenizer);
+# another class adds nothing, as sentencepiece's encode does.
+sp = spm.SentencePieceProcessor(model_file=f"{tmp}/bf.model")
+n = sp.vocab_size()
+AUTO = {"AutoTokenizer": ["tokenization_chatglm.ChatGLMTokenizer", None]}
+for name, cfg, pre in [("tokenizer_class ChatGLMTokenizer", {"tokenizer_class": "ChatGLMTokenizer"}, [n + 1, n + 3]),
+                       ("auto_map only", {"auto_map": AUTO}, [n + 1, n + 3]),
+                       ("tokenizer_class LlamaTokenizer", {"tokenizer_class": "LlamaTokenizer"}, [])]:
+    d = f"{tmp}/family-{len(os.listdir(tmp))}"
+    os.makedirs(d)
+    shutil.copy(f"{tmp}/bf.model", f"{d}/tokenizer.model")
+    json.dump(cfg, open(f"{d}/tokenizer_config.json", "w"))
+    r = subprocess.run([COMP, "tokenize", "--tokenizer", f"{d}/tokenizer.model", "--jsonl", jl1, "--decode"],
+                       capture_output=True, text=True)
+    dl = r.stdout.split("\n")
+    ok = r.returncode == 0 and all(json.loads(dl[2 * i]) == pre + sp.encode(p)
+                                   and dl[2 * i + 1] == sp.decode(sp.encode(p)) for i, p in enumerate(one))
+    lines = comp_tok(f"{d}/tokenizer.model")
+    ok &= lines is not None and [json.loads(x) for x in lines] == [sp.encode(p) for p in held]
+    check(ok, f"{name}: comp tokenize == {pre or 'nothing'} + sentencepiece ids on {len(one)} texts, the decoded text "
+          f"leaves the specials out; --no-special == sentencepiece ids on {len(held)}")
 
 for name, kw, word in [("unigram", dict(model_type="unigram"), "model_type 1"),
                        ("nfkc", dict(model_type="bpe", normalization_rule_name="nmt_nfkc"), "normalizer")]:
