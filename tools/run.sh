@@ -21,6 +21,9 @@ if [ "$mode" = test ] && ! { command -v node && command -v npm; } >/dev/null; th
   # the tokenizer oracle (npm @huggingface/tokenizers) runs on Node.js; keep a Node that is already there
   $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 nodejs npm >/dev/null
 fi
+if [ "$mode" = test ]; then # pdflatex: the sweep report's table.tex is compiled by a test
+  $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 texlive-latex-base >/dev/null
+fi
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OPENBLAS_NUM_THREADS=1

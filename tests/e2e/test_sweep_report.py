@@ -13,10 +13,10 @@
 - the published numbers in analysis/paper_numbers.json against the tables of ALGORITHM.md §9 parsed
   here, and beside ours in the table of a sweep whose model is LLaMA-2-7B;
 - table.tex: balanced environments and braces, every tabular row with its column count, escaped
-  special characters;
+  special characters; and each report's table.tex through pdflatex (texlive-latex-base) in an article;
 - every PNG: a real 1600 x 1000 image with non-blank content; fig5 exactly when a oneshot variant exists;
 - bad input: one error line, exit 1, no report written."""
-import json, os, re, shutil, sys, tempfile
+import json, os, re, shutil, subprocess, sys, tempfile
 
 import h5py
 import numpy as np
@@ -417,6 +417,25 @@ for what, args in [("missing output folder", ["--out-dir", f"{tmp}/nope"]),
     check(r.returncode == 1 and r.stderr.count("\n") == 1 and r.stderr.startswith("sweep_report: error: ")
           and "Traceback" not in r.stderr and os.path.getmtime(f"{OUT3}/report/table.md") == before,
           f"{what}: one error line, exit 1, no report written ({r.stderr.strip()[:90]})")
+
+# ---- table.tex through a real LaTeX: every report of this test ---------------------------------------------
+# "plain LaTeX, no packages needed": each table.tex \input into an article and run through pdflatex twice (the
+# second run resolves the \ref between the two tables); no error, no undefined reference, a PDF out.
+PDFLATEX = shutil.which("pdflatex")
+check(PDFLATEX is not None, "pdflatex is installed (Debian texlive-latex-base; tools/run.sh test installs it)")
+for d in ([OUT, OUT2, OUT3] if PDFLATEX else []):
+    doc = f"{d}/report/latex-check.tex"
+    open(doc, "w").write("\\documentclass{article}\n\\begin{document}\n\\input{table.tex}\n\\end{document}\n")
+    runs = [subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "latex-check.tex"],
+                           cwd=f"{d}/report", capture_output=True, text=True, errors="replace", timeout=300)
+            for _ in range(2)]
+    log = open(f"{d}/report/latex-check.log", encoding="latin-1").read()
+    errs = [l for l in log.splitlines() if l.startswith("!") or "undefined" in l.lower()]
+    pages = re.search(r"Output written on latex-check\.pdf \((\d+) page", log)
+    check(all(x.returncode == 0 for x in runs) and not errs and pages is not None,
+          f"{os.path.basename(d)}/report/table.tex compiles with pdflatex: "
+          + (f"{pages.group(1)} page(s), no error or undefined reference" if pages and not errs
+             else " | ".join(errs[:4]) or runs[-1].stdout[-300:]))
 
 if os.environ.get("KEEP"):
     print(f"kept {tmp}")
