@@ -9,10 +9,12 @@
  * pushed are stale and skipped when popped. Each merge pushes at most two entries: O(n log n). */
 #include "comp/tokenizer.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "comp/text.h"
+#include "comp/util.h"
 #include "tokenizer_impl.h"
 
 /* ---- vocabulary ----------------------------------------------------------------------------- */
@@ -234,6 +236,24 @@ void tok_work_free(tok_work *w)
 {
   free(w->heap), free(w->next), free(w->prev);
   memset(w, 0, sizeof *w);
+}
+
+/* ---- tokenizer_config.json ------------------------------------------------------------------- */
+
+struct cJSON *tok_config_beside(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  size_t      dl    = slash ? (size_t)(slash - path + 1) : 0, n;
+  char       *cpath = malloc(dl + 32), *buf = NULL;
+  cJSON      *cfg = NULL;
+  if (cpath) {
+    memcpy(cpath, path, dl);
+    strcpy(cpath + dl, "tokenizer_config.json");
+    if (comp_is_file(cpath) && comp_read_file(cpath, &buf, &n) == COMP_OK) cfg = cJSON_ParseWithLength(buf, n);
+    comp_error_clear(); /* the config is optional */
+  }
+  free(buf), free(cpath);
+  return cfg;
 }
 
 /* ---- public API ------------------------------------------------------------------------------- */

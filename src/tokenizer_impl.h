@@ -71,7 +71,10 @@ struct comp_tokenizer {
 };
 
 /* ---- tokenizer.c ---------------------------------------------------------------------------- */
-comp_status tok_vocab_alloc(tok_vocab *v, int32_t n);
+/* tokenizer_config.json in the folder of path, parsed (the caller cJSON_Deletes it); NULL when there
+ * is none or it does not parse (the file is optional: no error is set). */
+struct cJSON *tok_config_beside(const char *path);
+comp_status   tok_vocab_alloc(tok_vocab *v, int32_t n);
 /* Give id the piece s[0, len) (copied; replaces an earlier one). */
 comp_status tok_vocab_set(tok_vocab *v, int32_t id, const char *s, size_t len);
 /* Build the piece -> id hash; on duplicate pieces the lowest id wins. */

@@ -461,18 +461,7 @@ static comp_status load_added(comp_tokenizer *t, const cJSON *added, const char 
 /* eos (and bos if the template adds none) from tokenizer_config.json beside the file, if any */
 static void read_config_specials(comp_tokenizer *t, const char *path)
 {
-  const char *slash = strrchr(path, '/');
-  size_t      dl    = slash ? (size_t)(slash - path + 1) : 0;
-  char       *cpath = malloc(dl + 32), *buf = NULL;
-  size_t      n;
-  if (!cpath) return;
-  memcpy(cpath, path, dl);
-  strcpy(cpath + dl, "tokenizer_config.json");
-  cJSON *cfg = NULL;
-  if (comp_is_file(cpath) && comp_read_file(cpath, &buf, &n) == COMP_OK)
-    cfg = cJSON_ParseWithLength(buf, n);
-  else
-    comp_error_clear(); /* the config is optional */
+  cJSON      *cfg     = tok_config_beside(path);
   const char *keys[2] = {"bos_token", "eos_token"};
   int32_t    *dst[2]  = {&t->bos, &t->eos};
   for (int k = 0; cfg && k < 2; k++) {
@@ -481,8 +470,6 @@ static void read_config_specials(comp_tokenizer *t, const char *path)
     if (name && *dst[k] < 0) *dst[k] = tok_vocab_find(&t->v, name, strlen(name));
   }
   cJSON_Delete(cfg);
-  free(buf);
-  free(cpath);
 }
 
 comp_status tok_json_load(comp_tokenizer *t, const char *path)

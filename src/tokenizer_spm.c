@@ -41,15 +41,14 @@ static const struct spm_family {
 };
 
 struct tok_spm {
-  int                      add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, byte_fallback;
-  int32_t                  unk;       /* unk_id                                                         */
-  int32_t                  byte[256]; /* id of <0xXX>, -1 if absent                                     */
-  uint8_t                 *type;      /* (v.n) SP_* of every piece                                       */
-  int32_t                 *user;      /* user-defined piece ids, longest first                           */
-  int32_t                  n_user;
-  const struct spm_family *family;                 /* NULL: a bare SentencePiece model                */
-  int32_t                  prefix[SPM_MAX_PREFIX]; /* the family's prefix ids                    */
-  int                      n_prefix;
+  int      add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, byte_fallback;
+  int32_t  unk;       /* unk_id                                                         */
+  int32_t  byte[256]; /* id of <0xXX>, -1 if absent                                     */
+  uint8_t *type;      /* (v.n) SP_* of every piece                                       */
+  int32_t *user;      /* user-defined piece ids, longest first                           */
+  int32_t  n_user;
+  int32_t  prefix[SPM_MAX_PREFIX]; /* the family's prefix ids (none: a bare model) */
+  int      n_prefix;
 };
 
 /* ---- protobuf wire format (proto2: varint, fixed64, length-delimited, fixed32) ------------- */
@@ -142,16 +141,7 @@ static void read_normalizer_spec(pb b, struct tok_spm *m, spm_specs *sp)
  * '.' of auto_map.AutoTokenizer[0]); NULL when there is no such file or it names none of them. */
 static const struct spm_family *spm_family_of(const char *path)
 {
-  const char *slash = strrchr(path, '/');
-  size_t      dl    = slash ? (size_t)(slash - path + 1) : 0, n;
-  char       *cpath = malloc(dl + 32), *buf = NULL;
-  cJSON      *cfg = NULL;
-  if (cpath) {
-    memcpy(cpath, path, dl);
-    strcpy(cpath + dl, "tokenizer_config.json");
-    if (comp_is_file(cpath) && comp_read_file(cpath, &buf, &n) == COMP_OK) cfg = cJSON_ParseWithLength(buf, n);
-    comp_error_clear(); /* the config is optional */
-  }
+  cJSON      *cfg = tok_config_beside(path);
   const char *cls = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "tokenizer_class"));
   if (!cls) {
     const cJSON *am =
@@ -163,7 +153,6 @@ static const struct spm_family *spm_family_of(const char *path)
   for (size_t k = 0; cls && k < sizeof spm_families / sizeof *spm_families; k++)
     if (strcmp(cls, spm_families[k].tokenizer_class) == 0) fam = &spm_families[k];
   cJSON_Delete(cfg);
-  free(buf), free(cpath);
   return fam;
 }
 
@@ -206,9 +195,9 @@ comp_status tok_spm_load(comp_tokenizer *t, const char *path)
   if (!s && sp.suffix)
     s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: treat_whitespace_as_suffix is not supported", path);
   /* pass 2: the pieces, then the special tokens of the Python tokenizer's family, if any */
-  int n_added = 0;
-  if (!s) m->family = spm_family_of(path);
-  while (m && m->family && n_added < SPM_MAX_ADDED && m->family->added[n_added]) n_added++;
+  const struct spm_family *fam     = s ? NULL : spm_family_of(path);
+  int                      n_added = 0;
+  while (fam && n_added < SPM_MAX_ADDED && fam->added[n_added]) n_added++;
   const int64_t n_total = n_pieces + n_added;
   if (!s) s = tok_vocab_alloc(&t->v, (int32_t)n_total);
   if (!s) {
@@ -249,12 +238,12 @@ comp_status tok_spm_load(comp_tokenizer *t, const char *path)
   }
   free(buf);
   for (int k = 0; !s && k < n_added; k++) {
-    s = tok_vocab_set(&t->v, (int32_t)n_pieces + k, m->family->added[k], strlen(m->family->added[k]));
+    s                     = tok_vocab_set(&t->v, (int32_t)n_pieces + k, fam->added[k], strlen(fam->added[k]));
     m->type[n_pieces + k] = SP_ADDED;
   }
-  for (int k = 0; !s && k < SPM_MAX_PREFIX && m->family && m->family->prefix[k]; k++)
+  for (int k = 0; !s && fam && k < SPM_MAX_PREFIX && fam->prefix[k]; k++)
     for (int a = 0; a < n_added; a++)
-      if (strcmp(m->family->prefix[k], m->family->added[a]) == 0) m->prefix[m->n_prefix++] = (int32_t)n_pieces + a;
+      if (strcmp(fam->prefix[k], fam->added[a]) == 0) m->prefix[m->n_prefix++] = (int32_t)n_pieces + a;
   if (!s) s = tok_vocab_index(&t->v);
   if (!s && (m->unk < 0 || m->unk >= n_pieces))
     s = comp_error_set(COMP_ERR_FORMAT, "%s: unk_id %d outside the %lld pieces", path, m->unk, (long long)n_pieces);

@@ -44,9 +44,8 @@ typedef struct comp_tokenizer comp_tokenizer;
 /* Load by path: a file ending in .json is an HF tokenizer.json (vocab_size is ignored; BOS comes
  * from the post-processor template, EOS from tokenizer_config.json beside it if there is one); one
  * ending in .model a SentencePiece model (no BOS; EOS its eos_id; the specials and prefix of the
- * Python tokenizer class tokenizer_config.json beside it names, if comp knows it); anything else is a llama2.c
- * tokenizer.bin, which needs vocab_size > 0 from the model (llama2.c
- * stores no count). */
+ * Python tokenizer class tokenizer_config.json beside it names, if comp knows it); anything else is
+ * a llama2.c tokenizer.bin, which needs vocab_size > 0 from the model (llama2.c stores no count). */
 comp_status comp_tokenizer_load(const char *path, int vocab_size, comp_tokenizer **out);
 /* Free *t (NULL-safe) and set *t = NULL. */
 void comp_tokenizer_destroy(comp_tokenizer **t);
@@ -67,12 +66,12 @@ comp_status comp_tokenizer_decode(const comp_tokenizer *t, const int32_t *ids, i
 
 int comp_tokenizer_vocab_size(const comp_tokenizer *t); /* largest id + 1                    */
 int comp_tokenizer_bos(const comp_tokenizer *t);        /* -1 if none                        */
+int comp_tokenizer_eos(const comp_tokenizer *t);        /* -1 if none                        */
+const char *
+comp_tokenizer_kind(const comp_tokenizer *t); /* "llama2c", "bpe-sentencepiece", "bpe-bytelevel", "sentencepiece-bpe" */
 /* The ids encode(add_special) puts before every text: llama2.c [BOS], tokenizer.json its template's
  * (e.g. [BOS]), a SentencePiece model its family's ([gMASK] sop for THUDM's ChatGLMTokenizer) or
  * none. *ids points into t (valid while t lives); returns their count (0: *ids may be anything). */
 int comp_tokenizer_prefix(const comp_tokenizer *t, const int32_t **ids);
-int comp_tokenizer_eos(const comp_tokenizer *t); /* -1 if none                        */
-const char *
-comp_tokenizer_kind(const comp_tokenizer *t); /* "llama2c", "bpe-sentencepiece", "bpe-bytelevel", "sentencepiece-bpe" */
 
 #endif

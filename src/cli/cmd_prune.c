@@ -554,10 +554,9 @@ int comp_cmd_prune(int argc, char **argv)
     tok           = malloc(sizeof(int32_t) * (size_t)(samples * len));
     r.calib_start = malloc(sizeof(int64_t) * (size_t)samples);
     if (!tok || !r.calib_start) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
-    /* the text's prefix (BOS; ChatGLM's [gMASK] sop) starts every window; a model without one gets
-     * plain text windows */
+    /* the text's prefix (BOS; ChatGLM's [gMASK] sop), which comp_cli_tokenize_file put first, starts
+     * every window; a model without one gets plain text windows */
     n_pre = comp_cli_prefix(t, m, pre, (int)(sizeof pre / sizeof *pre));
-    if (n_ids < n_pre || memcmp(ids, pre, sizeof(int32_t) * (size_t)n_pre) != 0) n_pre = 0;
     if (!s) {
       s = comp_calib_sample(ids + n_pre, n_ids - n_pre, pre, n_pre, (int)samples, len, (uint64_t)seed, r.calib_start,
                             tok);
