@@ -5,7 +5,8 @@
  *      lstrip / rstrip tokens trim the whitespace of their neighbours;
  *   2. normalize each piece in between; split it again on the "normalized" added tokens;
  *   3. pre-tokenize each remaining piece (ByteLevel: GPT-2 regex, bytes -> printable code points;
- *      Metaspace: " " -> replacement, prefix, optional split);
+ *      Metaspace: " " -> replacement, prefix, optional split; Split: a known regex, see
+ *      split_patterns);
  *   4. BPE each pre-token: one symbol per code point, merges by rank (lowest first, leftmost on
  *      ties), then byte_fallback / unk for code points outside the vocabulary (fuse_unk);
  *   5. the post-processor template adds the special tokens (BOS ...) around the whole.
@@ -24,7 +25,7 @@
 #define META "\xe2\x96\x81" /* U+2581, SentencePiece's space */
 
 enum { N_PREPEND, N_REPLACE, N_NFC };                                          /* normalizer steps */
-enum { P_BYTELEVEL, P_METASPACE };                                             /* pre-tokenizer steps */
+enum { P_BYTELEVEL, P_METASPACE, P_SPLIT };                                    /* pre-tokenizer steps */
 enum { D_REPLACE, D_BYTEFALLBACK, D_FUSE, D_STRIP, D_BYTELEVEL, D_METASPACE }; /* decoder steps */
 enum { SCHEME_ALWAYS, SCHEME_FIRST, SCHEME_NEVER };                            /* Metaspace prepend_scheme */
 enum { MAX_PRE = 8 };
@@ -43,6 +44,8 @@ typedef struct tok_pre {
   char   rep[8];                  /* Metaspace replacement (UTF-8), and its length          */
   size_t rep_len;
   int    scheme, split; /* Metaspace prepend_scheme, split (Rust: MergedWithNext) */
+  /* Split: the matcher of its regex (a split_patterns row) */
+  size_t (*match)(const char *s, size_t n);
 } tok_pre;
 
 /* One decoder step. */
@@ -106,18 +109,35 @@ static int cp_to_byte(uint32_t cp) /* -1 if cp is not in the map's image */
 
 enum { CL_LETTER, CL_NUMBER, CL_SPACE, CL_OTHER };
 
-static int cp_class(uint32_t cp)
+typedef int (*uni_pred)(uint32_t cp); /* a whitespace predicate: which \s a pattern means */
+
+static int cp_class(uint32_t cp, uni_pred is_space)
 {
   if (comp_uni_is_letter(cp)) return CL_LETTER;
   if (comp_uni_is_number(cp)) return CL_NUMBER;
-  if (comp_uni_is_space(cp)) return CL_SPACE;
+  if (is_space(cp)) return CL_SPACE;
   return CL_OTHER;
+}
+
+static int class_at(const char *s, size_t n, uni_pred is_space, size_t *l)
+{
+  return cp_class(comp_utf8_next(s, n, l), is_space);
+}
+
+/* \s+(?!\S)|\s+ at a whitespace run of s (n bytes): the run, less its last character when a
+ * non-space follows and the run has more than one */
+static size_t space_run(const char *s, size_t n, uni_pred is_space)
+{
+  size_t i = 0, l, last = 0;
+  while (i < n && is_space(comp_utf8_next(s + i, n - i, &l))) last = l, i += l;
+  return i < n && i > last ? i - last : i;
 }
 
 /* Byte length of the next match of the GPT-2 pattern at s (n > 0 bytes, valid UTF-8):
  *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
- * The alternatives are tried in order, as a backtracking regex engine does. */
-static size_t gpt2_next(const char *s, size_t n)
+ * The alternatives are tried in order, as a backtracking regex engine does. is_space is \s:
+ * ECMAScript's in ByteLevel's built-in pattern, White_Space in a Split pattern. */
+static size_t gpt2_match(const char *s, size_t n, uni_pred is_space)
 {
   if (s[0] == '\'' && n >= 2) {
     if (s[1] == 's' || s[1] == 't' || s[1] == 'm' || s[1] == 'd') return 2;
@@ -125,20 +145,83 @@ static size_t gpt2_next(const char *s, size_t n)
       return 3;
   }
   size_t l, i = 0;
-  int    cl = cp_class(comp_utf8_next(s, n, &l));
+  int    cl = class_at(s, n, is_space, &l);
   if (s[0] == ' ' && n > 1) { /* " ?" then a letter, number or other run */
-    int c1 = cp_class(comp_utf8_next(s + 1, n - 1, &l));
+    int c1 = class_at(s + 1, n - 1, is_space, &l);
     if (c1 != CL_SPACE) i = 1, cl = c1;
   }
-  if (cl != CL_SPACE) {
-    while (i < n && cp_class(comp_utf8_next(s + i, n - i, &l)) == cl) i += l;
+  if (cl == CL_SPACE) return space_run(s, n, is_space);
+  while (i < n && class_at(s + i, n - i, is_space, &l) == cl) i += l;
+  return i;
+}
+
+static size_t gpt2_next(const char *s, size_t n) { return gpt2_match(s, n, comp_uni_is_space); }
+static size_t split_gpt2(const char *s, size_t n) { return gpt2_match(s, n, comp_uni_is_white_space); }
+
+/* Byte length of the next match at s (n > 0 bytes, valid UTF-8) of Llama-3's pattern
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+ *   \s*[\r\n]+|\s+(?!\S)|\s+
+ * (max_digits 3), or Qwen2's, the same with \p{N} (max_digits 1); alternatives in order, \s =
+ * White_Space, (?i:) folding ASCII letters (as @huggingface/tokenizers compiles it). */
+static size_t llama3_match(const char *s, size_t n, int max_digits)
+{
+  const uni_pred ws = comp_uni_is_white_space;
+  if (s[0] == '\'' && n >= 2) { /* a contraction, either case */
+    const int a = s[1] | 0x20, b = n >= 3 ? s[2] | 0x20 : 0;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
+  }
+  size_t         l0, l, i;
+  const uint32_t c0 = comp_utf8_next(s, n, &l0);
+  const int      k0 = cp_class(c0, ws), crlf0 = c0 == '\r' || c0 == '\n';
+  /* [^\r\n\p{L}\p{N}]?\p{L}+ : letters, after one optional character that is none of those */
+  i = k0 != CL_LETTER && k0 != CL_NUMBER && !crlf0 && l0 < n ? l0 : 0;
+  if (class_at(s + i, n - i, ws, &l) == CL_LETTER) {
+    while (i < n && class_at(s + i, n - i, ws, &l) == CL_LETTER) i += l;
     return i;
   }
-  /* \s+(?!\S): a whitespace run, less its last character when a non-space follows; else \s+ */
-  size_t last = 0;
-  while (i < n && comp_uni_is_space(comp_utf8_next(s + i, n - i, &l))) last = l, i += l;
-  return i < n && i > last ? i - last : i;
+  if (k0 == CL_NUMBER) { /* \p{N}{1,max_digits} */
+    i = l0;
+    for (int k = 1; k < max_digits && i < n && class_at(s + i, n - i, ws, &l) == CL_NUMBER; k++) i += l;
+    return i;
+  }
+  /*  ?[^\s\p{L}\p{N}]+[\r\n]* : other characters, after an optional space, then any CR and LF */
+  i = c0 == ' ' && l0 < n ? l0 : 0;
+  if (class_at(s + i, n - i, ws, &l) == CL_OTHER) {
+    while (i < n && class_at(s + i, n - i, ws, &l) == CL_OTHER) i += l;
+    while (i < n && (s[i] == '\r' || s[i] == '\n')) i++;
+    return i;
+  }
+  /* \s*[\r\n]+ : the whitespace run up to its last CR or LF, if it has one */
+  size_t end = 0;
+  for (i = 0; i < n && ws(comp_utf8_next(s + i, n - i, &l)); i += l)
+    if (s[i] == '\r' || s[i] == '\n') end = i + 1;
+  return end ? end : space_run(s, n, ws);
 }
+
+static size_t split_llama3(const char *s, size_t n) { return llama3_match(s, n, 3); }
+static size_t split_qwen2(const char *s, size_t n) { return llama3_match(s, n, 1); }
+
+/* The Split pre-tokenizer regexes comp knows, one row per pattern, found by the pattern's exact text
+ * in tokenizer.json (llama.cpp's unicode_regex_split does the same); each row's matcher returns the
+ * byte length of the match at s, 0 for none. */
+typedef size_t (*split_match_fn)(const char *s, size_t n);
+static const struct split_pattern {
+  const char    *name, *regex;
+  split_match_fn match;
+} split_patterns[] = {
+    {"GPT-2", "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", split_gpt2},
+    {"Llama-3",
+     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+     "\\s+(?!\\S)|\\s+",
+     split_llama3},
+    {"Qwen2",
+     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
+     "\\s+(?!\\S)|\\s+",
+     split_qwen2},
+};
+enum { N_SPLIT_PATTERNS = (int)(sizeof split_patterns / sizeof split_patterns[0]) };
 
 /* ---- loading ---------------------------------------------------------------------------------------- */
 
@@ -242,6 +325,22 @@ static comp_status parse_replacement(const cJSON *o, const char *path, const cha
   return COMP_OK;
 }
 
+/* A Split pre-tokenizer: one of split_patterns' regexes, behavior Isolated (matches and the text
+ * between them are pre-tokens of their own), not inverted. */
+static comp_status parse_split(const cJSON *p, const char *path, split_match_fn *match)
+{
+  const char *re = jstr(jget(p, "pattern"), "Regex"), *behavior = jstr(p, "behavior");
+  COMP_CHECK(re, COMP_ERR_UNSUPPORTED, "%s: pre_tokenizer Split without a Regex pattern is not supported", path);
+  COMP_CHECK(behavior && strcmp(behavior, "Isolated") == 0 && !jtrue(p, "invert"), COMP_ERR_UNSUPPORTED,
+             "%s: pre_tokenizer Split with behavior %s%s is not supported (Isolated, not inverted)", path,
+             behavior ? behavior : "(none)", jtrue(p, "invert") ? ", inverted," : "");
+  for (int k = 0; k < N_SPLIT_PATTERNS; k++)
+    if (strcmp(re, split_patterns[k].regex) == 0) return *match = split_patterns[k].match, COMP_OK;
+  return comp_error_set(COMP_ERR_UNSUPPORTED,
+                        "%s: pre_tokenizer Split regex \"%.60s%s\" is not one comp knows (GPT-2, Llama-3, Qwen2)", path,
+                        re, strlen(re) > 60 ? "..." : "");
+}
+
 static comp_status parse_pre_tokenizer(tok_json *j, const cJSON *p, const char *path)
 {
   if (jnull(p)) return COMP_OK;
@@ -264,10 +363,13 @@ static comp_status parse_pre_tokenizer(tok_json *j, const cJSON *p, const char *
     st->split = !cJSON_IsFalse(jget(p, "split"));
     COMP_CALL(parse_replacement(p, path, "pre_tokenizer Metaspace", st->rep, &st->rep_len));
     COMP_CALL(parse_scheme(p, path, "pre_tokenizer Metaspace", &st->scheme));
+  } else if (strcmp(ty, "Split") == 0) {
+    st->type = P_SPLIT;
+    COMP_CALL(parse_split(p, path, &st->match));
   } else {
     return comp_error_set(COMP_ERR_UNSUPPORTED,
-                          "%s: pre_tokenizer %s is not supported (supported: Sequence, ByteLevel, Metaspace)", path,
-                          ty);
+                          "%s: pre_tokenizer %s is not supported (supported: Sequence, ByteLevel, Metaspace, Split)",
+                          path, ty);
   }
   j->n_pre++;
   return COMP_OK;
@@ -796,6 +898,21 @@ static comp_status pre_run(enc *e, int k, const char *s, size_t n, int section)
       a += w;
     }
     return COMP_OK;
+  }
+  if (p->type == P_SPLIT) { /* Isolated: each match, and each run of text no match covers */
+    size_t a = 0, gap = 0, l;
+    while (a < n) {
+      size_t w = p->match(s + a, n - a);
+      if (w == 0) {
+        comp_utf8_next(s + a, n - a, &l);
+        a += l;
+        continue;
+      }
+      COMP_CALL(pre_run(e, k + 1, s + gap, a - gap, section));
+      COMP_CALL(pre_run(e, k + 1, s + a, w, section));
+      gap = a += w;
+    }
+    return pre_run(e, k + 1, s + gap, n - gap, section);
   }
   /* Metaspace: " " -> replacement, prefix it (always / first section only), split before each one */
   size_t spaces = 0;

@@ -107,4 +107,7 @@ int comp_uni_is_space(uint32_t cp)
   return IN_TABLE(space, cp);
 }
 
+/* ECMAScript's \s is White_Space plus U+FEFF, less U+0085 (NEL) */
+int comp_uni_is_white_space(uint32_t cp) { return cp == 0x85 || (cp != 0xfeff && comp_uni_is_space(cp)); }
+
 int comp_uni_nfc_inert(uint32_t cp) { return cp < 0x300 || !IN_TABLE(nfc_unstable, cp); }

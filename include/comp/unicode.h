@@ -22,9 +22,10 @@ size_t comp_utf8_put(char *out, uint32_t cp);
  * U+FFFD as WHATWG TextDecoder and Rust String::from_utf8_lossy do. Returns the bytes written. */
 size_t comp_utf8_lossy(const char *in, size_t n, char *out);
 
-int comp_uni_is_letter(uint32_t cp); /* general category L*  (\p{L})                        */
-int comp_uni_is_number(uint32_t cp); /* general category N*  (\p{N})                        */
-int comp_uni_is_space(uint32_t cp);  /* ECMAScript \s / String.trim whitespace               */
-int comp_uni_nfc_inert(uint32_t cp); /* 1: no NFC change can involve cp (see the generator)  */
+int comp_uni_is_letter(uint32_t cp);      /* general category L*  (\p{L})                        */
+int comp_uni_is_number(uint32_t cp);      /* general category N*  (\p{N})                        */
+int comp_uni_is_space(uint32_t cp);       /* ECMAScript \s / String.trim whitespace               */
+int comp_uni_is_white_space(uint32_t cp); /* Unicode White_Space: \s in Oniguruma and Rust regex */
+int comp_uni_nfc_inert(uint32_t cp);      /* 1: no NFC change can involve cp (see the generator)  */
 
 #endif

@@ -2,8 +2,11 @@
 """comp's tokenizer.json reader against the npm package @huggingface/tokenizers 0.2.0 (an independent,
 pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 500 WikiText-2 and
 >= 500 TinyStories paragraphs (plus the whole held-out text), for the SentencePiece-kind tokenizer in
-../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json."""
-import json, os, subprocess, sys, tempfile
+../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json, and for
+three variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
+vocabulary without merges), Qwen2 and GPT-2 tokenizer.json files do. The variants must differ from each other where
+their patterns do (so each pattern is really exercised), and a Split regex comp does not know is refused."""
+import json, os, shutil, subprocess, sys, tempfile
 
 COMP, SH, SRC = os.environ["COMP"], os.environ.get("COMP_SHARED", ""), os.environ["COMP_SRC"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,13 +31,68 @@ tiny = paragraphs(f"{D}/tinystories-valid-excerpt/tinystories_val.txt", 600)
 held = open(f"{D}/trained/tinystories_heldout.txt", encoding="utf-8", newline="").read()
 edge = ["", " ", "  x", "a\r\nb", "\t\tindent", "caf\u00e9 na\u00efve \u00fcber", "\u4e2d\u6587 \u65e5\u672c\u8a9e",
         "emoji \U0001F600\U0001F680 ok", "don't we'll I'M 's", "1234567 89", "x !!! ??? ...", "  \n  y  ",
-        "\u00a0nbsp", "zero\u200bwidth", "<|endoftext|> literal", "<s> and </s>"]
+        "\u00a0nbsp", "zero\u200bwidth", "<|endoftext|> literal", "<s> and </s>",
+        "DON'T YOU'LL I'M He'S 'Re 'VE 'd 'x 'Tis 'SUP I'LLX 'REally 'VEry 'Mmm 'Dunno",
+        "12345678 3.14159 1,000,000 a1b22c333d4444", "\u0663\u0664\u0665\u0666 "
+        "\u00bd\u00be \u00b2\u00b3 \u216b", "a\r\nb\r\n\r\nc", "x \n\n  \n\ty", "end   \n", "trail  ",
+        "(hello) [world] {x}", "'quoted' \"dq\"", "--flag !!!\n\n?? \r\n", "\u0085nel\u0085 \ufeffbom \ufeff",
+        "\u3000ideographic\u3000space", "tab\tsep\t\tx", "na\u00efve caf\u00e9 \u6771\u4eac \u041c\u043e\u0441\u043a"
+        "\u0432\u0430", "emoji\U0001F680launch \U0001F389!", "$100 #tag @user", " \t \n", "\n\n\n", "?\n", "x\r",
+        " \u00a0x \u2003\u2003y"]
 for name, texts in (("wikitext-2", wiki), ("tinystories", tiny)):
     if len(texts) < 500:
         print(f"FAIL: only {len(texts)} {name} paragraphs (need >= 500)"); sys.exit(1)
 tok_dirs = [f"{D}/trained", f"{SRC}/models/default"]
 passed = failed = 0
 tmp = tempfile.mkdtemp(prefix="comp_tok_")
+# the Split regexes of Meta's Llama-3 and Qwen's Qwen2 tokenizer.json files, and GPT-2's written as a Split
+CONTRACTIONS, REST = "(?i:'s|'t|'re|'ve|'m|'ll|'d)", r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+SPLITS = {"llama3": CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|" + REST,
+          "qwen2": CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|" + REST,
+          "gpt2-split": r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"}
+
+
+def split_variant(name, regex, behavior="Isolated", words=()):
+    """models/default's tokenizer with a Split + ByteLevel(use_regex false) pre-tokenizer, as Llama-3's and Qwen2's
+    are; with ignore_merges (as Llama-3's) when words (byte-level strings) are added to the vocabulary, no merge
+    building them."""
+    tj = json.load(open(f"{SRC}/models/default/tokenizer.json", encoding="utf-8"))
+    tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": regex}, "behavior": behavior, "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    vocab = tj["model"]["vocab"]
+    for w in words:
+        if w not in vocab:
+            vocab[w] = len(vocab)
+    tj["model"]["ignore_merges"] = bool(words)
+    d = f"{tmp}/{name}"
+    os.makedirs(d, exist_ok=True)
+    json.dump(tj, open(f"{d}/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+    shutil.copy(f"{SRC}/models/default/tokenizer_config.json", d)
+    return d
+
+
+def words_of(regex):
+    """Every pre-token the reference cuts from the texts with this Split: a vocabulary in which any other cut
+    gives other ids."""
+    d = split_variant("pretok", regex)
+    json.dump(wiki + tiny + edge + [held], open(f"{tmp}/pt_in.json", "w"))
+    subprocess.run(["node", f"{HERE}/pretokenize.mjs", d, f"{tmp}/pt_in.json", f"{tmp}/pt_out.json"], check=True,
+                   cwd=HERE)
+    return sorted({w for ws in json.load(open(f"{tmp}/pt_out.json")) for w in ws})
+
+
+# plain BPE under each Split (Llama-3's with ignore_merges and a few whole words no merge builds); then the
+# vocabularies of every Llama-3 / Qwen2 pre-token, and the Llama-3 one under the other two regexes
+l3_words, q2_words = words_of(SPLITS["llama3"]), words_of(SPLITS["qwen2"])
+tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0120princess", "123", "\u010a\u010a"]),
+             split_variant("gpt2-split", SPLITS["gpt2-split"]),
+             split_variant("llama3-words", SPLITS["llama3"], words=l3_words),
+             split_variant("qwen2-words", SPLITS["qwen2"], words=q2_words),
+             split_variant("qwen2-on-llama3-words", SPLITS["qwen2"], words=l3_words),
+             split_variant("gpt2-on-llama3-words", SPLITS["gpt2-split"], words=l3_words)]
+print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2 pre-tokens", flush=True)
+ids_of = {}  # (tokenizer, corpus) -> comp's ids
 for td in tok_dirs:
     if not os.path.isfile(f"{td}/tokenizer.json"):
         print(f"FAIL: {td}/tokenizer.json missing"); failed += 1; continue
@@ -52,11 +110,44 @@ for td in tok_dirs:
         if r.returncode != 0 or len(got) != len(texts):
             print(f"FAIL {td}: comp tokenize --jsonl gave rc {r.returncode}, {len(got)} lines: {r.stderr.strip()}")
             failed += 1; continue
+        ids_of[os.path.basename(td), name] = got
         mism = [i for i in range(len(texts)) if got[i] != ref[i]]
         ok = not mism
         print(("ok   " if ok else "FAIL ") + f"{os.path.basename(td)}/tokenizer.json on {len(texts)} {name} texts"
               + f" ({sum(len(x) for x in ref)} ids)"
               + (f": {len(mism)} differ, first #{mism[0]}: {texts[mism[0]][:80]!r}" if mism else ""), flush=True)
         passed, failed = passed + ok, failed + (not ok)
+
+
+def check(ok, what):
+    global passed, failed
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    passed, failed = passed + ok, failed + (not ok)
+
+
+def differ(a, b, corpus):
+    x, y = ids_of.get((a, corpus)), ids_of.get((b, corpus))
+    return sum(p != q for p, q in zip(x, y)) if x and y else 0
+
+
+# each pattern is exercised: in the Llama-3 pre-token vocabulary, the other regexes' cuts give other ids
+for a, b in (("llama3-words", "qwen2-on-llama3-words"), ("llama3-words", "gpt2-on-llama3-words"),
+             ("llama3", "gpt2-split")):
+    for corpus in ("edge-case", "wikitext-2"):
+        n = differ(a, b, corpus)
+        check(n > 0, f"{a} and {b} give different ids on {n} {corpus} texts")
+# the GPT-2 pattern as a Split (\s = White_Space) cuts as ByteLevel's own (\s of ECMAScript) on text without U+0085
+n = differ("gpt2-split", "default", "wikitext-2") + differ("gpt2-split", "default", "tinystories")
+check(n == 0, f"GPT-2 as a Split regex and ByteLevel's built-in GPT-2 regex agree on the paragraphs ({n} differ)")
+# a Split comp cannot reproduce is refused with one error line
+for label, regex, behavior in (("an unknown regex", SPLITS["llama3"].replace("{1,3}", "{1,4}"), "Isolated"),
+                               ("behavior Removed", SPLITS["llama3"], "Removed")):
+    d = split_variant("refused", regex, behavior)
+    r = subprocess.run([COMP, "tokenize", "--tokenizer", f"{d}/tokenizer.json", "--string", "x"],
+                       capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode != 0 and len(lines) == 1 and "Split" in lines[0],
+          f"Split with {label} is refused: rc {r.returncode}, {lines}")
+shutil.rmtree(tmp, ignore_errors=True)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
