@@ -30,7 +30,7 @@ enum { D_REPLACE, D_BYTEFALLBACK, D_FUSE, D_STRIP, D_BYTELEVEL, D_METASPACE }; /
 enum { SCHEME_ALWAYS, SCHEME_FIRST, SCHEME_NEVER };                            /* Metaspace prepend_scheme */
 enum { MAX_PRE = 8 };
 
-/* One normalizer step: Prepend a, Replace every a by b, or NFC (only checked: see norm_apply). */
+/* One normalizer step: Prepend a, Replace every a by b, or NFC. */
 typedef struct tok_norm {
   int    type;
   char  *a, *b;
@@ -742,17 +742,12 @@ static comp_status norm_apply(const tok_json *j, const char *s, size_t n, char *
   for (int k = 0; k < j->n_norm; k++) {
     const tok_norm *st   = &j->norm[k];
     size_t          need = cn;
-    if (st->type == N_NFC) { /* NFC of already-NFC text is the identity; anything else is not supported */
-      for (size_t i = 0, l; i < cn; i += l) {
-        uint32_t cp = comp_utf8_next(cur + i, cn - i, &l);
-        COMP_CHECK(comp_uni_nfc_inert(cp), COMP_ERR_UNSUPPORTED,
-                   "normalizer NFC: the text has U+%04X at byte %zu, which NFC may change (only text that is already "
-                   "NFC-stable is supported)",
-                   (unsigned)cp, i);
-      }
-      continue;
-    }
-    if (st->type == N_PREPEND)
+    if (st->type == N_NFC) { /* NFC: the identity unless a character may change */
+      size_t i = 0, l;
+      while (i < cn && comp_uni_nfc_inert(comp_utf8_next(cur + i, cn - i, &l))) i += l;
+      if (i == cn) continue;
+      need = 3 * cn;
+    } else if (st->type == N_PREPEND)
       need = cn + st->al;
     else { /* N_REPLACE: count the matches first */
       size_t hits = 0;
@@ -775,7 +770,12 @@ static comp_status norm_apply(const tok_json *j, const char *s, size_t n, char *
     }
     char  *dst = *buf + (side ? half : 0);
     size_t o   = 0;
-    if (st->type == N_PREPEND) {
+    if (st->type == N_NFC) {
+      uint32_t *w = malloc(2 * cn * sizeof *w); /* (2 cn) code points */
+      COMP_CHECK(w, COMP_ERR_NOMEM, "normalizer NFC: out of memory");
+      o = comp_uni_nfc(cur, cn, dst, w);
+      free(w);
+    } else if (st->type == N_PREPEND) {
       memcpy(dst, st->a, st->al);
       memcpy(dst + st->al, cur, cn);
       o = st->al + cn;

@@ -73,21 +73,22 @@ size_t comp_utf8_lossy(const char *in, size_t n, char *out)
   return o;
 }
 
-static int in_ranges(const uint32_t (*tab)[2], size_t n, uint32_t cp)
+/* The row of the range holding cp in tab (n rows of stride values: first, last, ...), -1 if none */
+static long range_row(const uint32_t *tab, size_t n, size_t stride, uint32_t cp)
 {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (cp < tab[mid][0])
+    if (cp < tab[mid * stride])
       hi = mid;
-    else if (cp > tab[mid][1])
+    else if (cp > tab[mid * stride + 1])
       lo = mid + 1;
     else
-      return 1;
+      return (long)mid;
   }
-  return 0;
+  return -1;
 }
-#define IN_TABLE(name, cp) in_ranges(uni_##name, sizeof uni_##name / sizeof uni_##name[0], (cp))
+#define IN_TABLE(name, cp) (range_row(&uni_##name[0][0], sizeof uni_##name / sizeof uni_##name[0], 2, (cp)) >= 0)
 
 int comp_uni_is_letter(uint32_t cp)
 {
@@ -111,3 +112,91 @@ int comp_uni_is_space(uint32_t cp)
 int comp_uni_is_white_space(uint32_t cp) { return cp == 0x85 || (cp != 0xfeff && comp_uni_is_space(cp)); }
 
 int comp_uni_nfc_inert(uint32_t cp) { return cp < 0x300 || !IN_TABLE(nfc_unstable, cp); }
+
+/* ---- NFC (UAX #15): canonical decomposition, canonical ordering, canonical composition ---------- */
+
+enum { S_BASE = 0xAC00, L_BASE = 0x1100, V_BASE = 0x1161, T_BASE = 0x11A7, L_N = 19, V_N = 21, T_N = 28 };
+enum { N_N = V_N * T_N, S_N = L_N * N_N };
+
+static int ccc_of(uint32_t cp)
+{
+  if (cp < 0x300) return 0;
+  const long r = range_row(&uni_ccc[0][0], sizeof uni_ccc / sizeof uni_ccc[0], 3, cp);
+  return r < 0 ? 0 : (int)uni_ccc[r][2];
+}
+
+/* the row of a (first column) or (first, second columns) in a table sorted by them; NULL if none */
+static const uint32_t *row_of(const uint32_t (*tab)[3], size_t n, uint32_t a, uint32_t b, int two)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (a < tab[mid][0] || (a == tab[mid][0] && two && b < tab[mid][1]))
+      hi = mid;
+    else if (a > tab[mid][0] || (two && b > tab[mid][1]))
+      lo = mid + 1;
+    else
+      return tab[mid];
+  }
+  return NULL;
+}
+
+/* Append the full canonical decomposition of cp to w (Hangul syllables by the algorithm) */
+static size_t decompose(uint32_t cp, uint32_t *w, size_t k)
+{
+  if (cp >= S_BASE && cp < S_BASE + S_N) {
+    const uint32_t i = cp - S_BASE;
+    w[k++]           = L_BASE + i / N_N;
+    w[k++]           = V_BASE + i % N_N / T_N;
+    if (i % T_N) w[k++] = T_BASE + i % T_N;
+    return k;
+  }
+  const uint32_t *d = cp < 0xC0 ? NULL : row_of(uni_decomp, sizeof uni_decomp / sizeof uni_decomp[0], cp, 0, 0);
+  if (!d) return w[k++] = cp, k;
+  k = decompose(d[1], w, k);
+  return d[2] ? decompose(d[2], w, k) : k;
+}
+
+/* The primary composite of (a, b), 0 if none */
+static uint32_t compose(uint32_t a, uint32_t b)
+{
+  if (a >= L_BASE && a < L_BASE + L_N && b >= V_BASE && b < V_BASE + V_N)
+    return S_BASE + ((a - L_BASE) * V_N + (b - V_BASE)) * T_N;
+  if (a >= S_BASE && a < S_BASE + S_N && (a - S_BASE) % T_N == 0 && b > T_BASE && b < T_BASE + T_N)
+    return a + (b - T_BASE);
+  const uint32_t *c = row_of(uni_comp, sizeof uni_comp / sizeof uni_comp[0], a, b, 1);
+  return c ? c[2] : 0;
+}
+
+size_t comp_uni_nfc(const char *in, size_t n, char *out, uint32_t *w)
+{
+  size_t m = 0, l;
+  for (size_t i = 0; i < n; i += l) m = decompose(comp_utf8_next(in + i, n - i, &l), w, m);
+  for (size_t i = 1; i < m; i++) { /* canonical ordering: a stable sort of each run of non-starters */
+    const uint32_t c = w[i];
+    const int      k = ccc_of(c);
+    size_t         j = i;
+    if (k == 0) continue;
+    while (j > 0 && ccc_of(w[j - 1]) > k) w[j] = w[j - 1], j--;
+    w[j] = c;
+  }
+  /* composition (UAX #15's sample): each character joins the last starter unless blocked from it */
+  size_t o = 0;
+  if (m) {
+    size_t starter = 0, kept = 1;
+    int    last = ccc_of(w[0]) ? 256 : 0;
+    for (size_t i = 1; i < m; i++) {
+      const int      k = ccc_of(w[i]);
+      const uint32_t c = compose(w[starter], w[i]);
+      if (c && (last < k || last == 0)) {
+        w[starter] = c;
+        continue;
+      }
+      if (k == 0) starter = kept;
+      last      = k;
+      w[kept++] = w[i];
+    }
+    for (size_t i = 0; i < kept; i++) o += comp_utf8_put(out + o, w[i]);
+  }
+  return o;
+}

@@ -9,6 +9,12 @@
                 with a non-zero canonical combining class, and those that can be the second half of a
                 canonical composition (incl. Hangul V/T jamo). A string with none of them is already NFC.
 
+and the data of NFC itself (UAX #15; Hangul syllables are left to the algorithm):
+
+  ccc           canonical combining classes: (first, last, class) for the non-zero ones
+  decomp        canonical decompositions, one level: (code point, first, second or 0)
+  comp          primary composites: (first, second, composite), sorted by (first, second)
+
 from Python's unicodedata (its Unicode version is written into the file).
 usage: /usr/bin/python3 tools/gen_unicode_tables.py [OUT]   (default: src/unicode_tables.inc)
 """
@@ -55,6 +61,38 @@ for cp in range(N):
             nfc_unstable.add(parts[1])
 nfc_unstable |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul V and T jamo
 
+ccc = {cp: unicodedata.combining(chr(cp)) for cp in range(N) if not 0xD800 <= cp <= 0xDFFF}
+ccc_ranges, start = [], None  # runs of equal non-zero class
+for cp in range(N + 1):
+    k = ccc.get(cp, 0)
+    if start is not None and (k != ccc.get(start) or cp != prev + 1):
+        ccc_ranges.append((start, prev, ccc[start]))
+        start = None
+    if k and start is None:
+        start = cp
+    if k:
+        prev = cp
+decomp, comp = [], []
+for cp in range(N):
+    if 0xD800 <= cp <= 0xDFFF or 0xAC00 <= cp <= 0xD7A3:
+        continue
+    d = unicodedata.decomposition(chr(cp))
+    if d and not d.startswith("<"):
+        parts = [int(x, 16) for x in d.split()]
+        assert len(parts) <= 2
+        decomp.append((cp, parts[0], parts[1] if len(parts) == 2 else 0))
+        if len(parts) == 2 and unicodedata.normalize("NFC", "".join(map(chr, parts))) == chr(cp):
+            comp.append((parts[0], parts[1], cp))
+            assert len(chr(cp).encode()) <= len(chr(parts[0]).encode()) + len(chr(parts[1]).encode())
+comp.sort()
+# bounds the C code relies on: NFD of one character in UTF-8 is at most 3 times its bytes and at most twice as
+# many code points as it has bytes, so NFC of n bytes fits 3 n bytes (composition never lengthens) and 2 n code points
+for cp in range(N):
+    if not 0xD800 <= cp <= 0xDFFF:
+        c = chr(cp)
+        nfd = unicodedata.normalize("NFD", c)
+        assert len(nfd.encode()) <= 3 * len(c.encode()) and len(nfd) <= 2 * len(c.encode()), hex(cp)
+
 tables = [("letter", category_set("L")), ("number", category_set("N")), ("space", ecma_space),
           ("nfc_unstable", nfc_unstable)]
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "src", "unicode_tables.inc")
@@ -66,5 +104,11 @@ with open(out, "w") as f:
         f.write(f"static const uint32_t uni_{name}[][2] = {{ /* {len(rs)} ranges, {len(members)} code points */\n")
         for a, b in rs:
             f.write(f"  {{0x{a:X}, 0x{b:X}}},\n")
+        f.write("};\n")
+    for name, rows, what in (("ccc", ccc_ranges, "ranges of one non-zero class"),
+                             ("decomp", decomp, "canonical decompositions"), ("comp", comp, "primary composites")):
+        f.write(f"static const uint32_t uni_{name}[][3] = {{ /* {len(rows)} {what} */\n")
+        for a, b, c in rows:
+            f.write(f"  {{0x{a:X}, 0x{b:X}, {c if name == 'ccc' else f'0x{c:X}'}}},\n")
         f.write("};\n")
 print(f"wrote {out}")

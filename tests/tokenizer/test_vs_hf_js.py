@@ -6,7 +6,7 @@ pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 
 three variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
 vocabulary without merges), Qwen2 and GPT-2 tokenizer.json files do. The variants must differ from each other where
 their patterns do (so each pattern is really exercised), and a Split regex comp does not know is refused."""
-import json, os, shutil, subprocess, sys, tempfile
+import json, os, random, shutil, subprocess, sys, tempfile, unicodedata
 
 COMP, SH, SRC = os.environ["COMP"], os.environ.get("COMP_SHARED", ""), os.environ["COMP_SRC"]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,7 +38,8 @@ edge = ["", " ", "  x", "a\r\nb", "\t\tindent", "caf\u00e9 na\u00efve \u00fcber"
         "(hello) [world] {x}", "'quoted' \"dq\"", "--flag !!!\n\n?? \r\n", "\u0085nel\u0085 \ufeffbom \ufeff",
         "\u3000ideographic\u3000space", "tab\tsep\t\tx", "na\u00efve caf\u00e9 \u6771\u4eac \u041c\u043e\u0441\u043a"
         "\u0432\u0430", "emoji\U0001F680launch \U0001F389!", "$100 #tag @user", " \t \n", "\n\n\n", "?\n", "x\r",
-        " \u00a0x \u2003\u2003y"]
+        " \u00a0x \u2003\u2003y", "cafe\u0301 a\u0323\u0301 a\u0301\u0323 e\u0301\u0301 \u0301start",
+        "\u1100\u1161\u11a8 \uac00\u11a8 \u1100\u1161 \u212b \u2126 \u0958 Vie\u0323\u0302t \u0344 \u1e9b\u0323"]
 for name, texts in (("wikitext-2", wiki), ("tinystories", tiny)):
     if len(texts) < 500:
         print(f"FAIL: only {len(texts)} {name} paragraphs (need >= 500)"); sys.exit(1)
@@ -50,6 +51,17 @@ CONTRACTIONS, REST = "(?i:'s|'t|'re|'ve|'m|'ll|'d)", r" ?[^\s\p{L}\p{N}]+[\r\n]*
 SPLITS = {"llama3": CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|" + REST,
           "qwen2": CONTRACTIONS + r"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|" + REST,
           "gpt2-split": r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"}
+
+
+def nfc_variant():
+    """models/default's tokenizer behind an NFC normalizer (Qwen2's tokenizer.json has one)."""
+    tj = json.load(open(f"{SRC}/models/default/tokenizer.json", encoding="utf-8"))
+    tj["normalizer"] = {"type": "NFC"}
+    d = f"{tmp}/nfc"
+    os.makedirs(d, exist_ok=True)
+    json.dump(tj, open(f"{d}/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+    shutil.copy(f"{SRC}/models/default/tokenizer_config.json", d)
+    return d
 
 
 def split_variant(name, regex, behavior="Isolated", words=()):
@@ -90,7 +102,7 @@ tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0
              split_variant("llama3-words", SPLITS["llama3"], words=l3_words),
              split_variant("qwen2-words", SPLITS["qwen2"], words=q2_words),
              split_variant("qwen2-on-llama3-words", SPLITS["qwen2"], words=l3_words),
-             split_variant("gpt2-on-llama3-words", SPLITS["gpt2-split"], words=l3_words)]
+             split_variant("gpt2-on-llama3-words", SPLITS["gpt2-split"], words=l3_words), nfc_variant()]
 print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2 pre-tokens", flush=True)
 ids_of = {}  # (tokenizer, corpus) -> comp's ids
 for td in tok_dirs:
@@ -139,6 +151,39 @@ for a, b in (("llama3-words", "qwen2-on-llama3-words"), ("llama3-words", "gpt2-o
 # the GPT-2 pattern as a Split (\s = White_Space) cuts as ByteLevel's own (\s of ECMAScript) on text without U+0085
 n = differ("gpt2-split", "default", "wikitext-2") + differ("gpt2-split", "default", "tinystories")
 check(n == 0, f"GPT-2 as a Split regex and ByteLevel's built-in GPT-2 regex agree on the paragraphs ({n} differ)")
+# NFC against Python's unicodedata (the version comp's tables were generated from): the NFC tokenizer's ids on
+# random strings of starters, composites, Hangul syllables and jamo and combining marks in any order equal the plain
+# tokenizer's ids on unicodedata.normalize("NFC", ...) of them, and differ from its ids on the raw strings
+rng = random.Random(7)
+cps = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and unicodedata.category(chr(cp)) != "Cn"]
+marks = [cp for cp in cps if unicodedata.combining(chr(cp))]
+decomposable = [cp for cp in cps if unicodedata.decomposition(chr(cp)) and not unicodedata.decomposition(chr(cp))
+                .startswith("<")]
+starters = decomposable + list(range(0x41, 0x7B)) + list(range(0x1100, 0x1113)) + list(range(0x1161, 0x1176)) \
+    + list(range(0x11A8, 0x11C3)) + rng.sample(range(0xAC00, 0xD7A4), 200)
+texts = ["".join(chr(c) for c in decomposable[i:i + 40]) for i in range(0, len(decomposable), 40)]
+for _ in range(1500):
+    texts.append("".join(chr(rng.choice(starters)) + "".join(chr(rng.choice(marks)) for _ in range(rng.randrange(4)))
+                         for _ in range(rng.randrange(1, 12))))
+nfc_texts = [unicodedata.normalize("NFC", t) for t in texts]
+
+
+def comp_ids(d, ts):
+    with open(f"{tmp}/nfc.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(t) + "\n" for t in ts)
+    r = subprocess.run([COMP, "tokenize", "--tokenizer", f"{d}/tokenizer.json", "--jsonl", f"{tmp}/nfc.jsonl"],
+                       capture_output=True, text=True)
+    return [json.loads(x) for x in r.stdout.splitlines()] if r.returncode == 0 else [r.stderr.strip()]
+
+
+got, want = comp_ids(f"{tmp}/nfc", texts), comp_ids(f"{SRC}/models/default", nfc_texts)
+raw = comp_ids(f"{SRC}/models/default", texts)
+mism = [i for i in range(len(texts)) if i >= len(got) or got[i] != want[i]]
+check(not mism and len(got) == len(texts), f"NFC normalizer on {len(texts)} strings ({len(decomposable)} decomposable "
+      f"characters, {len(marks)} marks) gives the ids of Python's NFC of them"
+      + (f": {len(mism)} differ, first {texts[mism[0]]!r}" if mism else ""))
+n = sum(a != b for a, b in zip(raw, want))
+check(n > len(texts) // 2, f"NFC changes the ids of {n} of the {len(texts)} strings")
 # a Split comp cannot reproduce is refused with one error line
 for label, regex, behavior in (("an unknown regex", SPLITS["llama3"].replace("{1,3}", "{1,4}"), "Isolated"),
                                ("behavior Removed", SPLITS["llama3"], "Removed")):
