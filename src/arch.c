@@ -34,6 +34,13 @@
   [COMP_ROLE_FFN_GATE_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL,                              \
   [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL
 
+/* transformers' LlamaConfig: attention_bias (q, k, v, o) and mlp_bias (gate, up, down), both false */
+#define LLAMA_OPT_ON                                                                                                   \
+  {                                                                                                                    \
+    {"attention_bias", false, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}},  \
+        {"mlp_bias", false, 3, {COMP_ROLE_FFN_GATE_B, COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}},                      \
+  }
+
 #define LLAMA_CFG                                                                                                      \
   {                                                                                                                    \
     .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                          \
@@ -62,6 +69,7 @@ static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
             .cfg           = LLAMA_CFG,
             .tensor        = {LLAMA_TENSORS},
             .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+            .opt_on        = LLAMA_OPT_ON,
         },
     [COMP_ARCH_QWEN2] =
         {
@@ -96,6 +104,12 @@ static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
                               .n_vocab  = "vocab_size",
                               .n_ctx    = "max_position_embeddings",
                               .tie_embd = "tie_word_embeddings"},
+            /* OPTConfig.enable_bias (default true): every dense's bias */
+            .opt_on = {{"enable_bias",
+                        true,
+                        6,
+                        {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B,
+                         COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
             .tensor =
                 {
                     [COMP_ROLE_TOK_EMBD]    = "model.decoder.embed_tokens.weight",

@@ -45,6 +45,23 @@ static const char *cfg_str(const cJSON *cfg, const char *key)
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+_Static_assert(COMP_ROLE_COUNT <= 64, "comp_hparams.opt_on holds one bit per role");
+
+/* Which optional roles the config's switches turn on (comp_arch_opt_switch) */
+static comp_status read_opt_switches(const cJSON *cfg, const char *path, const comp_arch_desc *d, uint64_t *on)
+{
+  *on = 0;
+  for (int i = 0; i < (int)(sizeof d->opt_on / sizeof d->opt_on[0]) && d->opt_on[i].key; i++) {
+    const comp_arch_opt_switch *w = &d->opt_on[i];
+    const cJSON                *v = cJSON_GetObjectItemCaseSensitive(cfg, w->key);
+    COMP_CHECK(!v || cJSON_IsNull(v) || cJSON_IsBool(v), COMP_ERR_FORMAT, "%s: field \"%s\" must be true or false",
+               path, w->key);
+    if (cJSON_IsBool(v) ? cJSON_IsTrue(v) : w->dflt)
+      for (int k = 0; k < w->n; k++) *on |= UINT64_C(1) << w->role[k];
+  }
+  return COMP_OK;
+}
+
 /* The structural switches of the architecture's row (comp_arch_cfg_rule) against the config. */
 static comp_status check_rules(const cJSON *cfg, const char *path, const comp_arch_desc *d)
 {
@@ -110,7 +127,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   float ratio = 1.0f, frac = 1.0f;
   if ((s = cfg_float(cfg, path, k->rope_ratio, 1.0f, &ratio)) ||
       (s = cfg_float(cfg, path, k->rope_fraction, d->rope_fraction > 0 ? d->rope_fraction : 1.0f, &frac)) ||
-      (s = check_rules(cfg, path, d)))
+      (s = check_rules(cfg, path, d)) || (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   hp->rope_theta *= ratio;
   hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
@@ -418,7 +435,7 @@ static int64_t role_params(const comp_hparams *hp, comp_role r)
   const comp_arch_desc *a     = comp_arch_get(hp->arch);
   int64_t               sh[2] = {1, 1};
   if (r == COMP_ROLE_LM_HEAD && hp->tied) return 0;
-  if (!a->tensor[r] || (a->need[r] != COMP_NEED_REQUIRED && r != COMP_ROLE_LM_HEAD)) return 0;
+  if (!a->tensor[r] || (a->need[r] != COMP_NEED_REQUIRED && r != COMP_ROLE_LM_HEAD && !(hp->opt_on >> r & 1))) return 0;
   int nd = role_shape(hp, a->pos_offset, r, sh);
   return nd == 0 ? 0 : nd == 1 ? sh[0] : sh[0] * sh[1];
 }

@@ -96,6 +96,16 @@ typedef struct comp_arch_cfg_rule {
   bool          dflt; /* value when the key is absent (TRUE/FALSE rules) */
 } comp_arch_cfg_rule;
 
+/* A config.json switch that turns optional tensors on (LLaMA's attention_bias, OPT's enable_bias):
+ * it tells which of them a model has when only its config is read (comp prune --dry-run); a loaded
+ * model has the ones its files hold. */
+typedef struct comp_arch_opt_switch {
+  const char *key;  /* NULL ends the list                   */
+  bool        dflt; /* the modeling code's default          */
+  int         n;
+  comp_role   role[6];
+} comp_arch_opt_switch;
+
 /* A role stored as a block of rows of a tensor it shares with other roles: the tensor its template
  * names is the row-wise concatenation of part[0..n), in order, each with its own shape (ChatGLM's
  * query_key_value = q | k | v, dense_h_to_4h = gate | up). The loader gives each role its rows;
@@ -119,6 +129,7 @@ typedef struct comp_arch_desc {
   bool                  tie_default;   /* tie_word_embeddings when config is silent       */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
+  comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */
   const char           *tensor[COMP_ROLE_COUNT]; /* name template ("%d" = layer); NULL = absent */
   comp_need             need[COMP_ROLE_COUNT];   /* REQUIRED/OPTIONAL for present templates   */
   comp_arch_fused       fused[COMP_ROLE_COUNT];  /* roles that are row blocks of a shared tensor */

@@ -45,6 +45,7 @@ typedef struct comp_hparams {
   comp_rope_kind rope;
   int64_t        rope_dim; /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
   bool           tied;     /* lm_head shares tok_embd                                */
+  uint64_t       opt_on;   /* bit r: config.json turns optional role r on (counting) */
   int            bos, eos; /* -1 when unknown                                        */
 } comp_hparams;
 

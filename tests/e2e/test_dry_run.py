@@ -147,6 +147,32 @@ def main():
             check(0.9 < got / flops < 1.2,
                   f"7B stage C ({kind}{', the default' if q is p else ''}) {got:.3g} FLOP per layer ~ {flops:.3g} "
                   f"(closed form, leading terms)")
+    # parameter counts from config.json alone: the shared models' files hold as many; optional biases as the
+    # config's switches say (OPT's enable_bias, true by default; LLaMA's attention_bias and mlp_bias)
+    for name in ("llama-8L", "opt-6L"):
+        src, cfg_only = f"{DATA}/trained/{name}", f"{TMP}/{name}-config"
+        os.makedirs(cfg_only, exist_ok=True)
+        shutil.copy(f"{src}/config.json", cfg_only)
+        held = sum(int(np.prod(v.shape)) for v in st_load(f"{src}/model.safetensors").values())
+        q = dry(cfg_only, 1)
+        check(q is not None and q["n_params"] == held, f"{name} from config.json alone: {q and q['n_params']} "
+              f"parameters, its safetensors hold {held}")
+    D, F, L, V, P = 9216, 36864, 64, 50272, 2048  # OPT-66B: every dense with a bias, learned positions
+    opt66 = {"model_type": "opt", "hidden_size": D, "ffn_dim": F, "num_hidden_layers": L, "num_attention_heads": 72,
+             "vocab_size": V, "max_position_embeddings": P, "do_layer_norm_before": True, "word_embed_proj_dim": D,
+             "activation_function": "relu"}
+    bias_free = dict(LLAMA2_7B, attention_bias=True, mlp_bias=True)
+    for name, cfg, want in (
+            ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
+            ("OPT-66B with enable_bias false", dict(opt66, enable_bias=False),
+             V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 2 * D * F + 4 * D)),
+            ("LLaMA-2-7B with attention_bias and mlp_bias", bias_free,
+             6738415616 + 32 * (4 * 4096 + 2 * 11008 + 4096))):
+        d = f"{TMP}/{name.replace(' ', '_')}"
+        os.makedirs(d, exist_ok=True)
+        json.dump(cfg, open(f"{d}/config.json", "w"))
+        q = dry(d, 4)
+        check(q is not None and q["n_params"] == want, f"{name}: {q and q['n_params']} parameters == {want}")
     r = run(["prune", "--dry-run", "--model", f"{TMP}/nowhere"])
     check(r.returncode != 0 and "error" in r.stderr, f"dry run of a missing model: {r.stderr.strip()}")
 
