@@ -293,6 +293,31 @@ static comp_status check_shape(hid_t loc, const char *where, const char *name, b
   return COMP_OK;
 }
 
+/* rs from the rope_scaling attributes of /model (absent: none, as in archives before them). */
+static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind rope, comp_rope_scaling *rs)
+{
+  *rs = (comp_rope_scaling){.kind = COMP_ROPE_SCALING_NONE};
+  if (H5Aexists(g, "rope_scaling") <= 0) return COMP_OK;
+  char *name = NULL;
+  COMP_CALL(arc_attr_get_str(g, where, "rope_scaling", &name));
+  const int   kind = comp_rope_scaling_from_name(name);
+  comp_status s    = kind > 0
+                         ? COMP_OK
+                         : comp_error_set(COMP_ERR_FORMAT, "%s: attribute rope_scaling = \"%s\" must be linear or llama3",
+                                          where, name);
+  free(name);
+  if (s) return s;
+  COMP_CHECK(rope != COMP_ROPE_NONE, COMP_ERR_FORMAT, "%s: attribute rope_scaling without RoPE (rope = none)", where);
+  rs->kind = (comp_rope_scaling_kind)kind;
+  COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_factor", &rs->factor));
+  if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_low_freq_factor", &rs->low_freq_factor));
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_high_freq_factor", &rs->high_freq_factor));
+    COMP_CALL(arc_attr_get_i64(g, where, "rope_scaling_original_max_position_embeddings", &rs->original_ctx));
+  }
+  return comp_rope_scaling_check(rs, where);
+}
+
 static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_arch arch)
 {
   comp_hparams            *hp = &r->hp;
@@ -337,7 +362,7 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
     COMP_CHECK(hp->rope_dim >= 2 && hp->rope_dim % 2 == 0 && hp->rope_dim <= hp->head_dim, COMP_ERR_FORMAT,
                "%s: attribute rope_dim = %lld must be even and within 2..head_dim", where, (long long)hp->rope_dim);
   }
-  return COMP_OK;
+  return read_rope_scaling(g, where, hp->rope, &hp->rope_scaling);
 }
 
 /* Validate kept layer i (group g) and fill r->layers[i]. */

@@ -80,7 +80,33 @@ static void set_item(cJSON *cfg, const char *key, cJSON *v)
     cJSON_AddItemToObject(cfg, key, v);
 }
 
-/* config.json: the source config with the layer count and dtype of the export. */
+/* A JSON number that Python reads back as a float equal to v (17 digits at most, ".0" kept). */
+static cJSON *json_float(double v)
+{
+  char buf[40];
+  snprintf(buf, sizeof buf, "%.15g", v);
+  if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+  if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
+  return cJSON_CreateRaw(buf);
+}
+
+/* Hugging Face's rope_scaling object of rs: rope_type and the fields its kind reads; NULL for none. */
+static cJSON *rope_scaling_json(const comp_rope_scaling *rs)
+{
+  if (rs->kind == COMP_ROPE_SCALING_NONE) return NULL;
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "rope_type", comp_rope_scaling_name(rs->kind));
+  cJSON_AddItemToObject(j, "factor", json_float(rs->factor));
+  if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {
+    cJSON_AddItemToObject(j, "low_freq_factor", json_float(rs->low_freq_factor));
+    cJSON_AddItemToObject(j, "high_freq_factor", json_float(rs->high_freq_factor));
+    cJSON_AddNumberToObject(j, "original_max_position_embeddings", (double)rs->original_ctx);
+  }
+  return j;
+}
+
+/* config.json: the source config with the layer count and dtype of the export, and the RoPE scaling
+ * the archive is read with. */
 static comp_status export_config(const arc_reader *r, const char *path)
 {
   const comp_arch_desc *ad  = comp_arch_get(r->hp.arch);
@@ -96,6 +122,8 @@ static comp_status export_config(const arc_reader *r, const char *path)
     set_item(cfg, "layer_types", kept);
   }
   set_item(cfg, "torch_dtype", cJSON_CreateString("float32"));
+  cJSON *rs = rope_scaling_json(&r->hp.rope_scaling);
+  if (rs) set_item(cfg, "rope_scaling", rs);
   char *txt = cJSON_Print(cfg);
   cJSON_Delete(cfg);
   COMP_CHECK(txt, COMP_ERR_NOMEM, "out of memory");

@@ -298,6 +298,18 @@ comp_status comp_archive_put_source(comp_archive *a, const comp_model *src, cons
   return s;
 }
 
+/* The rope_scaling attributes of /model (none: nothing, so readers of older archives see the same). */
+static comp_status put_rope_scaling(hid_t g, const char *where, const comp_rope_scaling *rs)
+{
+  if (rs->kind == COMP_ROPE_SCALING_NONE) return COMP_OK;
+  COMP_CALL(arc_attr_put_str(g, where, "rope_scaling", comp_rope_scaling_name(rs->kind)));
+  COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_factor", rs->factor));
+  if (rs->kind != COMP_ROPE_SCALING_LLAMA3) return COMP_OK;
+  COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_low_freq_factor", rs->low_freq_factor));
+  COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_high_freq_factor", rs->high_freq_factor));
+  return arc_attr_put_i64(g, where, "rope_scaling_original_max_position_embeddings", rs->original_ctx);
+}
+
 comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
 {
   COMP_CHECK(a && a->file >= 0, COMP_ERR_ARG, "archive is not open");
@@ -329,6 +341,7 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s) s = arc_attr_put_f64(g, where, "norm_eps", arc_float_clean(hp.norm_eps));
   if (!s) s = arc_attr_put_f64(g, where, "rope_theta", arc_float_clean(hp.rope_theta));
   if (!s) s = arc_attr_put_str(g, where, "rope", arc_rope_name(hp.rope));
+  if (!s) s = put_rope_scaling(g, where, &hp.rope_scaling);
   /* which model-wide tensors exist is rank 0's view too */
   int has[3] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied};
   MPI_Bcast(has, 3, MPI_INT, 0, a->comm);

@@ -139,9 +139,9 @@ static comp_status read_file(const comp_ckpt *c, int kind, int l, buf *payload, 
   memcpy(&len, hdr + 16, 8);
   if (k != (uint32_t)kind || len > ((uint64_t)1 << 40)) goto invalid;
   if (memcmp(hdr + 24, c->key, 64) != 0) {
-    s = comp_error_set(COMP_ERR_ARG,
-                       "%s belongs to another run (other options, weights or comp build); start over with --force",
-                       path);
+    s = comp_error_set(
+        COMP_ERR_ARG,
+        "%s belongs to another run (other options, weights, config or comp build); start over with --force", path);
     goto done;
   }
   payload->p = malloc(len + 1);

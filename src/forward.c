@@ -24,6 +24,25 @@ struct comp_fwd_ws {
   int64_t rope_T; /* positions the tables hold                        */
 };
 
+float comp_rope_inv_freq(const comp_hparams *hp, int64_t i)
+{
+  const comp_rope_scaling *sc = &hp->rope_scaling;
+  const float              v  = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim); /* the default */
+  if (sc->kind == COMP_ROPE_SCALING_LINEAR) return v / (float)sc->factor;
+  if (sc->kind != COMP_ROPE_SCALING_LLAMA3) return v;
+  /* torch's order of float32 operations; Python-float scalars meet the float32 tensors as float32
+   * and x / tensor is reciprocal(tensor) * x */
+  const float f = (float)sc->factor, ctx = (float)sc->original_ctx;
+  const float lo_wavelen = (float)((double)sc->original_ctx / sc->low_freq_factor);
+  const float hi_wavelen = (float)((double)sc->original_ctx / sc->high_freq_factor);
+  const float wavelen    = (1.0f / v) * (float)(2 * M_PI);
+  const float llama      = wavelen > lo_wavelen ? v / f : v; /* low frequencies: divided by factor */
+  const float smooth =
+      ((1.0f / wavelen) * ctx - (float)sc->low_freq_factor) / (float)(sc->high_freq_factor - sc->low_freq_factor);
+  const float blended = (1.0f - smooth) * llama / f + smooth * llama;
+  return !(wavelen < hi_wavelen) && !(wavelen > lo_wavelen) ? blended : llama; /* high ones: unchanged */
+}
+
 comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t max_seq, comp_fwd_ws **out)
 {
   const int64_t D = hp->n_embd, Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim, F = hp->n_ff;
@@ -50,11 +69,11 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
     comp_fwd_ws_destroy(&w);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory for forward scratch (%lld tokens)", (long long)max_tok);
   }
-  /* RoPE tables, computed as HF does in fp32: inv_freq = 1/theta^(2i/r), angle = pos*inv_freq, over
-   * the r = rope_dim rotated dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2) */
+  /* RoPE tables, computed as HF does in fp32: angle = pos*inv_freq, over the r = rope_dim rotated
+   * dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2) */
   const int64_t half = hp->rope_dim / 2;
   for (int64_t i = 0; i < half; i++) {
-    float inv = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim);
+    float inv = comp_rope_inv_freq(hp, i);
     for (int64_t p = 0; p < max_seq; p++) {
       float a               = (float)p * inv;
       w->rcos[p * half + i] = cosf(a);

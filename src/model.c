@@ -2,6 +2,7 @@
 #include "comp/model.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,96 @@ static comp_status check_rules(const cJSON *cfg, const char *path, const comp_ar
   return COMP_OK;
 }
 
+/* ---- rope_scaling ------------------------------------------------------------------------------ */
+
+static const char *const rope_scaling_names[] = {
+    [COMP_ROPE_SCALING_LINEAR] = "linear", [COMP_ROPE_SCALING_LLAMA3] = "llama3"};
+enum { ROPE_SCALING_KINDS = sizeof rope_scaling_names / sizeof rope_scaling_names[0] };
+
+const char *comp_rope_scaling_name(comp_rope_scaling_kind k)
+{
+  return (int)k > 0 && (int)k < ROPE_SCALING_KINDS ? rope_scaling_names[k] : NULL;
+}
+
+int comp_rope_scaling_from_name(const char *name)
+{
+  for (int k = 1; name && k < ROPE_SCALING_KINDS; k++)
+    if (strcmp(name, rope_scaling_names[k]) == 0) return k;
+  return -1;
+}
+
+comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *where)
+{
+  if (rs->kind == COMP_ROPE_SCALING_NONE) return COMP_OK;
+  const char *t = comp_rope_scaling_name(rs->kind);
+  COMP_CHECK(t, COMP_ERR_FORMAT, "%s: unknown rope_scaling kind %d", where, (int)rs->kind);
+  COMP_CHECK(isfinite(rs->factor) && rs->factor > 0, COMP_ERR_FORMAT,
+             "%s: rope_scaling (rope_type %s) factor = %g must be a positive number", where, t, rs->factor);
+  if (rs->kind != COMP_ROPE_SCALING_LLAMA3) return COMP_OK;
+  COMP_CHECK(isfinite(rs->low_freq_factor) && rs->low_freq_factor > 0, COMP_ERR_FORMAT,
+             "%s: rope_scaling (rope_type %s) low_freq_factor = %g must be a positive number", where, t,
+             rs->low_freq_factor);
+  COMP_CHECK(isfinite(rs->high_freq_factor) && rs->high_freq_factor > rs->low_freq_factor, COMP_ERR_FORMAT,
+             "%s: rope_scaling (rope_type %s) high_freq_factor = %g must be greater than low_freq_factor = %g", where,
+             t, rs->high_freq_factor, rs->low_freq_factor);
+  COMP_CHECK(rs->original_ctx > 0, COMP_ERR_FORMAT,
+             "%s: rope_scaling (rope_type %s) original_max_position_embeddings = %lld must be positive", where, t,
+             (long long)rs->original_ctx);
+  return COMP_OK;
+}
+
+/* *out = the number rs[key], which the scaling of rope_type t requires. */
+static comp_status rope_scaling_number(const cJSON *rs, const char *path, const char *t, const char *key, double *out)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(rs, key);
+  COMP_CHECK(v && !cJSON_IsNull(v), COMP_ERR_FORMAT, "%s: rope_scaling (rope_type %s) has no \"%s\"", path, t, key);
+  COMP_CHECK(cJSON_IsNumber(v), COMP_ERR_FORMAT, "%s: rope_scaling (rope_type %s) \"%s\" must be a number", path, t,
+             key);
+  *out = v->valuedouble;
+  return COMP_OK;
+}
+
+/* hp->rope_scaling from the config's "rope_scaling" (absent or null: none), read as Hugging Face
+ * does: the kind from "rope_type" (older configs: "type"; "default" is plain RoPE), then the fields
+ * the kind's _compute_*_parameters reads; other keys are ignored, as there. */
+static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const comp_arch_desc *d, comp_hparams *hp)
+{
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+  if (!rs || cJSON_IsNull(rs)) return COMP_OK;
+  COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: rope_scaling is set, but %s %s", path, d->name,
+             d->rope == COMP_ROPE_NONE ? "has no RoPE (learned positions)" : "does not scale its RoPE");
+  COMP_CHECK(cJSON_IsObject(rs), COMP_ERR_FORMAT, "%s: rope_scaling must be an object or null", path);
+  const char *t = NULL, *keys[] = {"rope_type", "type"};
+  for (int i = 0; i < 2; i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(rs, keys[i]);
+    if (!v || cJSON_IsNull(v)) continue;
+    COMP_CHECK(cJSON_IsString(v), COMP_ERR_FORMAT, "%s: rope_scaling \"%s\" must be a string", path, keys[i]);
+    COMP_CHECK(!t || strcmp(t, v->valuestring) == 0, COMP_ERR_FORMAT,
+               "%s: rope_scaling has rope_type \"%s\" and type \"%s\" (one kind, please)", path, t, v->valuestring);
+    t = v->valuestring;
+  }
+  COMP_CHECK(t, COMP_ERR_FORMAT, "%s: rope_scaling has no \"rope_type\" (or \"type\")", path);
+  if (strcmp(t, "default") == 0) return COMP_OK;
+  const int kind = comp_rope_scaling_from_name(t);
+  COMP_CHECK(kind > 0, COMP_ERR_UNSUPPORTED,
+             "%s: rope_scaling rope_type \"%s\" is not supported (comp implements linear and llama3)", path, t);
+  comp_rope_scaling sc = {.kind = (comp_rope_scaling_kind)kind};
+  COMP_CALL(rope_scaling_number(rs, path, t, "factor", &sc.factor));
+  if (sc.kind == COMP_ROPE_SCALING_LLAMA3) {
+    double ctx = 0;
+    COMP_CALL(rope_scaling_number(rs, path, t, "low_freq_factor", &sc.low_freq_factor));
+    COMP_CALL(rope_scaling_number(rs, path, t, "high_freq_factor", &sc.high_freq_factor));
+    COMP_CALL(rope_scaling_number(rs, path, t, "original_max_position_embeddings", &ctx));
+    COMP_CHECK(ctx > 0 && ctx < 1e12 && ctx == floor(ctx), COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) original_max_position_embeddings = %g must be a positive integer", path,
+               t, ctx);
+    sc.original_ctx = (int64_t)ctx;
+  }
+  COMP_CALL(comp_rope_scaling_check(&sc, path));
+  hp->rope_scaling = sc;
+  return COMP_OK;
+}
+
 static comp_status parse_config(const char *path, comp_hparams *hp)
 {
   char       *text = NULL;
@@ -150,12 +241,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
                        (long long)hp->rope_dim, (long long)hp->head_dim, (double)frac);
     goto out;
   }
-  /* features this build does not implement: refuse rather than compute something else */
-  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
-  if (rs && !cJSON_IsNull(rs)) {
-    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: rope_scaling is not supported yet", path);
-    goto out;
-  }
+  if ((s = parse_rope_scaling(cfg, path, d, hp))) goto out;
   const char *act  = cfg_str(cfg, a == COMP_ARCH_OPT ? "activation_function" : "hidden_act");
   const char *want = d->act == COMP_ACT_RELU ? "relu" : "silu";
   if (act && strcmp(act, want) != 0) {

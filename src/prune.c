@@ -432,6 +432,16 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
   return s;
 }
 
+/* What config.json adds to the weights that the forward pass depends on (model_sha256 hashes the
+ * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling. */
+static void forward_hparams_key(const comp_hparams *hp, char *buf, size_t n)
+{
+  const comp_rope_scaling *rs = &hp->rope_scaling;
+  snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld", (double)hp->norm_eps,
+           (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind, rs->factor,
+           rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx);
+}
+
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,
                            const char *out_path, const char *options_json, MPI_Comm comm, comp_prune_result *r)
 {
@@ -464,11 +474,13 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
 
   /* the resume journal, keyed by everything that determines the result */
   {
-    size_t klen = strlen(options_json ? options_json : "") + strlen(model_sha256) + 256;
+    char hk[256];
+    forward_hparams_key(&m->hp, hk, sizeof hk);
+    size_t klen = strlen(options_json ? options_json : "") + strlen(model_sha256) + strlen(hk) + 256;
     char  *key  = malloc(klen);
     if (!key) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
     if (!s)
-      snprintf(key, klen, "%s\n%s\ncomp %s %s", options_json ? options_json : "", model_sha256, COMP_VERSION,
+      snprintf(key, klen, "%s\n%s\n%s\ncomp %s %s", options_json ? options_json : "", model_sha256, hk, COMP_VERSION,
                comp_git_commit());
     s = comp_dist_agree(comm, s);
     if (!s) s = comp_ckpt_open(out_path, key, o->resume, o->force, comm, &ck);

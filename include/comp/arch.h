@@ -127,6 +127,7 @@ typedef struct comp_arch_desc {
   float                 rope_theta;    /* default rope base                               */
   float                 rope_fraction; /* share of each head RoPE rotates (0: all of it)  */
   bool                  tie_default;   /* tie_word_embeddings when config is silent       */
+  bool                  rope_scaling;  /* reads HF rope_scaling (linear, llama3): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */

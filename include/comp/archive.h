@@ -19,7 +19,12 @@
  *   /model            attrs: the hyper-parameters the archive is read with: n_vocab, n_embd, n_head,
  *                            n_head_kv, head_dim, n_ff, n_ctx, rope_dim (dims of a head RoPE
  *                            rotates; archives without it: head_dim), tied, bos, eos (int), norm_eps,
- *                            rope_theta (float64), rope ("none", "half", "interleaved")
+ *                            rope_theta (float64), rope ("none", "half", "interleaved");
+ *                            only when the source config has a Hugging Face rope_scaling (absent:
+ *                            plain RoPE, as in archives before them): rope_scaling ("linear",
+ *                            "llama3"), rope_scaling_factor (float64), and for llama3
+ *                            rope_scaling_low_freq_factor, rope_scaling_high_freq_factor (float64),
+ *                            rope_scaling_original_max_position_embeddings (int)
  *      tok_embd       (V, D) f32
  *      pos_embd       (n_ctx + pos_offset, D) f32        only learned positions (OPT; pos_offset 2)
  *      out_norm_w     (D) f32
@@ -197,7 +202,8 @@ const char *comp_archive_model_sha256(const comp_model *m);
 
 /*
  * comp_archive_export_hf - write a Hugging Face checkpoint of the archive in the source architecture:
- * config.json (source config with the layer count updated, torch_dtype float32), model.safetensors
+ * config.json (source config with the layer count updated, torch_dtype float32, and rope_scaling as
+ * /model's attributes say, in Hugging Face's form: rope_type and its kind's fields), model.safetensors
  * (F32, layers renumbered 0..n_kept-1, every dense expanded to full width with zeros in the pruned
  * columns), and the tokenizer files of the source directory when it still exists, with the modeling
  * code its auto_map names (trust_remote_code checkpoints such as ChatGLM). Fused tensors of the source

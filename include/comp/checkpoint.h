@@ -8,8 +8,9 @@
  *                     denses (kept columns and tuned weights), committed by the rank that pruned it
  *                     the moment the layer is done.
  * Every file is written as NAME.tmp, fsync'ed, renamed and its directory fsync'ed, so a file either
- * exists complete or not at all; each carries the run's key (a SHA-256 of the options, the weights
- * and the comp build) and a SHA-256 of its payload, both checked on read. A killed run (any rank,
+ * exists complete or not at all; each carries the run's key (a SHA-256 of the options, the weights,
+ * the config's norm epsilon and RoPE base, dims and scaling, and the comp build) and a SHA-256 of its
+ * payload, both checked on read. A killed run (any rank,
  * any phase, SIGKILL) leaves the journal; `--resume` reuses the plan and every finished layer and
  * prunes only the rest, so the archive is the same as an uninterrupted run's. The journal is removed
  * when the archive is complete.

@@ -33,6 +33,11 @@ typedef struct comp_taps {
   void *ctx;
 } comp_taps;
 
+/* The inverse frequency of RoPE's pair i (0 <= i < r/2) in float32 as Hugging Face computes it:
+ * 1/theta^(2i/r) (_compute_default_rope_parameters), divided by the factor of a linear scaling, or
+ * Llama 3.1's blend by wavelength (_compute_llama3_parameters). The RoPE tables' only source. */
+float comp_rope_inv_freq(const comp_hparams *hp, int64_t i);
+
 /* Scratch for one chunk of up to B*T tokens with sequences of at most T tokens. */
 typedef struct comp_fwd_ws comp_fwd_ws;
 comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tokens, int64_t max_seq, comp_fwd_ws **out);

@@ -30,23 +30,41 @@
 #include "comp/error.h"
 #include "comp/wstore.h"
 
+/* Hugging Face `rope_scaling` of the kinds comp implements (modeling_rope_utils.py): the default
+ * inv_freq divided by factor (LINEAR), or Llama 3.1's by wavelength (LLAMA3): wavelengths below
+ * original_ctx / high_freq_factor kept, above original_ctx / low_freq_factor divided by factor,
+ * smoothly blended between. Other kinds (dynamic, yarn, longrope, ...) are refused at load. */
+typedef enum comp_rope_scaling_kind {
+  COMP_ROPE_SCALING_NONE,
+  COMP_ROPE_SCALING_LINEAR,
+  COMP_ROPE_SCALING_LLAMA3
+} comp_rope_scaling_kind;
+typedef struct comp_rope_scaling {
+  comp_rope_scaling_kind kind;
+  double                 factor;           /* LINEAR, LLAMA3: > 0                                  */
+  double                 low_freq_factor;  /* LLAMA3: > 0                                          */
+  double                 high_freq_factor; /* LLAMA3: > low_freq_factor                            */
+  int64_t                original_ctx;     /* LLAMA3: original_max_position_embeddings, > 0         */
+} comp_rope_scaling;
+
 typedef struct comp_hparams {
-  comp_arch      arch;
-  int64_t        n_vocab;   /* V                                                      */
-  int64_t        n_embd;    /* D: residual width                                      */
-  int64_t        n_layer;   /* L: decoder layers                                      */
-  int64_t        n_head;    /* H: query heads                                         */
-  int64_t        n_head_kv; /* Hkv: key/value heads (GQA when < H)                    */
-  int64_t        head_dim;  /* hd: H*hd is the attention width (usually D)            */
-  int64_t        n_ff;      /* F: FFN hidden width                                    */
-  int64_t        n_ctx;     /* longest sequence the model allows                      */
-  float          norm_eps;
-  float          rope_theta;
-  comp_rope_kind rope;
-  int64_t        rope_dim; /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
-  bool           tied;     /* lm_head shares tok_embd                                */
-  uint64_t       opt_on;   /* bit r: config.json turns optional role r on (counting) */
-  int            bos, eos; /* -1 when unknown                                        */
+  comp_arch         arch;
+  int64_t           n_vocab;   /* V                                                      */
+  int64_t           n_embd;    /* D: residual width                                      */
+  int64_t           n_layer;   /* L: decoder layers                                      */
+  int64_t           n_head;    /* H: query heads                                         */
+  int64_t           n_head_kv; /* Hkv: key/value heads (GQA when < H)                    */
+  int64_t           head_dim;  /* hd: H*hd is the attention width (usually D)            */
+  int64_t           n_ff;      /* F: FFN hidden width                                    */
+  int64_t           n_ctx;     /* longest sequence the model allows                      */
+  float             norm_eps;
+  float             rope_theta;
+  comp_rope_kind    rope;
+  int64_t           rope_dim;     /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
+  comp_rope_scaling rope_scaling; /* .kind NONE: plain RoPE (and always without RoPE)    */
+  bool              tied;         /* lm_head shares tok_embd                                */
+  uint64_t          opt_on;       /* bit r: config.json turns optional role r on (counting) */
+  int               bos, eos;     /* -1 when unknown                                        */
 } comp_hparams;
 
 /* One linear sub-layer: y = W x + b on (possibly gathered) inputs. */
@@ -108,6 +126,12 @@ comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0,
 /* The hyper-parameters alone (config.json of a Hugging Face directory, the header of a llama2.c
  * checkpoint): no weights are needed (`comp prune --dry-run`). */
 comp_status comp_model_config(const char *path, comp_hparams *hp);
+/* The rope_type name of a scaling kind ("linear", "llama3"; NULL for NONE) and back (-1: unknown). */
+const char *comp_rope_scaling_name(comp_rope_scaling_kind k);
+int         comp_rope_scaling_from_name(const char *name);
+/* COMP_ERR_FORMAT naming the field and value when rs's fields do not fit its kind; where prefixes
+ * the message (the config or archive it was read from). */
+comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *where);
 /* Parameter counts implied by the hyper-parameters (required tensors; tied head counted once). */
 int64_t comp_hparams_layer_params(const comp_hparams *hp);
 int64_t comp_hparams_n_params(const comp_hparams *hp);

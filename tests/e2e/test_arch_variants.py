@@ -5,22 +5,29 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   llama-mha  model_type llama: multi-head (kv heads = heads), attention_bias + mlp_bias (all seven
              dense biases), tied head
   mistral    model_type mistral: GQA 4/1, no biases, untied
+  rope-llama3  model_type llama with Llama 3.1's rope_scaling (rope_type llama3), factors chosen so
+             that head_dim 16 has pairs in all three wavelength bands (kept, smoothed, divided)
+  rope-linear  model_type llama with an older-style rope_scaling {"type": "linear", "factor": 4.0}
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
-copy with the q/k/v biases zeroed must not (so the biases are really applied).
+copy with the q/k/v biases zeroed (a copy without rope_scaling) must not (so the biases, the
+scaling, are really applied). The llama3 model is also pruned, its archive evaluated, exported
+(rope_scaling back in config.json) and read without its rope_scaling attributes (plain RoPE, as
+archives from before them); bad rope_scaling configs get one error line and exit 1.
 Needs only the repository (tokenizer: models/default)."""
 import json, os, shutil, subprocess, sys, tempfile
+import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import COMP, SRC, check, finish, st_save  # noqa: E402
+from e2e_common import COMP, SRC, check, finish, last_json, run, st_load, st_save  # noqa: E402
 
 TOK, TEXT = f"{SRC}/models/default/tokenizer.json", f"{SRC}/models/default/sample.txt"
 L, W = 64, 6  # window length, windows scored
 tmp = tempfile.mkdtemp(prefix="comp_arch_")
 
 
-def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
+def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling=None, qk_scale=1.0):
     d, hd, ff, nl, V = 64, 16, 96, 2, 1024
     rng = np.random.default_rng(seed)
     lin = lambda o, i: (rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32)
@@ -36,7 +43,7 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
         shapes = {"self_attn.q_proj": (nh * hd, d), "self_attn.k_proj": (nkv * hd, d), "self_attn.v_proj": (nkv * hd, d),
                   "self_attn.o_proj": (d, nh * hd), "mlp.gate_proj": (ff, d), "mlp.up_proj": (ff, d), "mlp.down_proj": (d, ff)}
         for k, (o, i) in shapes.items():
-            t[p + k + ".weight"] = lin(o, i)
+            t[p + k + ".weight"] = lin(o, i) * (qk_scale if k[-6:] in ("q_proj", "k_proj") else 1)
             if all_bias or (qkv_bias and k[-6:] in ("q_proj", "k_proj", "v_proj")):
                 t[p + k + ".bias"] = vec(o)
     cfg = {"architectures": ["Qwen2ForCausalLM" if model_type == "qwen2" else
@@ -47,6 +54,8 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
            "tie_word_embeddings": tied, "bos_token_id": 0, "eos_token_id": 0}
     if model_type == "llama":
         cfg.update(attention_bias=all_bias, mlp_bias=all_bias)
+    if rope_scaling:
+        cfg["rope_scaling"] = rope_scaling
     out = f"{tmp}/{name}"; os.makedirs(out)
     json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
     st_save(f"{out}/model.safetensors", t)
@@ -54,13 +63,35 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed):
     return out, cfg, t
 
 
-def oracle_nll(cfg, t, ids):
-    """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions)."""
+def inv_freq(cfg, hd):
+    """RoPE's inverse frequencies (float64) as Hugging Face's modeling_rope_utils.py computes them:
+    _compute_default_rope_parameters, then for a rope_scaling _compute_linear_scaling_rope_parameters
+    or _compute_llama3_parameters; with llama3 also each pair's band ("high": kept, "medium":
+    smoothed, "low": divided by factor), else None."""
+    inv = 1.0 / (cfg["rope_theta"] ** (np.arange(0, hd, 2) / hd))
+    rs = cfg.get("rope_scaling")
+    if not rs:
+        return inv, None
+    kind, factor = rs.get("rope_type", rs.get("type")), rs["factor"]
+    if kind == "linear":
+        return inv / factor, None
+    old, lo, hi = rs["original_max_position_embeddings"], rs["low_freq_factor"], rs["high_freq_factor"]
+    wavelen = 2 * np.pi / inv
+    llama = np.where(wavelen > old / lo, inv / factor, inv)
+    smooth = (old / wavelen - lo) / (hi - lo)
+    medium = ~(wavelen < old / hi) & ~(wavelen > old / lo)
+    band = np.where(medium, "medium", np.where(wavelen > old / lo, "low", "high"))
+    return np.where(medium, (1 - smooth) * llama / factor + smooth * llama, llama), band
+
+
+def oracle_nll(cfg, t, ids, inv=None):
+    """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
+    inverse frequencies instead of inv_freq(cfg)'s."""
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
     rms = lambda x, w: w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"]))
-    inv = 1.0 / (cfg["rope_theta"] ** (np.arange(0, hd, 2) / hd))
+    inv = inv_freq(cfg, hd)[0] if inv is None else inv
     f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1); cos, sin = np.cos(emb), np.sin(emb)
     rot = lambda x: np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1)
     mask = np.triu(np.full((L, L), -np.inf), 1)
@@ -116,5 +147,108 @@ for name, mt, nh, nkv, qkv_b, all_b, tied, seed in variants:
         nz = comp_nll(path)
         check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oracle_nll(cfg, z, ids)) / ref < 1e-5,
               f"{name}: zeroed q/k/v biases change the loss ({ref:.6f} -> {nz}), as in the oracle")
+
+# ---- rope_scaling: Llama 3.1's llama3 and linear ----------------------------------------------------
+LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+          "original_max_position_embeddings": 64}  # bands at wavelengths 16 and 64: 2π/inv is 6.3, 20, 63, 199..
+LINEAR = {"type": "linear", "factor": 4.0}  # the older "type" key
+QK = 3  # q/k weights scaled up: sharper attention, which RoPE moves more
+rope_models = {}
+for name, rs, seed in [("llama3", LLAMA3, 4), ("linear", LINEAR, 5)]:
+    path, cfg, t = make(f"rope-{name}", "llama", 4, 2, False, False, False, seed, rope_scaling=rs, qk_scale=QK)
+    rope_models[name] = path, cfg, t
+    inv, band = inv_freq(cfg, cfg["head_dim"])
+    if band is not None:
+        check(set(band) == {"high", "medium", "low"}, f"rope-{name}: the pairs' bands {list(band)} cover all three")
+    ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
+    rel = abs(got - ref) / ref if got is not None else 1
+    check(rel < 1e-5, f"rope-{name}: mean NLL {got} vs numpy oracle {ref:.8f} (rel {rel:.1e} < 1e-5)")
+    plain, pcfg = f"{path}-plain", {k: v for k, v in cfg.items() if k != "rope_scaling"}
+    shutil.copytree(path, plain)
+    json.dump(pcfg, open(f"{plain}/config.json", "w"), indent=1)
+    nz, pref = comp_nll(plain), oracle_nll(pcfg, t, ids)
+    check(nz is not None and abs(nz - ref) / ref > 1e-4 and abs(nz - pref) / ref < 1e-5,
+          f"rope-{name}: without rope_scaling the loss changes ({ref:.6f} -> {nz}, rel "
+          f"{abs((nz or 0) - ref) / ref:.1e} > 1e-4), as in the oracle ({pref:.6f})")
+    if band is not None and got is not None:  # an oracle with one band's rule wrong disagrees with comp
+        inv0, f = inv_freq(pcfg, cfg["head_dim"])[0], rs["factor"]
+        wrong = {"medium pairs kept": np.where(band == "medium", inv0, inv),
+                 "medium pairs divided by factor": np.where(band == "medium", inv0 / f, inv),
+                 "high pairs divided by factor": np.where(band == "high", inv0 / f, inv)}
+        dev = {k: abs(got - oracle_nll(cfg, t, ids, w)) / ref for k, w in wrong.items()}
+        check(min(dev.values()) > 1e-4, "rope-llama3: oracles with one band's rule wrong disagree with comp: " +
+              ", ".join(f"{k} rel {v:.1e}" for k, v in dev.items()))
+
+# ---- the llama3 model pruned: archive attributes, eval, export, an archive without the attributes ----
+path, cfg, t = rope_models["llama3"]
+arc, exp = f"{tmp}/llama3.h5", f"{tmp}/llama3-export"
+res = last_json(run(["prune", "--model", path, "--calib", TEXT, "--out", arc, "--ratio", "0.2", "--remove-layers",
+                     "0", "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"]))
+check(res is not None, "comp prune of rope-llama3 (ratio 0.2, no layer removed)")
+if res:
+    with h5py.File(arc, "r") as h:
+        attrs = dict(h["model"].attrs)
+    fields = {k[len("rope_scaling_"):]: v for k, v in attrs.items() if k.startswith("rope_scaling_")}
+    check(attrs.get("rope_scaling") == "llama3" and fields == {k: v for k, v in LLAMA3.items() if k != "rope_type"},
+          f"archive /model: rope_scaling {attrs.get('rope_scaling')!r} with {fields}")
+    r = run(["export", arc, "--out", exp])
+    ecfg = json.load(open(f"{exp}/config.json")) if r.returncode == 0 else {}
+    ers = ecfg.get("rope_scaling", {})
+    floats = all(isinstance(ers.get(k), float) for k in ("factor", "low_freq_factor", "high_freq_factor"))
+    check(ers == LLAMA3 and floats, f"comp export: config.json rope_scaling {ers} == the source's (factors floats)"
+          + ("" if r.returncode == 0 else f": {r.stderr.strip()}"))
+if res and ecfg:
+    et = st_load(f"{exp}/model.safetensors")
+    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, et, ids)
+    ok = ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5
+    check(ok, f"comp eval of the archive {ea} == of the export {ee} (rel < 1e-6) == numpy oracle on the export "
+          f"{oe:.8f} (rel < 1e-5)")
+    noattr = f"{tmp}/llama3-no-attrs.h5"  # as an archive written before the rope_scaling attributes
+    shutil.copy(arc, noattr)
+    with h5py.File(noattr, "r+") as h:
+        for k in [k for k in h["model"].attrs if k.startswith("rope_scaling")]:
+            del h["model"].attrs[k]
+    eo, op = comp_nll(noattr), oracle_nll({k: v for k, v in ecfg.items() if k != "rope_scaling"}, et, ids)
+    check(eo is not None and ea is not None and abs(eo - ea) / ea > 1e-4 and abs(eo - op) / op < 1e-5,
+          f"the archive without rope_scaling attributes reads as plain RoPE: {eo} (oracle {op:.8f}; scaled {ea})")
+    with h5py.File(noattr, "r+") as h:
+        h["model"].attrs["rope_scaling"] = "yarn"
+    r = run(["eval", "--model", noattr, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    check(r.returncode == 1 and len(lines) == 1 and 'rope_scaling = "yarn"' in lines[0],
+          f"archive with rope_scaling = yarn: {' | '.join(lines)[:240]}")
+
+
+# ---- bad rope_scaling configs: one error line, exit 1 (parsed before any weight is read) --------------
+def bad(what, cfg, expect, dry_run=False):
+    d = f"{tmp}/bad-{len(os.listdir(tmp))}"
+    os.makedirs(d)
+    json.dump(cfg, open(f"{d}/config.json", "w"))
+    args = (["prune", "--dry-run", "--model", d, "--ratio", "0.2", "--calib", TEXT] if dry_run else
+            ["eval", "--model", d, "--tokenizer", TOK, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+    r = run(args)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    check(r.returncode == 1 and len(lines) == 1 and "error" in lines[0] and expect in lines[0],
+          f"bad rope_scaling ({what}, comp {args[0]}): {' | '.join(lines)[:240]}")
+
+
+def scaled(**rs):
+    return dict(cfg, rope_scaling={k: v for k, v in rs.items() if v is not None})
+
+
+bad("dynamic", scaled(rope_type="dynamic", factor=2.0), 'rope_type "dynamic" is not supported')
+bad("yarn, older type key", scaled(type="yarn", factor=4.0), 'rope_type "yarn" is not supported', dry_run=True)
+bad("no rope_type", scaled(factor=2.0), 'has no "rope_type"')
+bad("llama3 without factor", scaled(**dict(LLAMA3, factor=None)), 'has no "factor"')
+bad("factor 0", scaled(rope_type="linear", factor=0), "factor = 0 must be a positive number")
+bad("low_freq_factor == high_freq_factor", scaled(**dict(LLAMA3, low_freq_factor=4.0)),
+    "high_freq_factor = 4 must be greater than low_freq_factor = 4")
+bad("OPT (learned positions)",
+    {"model_type": "opt", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "ffn_dim": 96,
+     "vocab_size": 1024, "max_position_embeddings": 128, "rope_scaling": LINEAR}, "opt has no RoPE")
+bad("ChatGLM (its modeling code has no scaling)",
+    {"model_type": "chatglm", "hidden_size": 64, "num_layers": 2, "num_attention_heads": 4, "ffn_hidden_size": 96,
+     "padded_vocab_size": 1024, "seq_length": 128, "multi_query_attention": True, "multi_query_group_num": 2,
+     "kv_channels": 16, "add_qkv_bias": True, "rope_scaling": LINEAR}, "chatglm does not scale its RoPE")
 shutil.rmtree(tmp, ignore_errors=True)
 finish()
