@@ -123,51 +123,69 @@ comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *whe
   return COMP_OK;
 }
 
-/* *out = the number rs[key], which the scaling of rope_type t requires. */
-static comp_status rope_scaling_number(const cJSON *rs, const char *path, const char *t, const char *key, double *out)
+/* *out = the number rs[key], which the scaling of rope_type t requires (rs is the config's field nm). */
+static comp_status rope_scaling_number(const cJSON *rs, const char *path, const char *nm, const char *t,
+                                       const char *key, double *out)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(rs, key);
-  COMP_CHECK(v && !cJSON_IsNull(v), COMP_ERR_FORMAT, "%s: rope_scaling (rope_type %s) has no \"%s\"", path, t, key);
-  COMP_CHECK(cJSON_IsNumber(v), COMP_ERR_FORMAT, "%s: rope_scaling (rope_type %s) \"%s\" must be a number", path, t,
-             key);
+  COMP_CHECK(v && !cJSON_IsNull(v), COMP_ERR_FORMAT, "%s: %s (rope_type %s) has no \"%s\"", path, nm, t, key);
+  COMP_CHECK(cJSON_IsNumber(v), COMP_ERR_FORMAT, "%s: %s (rope_type %s) \"%s\" must be a number", path, nm, t, key);
   *out = v->valuedouble;
   return COMP_OK;
 }
 
 /* hp->rope_scaling from the config's "rope_scaling" (absent or null: none), read as Hugging Face
  * does: the kind from "rope_type" (older configs: "type"; "default" is plain RoPE), then the fields
- * the kind's _compute_*_parameters reads; other keys are ignored, as there. */
+ * the kind's _compute_*_parameters reads; other keys are ignored, as there. transformers 5 writes
+ * "rope_parameters" instead, with the base (rope_theta) in it too; it is read the same way. */
 static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const comp_arch_desc *d, comp_hparams *hp)
 {
   const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+  const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");
+  const char  *nm = "rope_scaling";
+  if (rp && !cJSON_IsNull(rp)) {
+    COMP_CHECK(!rs || cJSON_IsNull(rs), COMP_ERR_FORMAT, "%s: both rope_scaling and rope_parameters are set", path);
+    COMP_CHECK(cJSON_IsObject(rp), COMP_ERR_FORMAT, "%s: rope_parameters must be an object or null", path);
+    const cJSON *th  = cJSON_GetObjectItemCaseSensitive(rp, "rope_theta");
+    const cJSON *top = d->cfg.rope_theta ? cJSON_GetObjectItemCaseSensitive(cfg, d->cfg.rope_theta) : NULL;
+    if (th && !cJSON_IsNull(th)) {
+      COMP_CHECK(cJSON_IsNumber(th) && th->valuedouble > 0, COMP_ERR_FORMAT,
+                 "%s: rope_parameters \"rope_theta\" must be a positive number", path);
+      COMP_CHECK(!cJSON_IsNumber(top) || top->valuedouble == th->valuedouble, COMP_ERR_FORMAT,
+                 "%s: rope_theta %g and rope_parameters' rope_theta %g differ", path, top->valuedouble,
+                 th->valuedouble);
+      hp->rope_theta = (float)th->valuedouble;
+    }
+    rs = rp, nm = "rope_parameters";
+  }
   if (!rs || cJSON_IsNull(rs)) return COMP_OK;
-  COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: rope_scaling is set, but %s %s", path, d->name,
-             d->rope == COMP_ROPE_NONE ? "has no RoPE (learned positions)" : "does not scale its RoPE");
-  COMP_CHECK(cJSON_IsObject(rs), COMP_ERR_FORMAT, "%s: rope_scaling must be an object or null", path);
+  COMP_CHECK(cJSON_IsObject(rs), COMP_ERR_FORMAT, "%s: %s must be an object or null", path, nm);
   const char *t = NULL, *keys[] = {"rope_type", "type"};
   for (int i = 0; i < 2; i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(rs, keys[i]);
     if (!v || cJSON_IsNull(v)) continue;
-    COMP_CHECK(cJSON_IsString(v), COMP_ERR_FORMAT, "%s: rope_scaling \"%s\" must be a string", path, keys[i]);
+    COMP_CHECK(cJSON_IsString(v), COMP_ERR_FORMAT, "%s: %s \"%s\" must be a string", path, nm, keys[i]);
     COMP_CHECK(!t || strcmp(t, v->valuestring) == 0, COMP_ERR_FORMAT,
-               "%s: rope_scaling has rope_type \"%s\" and type \"%s\" (one kind, please)", path, t, v->valuestring);
+               "%s: %s has rope_type \"%s\" and type \"%s\" (one kind, please)", path, nm, t, v->valuestring);
     t = v->valuestring;
   }
-  COMP_CHECK(t, COMP_ERR_FORMAT, "%s: rope_scaling has no \"rope_type\" (or \"type\")", path);
+  COMP_CHECK(t, COMP_ERR_FORMAT, "%s: %s has no \"rope_type\" (or \"type\")", path, nm);
   if (strcmp(t, "default") == 0) return COMP_OK;
+  COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: %s scales RoPE (%s), but %s %s", path, nm, t, d->name,
+             d->rope == COMP_ROPE_NONE ? "has no RoPE (learned positions)" : "does not scale its RoPE");
   const int kind = comp_rope_scaling_from_name(t);
   COMP_CHECK(kind > 0, COMP_ERR_UNSUPPORTED,
-             "%s: rope_scaling rope_type \"%s\" is not supported (comp implements linear and llama3)", path, t);
+             "%s: %s rope_type \"%s\" is not supported (comp implements linear and llama3)", path, nm, t);
   comp_rope_scaling sc = {.kind = (comp_rope_scaling_kind)kind};
-  COMP_CALL(rope_scaling_number(rs, path, t, "factor", &sc.factor));
+  COMP_CALL(rope_scaling_number(rs, path, nm, t, "factor", &sc.factor));
   if (sc.kind == COMP_ROPE_SCALING_LLAMA3) {
     double ctx = 0;
-    COMP_CALL(rope_scaling_number(rs, path, t, "low_freq_factor", &sc.low_freq_factor));
-    COMP_CALL(rope_scaling_number(rs, path, t, "high_freq_factor", &sc.high_freq_factor));
-    COMP_CALL(rope_scaling_number(rs, path, t, "original_max_position_embeddings", &ctx));
+    COMP_CALL(rope_scaling_number(rs, path, nm, t, "low_freq_factor", &sc.low_freq_factor));
+    COMP_CALL(rope_scaling_number(rs, path, nm, t, "high_freq_factor", &sc.high_freq_factor));
+    COMP_CALL(rope_scaling_number(rs, path, nm, t, "original_max_position_embeddings", &ctx));
     COMP_CHECK(ctx > 0 && ctx < 1e12 && ctx == floor(ctx), COMP_ERR_FORMAT,
-               "%s: rope_scaling (rope_type %s) original_max_position_embeddings = %g must be a positive integer", path,
-               t, ctx);
+               "%s: %s (rope_type %s) original_max_position_embeddings = %g must be a positive integer", path, nm, t,
+               ctx);
     sc.original_ctx = (int64_t)ctx;
   }
   COMP_CALL(comp_rope_scaling_check(&sc, path));

@@ -179,6 +179,22 @@ for name, rs, seed in [("llama3", LLAMA3, 4), ("linear", LINEAR, 5)]:
         check(min(dev.values()) > 1e-4, "rope-llama3: oracles with one band's rule wrong disagree with comp: " +
               ", ".join(f"{k} rel {v:.1e}" for k, v in dev.items()))
 
+# ---- transformers 5's config.json: base and scaling in "rope_parameters" --------------------------------
+path, cfg, t = rope_models["llama3"]
+ref = oracle_nll(cfg, t, ids)
+for what, v5, ocfg in (
+        ("llama3 scaling and base", dict(LLAMA3, rope_theta=cfg["rope_theta"]), cfg),
+        ("base 500000, rope_type default", {"rope_type": "default", "rope_theta": 500000.0},
+         dict({k: v for k, v in cfg.items() if k != "rope_scaling"}, rope_theta=500000.0))):
+    d = f"{path}-v5-{len(os.listdir(tmp))}"
+    shutil.copytree(path, d)
+    json.dump(dict({k: v for k, v in cfg.items() if k not in ("rope_scaling", "rope_theta")}, rope_parameters=v5),
+              open(f"{d}/config.json", "w"), indent=1)
+    got, want = comp_nll(d), oracle_nll(ocfg, t, ids)
+    check(got is not None and abs(got - want) / want < 1e-5 and (ocfg is cfg or abs(want - ref) / ref > 1e-4),
+          f"rope_parameters ({what}): mean NLL {got} vs numpy oracle {want:.8f} (scaled with base "
+          f"{cfg['rope_theta']:g}: {ref:.8f})")
+
 # ---- the llama3 model pruned: archive attributes, eval, export, an archive without the attributes ----
 path, cfg, t = rope_models["llama3"]
 arc, exp = f"{tmp}/llama3.h5", f"{tmp}/llama3-export"
@@ -243,6 +259,14 @@ bad("llama3 without factor", scaled(**dict(LLAMA3, factor=None)), 'has no "facto
 bad("factor 0", scaled(rope_type="linear", factor=0), "factor = 0 must be a positive number")
 bad("low_freq_factor == high_freq_factor", scaled(**dict(LLAMA3, low_freq_factor=4.0)),
     "high_freq_factor = 4 must be greater than low_freq_factor = 4")
+bad("rope_scaling and rope_parameters", dict(scaled(**LLAMA3), rope_parameters={"rope_type": "default"}),
+    "both rope_scaling and rope_parameters are set")
+unscaled = {k: v for k, v in cfg.items() if k != "rope_scaling"}
+bad("rope_parameters' base against rope_theta", dict(unscaled, rope_parameters={"rope_type": "default",
+                                                                               "rope_theta": 5e5}),
+    "rope_parameters' rope_theta 500000 differ")
+bad("rope_parameters yarn", dict(unscaled, rope_parameters={"rope_type": "yarn", "factor": 4.0}),
+    'rope_parameters rope_type "yarn" is not supported')
 bad("OPT (learned positions)",
     {"model_type": "opt", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "ffn_dim": 96,
      "vocab_size": 1024, "max_position_embeddings": 128, "rope_scaling": LINEAR}, "opt has no RoPE")
