@@ -122,7 +122,9 @@ static comp_status export_config(const arc_reader *r, const char *path)
     set_item(cfg, "layer_types", kept);
   }
   set_item(cfg, "torch_dtype", cJSON_CreateString("float32"));
-  cJSON *rs = rope_scaling_json(&r->hp.rope_scaling);
+  /* a transformers 5 source keeps its rope_parameters, which hold the same scaling and base */
+  const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");
+  cJSON       *rs = rp && !cJSON_IsNull(rp) ? NULL : rope_scaling_json(&r->hp.rope_scaling);
   if (rs) set_item(cfg, "rope_scaling", rs);
   char *txt = cJSON_Print(cfg);
   cJSON_Delete(cfg);

@@ -194,6 +194,15 @@ for what, v5, ocfg in (
     check(got is not None and abs(got - want) / want < 1e-5 and (ocfg is cfg or abs(want - ref) / ref > 1e-4),
           f"rope_parameters ({what}): mean NLL {got} vs numpy oracle {want:.8f} (scaled with base "
           f"{cfg['rope_theta']:g}: {ref:.8f})")
+    if ocfg is cfg:  # pruned and exported, it keeps rope_parameters (and gains no rope_scaling beside it)
+        r = run(["prune", "--model", d, "--calib", TEXT, "--out", f"{d}.h5", "--ratio", "0.2", "--remove-layers", "0",
+                 "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--quiet"])
+        r = r if r.returncode else run(["export", f"{d}.h5", "--out", f"{d}-export"])
+        ecfg = json.load(open(f"{d}-export/config.json")) if r.returncode == 0 else {}
+        ea, ee = comp_nll(f"{d}.h5"), comp_nll(f"{d}-export") if ecfg else None
+        check(ecfg.get("rope_parameters") == v5 and "rope_scaling" not in ecfg and ea is not None and ea == ee,
+              f"rope_parameters pruned and exported: {ecfg.get('rope_parameters')}, rope_scaling "
+              f"{ecfg.get('rope_scaling')}; eval of the archive {ea} == of the export {ee}")
 
 # ---- the llama3 model pruned: archive attributes, eval, export, an archive without the attributes ----
 path, cfg, t = rope_models["llama3"]
