@@ -132,7 +132,8 @@ int         comp_rope_scaling_from_name(const char *name);
 /* COMP_ERR_FORMAT naming the field and value when rs's fields do not fit its kind; where prefixes
  * the message (the config or archive it was read from). */
 comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *where);
-/* Parameter counts implied by the hyper-parameters (required tensors; tied head counted once). */
+/* Parameter counts implied by the hyper-parameters (required tensors and the optional ones the
+ * config turns on, opt_on; tied head counted once). */
 int64_t comp_hparams_layer_params(const comp_hparams *hp);
 int64_t comp_hparams_n_params(const comp_hparams *hp);
 bool    comp_hparams_has_dense(const comp_hparams *hp, comp_dense_id d);
