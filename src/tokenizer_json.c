@@ -334,11 +334,13 @@ static comp_status parse_split(const cJSON *p, const char *path, split_match_fn 
   COMP_CHECK(behavior && strcmp(behavior, "Isolated") == 0 && !jtrue(p, "invert"), COMP_ERR_UNSUPPORTED,
              "%s: pre_tokenizer Split with behavior %s%s is not supported (Isolated, not inverted)", path,
              behavior ? behavior : "(none)", jtrue(p, "invert") ? ", inverted," : "");
-  for (int k = 0; k < N_SPLIT_PATTERNS; k++)
+  char known[64] = "";
+  for (int k = 0; k < N_SPLIT_PATTERNS; k++) {
     if (strcmp(re, split_patterns[k].regex) == 0) return *match = split_patterns[k].match, COMP_OK;
-  return comp_error_set(COMP_ERR_UNSUPPORTED,
-                        "%s: pre_tokenizer Split regex \"%.60s%s\" is not one comp knows (GPT-2, Llama-3, Qwen2)", path,
-                        re, strlen(re) > 60 ? "..." : "");
+    snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "", split_patterns[k].name);
+  }
+  return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: pre_tokenizer Split regex \"%.60s%s\" is not one comp knows (%s)",
+                        path, re, strlen(re) > 60 ? "..." : "", known);
 }
 
 static comp_status parse_pre_tokenizer(tok_json *j, const cJSON *p, const char *path)

@@ -61,17 +61,13 @@ for cp in range(N):
             nfc_unstable.add(parts[1])
 nfc_unstable |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul V and T jamo
 
-ccc = {cp: unicodedata.combining(chr(cp)) for cp in range(N) if not 0xD800 <= cp <= 0xDFFF}
-ccc_ranges, start = [], None  # runs of equal non-zero class
-for cp in range(N + 1):
-    k = ccc.get(cp, 0)
-    if start is not None and (k != ccc.get(start) or cp != prev + 1):
-        ccc_ranges.append((start, prev, ccc[start]))
-        start = None
-    if k and start is None:
-        start = cp
-    if k:
-        prev = cp
+ccc_ranges = []  # runs of consecutive code points with one non-zero class
+for cp in range(N):
+    k = 0 if 0xD800 <= cp <= 0xDFFF else unicodedata.combining(chr(cp))
+    if k and ccc_ranges and ccc_ranges[-1][1] == cp - 1 and ccc_ranges[-1][2] == k:
+        ccc_ranges[-1][1] = cp
+    elif k:
+        ccc_ranges.append([cp, cp, k])
 decomp, comp = [], []
 for cp in range(N):
     if 0xD800 <= cp <= 0xDFFF or 0xAC00 <= cp <= 0xD7A3:

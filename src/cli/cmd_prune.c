@@ -420,15 +420,15 @@ int comp_cmd_prune(int argc, char **argv)
       "  --solver petsc -mask_ksp_rtol 1e-12 -mask_ksp_max_it 5000");
   if (rc) return rc == 1 ? 0 : 2;
   if (quiet) comp_log_init(comp_log_rank(), 1);
-  const double      base_rss = (double)comp_current_rss(); /* before any model data: the preflight's baseline */
-  MPI_Comm          comm     = MPI_COMM_WORLD;
-  int               rank, size;
-  comp_model       *m   = NULL;
-  comp_tokenizer   *t   = NULL;
-  int32_t          *ids = NULL, *tok = NULL, pre[8]; /* pre (n_pre): the ids before each window's text */
-  int64_t           n_ids = 0;
-  int               n_pre = 0;
-  char              used_tok[4096], sha[65] = "";
+  const double    base_rss = (double)comp_current_rss(); /* before any model data: the preflight's baseline */
+  MPI_Comm        comm     = MPI_COMM_WORLD;
+  int             rank, size;
+  comp_model     *m = NULL;
+  comp_tokenizer *t = NULL;
+  int32_t *ids = NULL, *tok = NULL, pre[COMP_CLI_PREFIX_MAX]; /* pre (n_pre): the ids before each window's text */
+  int64_t  n_ids = 0;
+  int      n_pre = 0;
+  char     used_tok[4096], sha[65] = "";
   comp_prune_opts   o;
   comp_prune_result r;
   char             *options_json = NULL;
@@ -556,7 +556,7 @@ int comp_cmd_prune(int argc, char **argv)
     if (!tok || !r.calib_start) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
     /* the text's prefix (BOS; ChatGLM's [gMASK] sop), which comp_cli_tokenize_file put first, starts
      * every window; a model without one gets plain text windows */
-    n_pre = comp_cli_prefix(t, m, pre, (int)(sizeof pre / sizeof *pre));
+    n_pre = comp_cli_prefix(t, m, pre, COMP_CLI_PREFIX_MAX);
     if (!s) {
       s = comp_calib_sample(ids + n_pre, n_ids - n_pre, pre, n_pre, (int)samples, len, (uint64_t)seed, r.calib_start,
                             tok);

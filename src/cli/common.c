@@ -62,8 +62,8 @@ comp_status comp_cli_encode_bos(const comp_tokenizer *t, const comp_model *m, co
                                 int32_t **ids, int64_t *n_ids)
 {
   COMP_CALL(comp_tokenizer_encode(t, text, len, 1, ids, n_ids));
-  int32_t pre[8];
-  int     np = comp_cli_prefix(t, m, pre, 8);
+  int32_t pre[COMP_CLI_PREFIX_MAX];
+  int     np = comp_cli_prefix(t, m, pre, COMP_CLI_PREFIX_MAX);
   if (np > 0 && (*n_ids < np || memcmp(*ids, pre, sizeof(int32_t) * (size_t)np) != 0)) {
     int32_t *b = realloc(*ids, sizeof(int32_t) * (size_t)(*n_ids + np));
     COMP_CHECK(b, COMP_ERR_NOMEM, "out of memory");

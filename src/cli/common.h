@@ -22,6 +22,7 @@ comp_status comp_cli_tokenize_file(const comp_tokenizer *t, const comp_model *m,
  * text (BOS; a tokenizer.json template's; ChatGLM's [gMASK] sop), else its BOS (tokenizer_config's
  * bos_token), else the model's bos_token_id, else none. Returns their count. */
 int comp_cli_prefix(const comp_tokenizer *t, const comp_model *m, int32_t *pre, int cap);
+enum { COMP_CLI_PREFIX_MAX = 8 }; /* room callers give comp_cli_prefix */
 
 /* Encode text with comp_cli_prefix's ids first (the tokenizer's own, or the model's bos id if the
  * tokenizer adds none). */
