@@ -1,6 +1,7 @@
 /* arch.c - the architecture table (see comp/arch.h). The only place that compares model_type strings. */
 #include "comp/arch.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define LLAMA_TENSORS                                                                                                  \
@@ -41,6 +42,24 @@
         {"mlp_bias", false, 3, {COMP_ROLE_FFN_GATE_B, COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}},                      \
   }
 
+/* Qwen2Config / Qwen3Config: use_sliding_window (false) makes the layers from max_window_layers on
+ * attend to the last sliding_window tokens only; comp implements full attention */
+#define QWEN_RULES                                                                                                     \
+  {                                                                                                                    \
+    {"use_sliding_window", COMP_CFG_FALSE, false},                                                                     \
+  }
+
+/* Qwen3: LLaMA's tensors and the per-head q/k RMSNorm weights; transformers' Qwen3Config has
+ * attention_bias (q, k, v, o; false), its MLP no biases */
+#define QK_NORM_TENSORS                                                                                                \
+  [COMP_ROLE_ATTN_Q_NORM] = "model.layers.%d.self_attn.q_norm.weight", [COMP_ROLE_ATTN_K_NORM] =                       \
+                                                                           "model.layers.%d.self_attn.k_norm.weight"
+#define QK_NORM_NEED [COMP_ROLE_ATTN_Q_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K_NORM] = COMP_NEED_REQUIRED
+#define QWEN3_OPT_ON                                                                                                   \
+  {                                                                                                                    \
+    {"attention_bias", false, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}},  \
+  }
+
 #define LLAMA_CFG                                                                                                      \
   {                                                                                                                    \
     .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                          \
@@ -54,215 +73,254 @@
 #define QKV_B_PARTS   COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B
 #define GATE_UP_PARTS COMP_ROLE_FFN_GATE, COMP_ROLE_FFN_UP
 
-static const comp_arch_desc arch_table[COMP_ARCH_COUNT] = {
-    [COMP_ARCH_LLAMA] =
+static const comp_arch_desc arch_llama = {
+    .name          = "llama",
+    .hf_model_type = {"llama", "mistral", NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-6f,
+    .rope_theta    = 10000.0f,
+    .tie_default   = false,
+    .rope_scaling  = true, /* Llama/MistralRotaryEmbedding: modeling_rope_utils */
+    .cfg           = LLAMA_CFG,
+    .tensor        = {LLAMA_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .opt_on        = LLAMA_OPT_ON,
+};
+
+static const comp_arch_desc arch_qwen2 = {
+    .name          = "qwen2",
+    .hf_model_type = {"qwen2", NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-6f,
+    .rope_theta    = 10000.0f,
+    .tie_default   = false,
+    .rope_scaling  = true, /* Qwen2RotaryEmbedding: modeling_rope_utils */
+    .cfg           = LLAMA_CFG,
+    .tensor        = {LLAMA_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_REQUIRED)},
+    .rules         = QWEN_RULES,
+};
+
+static const comp_arch_desc arch_qwen3 = {
+    /* transformers' modeling_qwen3.py: Qwen2's block without the q/k/v biases, and q_norm /
+     * k_norm, an RMSNorm over head_dim with the model's eps, applied to each head of q and k
+     * after the projection and before RoPE. Qwen3Config's head_dim default is 128, not
+     * hidden_size / heads. */
+    .name          = "qwen3",
+    .hf_model_type = {"qwen3", NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-6f,
+    .rope_theta    = 10000.0f,
+    .head_dim      = 128,
+    .tie_default   = false,
+    .rope_scaling  = true, /* Qwen3RotaryEmbedding: modeling_rope_utils */
+    .cfg           = LLAMA_CFG,
+    .rules         = QWEN_RULES,
+    .opt_on        = QWEN3_OPT_ON,
+    .tensor        = {LLAMA_TENSORS, QK_NORM_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
+};
+
+static const comp_arch_desc arch_opt = {
+    .name          = "opt",
+    .hf_model_type = {"opt", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_RELU,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_NONE,
+    .pos_offset    = 2,
+    .norm_eps      = 1e-5f,
+    .tie_default   = true,
+    .cfg           = {.n_embd   = "hidden_size",
+                      .n_layer  = "num_hidden_layers",
+                      .n_head   = "num_attention_heads",
+                      .n_ff     = "ffn_dim",
+                      .n_vocab  = "vocab_size",
+                      .n_ctx    = "max_position_embeddings",
+                      .tie_embd = "tie_word_embeddings"},
+    /* OPTConfig.enable_bias (default true): every dense's bias */
+    .opt_on = {{"enable_bias",
+                true,
+                6,
+                {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B, COMP_ROLE_FFN_UP_B,
+                 COMP_ROLE_FFN_DOWN_B}}},
+    .tensor =
         {
-            .name          = "llama",
-            .hf_model_type = {"llama", "mistral", NULL},
-            .norm          = COMP_NORM_RMS,
-            .act           = COMP_ACT_SILU,
-            .ffn           = COMP_FFN_GATED,
-            .rope          = COMP_ROPE_HALF,
-            .norm_eps      = 1e-6f,
-            .rope_theta    = 10000.0f,
-            .tie_default   = false,
-            .rope_scaling  = true, /* Llama/MistralRotaryEmbedding: modeling_rope_utils */
-            .cfg           = LLAMA_CFG,
-            .tensor        = {LLAMA_TENSORS},
-            .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
-            .opt_on        = LLAMA_OPT_ON,
+            [COMP_ROLE_TOK_EMBD]    = "model.decoder.embed_tokens.weight",
+            [COMP_ROLE_POS_EMBD]    = "model.decoder.embed_positions.weight",
+            [COMP_ROLE_OUT_NORM]    = "model.decoder.final_layer_norm.weight",
+            [COMP_ROLE_OUT_NORM_B]  = "model.decoder.final_layer_norm.bias",
+            [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+            [COMP_ROLE_ATTN_NORM]   = "model.decoder.layers.%d.self_attn_layer_norm.weight",
+            [COMP_ROLE_ATTN_NORM_B] = "model.decoder.layers.%d.self_attn_layer_norm.bias",
+            [COMP_ROLE_ATTN_Q]      = "model.decoder.layers.%d.self_attn.q_proj.weight",
+            [COMP_ROLE_ATTN_Q_B]    = "model.decoder.layers.%d.self_attn.q_proj.bias",
+            [COMP_ROLE_ATTN_K]      = "model.decoder.layers.%d.self_attn.k_proj.weight",
+            [COMP_ROLE_ATTN_K_B]    = "model.decoder.layers.%d.self_attn.k_proj.bias",
+            [COMP_ROLE_ATTN_V]      = "model.decoder.layers.%d.self_attn.v_proj.weight",
+            [COMP_ROLE_ATTN_V_B]    = "model.decoder.layers.%d.self_attn.v_proj.bias",
+            [COMP_ROLE_ATTN_OUT]    = "model.decoder.layers.%d.self_attn.out_proj.weight",
+            [COMP_ROLE_ATTN_OUT_B]  = "model.decoder.layers.%d.self_attn.out_proj.bias",
+            [COMP_ROLE_FFN_NORM]    = "model.decoder.layers.%d.final_layer_norm.weight",
+            [COMP_ROLE_FFN_NORM_B]  = "model.decoder.layers.%d.final_layer_norm.bias",
+            [COMP_ROLE_FFN_UP]      = "model.decoder.layers.%d.fc1.weight",
+            [COMP_ROLE_FFN_UP_B]    = "model.decoder.layers.%d.fc1.bias",
+            [COMP_ROLE_FFN_DOWN]    = "model.decoder.layers.%d.fc2.weight",
+            [COMP_ROLE_FFN_DOWN_B]  = "model.decoder.layers.%d.fc2.bias",
         },
-    [COMP_ARCH_QWEN2] =
+    .need =
         {
-            .name          = "qwen2",
-            .hf_model_type = {"qwen2", NULL},
-            .norm          = COMP_NORM_RMS,
-            .act           = COMP_ACT_SILU,
-            .ffn           = COMP_FFN_GATED,
-            .rope          = COMP_ROPE_HALF,
-            .norm_eps      = 1e-6f,
-            .rope_theta    = 10000.0f,
-            .tie_default   = false,
-            .rope_scaling  = true, /* Qwen2RotaryEmbedding: modeling_rope_utils */
-            .cfg           = LLAMA_CFG,
-            .tensor        = {LLAMA_TENSORS},
-            .need          = {LLAMA_NEED(COMP_NEED_REQUIRED)},
-        },
-    [COMP_ARCH_OPT] =
-        {
-            .name          = "opt",
-            .hf_model_type = {"opt", NULL},
-            .norm          = COMP_NORM_LAYER,
-            .act           = COMP_ACT_RELU,
-            .ffn           = COMP_FFN_PLAIN,
-            .rope          = COMP_ROPE_NONE,
-            .pos_offset    = 2,
-            .norm_eps      = 1e-5f,
-            .tie_default   = true,
-            .cfg           = {.n_embd   = "hidden_size",
-                              .n_layer  = "num_hidden_layers",
-                              .n_head   = "num_attention_heads",
-                              .n_ff     = "ffn_dim",
-                              .n_vocab  = "vocab_size",
-                              .n_ctx    = "max_position_embeddings",
-                              .tie_embd = "tie_word_embeddings"},
-            /* OPTConfig.enable_bias (default true): every dense's bias */
-            .opt_on = {{"enable_bias",
-                        true,
-                        6,
-                        {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B,
-                         COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
-            .tensor =
-                {
-                    [COMP_ROLE_TOK_EMBD]    = "model.decoder.embed_tokens.weight",
-                    [COMP_ROLE_POS_EMBD]    = "model.decoder.embed_positions.weight",
-                    [COMP_ROLE_OUT_NORM]    = "model.decoder.final_layer_norm.weight",
-                    [COMP_ROLE_OUT_NORM_B]  = "model.decoder.final_layer_norm.bias",
-                    [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
-                    [COMP_ROLE_ATTN_NORM]   = "model.decoder.layers.%d.self_attn_layer_norm.weight",
-                    [COMP_ROLE_ATTN_NORM_B] = "model.decoder.layers.%d.self_attn_layer_norm.bias",
-                    [COMP_ROLE_ATTN_Q]      = "model.decoder.layers.%d.self_attn.q_proj.weight",
-                    [COMP_ROLE_ATTN_Q_B]    = "model.decoder.layers.%d.self_attn.q_proj.bias",
-                    [COMP_ROLE_ATTN_K]      = "model.decoder.layers.%d.self_attn.k_proj.weight",
-                    [COMP_ROLE_ATTN_K_B]    = "model.decoder.layers.%d.self_attn.k_proj.bias",
-                    [COMP_ROLE_ATTN_V]      = "model.decoder.layers.%d.self_attn.v_proj.weight",
-                    [COMP_ROLE_ATTN_V_B]    = "model.decoder.layers.%d.self_attn.v_proj.bias",
-                    [COMP_ROLE_ATTN_OUT]    = "model.decoder.layers.%d.self_attn.out_proj.weight",
-                    [COMP_ROLE_ATTN_OUT_B]  = "model.decoder.layers.%d.self_attn.out_proj.bias",
-                    [COMP_ROLE_FFN_NORM]    = "model.decoder.layers.%d.final_layer_norm.weight",
-                    [COMP_ROLE_FFN_NORM_B]  = "model.decoder.layers.%d.final_layer_norm.bias",
-                    [COMP_ROLE_FFN_UP]      = "model.decoder.layers.%d.fc1.weight",
-                    [COMP_ROLE_FFN_UP_B]    = "model.decoder.layers.%d.fc1.bias",
-                    [COMP_ROLE_FFN_DOWN]    = "model.decoder.layers.%d.fc2.weight",
-                    [COMP_ROLE_FFN_DOWN_B]  = "model.decoder.layers.%d.fc2.bias",
-                },
-            .need =
-                {
-                    [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED,    [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,    [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL,     [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_Q_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_K_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_V_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL,  [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED,  [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL,
-                },
-        },
-    [COMP_ARCH_LLAMA2C] =
-        {
-            .name          = "llama2c",
-            .hf_model_type = {NULL},
-            .norm          = COMP_NORM_RMS,
-            .act           = COMP_ACT_SILU,
-            .ffn           = COMP_FFN_GATED,
-            .rope          = COMP_ROPE_INTERLEAVED,
-            .norm_eps      = 1e-5f,
-            .rope_theta    = 10000.0f,
-            .tensor        = {LLAMA_TENSORS},
-            .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
-        },
-    [COMP_ARCH_CHATGLM] =
-        {
-            /* THUDM's modeling_chatglm.py (ChatGLM2-6B, ChatGLM3-6B): GLMBlock is a pre-RMSNorm LLaMA
-             * block; SelfAttention splits query_key_value rows as q (H*hd) | k (G*hd) | v (G*hd)
-             * with G = multi_query_group_num, MLP's swiglu chunks dense_h_to_4h as silu(first half)
-             * * second half, and apply_rotary_pos_emb rotates interleaved pairs of the first
-             * kv_channels/2 dims of each head with base 10000 * rope_ratio.
-             * transformer.rotary_pos_emb.inv_freq is a buffer the forward pass never reads. */
-            .name          = "chatglm",
-            .hf_model_type = {"chatglm", NULL},
-            .norm          = COMP_NORM_RMS,
-            .act           = COMP_ACT_SILU,
-            .ffn           = COMP_FFN_GATED,
-            .rope          = COMP_ROPE_INTERLEAVED,
-            .norm_eps      = 1e-5f,
-            .rope_theta    = 10000.0f,
-            .rope_fraction = 0.5f,
-            .tie_default   = false,
-            .cfg           = {.n_embd     = "hidden_size",
-                              .n_layer    = "num_layers",
-                              .n_head     = "num_attention_heads",
-                              .n_head_kv  = "multi_query_group_num",
-                              .head_dim   = "kv_channels",
-                              .n_ff       = "ffn_hidden_size",
-                              .n_vocab    = "padded_vocab_size",
-                              .n_ctx      = "seq_length",
-                              .norm_eps   = "layernorm_epsilon",
-                              .rope_ratio = "rope_ratio",
-                              .tie_embd   = "tie_word_embeddings"},
-            /* the defaults are configuration_chatglm.py's */
-            .rules =
-                {
-                    {"rmsnorm", COMP_CFG_TRUE, true},
-                    {"post_layer_norm", COMP_CFG_TRUE, true},
-                    {"apply_residual_connection_post_layernorm", COMP_CFG_FALSE, false},
-                    {"multi_query_attention", COMP_CFG_TRUE, false}, /* else qkv rows interleave per head */
-                    {"add_qkv_bias", COMP_CFG_TRUE, false},
-                    {"add_bias_linear", COMP_CFG_FALSE, false},
-                    {"pre_seq_len", COMP_CFG_UNSET, false},      /* p-tuning prefix encoder */
-                    {"quantization_bit", COMP_CFG_UNSET, false}, /* int4/int8 weights */
-                },
-            .tensor =
-                {
-                    [COMP_ROLE_TOK_EMBD]  = "transformer.embedding.word_embeddings.weight",
-                    [COMP_ROLE_OUT_NORM]  = "transformer.encoder.final_layernorm.weight",
-                    [COMP_ROLE_LM_HEAD]   = "transformer.output_layer.weight",
-                    [COMP_ROLE_ATTN_NORM] = "transformer.encoder.layers.%d.input_layernorm.weight",
-                    [COMP_ROLE_ATTN_Q]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
-                    [COMP_ROLE_ATTN_Q_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
-                    [COMP_ROLE_ATTN_K]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
-                    [COMP_ROLE_ATTN_K_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
-                    [COMP_ROLE_ATTN_V]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
-                    [COMP_ROLE_ATTN_V_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
-                    [COMP_ROLE_ATTN_OUT]  = "transformer.encoder.layers.%d.self_attention.dense.weight",
-                    [COMP_ROLE_FFN_NORM]  = "transformer.encoder.layers.%d.post_attention_layernorm.weight",
-                    [COMP_ROLE_FFN_GATE]  = "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
-                    [COMP_ROLE_FFN_UP]    = "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
-                    [COMP_ROLE_FFN_DOWN]  = "transformer.encoder.layers.%d.mlp.dense_4h_to_h.weight",
-                },
-            .need =
-                {
-                    [COMP_ROLE_TOK_EMBD]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_OUT_NORM]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_LM_HEAD]   = COMP_NEED_OPTIONAL,
-                    [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_Q]    = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_Q_B]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_K]    = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_K_B]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_V]    = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_V_B]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_ATTN_OUT]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_NORM]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_GATE]  = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
-                    [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
-                },
-            .fused =
-                {
-                    [COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
-                    [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
-                    [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
-                    [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}},
-                    [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
-                    [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}},
-                    [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}},
-                    [COMP_ROLE_FFN_UP]   = {2, {GATE_UP_PARTS}},
-                },
+            [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED,    [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,    [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL,     [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_Q_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_K_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_V_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL,  [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED,  [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL,    [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL,
         },
 };
 
-const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? &arch_table[a] : NULL; }
+static const comp_arch_desc arch_llama2c = {
+    .name          = "llama2c",
+    .hf_model_type = {NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_INTERLEAVED,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .tensor        = {LLAMA_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_chatglm = {
+    /* THUDM's modeling_chatglm.py (ChatGLM2-6B, ChatGLM3-6B): GLMBlock is a pre-RMSNorm LLaMA
+     * block; SelfAttention splits query_key_value rows as q (H*hd) | k (G*hd) | v (G*hd)
+     * with G = multi_query_group_num, MLP's swiglu chunks dense_h_to_4h as silu(first half)
+     * * second half, and apply_rotary_pos_emb rotates interleaved pairs of the first
+     * kv_channels/2 dims of each head with base 10000 * rope_ratio.
+     * transformer.rotary_pos_emb.inv_freq is a buffer the forward pass never reads. */
+    .name          = "chatglm",
+    .hf_model_type = {"chatglm", NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_INTERLEAVED,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_fraction = 0.5f,
+    .tie_default   = false,
+    .cfg           = {.n_embd     = "hidden_size",
+                      .n_layer    = "num_layers",
+                      .n_head     = "num_attention_heads",
+                      .n_head_kv  = "multi_query_group_num",
+                      .head_dim   = "kv_channels",
+                      .n_ff       = "ffn_hidden_size",
+                      .n_vocab    = "padded_vocab_size",
+                      .n_ctx      = "seq_length",
+                      .norm_eps   = "layernorm_epsilon",
+                      .rope_ratio = "rope_ratio",
+                      .tie_embd   = "tie_word_embeddings"},
+    /* the defaults are configuration_chatglm.py's */
+    .rules =
+        {
+            {"rmsnorm", COMP_CFG_TRUE, true},
+            {"post_layer_norm", COMP_CFG_TRUE, true},
+            {"apply_residual_connection_post_layernorm", COMP_CFG_FALSE, false},
+            {"multi_query_attention", COMP_CFG_TRUE, false}, /* else qkv rows interleave per head */
+            {"add_qkv_bias", COMP_CFG_TRUE, false},
+            {"add_bias_linear", COMP_CFG_FALSE, false},
+            {"pre_seq_len", COMP_CFG_UNSET, false},      /* p-tuning prefix encoder */
+            {"quantization_bit", COMP_CFG_UNSET, false}, /* int4/int8 weights */
+        },
+    .tensor =
+        {
+            [COMP_ROLE_TOK_EMBD]  = "transformer.embedding.word_embeddings.weight",
+            [COMP_ROLE_OUT_NORM]  = "transformer.encoder.final_layernorm.weight",
+            [COMP_ROLE_LM_HEAD]   = "transformer.output_layer.weight",
+            [COMP_ROLE_ATTN_NORM] = "transformer.encoder.layers.%d.input_layernorm.weight",
+            [COMP_ROLE_ATTN_Q]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
+            [COMP_ROLE_ATTN_Q_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+            [COMP_ROLE_ATTN_K]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
+            [COMP_ROLE_ATTN_K_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+            [COMP_ROLE_ATTN_V]    = "transformer.encoder.layers.%d.self_attention.query_key_value.weight",
+            [COMP_ROLE_ATTN_V_B]  = "transformer.encoder.layers.%d.self_attention.query_key_value.bias",
+            [COMP_ROLE_ATTN_OUT]  = "transformer.encoder.layers.%d.self_attention.dense.weight",
+            [COMP_ROLE_FFN_NORM]  = "transformer.encoder.layers.%d.post_attention_layernorm.weight",
+            [COMP_ROLE_FFN_GATE]  = "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
+            [COMP_ROLE_FFN_UP]    = "transformer.encoder.layers.%d.mlp.dense_h_to_4h.weight",
+            [COMP_ROLE_FFN_DOWN]  = "transformer.encoder.layers.%d.mlp.dense_4h_to_h.weight",
+        },
+    .need =
+        {
+            [COMP_ROLE_TOK_EMBD]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_OUT_NORM]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_LM_HEAD]   = COMP_NEED_OPTIONAL,
+            [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_Q]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_Q_B]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_K]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_K_B]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_V]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_V_B]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_OUT]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_NORM]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_GATE]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
+        },
+    .fused =
+        {
+            [COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
+            [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
+            [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
+            [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}},
+            [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
+            [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}},
+            [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}},
+            [COMP_ROLE_FFN_UP]   = {2, {GATE_UP_PARTS}},
+        },
+};
+
+/* one row per family, indexed by comp_arch */
+static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
+    [COMP_ARCH_LLAMA] = &arch_llama, [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
+    [COMP_ARCH_OPT] = &arch_opt,     [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
+};
+
+const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }
 
 comp_arch comp_arch_from_hf(const char *model_type)
 {
   for (int a = 0; a < COMP_ARCH_COUNT && model_type; a++)
-    for (int i = 0; i < 3 && arch_table[a].hf_model_type[i]; i++)
-      if (strcmp(arch_table[a].hf_model_type[i], model_type) == 0) return (comp_arch)a;
+    for (int i = 0; i < 3 && arch_table[a]->hf_model_type[i]; i++)
+      if (strcmp(arch_table[a]->hf_model_type[i], model_type) == 0) return (comp_arch)a;
   return COMP_ARCH_COUNT;
+}
+
+void comp_arch_hf_names(char *buf, size_t n)
+{
+  size_t used = 0;
+  if (n) buf[0] = '\0';
+  for (int a = 0; a < COMP_ARCH_COUNT; a++)
+    for (int i = 0; i < 3 && arch_table[a]->hf_model_type[i]; i++) {
+      int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", arch_table[a]->hf_model_type[i]);
+      if (w < 0 || (size_t)w >= n - used) return; /* truncated: buf holds what fit */
+      used += (size_t)w;
+    }
 }
 
 static const comp_role dense_roles[COMP_DENSE_COUNT][2] = {
@@ -286,8 +344,9 @@ const char *comp_dense_name(comp_dense_id d)
 const char *comp_role_name(comp_role r)
 {
   static const char *const n[COMP_ROLE_COUNT] = {
-      "tok_embd",   "pos_embd", "out_norm",   "out_norm_b", "lm_head",  "attn_norm", "attn_norm_b", "attn_q",
-      "attn_q_b",   "attn_k",   "attn_k_b",   "attn_v",     "attn_v_b", "attn_out",  "attn_out_b",  "ffn_norm",
-      "ffn_norm_b", "ffn_gate", "ffn_gate_b", "ffn_up",     "ffn_up_b", "ffn_down",  "ffn_down_b"};
+      "tok_embd",   "pos_embd",   "out_norm",    "out_norm_b", "lm_head",    "attn_norm", "attn_norm_b",
+      "attn_q",     "attn_q_b",   "attn_k",      "attn_k_b",   "attn_v",     "attn_v_b",  "attn_out",
+      "attn_out_b", "ffn_norm",   "ffn_norm_b",  "ffn_gate",   "ffn_gate_b", "ffn_up",    "ffn_up_b",
+      "ffn_down",   "ffn_down_b", "attn_q_norm", "attn_k_norm"};
   return r < COMP_ROLE_COUNT ? n[r] : "?";
 }

@@ -259,6 +259,10 @@ void comp_archive_file_kind(const char *path, char *fmt, size_t cap, int64_t *co
 
 /* ---- the reader ------------------------------------------------------------------------------- */
 
+const char *const arc_vec_names[COMP_VEC_COUNT] = {
+    [COMP_VEC_ATTN_NORM] = "attn_norm_w", [COMP_VEC_ATTN_NORM_B] = "attn_norm_b", [COMP_VEC_FFN_NORM] = "ffn_norm_w",
+    [COMP_VEC_FFN_NORM_B] = "ffn_norm_b", [COMP_VEC_Q_NORM] = "q_norm_w",         [COMP_VEC_K_NORM] = "k_norm_w"};
+
 static bool role_expected(const comp_arch_desc *ad, comp_role r)
 {
   return ad->tensor[r] && ad->need[r] != COMP_NEED_ABSENT;
@@ -370,18 +374,19 @@ static comp_status read_layer_info(arc_reader *r, hid_t g, const char *where, in
 {
   const comp_arch_desc *ad = comp_arch_get(r->hp.arch);
   arc_layer_info       *li = &r->layers[i];
-  const int64_t         D  = r->hp.n_embd;
   int64_t               orig;
   COMP_CALL(arc_attr_get_i64(g, where, "orig_index", &orig));
   COMP_CHECK(orig >= 0 && orig < r->n_layer_orig && (i == 0 || orig > r->layers[i - 1].orig), COMP_ERR_FORMAT,
              "%s: orig_index %lld is not ascending within 0..%lld", where, (long long)orig,
              (long long)r->n_layer_orig - 1);
   li->orig = (int)orig;
-  COMP_CALL(check_shape(g, where, "attn_norm_w", true, D, -1, NULL));
-  COMP_CALL(check_shape(g, where, "ffn_norm_w", true, D, -1, NULL));
-  COMP_CALL(
-      check_shape(g, where, "attn_norm_b", role_required(ad, COMP_ROLE_ATTN_NORM_B), D, -1, &li->has_attn_norm_b));
-  COMP_CALL(check_shape(g, where, "ffn_norm_b", role_required(ad, COMP_ROLE_FFN_NORM_B), D, -1, &li->has_ffn_norm_b));
+  for (int v = 0; v < COMP_VEC_COUNT; v++) {
+    comp_role vr = comp_layer_vec_role((comp_layer_vec)v);
+    COMP_CALL(check_shape(g, where, arc_vec_names[v], role_required(ad, vr),
+                          comp_layer_vec_len(&r->hp, (comp_layer_vec)v), -1, &li->has_vec[v]));
+    COMP_CHECK(!li->has_vec[v] || role_expected(ad, vr), COMP_ERR_FORMAT,
+               "%s: unexpected dataset %s for architecture %s", where, arc_vec_names[v], ad->name);
+  }
   for (int d = 0; d < COMP_DENSE_COUNT; d++) {
     arc_dense_info *di   = &li->dense[d];
     const char     *name = comp_dense_name((comp_dense_id)d);
@@ -573,8 +578,8 @@ static int64_t layer_n(const arc_reader *r, int l, bool full)
 {
   if (l < 0 || l >= r->n) return 0;
   const arc_layer_info *li = &r->layers[l];
-  const int64_t         D  = r->hp.n_embd;
-  int64_t               n  = 2 * D + (li->has_attn_norm_b ? D : 0) + (li->has_ffn_norm_b ? D : 0);
+  int64_t               n  = 0;
+  for (int v = 0; v < COMP_VEC_COUNT; v++) n += li->has_vec[v] ? comp_layer_vec_len(&r->hp, (comp_layer_vec)v) : 0;
   for (int d = 0; d < COMP_DENSE_COUNT; d++) {
     const arc_dense_info *di = &li->dense[d];
     if (di->present) n += di->d_out * (full ? di->d_in_full : di->k) + (di->has_b ? di->d_out : 0);
@@ -590,7 +595,6 @@ comp_status arc_reader_layer(arc_reader *r, int l, comp_layer **out)
   *out = NULL;
   COMP_CHECK(l >= 0 && l < r->n, COMP_ERR_ARG, "%s: layer %d out of range (%d kept layers)", r->path, l, r->n);
   const arc_layer_info *li = &r->layers[l];
-  const int64_t         D  = r->hp.n_embd;
   char                  where[4300], name[32];
   snprintf(name, sizeof name, "/layers/%03d", l);
   snprintf(where, sizeof where, "%s:%s", r->path, name);
@@ -607,14 +611,15 @@ comp_status arc_reader_layer(arc_reader *r, int l, comp_layer **out)
   }
   if (!s) {
     ly->index = l;
-    /* norms first, then each dense's w and b, all in the one block */
-    float *p        = mem;
-    ly->attn_norm_w = p, p += D;
-    ly->ffn_norm_w  = p, p += D;
-    s               = arc_read_f32(g, where, "attn_norm_w", D, ly->attn_norm_w);
-    if (!s) s = arc_read_f32(g, where, "ffn_norm_w", D, ly->ffn_norm_w);
-    if (!s && li->has_attn_norm_b) ly->attn_norm_b = p, p += D, s = arc_read_f32(g, where, "attn_norm_b", D, p - D);
-    if (!s && li->has_ffn_norm_b) ly->ffn_norm_b = p, p += D, s = arc_read_f32(g, where, "ffn_norm_b", D, p - D);
+    /* the vectors first, then each dense's w and b, all in the one block */
+    float *p = mem;
+    for (int v = 0; !s && v < COMP_VEC_COUNT; v++) {
+      if (!li->has_vec[v]) continue;
+      const int64_t len                         = comp_layer_vec_len(&r->hp, (comp_layer_vec)v);
+      *comp_layer_vec_at(ly, (comp_layer_vec)v) = p;
+      s                                         = arc_read_f32(g, where, arc_vec_names[v], len, p);
+      p += len;
+    }
     for (int d = 0; !s && d < COMP_DENSE_COUNT; d++) {
       const arc_dense_info *di = &li->dense[d];
       if (!di->present) continue;

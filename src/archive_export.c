@@ -181,7 +181,7 @@ static comp_status export_plan(const arc_reader *r, const comp_model *m, exp_ten
   const comp_arch_desc *ad = comp_arch_get(r->hp.arch);
   const int64_t         V = r->hp.n_vocab, D = r->hp.n_embd;
   int                   n = 0;
-  exp_tensor           *t = calloc((size_t)(5 + r->n * (4 + 2 * COMP_DENSE_COUNT)), sizeof *t);
+  exp_tensor           *t = calloc((size_t)(5 + r->n * (COMP_VEC_COUNT + 2 * COMP_DENSE_COUNT)), sizeof *t);
   COMP_CHECK(t, COMP_ERR_NOMEM, "out of memory");
   add_tensor(t, &n, ad, COMP_ROLE_TOK_EMBD, -1, V, D);
   if (m->pos_embd) add_tensor(t, &n, ad, COMP_ROLE_POS_EMBD, -1, r->hp.n_ctx + ad->pos_offset, D);
@@ -190,10 +190,10 @@ static comp_status export_plan(const arc_reader *r, const comp_model *m, exp_ten
   if (!r->hp.tied) add_tensor(t, &n, ad, COMP_ROLE_LM_HEAD, -1, V, D);
   for (int l = 0; l < r->n; l++) {
     const arc_layer_info *li = &r->layers[l];
-    add_tensor(t, &n, ad, COMP_ROLE_ATTN_NORM, l, D, 0);
-    if (li->has_attn_norm_b) add_tensor(t, &n, ad, COMP_ROLE_ATTN_NORM_B, l, D, 0);
-    add_tensor(t, &n, ad, COMP_ROLE_FFN_NORM, l, D, 0);
-    if (li->has_ffn_norm_b) add_tensor(t, &n, ad, COMP_ROLE_FFN_NORM_B, l, D, 0);
+    for (int v = 0; v < COMP_VEC_COUNT; v++)
+      if (li->has_vec[v])
+        add_tensor(t, &n, ad, comp_layer_vec_role((comp_layer_vec)v), l, comp_layer_vec_len(&r->hp, (comp_layer_vec)v),
+                   0);
     for (int d = 0; d < COMP_DENSE_COUNT; d++) {
       const arc_dense_info *di = &li->dense[d];
       if (!di->present) continue;
@@ -299,11 +299,8 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
         comp_model_layer_put(m, &ly);
         if ((s = comp_model_layer_get(m, e->layer, &ly))) break;
       }
-      src = e->role == COMP_ROLE_ATTN_NORM     ? ly->attn_norm_w
-            : e->role == COMP_ROLE_ATTN_NORM_B ? ly->attn_norm_b
-            : e->role == COMP_ROLE_FFN_NORM    ? ly->ffn_norm_w
-            : e->role == COMP_ROLE_FFN_NORM_B  ? ly->ffn_norm_b
-                                               : NULL;
+      for (int v = 0; !src && v < COMP_VEC_COUNT; v++) /* one of the layer's vectors */
+        if (e->role == comp_layer_vec_role((comp_layer_vec)v)) src = comp_layer_vec_get(ly, (comp_layer_vec)v);
       /* a dense's weight or bias; a fused tensor is its parts' rows, one after the other */
       const comp_arch_fused *fu    = &comp_arch_get(r->hp.arch)->fused[e->role];
       const int              npart = fu->n > 0 ? fu->n : 1;

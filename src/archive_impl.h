@@ -49,14 +49,17 @@ comp_arch arc_arch_from_name(const char *name);
 
 /* ---- the reader (archive.c) ------------------------------------------------------------------- */
 
+/* Dataset names of a layer's vectors under /layers/NNN ("attn_norm_w", ..., "q_norm_w"). */
+extern const char *const arc_vec_names[COMP_VEC_COUNT];
+
 typedef struct arc_dense_info {
   bool    present, has_b;
   int64_t d_out, k, d_in_full;
 } arc_dense_info;
 
 typedef struct arc_layer_info {
-  int            orig; /* index in the source model          */
-  bool           has_attn_norm_b, has_ffn_norm_b;
+  int            orig;                    /* index in the source model          */
+  bool           has_vec[COMP_VEC_COUNT]; /* which of the layer's vectors it has */
   arc_dense_info dense[COMP_DENSE_COUNT];
 } arc_layer_info;
 

@@ -12,13 +12,10 @@
 #include "comp/util.h"
 #include "comp/version.h"
 
-enum { NORM_ATTN_W, NORM_ATTN_B, NORM_FFN_W, NORM_FFN_B, NORM_COUNT };
-static const char *const norm_names[NORM_COUNT] = {"attn_norm_w", "attn_norm_b", "ffn_norm_w", "ffn_norm_b"};
-
 /* Datasets of one kept layer, created collectively by define_layers and kept open so that writing
  * a layer is raw data only (no metadata operation, which would have to be collective). */
 typedef struct arc_wlayer {
-  hid_t   norm[NORM_COUNT]; /* -1 when absent            */
+  hid_t   vec[COMP_VEC_COUNT]; /* -1 when absent         */
   hid_t   w[COMP_DENSE_COUNT], idx[COMP_DENSE_COUNT], b[COMP_DENSE_COUNT];
   int64_t k[COMP_DENSE_COUNT]; /* -1: dense absent          */
   int64_t d_out[COMP_DENSE_COUNT], d_in_full[COMP_DENSE_COUNT];
@@ -162,8 +159,8 @@ static void archive_free(comp_archive *a)
   if (!a) return;
   for (int i = 0; a->ly && i < a->n_kept; i++) {
     arc_wlayer *w = &a->ly[i];
-    for (int j = 0; j < NORM_COUNT; j++)
-      if (w->norm[j] >= 0) H5Dclose(w->norm[j]);
+    for (int j = 0; j < COMP_VEC_COUNT; j++)
+      if (w->vec[j] >= 0) H5Dclose(w->vec[j]);
     for (int d = 0; d < COMP_DENSE_COUNT; d++) {
       if (w->w[d] >= 0) H5Dclose(w->w[d]);
       if (w->idx[d] >= 0) H5Dclose(w->idx[d]);
@@ -384,9 +381,8 @@ static bool src_has_role(const comp_model *m, comp_role r, int l)
   if (ar) {
     if (l < 0 || l >= ar->n) return false;
     const arc_layer_info *li = &ar->layers[l];
-    if (r == COMP_ROLE_ATTN_NORM || r == COMP_ROLE_FFN_NORM) return true;
-    if (r == COMP_ROLE_ATTN_NORM_B) return li->has_attn_norm_b;
-    if (r == COMP_ROLE_FFN_NORM_B) return li->has_ffn_norm_b;
+    for (int v = 0; v < COMP_VEC_COUNT; v++)
+      if (r == comp_layer_vec_role((comp_layer_vec)v)) return li->has_vec[v];
     for (int d = 0; d < COMP_DENSE_COUNT; d++) {
       if (r == comp_dense_weight_role((comp_dense_id)d)) return li->dense[d].present;
       if (r == comp_dense_bias_role((comp_dense_id)d)) return li->dense[d].has_b;
@@ -404,7 +400,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
                                        const int64_t *kept)
 {
   COMP_CHECK(a && a->file >= 0, COMP_ERR_ARG, "archive is not open");
-  enum { C = COMP_DENSE_COUNT, NF = C + 2 }; /* presence flags per layer: biases of the denses + 2 norm biases */
+  enum { C = COMP_DENSE_COUNT, NF = C + COMP_VEC_COUNT }; /* presence flags per layer: dense biases, vectors */
   comp_status  s  = a->n_kept < 0 ? COMP_OK : comp_error_set(COMP_ERR_ARG, "%s: layers defined twice", a->path);
   comp_hparams hp = src->hp;
   MPI_Bcast(&hp, (int)sizeof hp, MPI_BYTE, 0, a->comm);
@@ -425,7 +421,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
     a->n_kept = n;
     for (int i = 0; i < n; i++) {
       arc_wlayer *w = &a->ly[i];
-      for (int j = 0; j < NORM_COUNT; j++) w->norm[j] = -1;
+      for (int j = 0; j < COMP_VEC_COUNT; j++) w->vec[j] = -1;
       for (int d = 0; d < C; d++) w->w[d] = w->idx[d] = w->b[d] = -1;
     }
     if (a->rank == 0) {
@@ -434,8 +430,8 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
       for (int i = 0; i < n; i++) {
         for (int d = 0; d < C; d++)
           flag[i * NF + d] = src_has_role(src, comp_dense_bias_role((comp_dense_id)d), orig[i]);
-        flag[i * NF + C]     = src_has_role(src, COMP_ROLE_ATTN_NORM_B, orig[i]);
-        flag[i * NF + C + 1] = src_has_role(src, COMP_ROLE_FFN_NORM_B, orig[i]);
+        for (int v = 0; v < COMP_VEC_COUNT; v++)
+          flag[i * NF + C + v] = src_has_role(src, comp_layer_vec_role((comp_layer_vec)v), orig[i]);
       }
     }
     MPI_Bcast(orig, n, MPI_INT, 0, a->comm);
@@ -478,11 +474,10 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
       break;
     }
     s = arc_attr_put_i64(g, lw, "orig_index", orig[i]);
-    for (int j = 0; !s && j < NORM_COUNT; j++) {
-      bool present = j == NORM_ATTN_W || j == NORM_FFN_W || flag[i * NF + C + (j == NORM_FFN_B)];
-      if (!present) continue;
-      if ((w->norm[j] = dset_create(g, norm_names[j], H5T_IEEE_F32LE, 1, &hp.n_embd)) < 0)
-        s = comp_error_set(COMP_ERR_IO, "%s/%s: cannot create: %s", lw, norm_names[j], arc_h5_detail());
+    for (int j = 0; !s && j < COMP_VEC_COUNT; j++) {
+      int64_t len = comp_layer_vec_len(&hp, (comp_layer_vec)j);
+      if (flag[i * NF + C + j] && (w->vec[j] = dset_create(g, arc_vec_names[j], H5T_IEEE_F32LE, 1, &len)) < 0)
+        s = comp_error_set(COMP_ERR_IO, "%s/%s: cannot create: %s", lw, arc_vec_names[j], arc_h5_detail());
     }
     for (int d = 0; !s && d < C; d++) {
       w->k[d] = k[i * C + d];
@@ -513,14 +508,15 @@ comp_status comp_archive_write_layer(comp_archive *a, int pos, const comp_layer 
   COMP_CHECK(a && a->file >= 0 && a->n_kept >= 0, COMP_ERR_ARG, "archive is not open or has no layers defined");
   COMP_CHECK(pos >= 0 && pos < a->n_kept, COMP_ERR_ARG, "%s: kept layer %d out of range (%d defined)", a->path, pos,
              a->n_kept);
-  const arc_wlayer *w              = &a->ly[pos];
-  const float      *nv[NORM_COUNT] = {ly->attn_norm_w, ly->attn_norm_b, ly->ffn_norm_w, ly->ffn_norm_b};
-  int32_t          *iota           = NULL;
-  comp_status       s              = COMP_OK;
+  const arc_wlayer *w = &a->ly[pos];
+  const float      *nv[COMP_VEC_COUNT];
+  int32_t          *iota = NULL;
+  comp_status       s    = COMP_OK;
+  for (int j = 0; j < COMP_VEC_COUNT; j++) nv[j] = comp_layer_vec_get(ly, (comp_layer_vec)j);
   /* check everything against the definition first: a partial layer is worse than none */
-  for (int j = 0; !s && j < NORM_COUNT; j++)
-    if ((w->norm[j] >= 0) != (nv[j] != NULL))
-      s = comp_error_set(COMP_ERR_ARG, "%s: kept layer %d: %s is %s", a->path, pos, norm_names[j],
+  for (int j = 0; !s && j < COMP_VEC_COUNT; j++)
+    if ((w->vec[j] >= 0) != (nv[j] != NULL))
+      s = comp_error_set(COMP_ERR_ARG, "%s: kept layer %d: %s is %s", a->path, pos, arc_vec_names[j],
                          nv[j] ? "given but was not defined" : "missing");
   int64_t max_k = 0;
   for (int d = 0; !s && d < COMP_DENSE_COUNT; d++) {
@@ -553,9 +549,9 @@ comp_status comp_archive_write_layer(comp_archive *a, int pos, const comp_layer 
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   for (int64_t j = 0; !s && j < max_k; j++) iota[j] = (int32_t)j;
   /* raw data, independent transfers */
-  for (int j = 0; !s && j < NORM_COUNT; j++)
-    if (w->norm[j] >= 0 && H5Dwrite(w->norm[j], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, a->dxpl, nv[j]) < 0)
-      s = comp_error_set(COMP_ERR_IO, "%s: layer %03d/%s: write failed: %s", a->tmp, pos, norm_names[j],
+  for (int j = 0; !s && j < COMP_VEC_COUNT; j++)
+    if (w->vec[j] >= 0 && H5Dwrite(w->vec[j], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, a->dxpl, nv[j]) < 0)
+      s = comp_error_set(COMP_ERR_IO, "%s: layer %03d/%s: write failed: %s", a->tmp, pos, arc_vec_names[j],
                          arc_h5_detail());
   for (int d = 0; !s && d < COMP_DENSE_COUNT; d++) {
     const comp_dense *dn = &ly->dense[d];
@@ -699,8 +695,8 @@ comp_status comp_archive_close(comp_archive **ap, bool ok)
   /* close every handle (collective), then the file */
   for (int i = 0; a->ly && i < a->n_kept; i++) {
     arc_wlayer *w = &a->ly[i];
-    for (int j = 0; j < NORM_COUNT; j++)
-      if (w->norm[j] >= 0) H5Dclose(w->norm[j]), w->norm[j] = -1;
+    for (int j = 0; j < COMP_VEC_COUNT; j++)
+      if (w->vec[j] >= 0) H5Dclose(w->vec[j]), w->vec[j] = -1;
     for (int d = 0; d < COMP_DENSE_COUNT; d++) {
       if (w->w[d] >= 0) H5Dclose(w->w[d]), w->w[d] = -1;
       if (w->idx[d] >= 0) H5Dclose(w->idx[d]), w->idx[d] = -1;

@@ -246,7 +246,8 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
              (long long)n);
   tap(taps, COMP_TAP_LAYER_IN, l, -1, x, n, D);
 
-  /* attention block: x += o(attn(rope(q(h)), rope(k(h)), v(h))),  h = norm(x) */
+  /* attention block: x += o(attn(rope(qn(q(h))), rope(kn(k(h))), v(h))),  h = norm(x), qn/kn: per-head
+   * norms where the layer has them (else identity) */
   norm_rows(a->norm, w->h, x, ly->attn_norm_w, ly->attn_norm_b, n, D, hp->norm_eps);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_Q, w->h, n, D);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_K, w->h, n, D);
@@ -254,6 +255,11 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   comp_dense_apply(&ly->dense[COMP_DENSE_Q], w->h, n, w->q, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_K], w->h, n, w->k, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_V], w->h, n, w->v, w->gather);
+  /* Qwen3: each head of q (n·H rows of hd) and of k (n·Hkv rows) RMS-normalised before RoPE */
+  if (ly->q_norm_w)
+    norm_rows(COMP_NORM_RMS, w->q, w->q, ly->q_norm_w, NULL, n * hp->n_head, hp->head_dim, hp->norm_eps);
+  if (ly->k_norm_w)
+    norm_rows(COMP_NORM_RMS, w->k, w->k, ly->k_norm_w, NULL, n * hp->n_head_kv, hp->head_dim, hp->norm_eps);
   if (hp->rope != COMP_ROPE_NONE) {
     rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
     rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);

@@ -85,6 +85,26 @@ static comp_status check_rules(const cJSON *cfg, const char *path, const comp_ar
   return COMP_OK;
 }
 
+/* transformers' newer configs list each layer's attention kind (Qwen2/Qwen3 with use_sliding_window,
+ * Gemma-style hybrids): comp implements full attention only. */
+static comp_status check_layer_types(const cJSON *cfg, const char *path)
+{
+  const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
+  if (!lt || cJSON_IsNull(lt)) return COMP_OK;
+  COMP_CHECK(cJSON_IsArray(lt), COMP_ERR_FORMAT, "%s: field \"layer_types\" must be a list", path);
+  int          i = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, lt)
+  {
+    COMP_CHECK(cJSON_IsString(e), COMP_ERR_FORMAT, "%s: layer_types[%d] must be a string", path, i);
+    COMP_CHECK(strcmp(e->valuestring, "full_attention") == 0, COMP_ERR_UNSUPPORTED,
+               "%s: layer_types[%d] = \"%s\" is not supported (comp implements full_attention only)", path, i,
+               e->valuestring);
+    i++;
+  }
+  return COMP_OK;
+}
+
 /* ---- rope_scaling ------------------------------------------------------------------------------ */
 
 static const char *const rope_scaling_names[] = {
@@ -209,9 +229,10 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   }
   comp_arch a = comp_arch_from_hf(mt);
   if (a == COMP_ARCH_COUNT) {
-    s = comp_error_set(COMP_ERR_UNSUPPORTED,
-                       "%s: unknown architecture model_type \"%s\" (supported: llama, mistral, qwen2, opt, chatglm)",
-                       path, mt);
+    char known[256];
+    comp_arch_hf_names(known, sizeof known);
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: unknown architecture model_type \"%s\" (supported: %s)", path, mt,
+                       known);
     cJSON_Delete(cfg);
     return s;
   }
@@ -229,14 +250,16 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
       (s = cfg_int(cfg, path, k->n_vocab, true, 0, &hp->n_vocab)) ||
       (s = cfg_int(cfg, path, k->n_ctx, true, 0, &hp->n_ctx)) ||
       (s = cfg_int(cfg, path, k->n_head_kv, false, hp->n_head, &hp->n_head_kv)) ||
-      (s = cfg_int(cfg, path, k->head_dim, false, hp->n_embd / hp->n_head, &hp->head_dim)) ||
+      (s = cfg_int(cfg, path, k->head_dim, false, d->head_dim ? d->head_dim : hp->n_embd / hp->n_head,
+                   &hp->head_dim)) ||
       (s = cfg_float(cfg, path, k->norm_eps, d->norm_eps, &hp->norm_eps)) ||
       (s = cfg_float(cfg, path, k->rope_theta, d->rope_theta, &hp->rope_theta)))
     goto out;
   float ratio = 1.0f, frac = 1.0f;
   if ((s = cfg_float(cfg, path, k->rope_ratio, 1.0f, &ratio)) ||
       (s = cfg_float(cfg, path, k->rope_fraction, d->rope_fraction > 0 ? d->rope_fraction : 1.0f, &frac)) ||
-      (s = check_rules(cfg, path, d)) || (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
+      (s = check_rules(cfg, path, d)) || (s = check_layer_types(cfg, path)) ||
+      (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   hp->rope_theta *= ratio;
   hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
@@ -440,6 +463,10 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
   case COMP_ROLE_FFN_DOWN:
     sh[0] = D, sh[1] = F;
     return 2;
+  case COMP_ROLE_ATTN_Q_NORM:
+  case COMP_ROLE_ATTN_K_NORM:
+    sh[0] = hp->head_dim;
+    return 1;
   default:
     return 0;
   }
@@ -649,6 +676,43 @@ comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0,
   return comp_wstore_read(m->ws, &v, dst);
 }
 
+comp_role comp_layer_vec_role(comp_layer_vec v)
+{
+  static const comp_role r[COMP_VEC_COUNT] = {
+      [COMP_VEC_ATTN_NORM] = COMP_ROLE_ATTN_NORM, [COMP_VEC_ATTN_NORM_B] = COMP_ROLE_ATTN_NORM_B,
+      [COMP_VEC_FFN_NORM] = COMP_ROLE_FFN_NORM,   [COMP_VEC_FFN_NORM_B] = COMP_ROLE_FFN_NORM_B,
+      [COMP_VEC_Q_NORM] = COMP_ROLE_ATTN_Q_NORM,  [COMP_VEC_K_NORM] = COMP_ROLE_ATTN_K_NORM};
+  return r[v];
+}
+
+int64_t comp_layer_vec_len(const comp_hparams *hp, comp_layer_vec v)
+{
+  return v == COMP_VEC_Q_NORM || v == COMP_VEC_K_NORM ? hp->head_dim : hp->n_embd;
+}
+
+float **comp_layer_vec_at(comp_layer *ly, comp_layer_vec v)
+{
+  switch (v) {
+  case COMP_VEC_ATTN_NORM:
+    return &ly->attn_norm_w;
+  case COMP_VEC_ATTN_NORM_B:
+    return &ly->attn_norm_b;
+  case COMP_VEC_FFN_NORM:
+    return &ly->ffn_norm_w;
+  case COMP_VEC_FFN_NORM_B:
+    return &ly->ffn_norm_b;
+  case COMP_VEC_Q_NORM:
+    return &ly->q_norm_w;
+  default:
+    return &ly->k_norm_w;
+  }
+}
+
+const float *comp_layer_vec_get(const comp_layer *ly, comp_layer_vec v)
+{
+  return *comp_layer_vec_at((comp_layer *)ly, v); /* read only */
+}
+
 void comp_layer_free(comp_layer **layer)
 {
   if (!layer || !*layer) return;
@@ -728,10 +792,7 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
     ptr[r] = mem;
     mem += t[r].numel;
   }
-  ly->attn_norm_w = ptr[COMP_ROLE_ATTN_NORM];
-  ly->attn_norm_b = ptr[COMP_ROLE_ATTN_NORM_B];
-  ly->ffn_norm_w  = ptr[COMP_ROLE_FFN_NORM];
-  ly->ffn_norm_b  = ptr[COMP_ROLE_FFN_NORM_B];
+  for (int v = 0; v < COMP_VEC_COUNT; v++) *comp_layer_vec_at(ly, (comp_layer_vec)v) = ptr[comp_layer_vec_role(v)];
   for (int d = 0; d < COMP_DENSE_COUNT; d++) {
     comp_role wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
     if (!has[wr]) continue;

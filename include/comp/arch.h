@@ -6,13 +6,15 @@
  * config.json keys hold which hyper-parameter, and the structural kinds (norm, activation, FFN,
  * positions). The forward pass switches on those kinds in one place.
  *
- * Adding an architecture: one enum value, one row in src/arch.c, one line in the test that walks
- * the table (tests/unit/test_arch.c). Only a structurally new block needs forward-pass code.
+ * Adding an architecture: one enum value and one row in src/arch.c, and a variant in the test that
+ * checks each family against an independent forward (tests/e2e/test_arch_variants.py). Only a
+ * structurally new block needs forward-pass code.
  */
 #ifndef COMP_ARCH_H
 #define COMP_ARCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum comp_arch {
   COMP_ARCH_LLAMA,   /* LlamaForCausalLM, MistralForCausalLM (MHA/GQA, rotate_half RoPE)   */
@@ -21,6 +23,7 @@ typedef enum comp_arch {
   COMP_ARCH_LLAMA2C, /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
   COMP_ARCH_CHATGLM, /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
                         query groups, fused gate|up, interleaved RoPE on half of each head */
+  COMP_ARCH_QWEN3,   /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -50,6 +53,8 @@ typedef enum comp_role {
   COMP_ROLE_FFN_UP_B,
   COMP_ROLE_FFN_DOWN,
   COMP_ROLE_FFN_DOWN_B,
+  COMP_ROLE_ATTN_Q_NORM, /* (head_dim): RMSNorm of each query head before RoPE (Qwen3) */
+  COMP_ROLE_ATTN_K_NORM, /* (head_dim): the same for each key head                   */
   COMP_ROLE_COUNT
 } comp_role;
 #define COMP_ROLE_FIRST_LAYER COMP_ROLE_ATTN_NORM
@@ -126,6 +131,7 @@ typedef struct comp_arch_desc {
   float                 norm_eps;      /* default when config has no key                  */
   float                 rope_theta;    /* default rope base                               */
   float                 rope_fraction; /* share of each head RoPE rotates (0: all of it)  */
+  int                   head_dim;      /* default head_dim (0: hidden size / heads)       */
   bool                  tie_default;   /* tie_word_embeddings when config is silent       */
   bool                  rope_scaling;  /* reads HF rope_scaling (linear, llama3): else refused */
   comp_arch_config_keys cfg;
@@ -140,6 +146,8 @@ typedef struct comp_arch_desc {
 const comp_arch_desc *comp_arch_get(comp_arch a);
 /* Map config.json "model_type" to an architecture; COMP_ARCH_COUNT if unknown. */
 comp_arch comp_arch_from_hf(const char *model_type);
+/* The config.json "model_type" values the table knows, ", "-separated, into buf (n bytes). */
+void comp_arch_hf_names(char *buf, size_t n);
 /* Weight / bias roles of a dense. */
 comp_role   comp_dense_weight_role(comp_dense_id d);
 comp_role   comp_dense_bias_role(comp_dense_id d);

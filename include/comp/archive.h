@@ -33,7 +33,8 @@
  *   /layers           attrs: n_layer (int, = number of kept layers)
  *      000, 001, ...  one group per KEPT layer, in model order; attrs: orig_index (int: its index
  *                     in the source model)
- *         attn_norm_w (D) f32, attn_norm_b (D) f32 if any, ffn_norm_w (D) f32, ffn_norm_b (D) f32 if any
+ *         attn_norm_w (D) f32, attn_norm_b (D) f32 if any, ffn_norm_w (D) f32, ffn_norm_b (D) f32 if any,
+ *         q_norm_w, k_norm_w (head_dim) f32 if any (Qwen3's per-head RMSNorm of q and k)
  *         q, k, v, o, gate, up, down      one group per dense the architecture has (the names of
  *                     comp_dense_name()); attrs d_in_full, d_out (int)
  *            w        (d_out, k) f32 = W[:, in_idx] · diag(m̂): the kept input columns, with the

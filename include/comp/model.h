@@ -84,8 +84,26 @@ typedef struct comp_layer {
   float     *attn_norm_b;             /* (D) or NULL                                                 */
   float     *ffn_norm_w;              /* (D)                                                         */
   float     *ffn_norm_b;              /* (D) or NULL                                                 */
+  float     *q_norm_w;                /* (head_dim) or NULL: RMSNorm of each query head (Qwen3)      */
+  float     *k_norm_w;                /* (head_dim) or NULL: RMSNorm of each key head                */
   void      *mem;                     /* one allocation backing every tensor above (owned)           */
 } comp_layer;
+
+/* A layer's vectors besides its denses (norm weights and biases), in a fixed order: their role and
+ * length (n_embd, or head_dim for the per-head q/k norms), and where a layer holds each one. */
+typedef enum comp_layer_vec {
+  COMP_VEC_ATTN_NORM,
+  COMP_VEC_ATTN_NORM_B,
+  COMP_VEC_FFN_NORM,
+  COMP_VEC_FFN_NORM_B,
+  COMP_VEC_Q_NORM,
+  COMP_VEC_K_NORM,
+  COMP_VEC_COUNT
+} comp_layer_vec;
+comp_role    comp_layer_vec_role(comp_layer_vec v);
+int64_t      comp_layer_vec_len(const comp_hparams *hp, comp_layer_vec v);
+float      **comp_layer_vec_at(comp_layer *ly, comp_layer_vec v);
+const float *comp_layer_vec_get(const comp_layer *ly, comp_layer_vec v); /* NULL: the layer has none */
 
 /* Where decoder layers come from when they are not in a weight store: a reader installed by another
  * module (the archive reader, comp/archive.h). get returns a new layer owned by the caller;

@@ -5,13 +5,17 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   llama-mha  model_type llama: multi-head (kv heads = heads), attention_bias + mlp_bias (all seven
              dense biases), tied head
   mistral    model_type mistral: GQA 4/1, no biases, untied
+  qwen3      model_type qwen3: q_norm / k_norm (RMSNorm of each q and k head, before RoPE), head_dim
+             24 (heads x head_dim = 96, not hidden_size 64), GQA 4/2, tied head
   rope-llama3  model_type llama with Llama 3.1's rope_scaling (rope_type llama3), factors chosen so
              that head_dim 16 has pairs in all three wavelength bands (kept, smoothed, divided)
   rope-linear  model_type llama with an older-style rope_scaling {"type": "linear", "factor": 4.0}
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
-copy with the q/k/v biases zeroed (a copy without rope_scaling) must not (so the biases, the
-scaling, are really applied). The llama3 model is also pruned, its archive evaluated, exported
+copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones)
+must not (so the biases, the scaling, the q/k norms are really applied). The qwen3 model is pruned
+and exported: q_norm / k_norm are carried through the archive unchanged, and its eval equals the
+export's. The llama3 model is also pruned, its archive evaluated, exported
 (rope_scaling back in config.json) and read without its rope_scaling attributes (plain RoPE, as
 archives from before them); bad rope_scaling configs get one error line and exit 1.
 Needs only the repository (tokenizer: models/default)."""
@@ -27,8 +31,8 @@ L, W = 64, 6  # window length, windows scored
 tmp = tempfile.mkdtemp(prefix="comp_arch_")
 
 
-def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling=None, qk_scale=1.0):
-    d, hd, ff, nl, V = 64, 16, 96, 2, 1024
+def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling=None, qk_scale=1.0, hd=16):
+    d, ff, nl, V = 64, 96, 2, 1024
     rng = np.random.default_rng(seed)
     lin = lambda o, i: (rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32)
     vec = lambda n, s=0.5: (s * rng.standard_normal(n)).astype(np.float32)
@@ -40,14 +44,17 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling
         p = f"model.layers.{l}."
         t[p + "input_layernorm.weight"] = 1 + vec(d, 0.1)
         t[p + "post_attention_layernorm.weight"] = 1 + vec(d, 0.1)
-        shapes = {"self_attn.q_proj": (nh * hd, d), "self_attn.k_proj": (nkv * hd, d), "self_attn.v_proj": (nkv * hd, d),
-                  "self_attn.o_proj": (d, nh * hd), "mlp.gate_proj": (ff, d), "mlp.up_proj": (ff, d), "mlp.down_proj": (d, ff)}
+        shapes = {"self_attn.q_proj": (nh * hd, d), "self_attn.k_proj": (nkv * hd, d),
+                  "self_attn.v_proj": (nkv * hd, d), "self_attn.o_proj": (d, nh * hd), "mlp.gate_proj": (ff, d),
+                  "mlp.up_proj": (ff, d), "mlp.down_proj": (d, ff)}
         for k, (o, i) in shapes.items():
             t[p + k + ".weight"] = lin(o, i) * (qk_scale if k[-6:] in ("q_proj", "k_proj") else 1)
             if all_bias or (qkv_bias and k[-6:] in ("q_proj", "k_proj", "v_proj")):
                 t[p + k + ".bias"] = vec(o)
-    cfg = {"architectures": ["Qwen2ForCausalLM" if model_type == "qwen2" else
-                             "MistralForCausalLM" if model_type == "mistral" else "LlamaForCausalLM"],
+        if model_type == "qwen3":  # weights far from 1: the norms move the loss
+            t[p + "self_attn.q_norm.weight"], t[p + "self_attn.k_norm.weight"] = 1 + vec(hd), 1 + vec(hd)
+    arch = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "mistral": "MistralForCausalLM"}
+    cfg = {"architectures": [arch.get(model_type, "LlamaForCausalLM")],
            "model_type": model_type, "hidden_size": d, "intermediate_size": ff, "num_hidden_layers": nl,
            "num_attention_heads": nh, "num_key_value_heads": nkv, "head_dim": hd, "vocab_size": V,
            "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
@@ -105,6 +112,8 @@ def oracle_nll(cfg, t, ids, inv=None):
             h = rms(x, T[p + "input_layernorm.weight"])
             q = lin(h, p + "self_attn.q_proj").reshape(L, nh, hd).transpose(1, 0, 2)
             k = lin(h, p + "self_attn.k_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
+            if p + "self_attn.q_norm.weight" in T:  # Qwen3Attention: q_norm / k_norm over each head, then RoPE
+                q, k = rms(q, T[p + "self_attn.q_norm.weight"]), rms(k, T[p + "self_attn.k_norm.weight"])
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
             q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
@@ -128,13 +137,22 @@ def comp_nll(model):
     return float(np.log(json.loads(r.stdout.splitlines()[-1])["ppl"]))
 
 
+def prune(model, arc, ratio, remove):
+    """comp prune on 4 calibration windows of L tokens, no layer protected; the finished run."""
+    return run(["prune", "--model", model, "--calib", TEXT, "--out", arc, "--ratio", str(ratio), "--remove-layers",
+                str(remove), "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"])
+
+
 r = subprocess.run([COMP, "tokenize", "--tokenizer", TOK, "--text", TEXT], capture_output=True, text=True)
 ids = np.array(json.loads(r.stdout))
-variants = [("qwen2", "qwen2", 4, 2, True, False, False, 1),
-            ("llama-mha", "llama", 4, 4, False, True, True, 2),
-            ("mistral", "mistral", 4, 1, False, False, False, 3)]
-for name, mt, nh, nkv, qkv_b, all_b, tied, seed in variants:
-    path, cfg, t = make(name, mt, nh, nkv, qkv_b, all_b, tied, seed)
+variants = [("qwen2", "qwen2", 4, 2, True, False, False, 1, 16),
+            ("llama-mha", "llama", 4, 4, False, True, True, 2, 16),
+            ("mistral", "mistral", 4, 1, False, False, False, 3, 16),
+            ("qwen3", "qwen3", 4, 2, False, False, True, 6, 24)]
+models = {}
+for name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd in variants:
+    path, cfg, t = make(name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd=hd)
+    models[name] = path, cfg, t
     ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
     rel = abs(got - ref) / ref if got is not None else 1
     check(rel < 1e-5, f"{name}: mean NLL {got} vs numpy oracle {ref:.8f} (rel {rel:.1e} < 1e-5)")
@@ -147,6 +165,38 @@ for name, mt, nh, nkv, qkv_b, all_b, tied, seed in variants:
         nz = comp_nll(path)
         check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oracle_nll(cfg, z, ids)) / ref < 1e-5,
               f"{name}: zeroed q/k/v biases change the loss ({ref:.6f} -> {nz}), as in the oracle")
+    if mt == "qwen3":  # q_norm / k_norm weights set to ones (the norms' scales) must give a different loss
+        for which in ("q_norm", "k_norm"):
+            z = {k: np.ones_like(v) if which in k else v for k, v in t.items()}
+            st_save(f"{path}/model.safetensors", z)
+            nz = comp_nll(path)
+            check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oracle_nll(cfg, z, ids)) / ref < 1e-5,
+                  f"{name}: {which} weights set to ones change the loss ({ref:.6f} -> {nz}), as in the oracle")
+        st_save(f"{path}/model.safetensors", t)
+
+# ---- qwen3 pruned and exported: the q/k norms go through the archive unchanged --------------------
+path, cfg, t = models["qwen3"]
+arc, exp = f"{tmp}/qwen3.h5", f"{tmp}/qwen3-export"
+res = last_json(prune(path, arc, 0.3, 1))
+check(res is not None, "comp prune of qwen3 (ratio 0.3, one layer removed)")
+if res:
+    with h5py.File(arc, "r") as h:
+        kept = [h[f"layers/{g}"].attrs["orig_index"] for g in sorted(h["layers"])]
+        same = all(np.array_equal(h[f"layers/{i:03d}/{n}_norm_w"][()], t[f"model.layers.{o}.self_attn.{n}_norm.weight"])
+                   for i, o in enumerate(kept) for n in "qk")
+    check(len(kept) == 1 and same, f"archive: kept layer {kept}, its q_norm_w / k_norm_w equal the source's")
+    r = run(["export", arc, "--out", exp])
+    check(r.returncode == 0, "comp export of the qwen3 archive" + (f": {r.stderr.strip()}" if r.returncode else ""))
+if res and r.returncode == 0:
+    ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
+    norms = sorted(k for k in et if "_norm." in k and "self_attn" in k)
+    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, et, ids)
+    ok = ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5
+    check(ecfg.get("model_type") == "qwen3" and ecfg.get("head_dim") == 24 and
+          norms == ["model.layers.0.self_attn.k_norm.weight", "model.layers.0.self_attn.q_norm.weight"],
+          f"export: model_type {ecfg.get('model_type')}, head_dim {ecfg.get('head_dim')}, per-head norms {norms}")
+    check(ok, f"qwen3: comp eval of the archive {ea} == of the export {ee} (rel < 1e-6) == numpy oracle on the "
+          f"export {oe:.8f} (rel < 1e-5)")
 
 # ---- rope_scaling: Llama 3.1's llama3 and linear ----------------------------------------------------
 LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
@@ -195,8 +245,7 @@ for what, v5, ocfg in (
           f"rope_parameters ({what}): mean NLL {got} vs numpy oracle {want:.8f} (scaled with base "
           f"{cfg['rope_theta']:g}: {ref:.8f})")
     if ocfg is cfg:  # pruned and exported, it keeps rope_parameters (and gains no rope_scaling beside it)
-        r = run(["prune", "--model", d, "--calib", TEXT, "--out", f"{d}.h5", "--ratio", "0.2", "--remove-layers", "0",
-                 "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--quiet"])
+        r = prune(d, f"{d}.h5", 0.2, 0)
         r = r if r.returncode else run(["export", f"{d}.h5", "--out", f"{d}-export"])
         ecfg = json.load(open(f"{d}-export/config.json")) if r.returncode == 0 else {}
         ea, ee = comp_nll(f"{d}.h5"), comp_nll(f"{d}-export") if ecfg else None
@@ -207,8 +256,7 @@ for what, v5, ocfg in (
 # ---- the llama3 model pruned: archive attributes, eval, export, an archive without the attributes ----
 path, cfg, t = rope_models["llama3"]
 arc, exp = f"{tmp}/llama3.h5", f"{tmp}/llama3-export"
-res = last_json(run(["prune", "--model", path, "--calib", TEXT, "--out", arc, "--ratio", "0.2", "--remove-layers",
-                     "0", "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"]))
+res = last_json(prune(path, arc, 0.2, 0))
 check(res is not None, "comp prune of rope-llama3 (ratio 0.2, no layer removed)")
 if res:
     with h5py.File(arc, "r") as h:
@@ -244,8 +292,8 @@ if res and ecfg:
           f"archive with rope_scaling = yarn: {' | '.join(lines)[:240]}")
 
 
-# ---- bad rope_scaling configs: one error line, exit 1 (parsed before any weight is read) --------------
-def bad(what, cfg, expect, dry_run=False):
+# ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
+def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
     os.makedirs(d)
     json.dump(cfg, open(f"{d}/config.json", "w"))
@@ -254,7 +302,7 @@ def bad(what, cfg, expect, dry_run=False):
     r = run(args)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     check(r.returncode == 1 and len(lines) == 1 and "error" in lines[0] and expect in lines[0],
-          f"bad rope_scaling ({what}, comp {args[0]}): {' | '.join(lines)[:240]}")
+          f"bad {kind} ({what}, comp {args[0]}): {' | '.join(lines)[:240]}")
 
 
 def scaled(**rs):
@@ -283,5 +331,18 @@ bad("ChatGLM (its modeling code has no scaling)",
     {"model_type": "chatglm", "hidden_size": 64, "num_layers": 2, "num_attention_heads": 4, "ffn_hidden_size": 96,
      "padded_vocab_size": 1024, "seq_length": 128, "multi_query_attention": True, "multi_query_group_num": 2,
      "kv_channels": 16, "add_qkv_bias": True, "rope_scaling": LINEAR}, "chatglm does not scale its RoPE")
+qcfg = models["qwen3"][1]
+bad("qwen2 with use_sliding_window", dict(models["qwen2"][1], use_sliding_window=True, sliding_window=32),
+    "use_sliding_window = true is not supported for qwen2", kind="config")
+bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
+    'layer_types[1] = "sliding_attention" is not supported', dry_run=True, kind="config")
+q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
+shutil.copytree(models["qwen3"][0], q)
+st_save(f"{q}/model.safetensors",
+        {k: v for k, v in models["qwen3"][2].items() if k != "model.layers.1.self_attn.k_norm.weight"})
+r = run(["eval", "--model", q, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
+      f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 shutil.rmtree(tmp, ignore_errors=True)
 finish()

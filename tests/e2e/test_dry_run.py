@@ -162,12 +162,26 @@ def main():
              "vocab_size": V, "max_position_embeddings": P, "do_layer_norm_before": True, "word_embed_proj_dim": D,
              "activation_function": "relu"}
     bias_free = dict(LLAMA2_7B, attention_bias=True, mlp_bias=True)
+    # Qwen3 (Qwen/Qwen3-8B and -0.6B config.json): per-head q/k norms of head_dim each layer; 0.6B's head_dim
+    # 128 is not hidden_size / heads (64), and is Qwen3Config's default when the key is absent
+    qwen3_8b = {"model_type": "qwen3", "hidden_size": 4096, "intermediate_size": 12288, "num_hidden_layers": 36,
+                "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+                "max_position_embeddings": 40960, "rope_theta": 1000000, "tie_word_embeddings": False,
+                "use_sliding_window": False, "attention_bias": False}
+    qwen3_06b = dict(qwen3_8b, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+                     num_attention_heads=16, tie_word_embeddings=True)
+    q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
             ("OPT-66B with enable_bias false", dict(opt66, enable_bias=False),
              V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 2 * D * F + 4 * D)),
             ("LLaMA-2-7B with attention_bias and mlp_bias", bias_free,
-             6738415616 + 32 * (4 * 4096 + 2 * 11008 + 4096))):
+             6738415616 + 32 * (4 * 4096 + 2 * 11008 + 4096)),
+            ("Qwen3-8B", qwen3_8b, 8190735360),  # the model card's 8.2B; 6.95B without the embedding and head
+            ("Qwen3-0.6B", qwen3_06b, q06),
+            ("Qwen3-0.6B without head_dim", {k: v for k, v in qwen3_06b.items() if k != "head_dim"}, q06),
+            ("Qwen3-8B with attention_bias", dict(qwen3_8b, attention_bias=True),
+             8190735360 + 36 * (4096 + 2 * 1024 + 4096))):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
