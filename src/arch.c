@@ -60,12 +60,18 @@
     {"attention_bias", false, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}},  \
   }
 
+#define LLAMA_CFG_KEYS                                                                                                 \
+  .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                            \
+  .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size", .n_vocab = "vocab_size",    \
+  .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps", .rope_theta = "rope_theta",                          \
+  .tie_embd = "tie_word_embeddings"
 #define LLAMA_CFG                                                                                                      \
   {                                                                                                                    \
-    .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                          \
-    .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size", .n_vocab = "vocab_size",  \
-    .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps", .rope_theta = "rope_theta",                        \
-    .tie_embd = "tie_word_embeddings"                                                                                  \
+    LLAMA_CFG_KEYS                                                                                                     \
+  }
+#define MISTRAL_CFG                                                                                                    \
+  {                                                                                                                    \
+    LLAMA_CFG_KEYS, .sliding_window = "sliding_window"                                                                 \
   }
 
 /* ChatGLM's fused tensors: the roles each one holds, in row order */
@@ -75,7 +81,7 @@
 
 static const comp_arch_desc arch_llama = {
     .name          = "llama",
-    .hf_model_type = {"llama", "mistral", NULL},
+    .hf_model_type = {"llama", NULL},
     .norm          = COMP_NORM_RMS,
     .act           = COMP_ACT_SILU,
     .ffn           = COMP_FFN_GATED,
@@ -83,11 +89,31 @@ static const comp_arch_desc arch_llama = {
     .norm_eps      = 1e-6f,
     .rope_theta    = 10000.0f,
     .tie_default   = false,
-    .rope_scaling  = true, /* Llama/MistralRotaryEmbedding: modeling_rope_utils */
+    .rope_scaling  = true, /* LlamaRotaryEmbedding: modeling_rope_utils */
     .cfg           = LLAMA_CFG,
     .tensor        = {LLAMA_TENSORS},
     .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
     .opt_on        = LLAMA_OPT_ON,
+};
+
+static const comp_arch_desc arch_mistral = {
+    /* transformers' modeling_mistral.py: LLaMA's block; with config.sliding_window set, every layer's
+     * query i attends to keys j with i - W < j <= i (masking_utils' sliding_window_overlay).
+     * MistralConfig's default is 4096 (Mistral-7B-v0.1); v0.2 and later configs write null. */
+    .name           = "mistral",
+    .hf_model_type  = {"mistral", NULL},
+    .norm           = COMP_NORM_RMS,
+    .act            = COMP_ACT_SILU,
+    .ffn            = COMP_FFN_GATED,
+    .rope           = COMP_ROPE_HALF,
+    .norm_eps       = 1e-6f,
+    .rope_theta     = 10000.0f,
+    .sliding_window = 4096,
+    .tie_default    = false,
+    .rope_scaling   = true, /* MistralRotaryEmbedding: modeling_rope_utils */
+    .cfg            = MISTRAL_CFG,
+    .tensor         = {LLAMA_TENSORS},
+    .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL)}, /* MistralConfig has no bias switches */
 };
 
 static const comp_arch_desc arch_qwen2 = {
@@ -297,8 +323,9 @@ static const comp_arch_desc arch_chatglm = {
 
 /* one row per family, indexed by comp_arch */
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
-    [COMP_ARCH_LLAMA] = &arch_llama, [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
-    [COMP_ARCH_OPT] = &arch_opt,     [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
+    [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
+    [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
+    [COMP_ARCH_MISTRAL] = &arch_mistral,
 };
 
 const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }

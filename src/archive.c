@@ -366,6 +366,11 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
     COMP_CHECK(hp->rope_dim >= 2 && hp->rope_dim % 2 == 0 && hp->rope_dim <= hp->head_dim, COMP_ERR_FORMAT,
                "%s: attribute rope_dim = %lld must be even and within 2..head_dim", where, (long long)hp->rope_dim);
   }
+  if (H5Aexists(g, "sliding_window") > 0) { /* absent: full attention, as in archives before it */
+    COMP_CALL(arc_attr_get_i64(g, where, "sliding_window", &hp->sliding_window));
+    COMP_CHECK(hp->sliding_window > 0, COMP_ERR_FORMAT, "%s: attribute sliding_window = %lld must be positive", where,
+               (long long)hp->sliding_window);
+  }
   return read_rope_scaling(g, where, hp->rope, &hp->rope_scaling);
 }
 

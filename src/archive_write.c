@@ -339,6 +339,7 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s) s = arc_attr_put_f64(g, where, "rope_theta", arc_float_clean(hp.rope_theta));
   if (!s) s = arc_attr_put_str(g, where, "rope", arc_rope_name(hp.rope));
   if (!s) s = put_rope_scaling(g, where, &hp.rope_scaling);
+  if (!s && hp.sliding_window > 0) s = arc_attr_put_i64(g, where, "sliding_window", hp.sliding_window); /* if any */
   /* which model-wide tensors exist is rank 0's view too */
   int has[3] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied};
   MPI_Bcast(has, 3, MPI_INT, 0, a->comm);

@@ -160,11 +160,13 @@ static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int6
 }
 
 /* Causal multi-head attention with grouped kv heads:
- * att_h = softmax(q_h k_gᵀ / sqrt(hd) + causal mask) v_g,  g = h / (H/Hkv). */
+ * att_h = softmax(q_h k_gᵀ / sqrt(hd) + causal mask) v_g,  g = h / (H/Hkv); with a sliding window W
+ * the mask also hides keys j <= i - W from query i. */
 static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t T)
 {
-  const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd;
-  const float   scale = 1.0f / sqrtf((float)hd);
+  const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd,
+                W   = hp->sliding_window;
+  const float scale = 1.0f / sqrtf((float)hd);
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++) {
       const int64_t g  = h / (H / Hkv);
@@ -175,17 +177,19 @@ static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t
       /* s (T, T) = scale * qh · kgᵀ */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)hd, scale, qh, (int)Hd, kg, (int)KVd,
                   0.0f, w->s, (int)T);
-      for (int64_t i = 0; i < T; i++) { /* causal softmax of row i over j <= i */
-        float *r  = w->s + i * T;
-        float  mx = r[0];
-        for (int64_t j = 1; j <= i; j++) mx = r[j] > mx ? r[j] : mx;
+      for (int64_t i = 0; i < T; i++) { /* causal softmax of row i over j0 <= j <= i */
+        float        *r  = w->s + i * T;
+        const int64_t j0 = W > 0 && i >= W ? i - W + 1 : 0;
+        float         mx = r[j0];
+        for (int64_t j = j0 + 1; j <= i; j++) mx = r[j] > mx ? r[j] : mx;
         double sum = 0;
-        for (int64_t j = 0; j <= i; j++) {
+        for (int64_t j = j0; j <= i; j++) {
           r[j] = expf(r[j] - mx);
           sum += r[j];
         }
         float inv = (float)(1.0 / sum);
-        for (int64_t j = 0; j <= i; j++) r[j] *= inv;
+        for (int64_t j = 0; j < j0; j++) r[j] = 0.0f;
+        for (int64_t j = j0; j <= i; j++) r[j] *= inv;
         for (int64_t j = i + 1; j < T; j++) r[j] = 0.0f;
       }
       /* oh (T, hd) = s (T, T) · vg (T, hd) */

@@ -105,6 +105,15 @@ static comp_status check_layer_types(const cJSON *cfg, const char *path)
   return COMP_OK;
 }
 
+/* The attention window (0: none): absent, the architecture's default; null, none. */
+static comp_status read_sliding_window(const cJSON *cfg, const char *path, const comp_arch_desc *d, int64_t *w)
+{
+  const char  *key = d->cfg.sliding_window;
+  const cJSON *v   = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  *w               = key && !v ? d->sliding_window : 0;
+  return v && !cJSON_IsNull(v) ? cfg_int(cfg, path, key, false, 0, w) : COMP_OK;
+}
+
 /* ---- rope_scaling ------------------------------------------------------------------------------ */
 
 static const char *const rope_scaling_names[] = {
@@ -261,6 +270,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
       (s = check_rules(cfg, path, d)) || (s = check_layer_types(cfg, path)) ||
       (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
+  if ((s = read_sliding_window(cfg, path, d, &hp->sliding_window))) goto out;
   hp->rope_theta *= ratio;
   hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
   const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);

@@ -433,13 +433,14 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
 }
 
 /* What config.json adds to the weights that the forward pass depends on (model_sha256 hashes the
- * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling. */
+ * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention window. */
 static void forward_hparams_key(const comp_hparams *hp, char *buf, size_t n)
 {
   const comp_rope_scaling *rs = &hp->rope_scaling;
-  snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld", (double)hp->norm_eps,
-           (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind, rs->factor,
-           rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx);
+  snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld window %lld",
+           (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
+           rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
+           (long long)hp->sliding_window);
 }
 
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,

@@ -17,13 +17,14 @@
 #include <stddef.h>
 
 typedef enum comp_arch {
-  COMP_ARCH_LLAMA,   /* LlamaForCausalLM, MistralForCausalLM (MHA/GQA, rotate_half RoPE)   */
+  COMP_ARCH_LLAMA,   /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
   COMP_ARCH_QWEN2,   /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
   COMP_ARCH_OPT,     /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
   COMP_ARCH_LLAMA2C, /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
   COMP_ARCH_CHATGLM, /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
                         query groups, fused gate|up, interleaved RoPE on half of each head */
   COMP_ARCH_QWEN3,   /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
+  COMP_ARCH_MISTRAL, /* MistralForCausalLM: LLaMA block, attention within a sliding window */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -84,10 +85,10 @@ typedef enum comp_need { COMP_NEED_ABSENT = 0, COMP_NEED_REQUIRED, COMP_NEED_OPT
 
 /* config.json keys that hold each hyper-parameter (NULL: not in config, use the default).
  * rope_ratio multiplies the base (ChatGLM: base = 10000 * rope_ratio); rope_fraction is the share
- * of each head that RoPE rotates. */
+ * of each head that RoPE rotates; sliding_window, the keys each query attends to (null: all). */
 typedef struct comp_arch_config_keys {
   const char *n_embd, *n_layer, *n_head, *n_head_kv, *head_dim, *n_ff, *n_vocab, *n_ctx, *norm_eps, *rope_theta,
-      *rope_ratio, *rope_fraction, *tie_embd;
+      *rope_ratio, *rope_fraction, *tie_embd, *sliding_window;
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -127,13 +128,14 @@ typedef struct comp_arch_desc {
   comp_act_kind         act;
   comp_ffn_kind         ffn;
   comp_rope_kind        rope;
-  int                   pos_offset;    /* OPT: learned position rows start at 2            */
-  float                 norm_eps;      /* default when config has no key                  */
-  float                 rope_theta;    /* default rope base                               */
-  float                 rope_fraction; /* share of each head RoPE rotates (0: all of it)  */
-  int                   head_dim;      /* default head_dim (0: hidden size / heads)       */
-  bool                  tie_default;   /* tie_word_embeddings when config is silent       */
-  bool                  rope_scaling;  /* reads HF rope_scaling (linear, llama3): else refused */
+  int                   pos_offset;     /* OPT: learned position rows start at 2            */
+  float                 norm_eps;       /* default when config has no key                  */
+  float                 rope_theta;     /* default rope base                               */
+  float                 rope_fraction;  /* share of each head RoPE rotates (0: all of it)  */
+  int                   head_dim;       /* default head_dim (0: hidden size / heads)       */
+  int                   sliding_window; /* default when config has no key (0: none)       */
+  bool                  tie_default;    /* tie_word_embeddings when config is silent       */
+  bool                  rope_scaling;   /* reads HF rope_scaling (linear, llama3): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */

@@ -25,6 +25,8 @@
  *                            "llama3"), rope_scaling_factor (float64), and for llama3
  *                            rope_scaling_low_freq_factor, rope_scaling_high_freq_factor (float64),
  *                            rope_scaling_original_max_position_embeddings (int)
+ *                            only with an attention window (Mistral's sliding_window; absent: full
+ *                            attention, as in archives before it): sliding_window (int)
  *      tok_embd       (V, D) f32
  *      pos_embd       (n_ctx + pos_offset, D) f32        only learned positions (OPT; pos_offset 2)
  *      out_norm_w     (D) f32

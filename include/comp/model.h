@@ -60,11 +60,12 @@ typedef struct comp_hparams {
   float             norm_eps;
   float             rope_theta;
   comp_rope_kind    rope;
-  int64_t           rope_dim;     /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
-  comp_rope_scaling rope_scaling; /* .kind NONE: plain RoPE (and always without RoPE)    */
-  bool              tied;         /* lm_head shares tok_embd                                */
-  uint64_t          opt_on;       /* bit r: config.json turns optional role r on (counting) */
-  int               bos, eos;     /* -1 when unknown                                        */
+  int64_t           rope_dim;       /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
+  comp_rope_scaling rope_scaling;   /* .kind NONE: plain RoPE (and always without RoPE)    */
+  int64_t           sliding_window; /* W: query i attends to keys i-W < j <= i (0: all j <= i) */
+  bool              tied;           /* lm_head shares tok_embd                                */
+  uint64_t          opt_on;         /* bit r: config.json turns optional role r on (counting) */
+  int               bos, eos;       /* -1 when unknown                                        */
 } comp_hparams;
 
 /* One linear sub-layer: y = W x + b on (possibly gathered) inputs. */

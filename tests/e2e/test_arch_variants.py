@@ -4,7 +4,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   qwen2      model_type qwen2: q/k/v biases (required), GQA 4/2, untied lm_head
   llama-mha  model_type llama: multi-head (kv heads = heads), attention_bias + mlp_bias (all seven
              dense biases), tied head
-  mistral    model_type mistral: GQA 4/1, no biases, untied
+  mistral    model_type mistral: GQA 4/1, no biases, untied; no sliding_window key (MistralConfig's
+             default 4096, more than the windows scored); mistral-swa: sliding_window 16, so that
+             each query of a 64-token window attends to its last 16 keys only
   qwen3      model_type qwen3: q_norm / k_norm (RMSNorm of each q and k head, before RoPE), head_dim
              24 (heads x head_dim = 96, not hidden_size 64), GQA 4/2, tied head
   rope-llama3  model_type llama with Llama 3.1's rope_scaling (rope_type llama3), factors chosen so
@@ -12,12 +14,13 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   rope-linear  model_type llama with an older-style rope_scaling {"type": "linear", "factor": 4.0}
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
-copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones)
-must not (so the biases, the scaling, the q/k norms are really applied). The qwen3 model is pruned
-and exported: q_norm / k_norm are carried through the archive unchanged, and its eval equals the
-export's. The llama3 model is also pruned, its archive evaluated, exported
-(rope_scaling back in config.json) and read without its rope_scaling attributes (plain RoPE, as
-archives from before them); bad rope_scaling configs get one error line and exit 1.
+copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
+with sliding_window null) must not (so the biases, the scaling, the q/k norms, the window are
+really applied). The qwen3 model is pruned and exported: q_norm / k_norm are carried through the
+archive unchanged, and its eval equals the export's; so is mistral-swa, its window carried by the
+archive and the exported config.json. The llama3 model is also pruned, its archive evaluated,
+exported (rope_scaling back in config.json) and read without its rope_scaling attributes (plain
+RoPE, as archives from before them); bad configs get one error line and exit 1.
 Needs only the repository (tokenizer: models/default)."""
 import json, os, shutil, subprocess, sys, tempfile
 import h5py
@@ -31,7 +34,8 @@ L, W = 64, 6  # window length, windows scored
 tmp = tempfile.mkdtemp(prefix="comp_arch_")
 
 
-def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling=None, qk_scale=1.0, hd=16):
+def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling=None, qk_scale=1.0, hd=16,
+         extra=None):
     d, ff, nl, V = 64, 96, 2, 1024
     rng = np.random.default_rng(seed)
     lin = lambda o, i: (rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32)
@@ -63,6 +67,7 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling
         cfg.update(attention_bias=all_bias, mlp_bias=all_bias)
     if rope_scaling:
         cfg["rope_scaling"] = rope_scaling
+    cfg.update(extra or {})
     out = f"{tmp}/{name}"; os.makedirs(out)
     json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
     st_save(f"{out}/model.safetensors", t)
@@ -102,6 +107,8 @@ def oracle_nll(cfg, t, ids, inv=None):
     f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1); cos, sin = np.cos(emb), np.sin(emb)
     rot = lambda x: np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1)
     mask = np.triu(np.full((L, L), -np.inf), 1)
+    if cfg.get("sliding_window"):  # masking_utils.sliding_window_overlay: key j visible from i iff j > i - W
+        mask += np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"])
     head = T.get("lm_head.weight", T["model.embed_tokens.weight"])
     tot, cnt = 0.0, 0
     for w in range(W):
@@ -137,6 +144,9 @@ def comp_nll(model):
     return float(np.log(json.loads(r.stdout.splitlines()[-1])["ppl"]))
 
 
+QK = 3  # q/k weights scaled up: sharper attention, which RoPE and a sliding window move more
+
+
 def prune(model, arc, ratio, remove):
     """comp prune on 4 calibration windows of L tokens, no layer protected; the finished run."""
     return run(["prune", "--model", model, "--calib", TEXT, "--out", arc, "--ratio", str(ratio), "--remove-layers",
@@ -148,10 +158,12 @@ ids = np.array(json.loads(r.stdout))
 variants = [("qwen2", "qwen2", 4, 2, True, False, False, 1, 16),
             ("llama-mha", "llama", 4, 4, False, True, True, 2, 16),
             ("mistral", "mistral", 4, 1, False, False, False, 3, 16),
-            ("qwen3", "qwen3", 4, 2, False, False, True, 6, 24)]
+            ("qwen3", "qwen3", 4, 2, False, False, True, 6, 24),
+            ("mistral-swa", "mistral", 4, 1, False, False, False, 7, 16)]
 models = {}
 for name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd in variants:
-    path, cfg, t = make(name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd=hd)
+    path, cfg, t = make(name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd=hd, qk_scale=QK if "swa" in name else 1,
+                        extra={"sliding_window": 16} if "swa" in name else {})
     models[name] = path, cfg, t
     ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
     rel = abs(got - ref) / ref if got is not None else 1
@@ -173,6 +185,32 @@ for name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd in variants:
             check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oracle_nll(cfg, z, ids)) / ref < 1e-5,
                   f"{name}: {which} weights set to ones change the loss ({ref:.6f} -> {nz}), as in the oracle")
         st_save(f"{path}/model.safetensors", t)
+    if "swa" in name:  # the same weights with sliding_window null: full attention, another loss
+        full, fcfg = f"{path}-full", dict(cfg, sliding_window=None)
+        shutil.copytree(path, full)
+        json.dump(fcfg, open(f"{full}/config.json", "w"), indent=1)
+        nz, fref = comp_nll(full), oracle_nll(fcfg, t, ids)
+        check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - fref) / fref < 1e-5,
+              f"{name}: with sliding_window null the loss changes ({ref:.6f} -> {nz}), as in the oracle ({fref:.6f})")
+
+# ---- mistral-swa pruned and exported: the window goes through the archive and the export ----------
+path, cfg, t = models["mistral-swa"]
+arc, exp = f"{tmp}/swa.h5", f"{tmp}/swa-export"
+res = last_json(prune(path, arc, 0.2, 0))
+r = run(["export", arc, "--out", exp]) if res else None
+ecfg = json.load(open(f"{exp}/config.json")) if r and r.returncode == 0 else {}
+with h5py.File(arc, "r") if res else open(os.devnull) as h:
+    win = h["model"].attrs.get("sliding_window") if res else None
+check(win == 16 and ecfg.get("sliding_window") == 16 and ecfg.get("model_type") == "mistral",
+      f"mistral-swa pruned: archive sliding_window {win}, exported config.json {ecfg.get('sliding_window')}")
+if ecfg:
+    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, st_load(f"{exp}/model.safetensors"), ids)
+    check(ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5,
+          f"mistral-swa: comp eval of the archive {ea} == of the export {ee} == numpy oracle {oe:.8f}")
+res = last_json(prune(models["mistral"][0], f"{tmp}/mistral.h5", 0.2, 0))  # no key: MistralConfig's 4096
+with h5py.File(f"{tmp}/mistral.h5", "r") if res else open(os.devnull) as h:
+    win = h["model"].attrs.get("sliding_window") if res else None
+check(win == 4096, f"mistral without a sliding_window key: the archive's window {win} (MistralConfig's default 4096)")
 
 # ---- qwen3 pruned and exported: the q/k norms go through the archive unchanged --------------------
 path, cfg, t = models["qwen3"]
@@ -202,7 +240,6 @@ if res and r.returncode == 0:
 LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
           "original_max_position_embeddings": 64}  # bands at wavelengths 16 and 64: 2π/inv is 6.3, 20, 63, 199..
 LINEAR = {"type": "linear", "factor": 4.0}  # the older "type" key
-QK = 3  # q/k weights scaled up: sharper attention, which RoPE moves more
 rope_models = {}
 for name, rs, seed in [("llama3", LLAMA3, 4), ("linear", LINEAR, 5)]:
     path, cfg, t = make(f"rope-{name}", "llama", 4, 2, False, False, False, seed, rope_scaling=rs, qk_scale=QK)
@@ -334,6 +371,8 @@ bad("ChatGLM (its modeling code has no scaling)",
 qcfg = models["qwen3"][1]
 bad("qwen2 with use_sliding_window", dict(models["qwen2"][1], use_sliding_window=True, sliding_window=32),
     "use_sliding_window = true is not supported for qwen2", kind="config")
+bad("mistral with sliding_window 0", dict(models["mistral"][1], sliding_window=0),
+    'field "sliding_window" must be a positive integer', kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
     'layer_types[1] = "sliding_attention" is not supported', dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
