@@ -73,8 +73,12 @@
   {                                                                                                                    \
     LLAMA_CFG_KEYS, .sliding_window = "sliding_window"                                                                 \
   }
+#define PHI3_CFG                                                                                                       \
+  {                                                                                                                    \
+    LLAMA_CFG_KEYS, .rope_fraction = "partial_rotary_factor", .sliding_window = "sliding_window"                       \
+  }
 
-/* ChatGLM's fused tensors: the roles each one holds, in row order */
+/* Fused tensors (ChatGLM, Phi-3): the roles each one holds, in row order */
 #define QKV_PARTS     COMP_ROLE_ATTN_Q, COMP_ROLE_ATTN_K, COMP_ROLE_ATTN_V
 #define QKV_B_PARTS   COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B
 #define GATE_UP_PARTS COMP_ROLE_FFN_GATE, COMP_ROLE_FFN_UP
@@ -114,6 +118,62 @@ static const comp_arch_desc arch_mistral = {
     .cfg            = MISTRAL_CFG,
     .tensor         = {LLAMA_TENSORS},
     .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL)}, /* MistralConfig has no bias switches */
+};
+
+static const comp_arch_desc arch_phi3 = {
+    /* transformers' modeling_phi3.py: LLaMA's block with q | k | v in the rows of qkv_proj and gate | up
+     * in those of gate_up_proj (chunk(2): act(first half) * second half); rotate_half RoPE on the first
+     * partial_rotary_factor of each head; with sliding_window set, Mistral's window (Phi3Config's
+     * default: none; Phi-3-mini-4k writes 2047). No biases. */
+    .name          = "phi3",
+    .hf_model_type = {"phi3", NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .tie_default   = false,
+    .rope_scaling  = true, /* modeling_rope_utils; longrope (the 128k models) is refused */
+    .cfg           = PHI3_CFG,
+    .tensor =
+        {
+            [COMP_ROLE_TOK_EMBD]  = "model.embed_tokens.weight",
+            [COMP_ROLE_OUT_NORM]  = "model.norm.weight",
+            [COMP_ROLE_LM_HEAD]   = "lm_head.weight",
+            [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",
+            [COMP_ROLE_ATTN_Q]    = "model.layers.%d.self_attn.qkv_proj.weight",
+            [COMP_ROLE_ATTN_K]    = "model.layers.%d.self_attn.qkv_proj.weight",
+            [COMP_ROLE_ATTN_V]    = "model.layers.%d.self_attn.qkv_proj.weight",
+            [COMP_ROLE_ATTN_OUT]  = "model.layers.%d.self_attn.o_proj.weight",
+            [COMP_ROLE_FFN_NORM]  = "model.layers.%d.post_attention_layernorm.weight",
+            [COMP_ROLE_FFN_GATE]  = "model.layers.%d.mlp.gate_up_proj.weight",
+            [COMP_ROLE_FFN_UP]    = "model.layers.%d.mlp.gate_up_proj.weight",
+            [COMP_ROLE_FFN_DOWN]  = "model.layers.%d.mlp.down_proj.weight",
+        },
+    .need =
+        {
+            [COMP_ROLE_TOK_EMBD]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_OUT_NORM]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_LM_HEAD]   = COMP_NEED_OPTIONAL,
+            [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_Q]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_K]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_V]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_ATTN_OUT]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_NORM]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_GATE]  = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
+            [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
+        },
+    .fused =
+        {
+            [COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
+            [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
+            [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
+            [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}},
+            [COMP_ROLE_FFN_UP]   = {2, {GATE_UP_PARTS}},
+        },
 };
 
 static const comp_arch_desc arch_qwen2 = {
@@ -325,7 +385,7 @@ static const comp_arch_desc arch_chatglm = {
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
     [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
-    [COMP_ARCH_MISTRAL] = &arch_mistral,
+    [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,
 };
 
 const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }

@@ -105,6 +105,25 @@ static comp_status check_layer_types(const cJSON *cfg, const char *path)
   return COMP_OK;
 }
 
+/* transformers 5 writes partial_rotary_factor into rope_parameters (Phi-3): there it is the share of
+ * each head RoPE rotates, as the top-level key would be; where the top-level key is set, or the
+ * architecture rotates a fixed share, it must agree with *frac. */
+static comp_status rope_parameters_fraction(const cJSON *cfg, const char *path, const comp_arch_desc *d, float *frac)
+{
+  const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");
+  const cJSON *v  = cJSON_IsObject(rp) ? cJSON_GetObjectItemCaseSensitive(rp, "partial_rotary_factor") : NULL;
+  if (!v || cJSON_IsNull(v)) return COMP_OK;
+  COMP_CHECK(cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= 1, COMP_ERR_FORMAT,
+             "%s: rope_parameters \"partial_rotary_factor\" must be a number in (0, 1]", path);
+  const cJSON *top = d->cfg.rope_fraction ? cJSON_GetObjectItemCaseSensitive(cfg, d->cfg.rope_fraction) : NULL;
+  const bool   own = d->cfg.rope_fraction && (!top || cJSON_IsNull(top));
+  COMP_CHECK(own || (float)v->valuedouble == *frac, COMP_ERR_FORMAT,
+             "%s: rope_parameters' partial_rotary_factor %g differs from the share of each head %s rotates here (%g)",
+             path, v->valuedouble, d->name, (double)*frac);
+  *frac = (float)v->valuedouble;
+  return COMP_OK;
+}
+
 /* The attention window (0: none): absent, the architecture's default; null, none. */
 static comp_status read_sliding_window(const cJSON *cfg, const char *path, const comp_arch_desc *d, int64_t *w)
 {
@@ -267,8 +286,8 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   float ratio = 1.0f, frac = 1.0f;
   if ((s = cfg_float(cfg, path, k->rope_ratio, 1.0f, &ratio)) ||
       (s = cfg_float(cfg, path, k->rope_fraction, d->rope_fraction > 0 ? d->rope_fraction : 1.0f, &frac)) ||
-      (s = check_rules(cfg, path, d)) || (s = check_layer_types(cfg, path)) ||
-      (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
+      (s = rope_parameters_fraction(cfg, path, d, &frac)) || (s = check_rules(cfg, path, d)) ||
+      (s = check_layer_types(cfg, path)) || (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   if ((s = read_sliding_window(cfg, path, d, &hp->sliding_window))) goto out;
   hp->rope_theta *= ratio;

@@ -25,6 +25,7 @@ typedef enum comp_arch {
                         query groups, fused gate|up, interleaved RoPE on half of each head */
   COMP_ARCH_QWEN3,   /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
   COMP_ARCH_MISTRAL, /* MistralForCausalLM: LLaMA block, attention within a sliding window */
+  COMP_ARCH_PHI3,    /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
   COMP_ARCH_COUNT
 } comp_arch;
 

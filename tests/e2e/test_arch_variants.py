@@ -7,6 +7,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   mistral    model_type mistral: GQA 4/1, no biases, untied; no sliding_window key (MistralConfig's
              default 4096, more than the windows scored); mistral-swa: sliding_window 16, so that
              each query of a 64-token window attends to its last 16 keys only
+  phi3       model_type phi3: q | k | v fused in qkv_proj, gate | up in gate_up_proj,
+             partial_rotary_factor 0.5 (RoPE on 8 of 16 dims), sliding_window 24; pruned and exported
+             (the fused tensors written back)
   qwen3      model_type qwen3: q_norm / k_norm (RMSNorm of each q and k head, before RoPE), head_dim
              24 (heads x head_dim = 96, not hidden_size 64), GQA 4/2, tied head
   rope-llama3  model_type llama with Llama 3.1's rope_scaling (rope_type llama3), factors chosen so
@@ -103,9 +106,14 @@ def oracle_nll(cfg, t, ids, inv=None):
     T = {k: v.astype(np.float64) for k, v in t.items()}
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
     rms = lambda x, w: w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"]))
-    inv = inv_freq(cfg, hd)[0] if inv is None else inv
+    # Phi-3: RoPE on the first r = head_dim * partial_rotary_factor dims of each head (transformers 5:
+    # the factor in rope_parameters), the inverse frequencies of an r-dim rotation
+    prf = cfg.get("partial_rotary_factor") or (cfg.get("rope_parameters") or {}).get("partial_rotary_factor", 1.0)
+    r = int(hd * prf)
+    inv = inv_freq(cfg, r)[0] if inv is None else inv
     f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1); cos, sin = np.cos(emb), np.sin(emb)
-    rot = lambda x: np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1)
+    rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
+    rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
     mask = np.triu(np.full((L, L), -np.inf), 1)
     if cfg.get("sliding_window"):  # masking_utils.sliding_window_overlay: key j visible from i iff j > i - W
         mask += np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"])
@@ -122,7 +130,7 @@ def oracle_nll(cfg, t, ids, inv=None):
             if p + "self_attn.q_norm.weight" in T:  # Qwen3Attention: q_norm / k_norm over each head, then RoPE
                 q, k = rms(q, T[p + "self_attn.q_norm.weight"]), rms(k, T[p + "self_attn.k_norm.weight"])
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
-            q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+            q, k = rope(q), rope(k)
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
             s = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask
             pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
@@ -329,6 +337,74 @@ if res and ecfg:
           f"archive with rope_scaling = yarn: {' | '.join(lines)[:240]}")
 
 
+# ---- phi3: fused qkv_proj / gate_up_proj, RoPE on half of each head, a sliding window -------------------
+def phi3_fuse(t):
+    """LLaMA-named tensors -> Phi-3's: q | k | v rows in qkv_proj, gate | up rows in gate_up_proj."""
+    out = {k: v for k, v in t.items() if not k.endswith(("q_proj.weight", "k_proj.weight", "v_proj.weight",
+                                                          "gate_proj.weight", "up_proj.weight"))}
+    for p in sorted({k[:k.index("self_attn")] for k in t if "self_attn" in k}):
+        out[p + "self_attn.qkv_proj.weight"] = np.concatenate([t[p + f"self_attn.{x}_proj.weight"] for x in "qkv"])
+        out[p + "mlp.gate_up_proj.weight"] = np.concatenate([t[p + f"mlp.{x}_proj.weight"] for x in ("gate", "up")])
+    return out
+
+
+def phi3_split(t, cfg):
+    """Phi-3's tensors -> LLaMA names (the oracle's)."""
+    q, kv, F = cfg["num_attention_heads"] * cfg["head_dim"], cfg["num_key_value_heads"] * cfg["head_dim"], \
+        cfg["intermediate_size"]
+    out = {k: v for k, v in t.items() if not k.endswith(("qkv_proj.weight", "gate_up_proj.weight"))}
+    for k, v in t.items():
+        p = k[:k.index("self_attn")] if "qkv_proj" in k else k[:k.index("mlp")] if "gate_up_proj" in k else None
+        if "qkv_proj" in k:
+            out.update({p + "self_attn.q_proj.weight": v[:q], p + "self_attn.k_proj.weight": v[q:q + kv],
+                        p + "self_attn.v_proj.weight": v[q + kv:]})
+        elif "gate_up_proj" in k:
+            out.update({p + "mlp.gate_proj.weight": v[:F], p + "mlp.up_proj.weight": v[F:]})
+    return out
+
+
+PHI3 = {"partial_rotary_factor": 0.5, "sliding_window": 24}
+path, cfg, t = make("phi3", "phi3", 4, 2, False, False, False, 8, qk_scale=QK, extra=PHI3)
+cfg = dict(cfg, architectures=["Phi3ForCausalLM"], rms_norm_eps=1e-5)
+json.dump(cfg, open(f"{path}/config.json", "w"), indent=1)
+st_save(f"{path}/model.safetensors", phi3_fuse(t))
+ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"phi3: mean NLL {got} vs numpy oracle {ref:.8f} (fused "
+      f"qkv_proj and gate_up_proj, RoPE on 8 of 16 dims, sliding_window 24)")
+for what, c in (("partial_rotary_factor 1", dict(cfg, partial_rotary_factor=1.0)),
+                ("no sliding_window", dict(cfg, sliding_window=None))):
+    d = f"{path}-{len(os.listdir(tmp))}"
+    shutil.copytree(path, d)
+    json.dump(c, open(f"{d}/config.json", "w"), indent=1)
+    nz, oz = comp_nll(d), oracle_nll(c, t, ids)
+    check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oz) / oz < 1e-5,
+          f"phi3 with {what}: the loss changes ({ref:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+d = f"{path}-v5"  # transformers 5: the factor and the base in rope_parameters
+shutil.copytree(path, d)
+json.dump(dict({k: v for k, v in cfg.items() if k not in ("partial_rotary_factor", "rope_theta")},
+               rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+          open(f"{d}/config.json", "w"), indent=1)
+nz = comp_nll(d)
+check(nz is not None and nz == got, f"phi3 with partial_rotary_factor in rope_parameters: {nz} == {got}")
+arc, exp = f"{tmp}/phi3.h5", f"{tmp}/phi3-export"
+res = last_json(prune(path, arc, 0.2, 0))
+r = run(["export", arc, "--out", exp]) if res else None
+if r is not None and r.returncode == 0:
+    ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
+    fused = sorted(k for k in et if k.startswith("model.layers.0.") and "proj" in k)
+    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, phi3_split(et, ecfg), ids)
+    check(fused == [f"model.layers.0.{x}.weight" for x in ("mlp.down_proj", "mlp.gate_up_proj", "self_attn.o_proj",
+                                                           "self_attn.qkv_proj")] and
+          et["model.layers.0.self_attn.qkv_proj.weight"].shape == (4 * 16 + 2 * 2 * 16, 64) and
+          ecfg.get("partial_rotary_factor") == 0.5 and ecfg.get("sliding_window") == 24,
+          f"phi3 pruned and exported: layer 0's tensors {fused}, config partial_rotary_factor "
+          f"{ecfg.get('partial_rotary_factor')}, sliding_window {ecfg.get('sliding_window')}")
+    check(ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5,
+          f"phi3: comp eval of the archive {ea} == of the export {ee} == numpy oracle on the export {oe:.8f}")
+else:
+    check(False, "phi3 pruned and exported: " + (r.stderr.strip() if r is not None else "comp prune failed"))
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -373,6 +449,11 @@ bad("qwen2 with use_sliding_window", dict(models["qwen2"][1], use_sliding_window
     "use_sliding_window = true is not supported for qwen2", kind="config")
 bad("mistral with sliding_window 0", dict(models["mistral"][1], sliding_window=0),
     'field "sliding_window" must be a positive integer', kind="config")
+bad("phi3 with longrope (the 128k models)", dict(cfg, rope_scaling={"type": "longrope", "short_factor": [1.0] * 4,
+                                                                 "long_factor": [1.0] * 4}),
+    'rope_type "longrope" is not supported', kind="config")
+bad("phi3 with two rotary factors", dict(cfg, rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.75}),
+    "rope_parameters' partial_rotary_factor 0.75 differs", kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
     'layer_types[1] = "sliding_attention" is not supported', dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms

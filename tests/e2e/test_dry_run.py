@@ -170,6 +170,9 @@ def main():
                 "use_sliding_window": False, "attention_bias": False}
     qwen3_06b = dict(qwen3_8b, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
                      num_attention_heads=16, tie_word_embeddings=True)
+    phi3_mini = {"model_type": "phi3", "hidden_size": 3072, "intermediate_size": 8192, "num_hidden_layers": 32,
+                 "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32064,
+                 "max_position_embeddings": 4096, "sliding_window": 2047, "tie_word_embeddings": False}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -181,7 +184,8 @@ def main():
             ("Qwen3-0.6B", qwen3_06b, q06),
             ("Qwen3-0.6B without head_dim", {k: v for k, v in qwen3_06b.items() if k != "head_dim"}, q06),
             ("Qwen3-8B with attention_bias", dict(qwen3_8b, attention_bias=True),
-             8190735360 + 36 * (4096 + 2 * 1024 + 4096))):
+             8190735360 + 36 * (4096 + 2 * 1024 + 4096)),
+            ("Phi-3-mini-4k", phi3_mini, 3821079552)):  # the model card's 3.8B; fused qkv_proj and gate_up_proj
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
