@@ -68,4 +68,37 @@ printf 'DON\047T 12345 cafe\314\201 \341\204\200\341\205\241 !!\r\n\r\n  x\n' > 
 "$COMP" prune --model "$T/l3" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 --out "$T/l3.h5"
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null
 "$COMP" eval --model "$T/l3exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
+# Qwen3 (per-head q/k norms, in the archive's layer vectors) and Phi-3 (fused qkv_proj / gate_up_proj,
+# RoPE on half of each head, a sliding window) made from the default model, pruned, exported, evaluated
+mkdir "$T/q3" "$T/p3"
+/usr/bin/python3 - "$M" "$T" <<'PY'
+import json, os, sys
+import numpy as np
+sys.path.insert(0, os.path.join(os.environ["COMP_SRC"], "tests", "e2e"))
+from e2e_common import st_load, st_save  # noqa: E402
+m, t = sys.argv[1:]
+cfg = json.load(open(f"{m}/config.json"))
+w = {k: v.astype(np.float32) for k, v in st_load(f"{m}/model.safetensors").items()}
+hd, rng = cfg["head_dim"], np.random.default_rng(0)
+q3 = dict(w, **{f"model.layers.{l}.self_attn.{n}_norm.weight": (1 + 0.1 * rng.standard_normal(hd)).astype(np.float32)
+                for l in range(cfg["num_hidden_layers"]) for n in "qk"})
+st_save(f"{t}/q3/model.safetensors", q3)
+json.dump(dict(cfg, model_type="qwen3", architectures=["Qwen3ForCausalLM"]), open(f"{t}/q3/config.json", "w"))
+p3 = {k: v for k, v in w.items() if not k.endswith(("q_proj.weight", "k_proj.weight", "v_proj.weight",
+                                                     "gate_proj.weight", "up_proj.weight"))}
+for l in range(cfg["num_hidden_layers"]):
+    p = f"model.layers.{l}."
+    p3[p + "self_attn.qkv_proj.weight"] = np.concatenate([w[p + f"self_attn.{x}_proj.weight"] for x in "qkv"])
+    p3[p + "mlp.gate_up_proj.weight"] = np.concatenate([w[p + f"mlp.{x}_proj.weight"] for x in ("gate", "up")])
+st_save(f"{t}/p3/model.safetensors", p3)
+json.dump(dict(cfg, model_type="phi3", architectures=["Phi3ForCausalLM"], partial_rotary_factor=0.5,
+               sliding_window=32), open(f"{t}/p3/config.json", "w"))
+PY
+for k in q3 p3; do
+  cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
+  mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
+    --out "$T/$k.h5"
+  "$COMP" export "$T/$k.h5" --out "$T/${k}exp" --force >/dev/null
+  "$COMP" eval --model "$T/${k}exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
+done
 echo "sanitized pipeline ok"
