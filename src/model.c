@@ -716,7 +716,9 @@ comp_role comp_layer_vec_role(comp_layer_vec v)
 
 int64_t comp_layer_vec_len(const comp_hparams *hp, comp_layer_vec v)
 {
-  return v == COMP_VEC_Q_NORM || v == COMP_VEC_K_NORM ? hp->head_dim : hp->n_embd;
+  int64_t sh[2] = {0, 0};
+  role_shape(hp, 0, comp_layer_vec_role(v), sh); /* one-dimensional: (D) or (head_dim) */
+  return sh[0];
 }
 
 float **comp_layer_vec_at(comp_layer *ly, comp_layer_vec v)
