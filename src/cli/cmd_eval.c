@@ -64,27 +64,25 @@ int comp_cmd_eval(int argc, char **argv)
   int64_t     seq_len = 2048, max_windows = 0, batch = 0;
   int         json = 0, quiet = 0, force = 0;
   char       *command = comp_cli_command_line(argc, argv);
-  comp_opt    opts[]  = {
-          {"model", COMP_OPT_STR, &model, "PATH",
-           "Hugging Face model directory, llama2.c .bin checkpoint or comp prune archive\n(.h5, evaluated compact: "
-               "gathers, then smaller matmuls) (required)"},
-          {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
-           "tokenizer.json, SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: beside the model)"},
-          {"text", COMP_OPT_STR, &text, "FILE", "evaluation text, scored exactly as stored (required; UTF-8, non-empty)"},
-          {"seq-len", COMP_OPT_INT, &seq_len, "L", "tokens per window (default 2048; at most the model's max positions)"},
-          {"max-windows", COMP_OPT_INT, &max_windows, "N", "score only the first N windows (default: all)"},
-          {"batch-windows", COMP_OPT_INT, &batch, "N", "windows held in memory at once per rank (default: 1 GiB budget)"},
-          {"out", COMP_OPT_STR, &out, "R.h5",
-           "also write the result as an eval archive (HDF5, root attributes: ppl, nll_mean, tokens,\n"
-               "windows, seq_len, ranks, seconds, peak_rss_bytes, text_path/_sha256, model_path/_kind/\n"
-               "_sha256, archive_complete_sha256, slurm_job_id, created, command, ...; layout in\n"
-               "include/comp/eval_archive.h); written as R.h5.tmp, renamed when complete"},
-          {"force", COMP_OPT_FLAG, &force, NULL, "overwrite an existing --out file"},
-          {"sweep-cell", COMP_OPT_STR, &sweep_cell, "ID",
-           "provenance: the sweep cell this run belongs to (set by comp sweep run)"},
-          {"sweep-jobs", COMP_OPT_STR, &sweep_jobs, "FILE", "provenance: the sweep's jobs file (set by comp sweep run)"},
-          {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the result as the last stdout line"},
-          {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
+  char        model_help[320];
+  comp_opt    opts[] = {
+         {"model", COMP_OPT_STR, &model, "PATH", comp_cli_model_help(model_help, sizeof model_help, COMP_CLI_RUN_MODELS)},
+         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", COMP_CLI_TOKENIZER_HELP},
+         {"text", COMP_OPT_STR, &text, "FILE", "evaluation text, scored exactly as stored (required; UTF-8, non-empty)"},
+         {"seq-len", COMP_OPT_INT, &seq_len, "L", "tokens per window (default 2048; at most the model's max positions)"},
+         {"max-windows", COMP_OPT_INT, &max_windows, "N", "score only the first N windows (default: all)"},
+         {"batch-windows", COMP_OPT_INT, &batch, "N", "windows held in memory at once per rank (default: 1 GiB budget)"},
+         {"out", COMP_OPT_STR, &out, "R.h5",
+          "also write the result as an eval archive (HDF5, root attributes: ppl, nll_mean, tokens,\n"
+             "windows, seq_len, ranks, seconds, peak_rss_bytes, text_path/_sha256, model_path/_kind/\n"
+             "_sha256, archive_complete_sha256, slurm_job_id, created, command, ...; layout in\n"
+             "include/comp/eval_archive.h); written as R.h5.tmp, renamed when complete"},
+         {"force", COMP_OPT_FLAG, &force, NULL, "overwrite an existing --out file"},
+         {"sweep-cell", COMP_OPT_STR, &sweep_cell, "ID",
+          "provenance: the sweep cell this run belongs to (set by comp sweep run)"},
+         {"sweep-jobs", COMP_OPT_STR, &sweep_jobs, "FILE", "provenance: the sweep's jobs file (set by comp sweep run)"},
+         {"json", COMP_OPT_FLAG, &json, NULL, "print one JSON object with the result as the last stdout line"},
+         {"quiet", COMP_OPT_FLAG, &quiet, NULL, "no progress on stderr"},
   };
   int rc =
       comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]),

@@ -37,13 +37,11 @@ static comp_status next_token(comp_model *m, const int32_t *ids, int64_t T, floa
 int comp_cmd_generate(int argc, char **argv)
 {
   const char *model = NULL, *tok_path = NULL, *prompt = "";
-  int64_t     steps  = 64;
+  int64_t     steps = 64;
+  char        model_help[320];
   comp_opt    opts[] = {
-         {"model", COMP_OPT_STR, &model, "PATH",
-          "Hugging Face model directory, llama2.c .bin checkpoint or comp prune archive\n(.h5, evaluated compact: "
-             "gathers, then smaller matmuls) (required)"},
-         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH",
-          "tokenizer.json, SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: beside the model)"},
+         {"model", COMP_OPT_STR, &model, "PATH", comp_cli_model_help(model_help, sizeof model_help, COMP_CLI_RUN_MODELS)},
+         {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", COMP_CLI_TOKENIZER_HELP},
          {"prompt", COMP_OPT_STR, &prompt, "TEXT", "prompt (default empty: start from BOS)"},
          {"steps", COMP_OPT_INT, &steps, "N",
           "new tokens to generate (default 64; stops early at EOS/BOS or max positions)"},

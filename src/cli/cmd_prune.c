@@ -323,8 +323,10 @@ int comp_cmd_prune(int argc, char **argv)
   double   ratio = NAN, ridge = 1e-6, p_max = 0.9, tau_first = 1e-6, tau_growth = 1.5, tau_max = 1.0;
   int64_t  ranks_per_layer = 0, remove_layers = -1, samples = 10, len = 128, seed = 0, step_div = 128;
   int      json = 0, quiet = 0, no_tuning = 0, force = 0, resume = 0, dry_run = 0, check_args = 0;
+  char     model_help[320];
   comp_opt opts[] = {
-      {"model", COMP_OPT_STR, &model, "PATH", "Hugging Face model directory or llama2.c .bin checkpoint (required)"},
+      {"model", COMP_OPT_STR, &model, "PATH",
+       comp_cli_model_help(model_help, sizeof model_help, " or llama2.c .bin checkpoint (required)")},
       {"tokenizer", COMP_OPT_STR, &tok_path, "PATH", "tokenizer.json or tokenizer.bin (default: beside the model)"},
       {"ratio", COMP_OPT_DOUBLE, &ratio, "P", "fraction of all parameters to remove, in (0, 1) (required)"},
       {"calib", COMP_OPT_STR, &calib, "FILE", "calibration text (required; UTF-8)"},

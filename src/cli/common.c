@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comp/arch.h"
 #include "comp/dist.h"
 #include "comp/sha256.h"
 #include "comp/text.h"
@@ -132,4 +133,12 @@ void comp_cli_fill_uniform(float *p, int64_t n, float a, uint64_t seed)
     s ^= s << 13, s ^= s >> 7, s ^= s << 17;
     p[i] = a * (2.0f * (float)((s >> 11) * (1.0 / 9007199254740992.0)) - 1.0f);
   }
+}
+
+const char *comp_cli_model_help(char *buf, size_t n, const char *tail)
+{
+  char names[256];
+  comp_arch_hf_names(names, sizeof names);
+  snprintf(buf, n, "Hugging Face model directory (model_type %s)%s", names, tail);
+  return buf;
 }

@@ -36,6 +36,17 @@ comp_status comp_cli_model_sha256(const comp_model *m, char hex[65]);
 /* The command line as one string: "comp " + argv joined by spaces (malloc'd; NULL when out of memory). */
 char *comp_cli_command_line(int argc, char **argv);
 
+/* --model's help: "Hugging Face model directory (model_type llama, ...)<tail>", the model_type
+ * values from the architecture table, into buf (n bytes); returns buf. */
+const char *comp_cli_model_help(char *buf, size_t n, const char *tail);
+/* What comp eval and comp generate run besides Hugging Face directories (--model's help tail), and
+ * the tokenizers they read (--tokenizer's help). */
+#define COMP_CLI_RUN_MODELS                                                                                            \
+  ", llama2.c .bin checkpoint\nor comp prune archive (.h5, evaluated compact: gathers, then smaller matmuls) "         \
+  "(required)"
+#define COMP_CLI_TOKENIZER_HELP                                                                                        \
+  "tokenizer.json, SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: beside the model)"
+
 /* p (n) = deterministic uniform(-a, a) numbers (xorshift from seed; no rand()) for synthetic data. */
 void comp_cli_fill_uniform(float *p, int64_t n, float a, uint64_t seed);
 

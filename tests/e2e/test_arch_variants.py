@@ -464,5 +464,11 @@ r = run(["eval", "--model", q, "--text", TEXT, "--seq-len", str(L), "--quiet"])
 lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
+# --help and the unknown-model_type error name every family, from the architecture table
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "opt", "chatglm"]
+for cmd in ("prune", "eval", "generate"):
+    line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
+    check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")
+bad("an unknown model_type", dict(cfg, model_type="gemma"), 'model_type "gemma" (supported: llama, ', kind="config")
 shutil.rmtree(tmp, ignore_errors=True)
 finish()
