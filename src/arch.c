@@ -83,38 +83,38 @@
 #define QKV_B_PARTS   COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B
 #define GATE_UP_PARTS COMP_ROLE_FFN_GATE, COMP_ROLE_FFN_UP
 
+/* The LLaMA block the llama, mistral, phi3, qwen2 and qwen3 rows share: pre-RMSNorm, SiLU-gated FFN,
+ * rotate_half RoPE with base 10000 unless the config says otherwise, Hugging Face's rope_scaling
+ * (modeling_rope_utils), an untied head unless the config ties it */
+#define LLAMA_BLOCK                                                                                                    \
+  .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF, .rope_theta = 10000.0f,  \
+  .tie_default = false, .rope_scaling = true
+
+/* Fused rows (ChatGLM, Phi-3): q | k | v in one tensor, gate | up in another */
+#define FUSED_QKV_GATE_UP                                                                                              \
+  [COMP_ROLE_ATTN_Q] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_K] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}}, \
+  [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}}, [COMP_ROLE_FFN_UP] = {2, {GATE_UP_PARTS}}
+
 static const comp_arch_desc arch_llama = {
     .name          = "llama",
     .hf_model_type = {"llama", NULL},
-    .norm          = COMP_NORM_RMS,
-    .act           = COMP_ACT_SILU,
-    .ffn           = COMP_FFN_GATED,
-    .rope          = COMP_ROPE_HALF,
-    .norm_eps      = 1e-6f,
-    .rope_theta    = 10000.0f,
-    .tie_default   = false,
-    .rope_scaling  = true, /* LlamaRotaryEmbedding: modeling_rope_utils */
-    .cfg           = LLAMA_CFG,
-    .tensor        = {LLAMA_TENSORS},
-    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
-    .opt_on        = LLAMA_OPT_ON,
+    LLAMA_BLOCK,
+    .norm_eps = 1e-6f,
+    .cfg      = LLAMA_CFG,
+    .tensor   = {LLAMA_TENSORS},
+    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .opt_on   = LLAMA_OPT_ON,
 };
 
 static const comp_arch_desc arch_mistral = {
     /* transformers' modeling_mistral.py: LLaMA's block; with config.sliding_window set, every layer's
      * query i attends to keys j with i - W < j <= i (masking_utils' sliding_window_overlay).
      * MistralConfig's default is 4096 (Mistral-7B-v0.1); v0.2 and later configs write null. */
-    .name           = "mistral",
-    .hf_model_type  = {"mistral", NULL},
-    .norm           = COMP_NORM_RMS,
-    .act            = COMP_ACT_SILU,
-    .ffn            = COMP_FFN_GATED,
-    .rope           = COMP_ROPE_HALF,
+    .name          = "mistral",
+    .hf_model_type = {"mistral", NULL},
+    LLAMA_BLOCK,
     .norm_eps       = 1e-6f,
-    .rope_theta     = 10000.0f,
     .sliding_window = 4096,
-    .tie_default    = false,
-    .rope_scaling   = true, /* MistralRotaryEmbedding: modeling_rope_utils */
     .cfg            = MISTRAL_CFG,
     .tensor         = {LLAMA_TENSORS},
     .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL)}, /* MistralConfig has no bias switches */
@@ -124,18 +124,12 @@ static const comp_arch_desc arch_phi3 = {
     /* transformers' modeling_phi3.py: LLaMA's block with q | k | v in the rows of qkv_proj and gate | up
      * in those of gate_up_proj (chunk(2): act(first half) * second half); rotate_half RoPE on the first
      * partial_rotary_factor of each head; with sliding_window set, Mistral's window (Phi3Config's
-     * default: none; Phi-3-mini-4k writes 2047). No biases. */
+     * default: none; Phi-3-mini-4k writes 2047). No biases; longrope (the 128k models) is refused. */
     .name          = "phi3",
     .hf_model_type = {"phi3", NULL},
-    .norm          = COMP_NORM_RMS,
-    .act           = COMP_ACT_SILU,
-    .ffn           = COMP_FFN_GATED,
-    .rope          = COMP_ROPE_HALF,
-    .norm_eps      = 1e-5f,
-    .rope_theta    = 10000.0f,
-    .tie_default   = false,
-    .rope_scaling  = true, /* modeling_rope_utils; longrope (the 128k models) is refused */
-    .cfg           = PHI3_CFG,
+    LLAMA_BLOCK,
+    .norm_eps = 1e-5f,
+    .cfg      = PHI3_CFG,
     .tensor =
         {
             [COMP_ROLE_TOK_EMBD]  = "model.embed_tokens.weight",
@@ -166,31 +160,18 @@ static const comp_arch_desc arch_phi3 = {
             [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
             [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
         },
-    .fused =
-        {
-            [COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
-            [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
-            [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
-            [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}},
-            [COMP_ROLE_FFN_UP]   = {2, {GATE_UP_PARTS}},
-        },
+    .fused = {FUSED_QKV_GATE_UP},
 };
 
 static const comp_arch_desc arch_qwen2 = {
     .name          = "qwen2",
     .hf_model_type = {"qwen2", NULL},
-    .norm          = COMP_NORM_RMS,
-    .act           = COMP_ACT_SILU,
-    .ffn           = COMP_FFN_GATED,
-    .rope          = COMP_ROPE_HALF,
-    .norm_eps      = 1e-6f,
-    .rope_theta    = 10000.0f,
-    .tie_default   = false,
-    .rope_scaling  = true, /* Qwen2RotaryEmbedding: modeling_rope_utils */
-    .cfg           = LLAMA_CFG,
-    .tensor        = {LLAMA_TENSORS},
-    .need          = {LLAMA_NEED(COMP_NEED_REQUIRED)},
-    .rules         = QWEN_RULES,
+    LLAMA_BLOCK,
+    .norm_eps = 1e-6f,
+    .cfg      = LLAMA_CFG,
+    .tensor   = {LLAMA_TENSORS},
+    .need     = {LLAMA_NEED(COMP_NEED_REQUIRED)},
+    .rules    = QWEN_RULES,
 };
 
 static const comp_arch_desc arch_qwen3 = {
@@ -200,20 +181,14 @@ static const comp_arch_desc arch_qwen3 = {
      * hidden_size / heads. */
     .name          = "qwen3",
     .hf_model_type = {"qwen3", NULL},
-    .norm          = COMP_NORM_RMS,
-    .act           = COMP_ACT_SILU,
-    .ffn           = COMP_FFN_GATED,
-    .rope          = COMP_ROPE_HALF,
-    .norm_eps      = 1e-6f,
-    .rope_theta    = 10000.0f,
-    .head_dim      = 128,
-    .tie_default   = false,
-    .rope_scaling  = true, /* Qwen3RotaryEmbedding: modeling_rope_utils */
-    .cfg           = LLAMA_CFG,
-    .rules         = QWEN_RULES,
-    .opt_on        = QWEN3_OPT_ON,
-    .tensor        = {LLAMA_TENSORS, QK_NORM_TENSORS},
-    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
+    LLAMA_BLOCK,
+    .norm_eps = 1e-6f,
+    .head_dim = 128,
+    .cfg      = LLAMA_CFG,
+    .rules    = QWEN_RULES,
+    .opt_on   = QWEN3_OPT_ON,
+    .tensor   = {LLAMA_TENSORS, QK_NORM_TENSORS},
+    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -368,17 +343,8 @@ static const comp_arch_desc arch_chatglm = {
             [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
             [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
         },
-    .fused =
-        {
-            [COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
-            [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
-            [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
-            [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}},
-            [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
-            [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}},
-            [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}},
-            [COMP_ROLE_FFN_UP]   = {2, {GATE_UP_PARTS}},
-        },
+    .fused = {FUSED_QKV_GATE_UP, [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}}, [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
+              [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}}},
 };
 
 /* one row per family, indexed by comp_arch */

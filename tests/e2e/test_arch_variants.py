@@ -161,6 +161,30 @@ def prune(model, arc, ratio, remove):
                 str(remove), "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"])
 
 
+def with_config(path, cfg, suffix):
+    """A copy of model directory path with cfg as its config.json."""
+    d = f"{path}-{suffix}"
+    shutil.copytree(path, d)
+    json.dump(cfg, open(f"{d}/config.json", "w"), indent=1)
+    return d
+
+
+def model_attr(arc, name):
+    """Attribute name of an archive's /model group (None when absent)."""
+    with h5py.File(arc, "r") as h:
+        return h["model"].attrs.get(name)
+
+
+def archive_is_export(name, arc, exp, ecfg, et):
+    """comp eval of archive arc == of its export exp (rel < 1e-6) == the numpy oracle on the exported
+    tensors et with the exported config ecfg (rel < 1e-5); the archive's NLL."""
+    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, et, ids)
+    check(ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5,
+          f"{name}: comp eval of the archive {ea} == of the export {ee} (rel < 1e-6) == numpy oracle on the export "
+          f"{oe:.8f} (rel < 1e-5)")
+    return ea
+
+
 r = subprocess.run([COMP, "tokenize", "--tokenizer", TOK, "--text", TEXT], capture_output=True, text=True)
 ids = np.array(json.loads(r.stdout))
 variants = [("qwen2", "qwen2", 4, 2, True, False, False, 1, 16),
@@ -194,10 +218,8 @@ for name, mt, nh, nkv, qkv_b, all_b, tied, seed, hd in variants:
                   f"{name}: {which} weights set to ones change the loss ({ref:.6f} -> {nz}), as in the oracle")
         st_save(f"{path}/model.safetensors", t)
     if "swa" in name:  # the same weights with sliding_window null: full attention, another loss
-        full, fcfg = f"{path}-full", dict(cfg, sliding_window=None)
-        shutil.copytree(path, full)
-        json.dump(fcfg, open(f"{full}/config.json", "w"), indent=1)
-        nz, fref = comp_nll(full), oracle_nll(fcfg, t, ids)
+        fcfg = dict(cfg, sliding_window=None)
+        nz, fref = comp_nll(with_config(path, fcfg, "full")), oracle_nll(fcfg, t, ids)
         check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - fref) / fref < 1e-5,
               f"{name}: with sliding_window null the loss changes ({ref:.6f} -> {nz}), as in the oracle ({fref:.6f})")
 
@@ -207,17 +229,13 @@ arc, exp = f"{tmp}/swa.h5", f"{tmp}/swa-export"
 res = last_json(prune(path, arc, 0.2, 0))
 r = run(["export", arc, "--out", exp]) if res else None
 ecfg = json.load(open(f"{exp}/config.json")) if r and r.returncode == 0 else {}
-with h5py.File(arc, "r") if res else open(os.devnull) as h:
-    win = h["model"].attrs.get("sliding_window") if res else None
+win = model_attr(arc, "sliding_window") if res else None
 check(win == 16 and ecfg.get("sliding_window") == 16 and ecfg.get("model_type") == "mistral",
       f"mistral-swa pruned: archive sliding_window {win}, exported config.json {ecfg.get('sliding_window')}")
 if ecfg:
-    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, st_load(f"{exp}/model.safetensors"), ids)
-    check(ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5,
-          f"mistral-swa: comp eval of the archive {ea} == of the export {ee} == numpy oracle {oe:.8f}")
+    archive_is_export("mistral-swa", arc, exp, ecfg, st_load(f"{exp}/model.safetensors"))
 res = last_json(prune(models["mistral"][0], f"{tmp}/mistral.h5", 0.2, 0))  # no key: MistralConfig's 4096
-with h5py.File(f"{tmp}/mistral.h5", "r") if res else open(os.devnull) as h:
-    win = h["model"].attrs.get("sliding_window") if res else None
+win = model_attr(f"{tmp}/mistral.h5", "sliding_window") if res else None
 check(win == 4096, f"mistral without a sliding_window key: the archive's window {win} (MistralConfig's default 4096)")
 
 # ---- qwen3 pruned and exported: the q/k norms go through the archive unchanged --------------------
@@ -236,13 +254,10 @@ if res:
 if res and r.returncode == 0:
     ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
     norms = sorted(k for k in et if "_norm." in k and "self_attn" in k)
-    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, et, ids)
-    ok = ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5
     check(ecfg.get("model_type") == "qwen3" and ecfg.get("head_dim") == 24 and
           norms == ["model.layers.0.self_attn.k_norm.weight", "model.layers.0.self_attn.q_norm.weight"],
           f"export: model_type {ecfg.get('model_type')}, head_dim {ecfg.get('head_dim')}, per-head norms {norms}")
-    check(ok, f"qwen3: comp eval of the archive {ea} == of the export {ee} (rel < 1e-6) == numpy oracle on the "
-          f"export {oe:.8f} (rel < 1e-5)")
+    archive_is_export("qwen3", arc, exp, ecfg, et)
 
 # ---- rope_scaling: Llama 3.1's llama3 and linear ----------------------------------------------------
 LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
@@ -258,10 +273,8 @@ for name, rs, seed in [("llama3", LLAMA3, 4), ("linear", LINEAR, 5)]:
     ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
     rel = abs(got - ref) / ref if got is not None else 1
     check(rel < 1e-5, f"rope-{name}: mean NLL {got} vs numpy oracle {ref:.8f} (rel {rel:.1e} < 1e-5)")
-    plain, pcfg = f"{path}-plain", {k: v for k, v in cfg.items() if k != "rope_scaling"}
-    shutil.copytree(path, plain)
-    json.dump(pcfg, open(f"{plain}/config.json", "w"), indent=1)
-    nz, pref = comp_nll(plain), oracle_nll(pcfg, t, ids)
+    pcfg = {k: v for k, v in cfg.items() if k != "rope_scaling"}
+    nz, pref = comp_nll(with_config(path, pcfg, "plain")), oracle_nll(pcfg, t, ids)
     check(nz is not None and abs(nz - ref) / ref > 1e-4 and abs(nz - pref) / ref < 1e-5,
           f"rope-{name}: without rope_scaling the loss changes ({ref:.6f} -> {nz}, rel "
           f"{abs((nz or 0) - ref) / ref:.1e} > 1e-4), as in the oracle ({pref:.6f})")
@@ -281,10 +294,8 @@ for what, v5, ocfg in (
         ("llama3 scaling and base", dict(LLAMA3, rope_theta=cfg["rope_theta"]), cfg),
         ("base 500000, rope_type default", {"rope_type": "default", "rope_theta": 500000.0},
          dict({k: v for k, v in cfg.items() if k != "rope_scaling"}, rope_theta=500000.0))):
-    d = f"{path}-v5-{len(os.listdir(tmp))}"
-    shutil.copytree(path, d)
-    json.dump(dict({k: v for k, v in cfg.items() if k not in ("rope_scaling", "rope_theta")}, rope_parameters=v5),
-              open(f"{d}/config.json", "w"), indent=1)
+    d = with_config(path, dict({k: v for k, v in cfg.items() if k not in ("rope_scaling", "rope_theta")},
+                               rope_parameters=v5), f"v5-{len(os.listdir(tmp))}")
     got, want = comp_nll(d), oracle_nll(ocfg, t, ids)
     check(got is not None and abs(got - want) / want < 1e-5 and (ocfg is cfg or abs(want - ref) / ref > 1e-4),
           f"rope_parameters ({what}): mean NLL {got} vs numpy oracle {want:.8f} (scaled with base "
@@ -317,10 +328,7 @@ if res:
           + ("" if r.returncode == 0 else f": {r.stderr.strip()}"))
 if res and ecfg:
     et = st_load(f"{exp}/model.safetensors")
-    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, et, ids)
-    ok = ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5
-    check(ok, f"comp eval of the archive {ea} == of the export {ee} (rel < 1e-6) == numpy oracle on the export "
-          f"{oe:.8f} (rel < 1e-5)")
+    ea = archive_is_export("rope-llama3", arc, exp, ecfg, et)
     noattr = f"{tmp}/llama3-no-attrs.h5"  # as an archive written before the rope_scaling attributes
     shutil.copy(arc, noattr)
     with h5py.File(noattr, "r+") as h:
@@ -373,18 +381,12 @@ check(got is not None and abs(got - ref) / ref < 1e-5, f"phi3: mean NLL {got} vs
       f"qkv_proj and gate_up_proj, RoPE on 8 of 16 dims, sliding_window 24)")
 for what, c in (("partial_rotary_factor 1", dict(cfg, partial_rotary_factor=1.0)),
                 ("no sliding_window", dict(cfg, sliding_window=None))):
-    d = f"{path}-{len(os.listdir(tmp))}"
-    shutil.copytree(path, d)
-    json.dump(c, open(f"{d}/config.json", "w"), indent=1)
-    nz, oz = comp_nll(d), oracle_nll(c, t, ids)
+    nz, oz = comp_nll(with_config(path, c, str(len(os.listdir(tmp))))), oracle_nll(c, t, ids)
     check(nz is not None and abs(nz - ref) / ref > 1e-3 and abs(nz - oz) / oz < 1e-5,
           f"phi3 with {what}: the loss changes ({ref:.6f} -> {nz}), as in the oracle ({oz:.6f})")
-d = f"{path}-v5"  # transformers 5: the factor and the base in rope_parameters
-shutil.copytree(path, d)
-json.dump(dict({k: v for k, v in cfg.items() if k not in ("partial_rotary_factor", "rope_theta")},
-               rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
-          open(f"{d}/config.json", "w"), indent=1)
-nz = comp_nll(d)
+v5 = {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}  # transformers 5's place for both
+nz = comp_nll(with_config(path, dict({k: v for k, v in cfg.items() if k not in ("partial_rotary_factor", "rope_theta")},
+                                     rope_parameters=v5), "v5"))
 check(nz is not None and nz == got, f"phi3 with partial_rotary_factor in rope_parameters: {nz} == {got}")
 arc, exp = f"{tmp}/phi3.h5", f"{tmp}/phi3-export"
 res = last_json(prune(path, arc, 0.2, 0))
@@ -392,15 +394,13 @@ r = run(["export", arc, "--out", exp]) if res else None
 if r is not None and r.returncode == 0:
     ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
     fused = sorted(k for k in et if k.startswith("model.layers.0.") and "proj" in k)
-    ea, ee, oe = comp_nll(arc), comp_nll(exp), oracle_nll(ecfg, phi3_split(et, ecfg), ids)
     check(fused == [f"model.layers.0.{x}.weight" for x in ("mlp.down_proj", "mlp.gate_up_proj", "self_attn.o_proj",
                                                            "self_attn.qkv_proj")] and
           et["model.layers.0.self_attn.qkv_proj.weight"].shape == (4 * 16 + 2 * 2 * 16, 64) and
           ecfg.get("partial_rotary_factor") == 0.5 and ecfg.get("sliding_window") == 24,
           f"phi3 pruned and exported: layer 0's tensors {fused}, config partial_rotary_factor "
           f"{ecfg.get('partial_rotary_factor')}, sliding_window {ecfg.get('sliding_window')}")
-    check(ea is not None and ee is not None and abs(ea - ee) / ea < 1e-6 and abs(ea - oe) / ea < 1e-5,
-          f"phi3: comp eval of the archive {ea} == of the export {ee} == numpy oracle on the export {oe:.8f}")
+    archive_is_export("phi3", arc, exp, ecfg, phi3_split(et, ecfg))
 else:
     check(False, "phi3 pruned and exported: " + (r.stderr.strip() if r is not None else "comp prune failed"))
 
