@@ -124,7 +124,8 @@ static const comp_arch_desc arch_phi3 = {
     /* transformers' modeling_phi3.py: LLaMA's block with q | k | v in the rows of qkv_proj and gate | up
      * in those of gate_up_proj (chunk(2): act(first half) * second half); rotate_half RoPE on the first
      * partial_rotary_factor of each head; with sliding_window set, Mistral's window (Phi3Config's
-     * default: none; Phi-3-mini-4k writes 2047). No biases; longrope (the 128k models) is refused. */
+     * default: none; Phi-3-mini-4k writes 2047). No biases; the 128k models' longrope is a rope_scaling
+     * kind (src/model.c). */
     .name          = "phi3",
     .hf_model_type = {"phi3", NULL},
     LLAMA_BLOCK,

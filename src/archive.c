@@ -24,17 +24,24 @@ const char *arc_h5_detail(void)
   return buf[0] ? buf : "HDF5 call failed";
 }
 
-/* Create (replacing) scalar attribute `name` of type ftype and write *mem (memory type mtype). */
-static comp_status attr_put(hid_t obj, const char *where, const char *name, hid_t ftype, hid_t mtype, const void *mem)
+/* Create (replacing) attribute `name` of type ftype, scalar (n 0) or a list of n, and write mem
+ * (memory type mtype). */
+static comp_status attr_put_n(hid_t obj, const char *where, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                              const void *mem)
 {
   comp_status s  = COMP_OK;
-  hid_t       sp = H5Screate(H5S_SCALAR), at = -1;
+  hid_t       sp = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR), at = -1;
   if (sp < 0 || (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0) ||
       (at = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(at, mtype, mem) < 0)
     s = comp_error_set(COMP_ERR_IO, "%s: cannot write attribute %s: %s", where, name, arc_h5_detail());
   if (at >= 0) H5Aclose(at);
   if (sp >= 0) H5Sclose(sp);
   return s;
+}
+
+static comp_status attr_put(hid_t obj, const char *where, const char *name, hid_t ftype, hid_t mtype, const void *mem)
+{
+  return attr_put_n(obj, where, name, ftype, mtype, 0, mem);
 }
 
 static hid_t vlen_str_type(void)
@@ -67,8 +74,15 @@ comp_status arc_attr_put_f64(hid_t obj, const char *where, const char *name, dou
   return attr_put(obj, where, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
-/* Open scalar (one-element) attribute `name` of class cls; *at and *ft to close by the caller. */
-static comp_status attr_open(hid_t obj, const char *where, const char *name, H5T_class_t cls, hid_t *at, hid_t *ft)
+comp_status arc_attr_put_f64s(hid_t obj, const char *where, const char *name, int64_t n, const double *values)
+{
+  COMP_CHECK(n > 0, COMP_ERR_INTERNAL, "%s: attribute %s: an empty list", where, name);
+  return attr_put_n(obj, where, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, (hsize_t)n, values);
+}
+
+/* Open attribute `name` of class cls holding n elements; *at and *ft to close by the caller. */
+static comp_status attr_open_n(hid_t obj, const char *where, const char *name, H5T_class_t cls, hssize_t want,
+                               hid_t *at, hid_t *ft)
 {
   *at = *ft = -1;
   COMP_CHECK(H5Aexists(obj, name) > 0, COMP_ERR_FORMAT, "%s: missing attribute %s", where, name);
@@ -79,14 +93,23 @@ static comp_status attr_open(hid_t obj, const char *where, const char *name, H5T
   if (sp >= 0) H5Sclose(sp);
   H5T_class_t c  = *ft >= 0 ? H5Tget_class(*ft) : H5T_NO_CLASS;
   bool        ok = c == cls || (cls == H5T_INTEGER && c == H5T_FLOAT) || (cls == H5T_FLOAT && c == H5T_INTEGER);
-  if (*ft < 0 || n != 1 || !ok) {
+  if (*ft < 0 || n != want || !ok) {
     if (*ft >= 0) H5Tclose(*ft);
     if (*at >= 0) H5Aclose(*at);
     *at = *ft = -1;
-    return comp_error_set(COMP_ERR_FORMAT, "%s: attribute %s is not a single %s", where, name,
-                          cls == H5T_STRING ? "string" : "number");
+    if (want == 1)
+      return comp_error_set(COMP_ERR_FORMAT, "%s: attribute %s is not a single %s", where, name,
+                            cls == H5T_STRING ? "string" : "number");
+    return comp_error_set(COMP_ERR_FORMAT, "%s: attribute %s is not a list of %lld numbers", where, name,
+                          (long long)want);
   }
   return COMP_OK;
+}
+
+/* Open scalar (one-element) attribute `name` of class cls; *at and *ft to close by the caller. */
+static comp_status attr_open(hid_t obj, const char *where, const char *name, H5T_class_t cls, hid_t *at, hid_t *ft)
+{
+  return attr_open_n(obj, where, name, cls, 1, at, ft);
 }
 
 comp_status arc_attr_get_str(hid_t obj, const char *where, const char *name, char **value)
@@ -122,10 +145,11 @@ comp_status arc_attr_get_str(hid_t obj, const char *where, const char *name, cha
   return s;
 }
 
-static comp_status attr_get_num(hid_t obj, const char *where, const char *name, H5T_class_t cls, hid_t mtype, void *v)
+static comp_status attr_get_nums(hid_t obj, const char *where, const char *name, H5T_class_t cls, hid_t mtype,
+                                 hssize_t n, void *v)
 {
   hid_t at, ft;
-  COMP_CALL(attr_open(obj, where, name, cls, &at, &ft));
+  COMP_CALL(attr_open_n(obj, where, name, cls, n, &at, &ft));
   comp_status s = H5Aread(at, mtype, v) < 0 ? comp_error_set(COMP_ERR_FORMAT, "%s: cannot read attribute %s: %s", where,
                                                              name, arc_h5_detail())
                                             : COMP_OK;
@@ -136,12 +160,17 @@ static comp_status attr_get_num(hid_t obj, const char *where, const char *name, 
 
 comp_status arc_attr_get_i64(hid_t obj, const char *where, const char *name, int64_t *value)
 {
-  return attr_get_num(obj, where, name, H5T_INTEGER, H5T_NATIVE_INT64, value);
+  return attr_get_nums(obj, where, name, H5T_INTEGER, H5T_NATIVE_INT64, 1, value);
 }
 
 comp_status arc_attr_get_f64(hid_t obj, const char *where, const char *name, double *value)
 {
-  return attr_get_num(obj, where, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, value);
+  return attr_get_nums(obj, where, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, 1, value);
+}
+
+comp_status arc_attr_get_f64s(hid_t obj, const char *where, const char *name, int64_t n, double *values)
+{
+  return attr_get_nums(obj, where, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, (hssize_t)n, values);
 }
 
 comp_status arc_dset_shape(hid_t loc, const char *where, const char *name, int *ndim, int64_t dims[8])
@@ -298,17 +327,18 @@ static comp_status check_shape(hid_t loc, const char *where, const char *name, b
 }
 
 /* rs from the rope_scaling attributes of /model (absent: none, as in archives before them). */
-static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind rope, comp_rope_scaling *rs)
+static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind rope, int64_t rope_dim,
+                                     comp_rope_scaling *rs)
 {
   *rs = (comp_rope_scaling){.kind = COMP_ROPE_SCALING_NONE};
   if (H5Aexists(g, "rope_scaling") <= 0) return COMP_OK;
   char *name = NULL;
   COMP_CALL(arc_attr_get_str(g, where, "rope_scaling", &name));
   const int   kind = comp_rope_scaling_from_name(name);
-  comp_status s    = kind > 0
-                         ? COMP_OK
-                         : comp_error_set(COMP_ERR_FORMAT, "%s: attribute rope_scaling = \"%s\" must be linear or llama3",
-                                          where, name);
+  comp_status s =
+      kind > 0 ? COMP_OK
+               : comp_error_set(COMP_ERR_FORMAT,
+                                "%s: attribute rope_scaling = \"%s\" must be linear, llama3 or longrope", where, name);
   free(name);
   if (s) return s;
   COMP_CHECK(rope != COMP_ROPE_NONE, COMP_ERR_FORMAT, "%s: attribute rope_scaling without RoPE (rope = none)", where);
@@ -317,7 +347,17 @@ static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind 
   if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {
     COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_low_freq_factor", &rs->low_freq_factor));
     COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_high_freq_factor", &rs->high_freq_factor));
+  }
+  if (rs->kind == COMP_ROPE_SCALING_LLAMA3 || rs->kind == COMP_ROPE_SCALING_LONGROPE)
     COMP_CALL(arc_attr_get_i64(g, where, "rope_scaling_original_max_position_embeddings", &rs->original_ctx));
+  if (rs->kind == COMP_ROPE_SCALING_LONGROPE) { /* a factor per rotated pair */
+    rs->n_pairs = rope_dim / 2;
+    COMP_CHECK(rs->n_pairs >= 1 && rs->n_pairs <= COMP_ROPE_MAX_PAIRS, COMP_ERR_FORMAT,
+               "%s: rope_scaling longrope on %lld rotated dims (at most %d)", where, (long long)rope_dim,
+               2 * COMP_ROPE_MAX_PAIRS);
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_attention_factor", &rs->attention_factor));
+    COMP_CALL(arc_attr_get_f64s(g, where, "rope_scaling_short_factor", rs->n_pairs, rs->short_factor));
+    COMP_CALL(arc_attr_get_f64s(g, where, "rope_scaling_long_factor", rs->n_pairs, rs->long_factor));
   }
   return comp_rope_scaling_check(rs, where);
 }
@@ -371,7 +411,7 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
     COMP_CHECK(hp->sliding_window > 0, COMP_ERR_FORMAT, "%s: attribute sliding_window = %lld must be positive", where,
                (long long)hp->sliding_window);
   }
-  return read_rope_scaling(g, where, hp->rope, &hp->rope_scaling);
+  return read_rope_scaling(g, where, hp->rope, hp->rope_dim, &hp->rope_scaling);
 }
 
 /* Validate kept layer i (group g) and fill r->layers[i]. */

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,11 +91,30 @@ static cJSON *json_float(double v)
   return cJSON_CreateRaw(buf);
 }
 
+/* Phi-3's longrope object in j: Phi3Config's three fields as the 128k models write them (transformers
+ * 4's Phi3Config accepts no others; the original context goes at the config's top level), and
+ * attention_factor only when it is not the one transformers derives from max_position_embeddings
+ * (n_ctx) / original. */
+static cJSON *longrope_json(cJSON *j, const comp_rope_scaling *rs, int64_t n_ctx)
+{
+  cJSON_AddStringToObject(j, "type", "longrope");
+  cJSON *sf = cJSON_AddArrayToObject(j, "short_factor"), *lf = cJSON_AddArrayToObject(j, "long_factor");
+  for (int64_t i = 0; i < rs->n_pairs; i++) {
+    cJSON_AddItemToArray(sf, json_float(rs->short_factor[i]));
+    cJSON_AddItemToArray(lf, json_float(rs->long_factor[i]));
+  }
+  const double f   = (double)n_ctx / (double)rs->original_ctx;
+  const double att = f <= 1.0 ? 1.0 : sqrt(1.0 + log(f) / log((double)rs->original_ctx));
+  if (rs->attention_factor != att) cJSON_AddItemToObject(j, "attention_factor", json_float(rs->attention_factor));
+  return j;
+}
+
 /* Hugging Face's rope_scaling object of rs: rope_type and the fields its kind reads; NULL for none. */
-static cJSON *rope_scaling_json(const comp_rope_scaling *rs)
+static cJSON *rope_scaling_json(const comp_rope_scaling *rs, int64_t n_ctx)
 {
   if (rs->kind == COMP_ROPE_SCALING_NONE) return NULL;
   cJSON *j = cJSON_CreateObject();
+  if (rs->kind == COMP_ROPE_SCALING_LONGROPE) return longrope_json(j, rs, n_ctx);
   cJSON_AddStringToObject(j, "rope_type", comp_rope_scaling_name(rs->kind));
   cJSON_AddItemToObject(j, "factor", json_float(rs->factor));
   if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {
@@ -124,8 +144,11 @@ static comp_status export_config(const arc_reader *r, const char *path)
   set_item(cfg, "torch_dtype", cJSON_CreateString("float32"));
   /* a transformers 5 source keeps its rope_parameters, which hold the same scaling and base */
   const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");
-  cJSON       *rs = rp && !cJSON_IsNull(rp) ? NULL : rope_scaling_json(&r->hp.rope_scaling);
+  cJSON       *rs = rp && !cJSON_IsNull(rp) ? NULL : rope_scaling_json(&r->hp.rope_scaling, r->hp.n_ctx);
   if (rs) set_item(cfg, "rope_scaling", rs);
+  /* longrope: transformers 4 reads the original context (which picks the factor set) at the top level */
+  if (rs && r->hp.rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE)
+    set_item(cfg, "original_max_position_embeddings", cJSON_CreateNumber((double)r->hp.rope_scaling.original_ctx));
   char *txt = cJSON_Print(cfg);
   cJSON_Delete(cfg);
   COMP_CHECK(txt, COMP_ERR_NOMEM, "out of memory");

@@ -23,10 +23,13 @@ const char *arc_h5_detail(void);
 comp_status arc_attr_put_str(hid_t obj, const char *where, const char *name, const char *value);
 comp_status arc_attr_put_i64(hid_t obj, const char *where, const char *name, int64_t value);
 comp_status arc_attr_put_f64(hid_t obj, const char *where, const char *name, double value);
+comp_status arc_attr_put_f64s(hid_t obj, const char *where, const char *name, int64_t n, const double *values);
 /* Readers: a missing attribute is an error naming where/name. *value from get_str: free(). */
 comp_status arc_attr_get_str(hid_t obj, const char *where, const char *name, char **value);
 comp_status arc_attr_get_i64(hid_t obj, const char *where, const char *name, int64_t *value);
 comp_status arc_attr_get_f64(hid_t obj, const char *where, const char *name, double *value);
+/* A list of exactly n numbers. */
+comp_status arc_attr_get_f64s(hid_t obj, const char *where, const char *name, int64_t n, double *values);
 
 /* {attr: value} of every attribute of object h (strings, numbers, short numeric lists; a type note for
  * anything else), or NULL when it has none. where: "file:/object". (archive_info.c) */

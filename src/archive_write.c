@@ -301,9 +301,15 @@ static comp_status put_rope_scaling(hid_t g, const char *where, const comp_rope_
   if (rs->kind == COMP_ROPE_SCALING_NONE) return COMP_OK;
   COMP_CALL(arc_attr_put_str(g, where, "rope_scaling", comp_rope_scaling_name(rs->kind)));
   COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_factor", rs->factor));
-  if (rs->kind != COMP_ROPE_SCALING_LLAMA3) return COMP_OK;
-  COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_low_freq_factor", rs->low_freq_factor));
-  COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_high_freq_factor", rs->high_freq_factor));
+  if (rs->kind == COMP_ROPE_SCALING_LINEAR) return COMP_OK;
+  if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {
+    COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_low_freq_factor", rs->low_freq_factor));
+    COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_high_freq_factor", rs->high_freq_factor));
+  } else { /* LONGROPE: the two factor lists (one per rotated pair) and the resolved attention factor */
+    COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_attention_factor", rs->attention_factor));
+    COMP_CALL(arc_attr_put_f64s(g, where, "rope_scaling_short_factor", rs->n_pairs, rs->short_factor));
+    COMP_CALL(arc_attr_put_f64s(g, where, "rope_scaling_long_factor", rs->n_pairs, rs->long_factor));
+  }
   return arc_attr_put_i64(g, where, "rope_scaling_original_max_position_embeddings", rs->original_ctx);
 }
 

@@ -9,26 +9,42 @@
 
 struct comp_fwd_ws {
   int64_t max_tok, max_seq;
-  float  *h;      /* (n, D)   normed input of a block                 */
-  float  *q;      /* (n, H*hd)                                        */
-  float  *k;      /* (n, Hkv*hd)                                      */
-  float  *v;      /* (n, Hkv*hd)                                      */
-  float  *att;    /* (n, H*hd) attention output before o              */
-  float  *s;      /* (T, T)   attention scores of one head            */
-  float  *f1;     /* (n, F)   gate / fc1                              */
-  float  *f2;     /* (n, F)   up                                      */
-  float  *o;      /* (n, D)   block output before the residual add    */
-  float  *gather; /* (n, max d_in) gathered inputs of compact denses  */
-  float  *rcos;   /* (T, r/2) RoPE tables, r = rope_dim               */
-  float  *rsin;   /* (T, r/2)                                         */
-  int64_t rope_T; /* positions the tables hold                        */
+  float  *h;         /* (n, D)   normed input of a block                 */
+  float  *q;         /* (n, H*hd)                                        */
+  float  *k;         /* (n, Hkv*hd)                                      */
+  float  *v;         /* (n, Hkv*hd)                                      */
+  float  *att;       /* (n, H*hd) attention output before o              */
+  float  *s;         /* (T, T)   attention scores of one head            */
+  float  *f1;        /* (n, F)   gate / fc1                              */
+  float  *f2;        /* (n, F)   up                                      */
+  float  *o;         /* (n, D)   block output before the residual add    */
+  float  *gather;    /* (n, max d_in) gathered inputs of compact denses  */
+  float  *rcos;      /* (T, r/2) RoPE tables, r = rope_dim               */
+  float  *rsin;      /* (T, r/2)                                         */
+  int64_t rope_T;    /* positions the tables hold                     */
+  bool    rope_long; /* the tables use longrope's long factors          */
 };
 
-float comp_rope_inv_freq(const comp_hparams *hp, int64_t i)
+/* longrope's factor set for sequences of T tokens: the long one beyond the original context. */
+static bool rope_long(const comp_hparams *hp, int64_t T)
+{
+  return hp->rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE && T > hp->rope_scaling.original_ctx;
+}
+
+float comp_rope_attention_factor(const comp_hparams *hp)
+{
+  return hp->rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE ? (float)hp->rope_scaling.attention_factor : 1.0f;
+}
+
+float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T)
 {
   const comp_rope_scaling *sc = &hp->rope_scaling;
   const float              v  = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim); /* the default */
   if (sc->kind == COMP_ROPE_SCALING_LINEAR) return v / (float)sc->factor;
+  if (sc->kind == COMP_ROPE_SCALING_LONGROPE) { /* 1 / (ext * base^(2i/r)), ext the fp32 factor tensor */
+    const float ext = (float)(rope_long(hp, T) ? sc->long_factor[i] : sc->short_factor[i]);
+    return 1.0f / (ext * powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim));
+  }
   if (sc->kind != COMP_ROPE_SCALING_LLAMA3) return v;
   /* torch's order of float32 operations; Python-float scalars meet the float32 tensors as float32
    * and x / tensor is reciprocal(tensor) * x */
@@ -41,6 +57,24 @@ float comp_rope_inv_freq(const comp_hparams *hp, int64_t i)
       ((1.0f / wavelen) * ctx - (float)sc->low_freq_factor) / (float)(sc->high_freq_factor - sc->low_freq_factor);
   const float blended = (1.0f - smooth) * llama / f + smooth * llama;
   return !(wavelen < hi_wavelen) && !(wavelen > lo_wavelen) ? blended : llama; /* high ones: unchanged */
+}
+
+/* RoPE tables for positions < w->rope_T, computed as HF does in fp32: angle = pos*inv_freq, over the
+ * r = rope_dim rotated dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2), cos and
+ * sin times longrope's attention factor; the inverse frequencies those of sequences of T tokens. */
+static void rope_tables(const comp_hparams *hp, comp_fwd_ws *w, int64_t T)
+{
+  const int64_t half = hp->rope_dim / 2;
+  const float   att  = comp_rope_attention_factor(hp);
+  for (int64_t i = 0; i < half; i++) {
+    float inv = comp_rope_inv_freq(hp, i, T);
+    for (int64_t p = 0; p < w->rope_T; p++) {
+      float a               = (float)p * inv;
+      w->rcos[p * half + i] = cosf(a) * att;
+      w->rsin[p * half + i] = sinf(a) * att;
+    }
+  }
+  w->rope_long = rope_long(hp, T);
 }
 
 comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t max_seq, comp_fwd_ws **out)
@@ -69,19 +103,9 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
     comp_fwd_ws_destroy(&w);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory for forward scratch (%lld tokens)", (long long)max_tok);
   }
-  /* RoPE tables, computed as HF does in fp32: angle = pos*inv_freq, over the r = rope_dim rotated
-   * dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2) */
-  const int64_t half = hp->rope_dim / 2;
-  for (int64_t i = 0; i < half; i++) {
-    float inv = comp_rope_inv_freq(hp, i);
-    for (int64_t p = 0; p < max_seq; p++) {
-      float a               = (float)p * inv;
-      w->rcos[p * half + i] = cosf(a);
-      w->rsin[p * half + i] = sinf(a);
-    }
-  }
   w->rope_T = max_seq;
-  *out      = w;
+  rope_tables(hp, w, max_seq);
+  *out = w;
   return COMP_OK;
 }
 
@@ -265,6 +289,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   if (ly->k_norm_w)
     norm_rows(COMP_NORM_RMS, w->k, w->k, ly->k_norm_w, NULL, n * hp->n_head_kv, hp->head_dim, hp->norm_eps);
   if (hp->rope != COMP_ROPE_NONE) {
+    if (rope_long(hp, T) != w->rope_long) rope_tables(hp, w, T); /* longrope: the factors of T tokens */
     rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
     rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
   }

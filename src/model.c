@@ -135,8 +135,9 @@ static comp_status read_sliding_window(const cJSON *cfg, const char *path, const
 
 /* ---- rope_scaling ------------------------------------------------------------------------------ */
 
-static const char *const rope_scaling_names[] = {
-    [COMP_ROPE_SCALING_LINEAR] = "linear", [COMP_ROPE_SCALING_LLAMA3] = "llama3"};
+static const char *const rope_scaling_names[] = {[COMP_ROPE_SCALING_LINEAR]   = "linear",
+                                                 [COMP_ROPE_SCALING_LLAMA3]   = "llama3",
+                                                 [COMP_ROPE_SCALING_LONGROPE] = "longrope"};
 enum { ROPE_SCALING_KINDS = sizeof rope_scaling_names / sizeof rope_scaling_names[0] };
 
 const char *comp_rope_scaling_name(comp_rope_scaling_kind k)
@@ -158,13 +159,29 @@ comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *whe
   COMP_CHECK(t, COMP_ERR_FORMAT, "%s: unknown rope_scaling kind %d", where, (int)rs->kind);
   COMP_CHECK(isfinite(rs->factor) && rs->factor > 0, COMP_ERR_FORMAT,
              "%s: rope_scaling (rope_type %s) factor = %g must be a positive number", where, t, rs->factor);
-  if (rs->kind != COMP_ROPE_SCALING_LLAMA3) return COMP_OK;
-  COMP_CHECK(isfinite(rs->low_freq_factor) && rs->low_freq_factor > 0, COMP_ERR_FORMAT,
-             "%s: rope_scaling (rope_type %s) low_freq_factor = %g must be a positive number", where, t,
-             rs->low_freq_factor);
-  COMP_CHECK(isfinite(rs->high_freq_factor) && rs->high_freq_factor > rs->low_freq_factor, COMP_ERR_FORMAT,
-             "%s: rope_scaling (rope_type %s) high_freq_factor = %g must be greater than low_freq_factor = %g", where,
-             t, rs->high_freq_factor, rs->low_freq_factor);
+  if (rs->kind == COMP_ROPE_SCALING_LINEAR) return COMP_OK;
+  if (rs->kind == COMP_ROPE_SCALING_LONGROPE) {
+    COMP_CHECK(rs->n_pairs >= 1 && rs->n_pairs <= COMP_ROPE_MAX_PAIRS, COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) has %lld factors per list (1..%d)", where, t, (long long)rs->n_pairs,
+               COMP_ROPE_MAX_PAIRS);
+    for (int k = 0; k < 2; k++) {
+      const double *f = k ? rs->long_factor : rs->short_factor;
+      for (int64_t i = 0; i < rs->n_pairs; i++)
+        COMP_CHECK(isfinite(f[i]) && f[i] > 0, COMP_ERR_FORMAT,
+                   "%s: rope_scaling (rope_type %s) %s[%lld] = %g must be a positive number", where, t,
+                   k ? "long_factor" : "short_factor", (long long)i, f[i]);
+    }
+    COMP_CHECK(isfinite(rs->attention_factor) && rs->attention_factor > 0, COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) attention_factor = %g must be a positive number", where, t,
+               rs->attention_factor);
+  } else { /* LLAMA3 */
+    COMP_CHECK(isfinite(rs->low_freq_factor) && rs->low_freq_factor > 0, COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) low_freq_factor = %g must be a positive number", where, t,
+               rs->low_freq_factor);
+    COMP_CHECK(isfinite(rs->high_freq_factor) && rs->high_freq_factor > rs->low_freq_factor, COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) high_freq_factor = %g must be greater than low_freq_factor = %g", where,
+               t, rs->high_freq_factor, rs->low_freq_factor);
+  }
   COMP_CHECK(rs->original_ctx > 0, COMP_ERR_FORMAT,
              "%s: rope_scaling (rope_type %s) original_max_position_embeddings = %lld must be positive", where, t,
              (long long)rs->original_ctx);
@@ -179,6 +196,76 @@ static comp_status rope_scaling_number(const cJSON *rs, const char *path, const 
   COMP_CHECK(v && !cJSON_IsNull(v), COMP_ERR_FORMAT, "%s: %s (rope_type %s) has no \"%s\"", path, nm, t, key);
   COMP_CHECK(cJSON_IsNumber(v), COMP_ERR_FORMAT, "%s: %s (rope_type %s) \"%s\" must be a number", path, nm, t, key);
   *out = v->valuedouble;
+  return COMP_OK;
+}
+
+/* list[0..n) = the numbers of rs[key], which must hold exactly n (one per rotated pair). */
+static comp_status longrope_list(const cJSON *rs, const char *path, const char *nm, const char *key, int64_t n,
+                                 double *list)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(rs, key);
+  COMP_CHECK(cJSON_IsArray(v), COMP_ERR_FORMAT, "%s: %s (rope_type longrope) \"%s\" must be a list of numbers", path,
+             nm, key);
+  const int64_t got = cJSON_GetArraySize(v);
+  COMP_CHECK(got == n, COMP_ERR_FORMAT,
+             "%s: %s (rope_type longrope) \"%s\" has %lld numbers; RoPE rotates %lld pairs of each head here", path, nm,
+             key, (long long)got, (long long)n);
+  int64_t      i = 0;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, v)
+  {
+    COMP_CHECK(cJSON_IsNumber(e), COMP_ERR_FORMAT, "%s: %s (rope_type longrope) %s[%lld] must be a number", path, nm,
+               key, (long long)i);
+    list[i++] = e->valuedouble;
+  }
+  return COMP_OK;
+}
+
+/* Phi-3's longrope as transformers reads it (_compute_longrope_parameters and, for the factor set a
+ * sequence uses, longrope_frequency_update): original_max_position_embeddings from the scaling
+ * object (transformers 5), else the config's top level (Phi3Config), else max_position_embeddings;
+ * factor, when not given, max_position_embeddings / original; attention_factor, when not given,
+ * sqrt(1 + ln(factor) / ln(original)) (1 for factor <= 1). A given factor that differs from the
+ * ratio while the top level has the original is refused: transformers 4 takes the ratio, 5 the factor. */
+static comp_status parse_longrope(const cJSON *cfg, const cJSON *rs, const char *path, const char *nm,
+                                  const comp_hparams *hp, comp_rope_scaling *sc)
+{
+  sc->n_pairs = hp->rope_dim / 2;
+  COMP_CHECK(sc->n_pairs <= COMP_ROPE_MAX_PAIRS, COMP_ERR_UNSUPPORTED,
+             "%s: %s (rope_type longrope) on %lld rotated dims per head: comp holds factors for at most %d", path, nm,
+             (long long)hp->rope_dim, 2 * COMP_ROPE_MAX_PAIRS);
+  COMP_CALL(longrope_list(rs, path, nm, "short_factor", sc->n_pairs, sc->short_factor));
+  COMP_CALL(longrope_list(rs, path, nm, "long_factor", sc->n_pairs, sc->long_factor));
+  const cJSON *in  = cJSON_GetObjectItemCaseSensitive(rs, "original_max_position_embeddings");
+  const cJSON *top = cJSON_GetObjectItemCaseSensitive(cfg, "original_max_position_embeddings");
+  in               = in && !cJSON_IsNull(in) ? in : NULL;
+  top              = top && !cJSON_IsNull(top) ? top : NULL;
+  for (int i = 0; i < 2; i++) {
+    const cJSON *v = i ? top : in;
+    COMP_CHECK(!v || (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e12 &&
+                      v->valuedouble == floor(v->valuedouble)),
+               COMP_ERR_FORMAT, "%s: %s original_max_position_embeddings must be a positive integer", path,
+               i ? "the config's" : nm);
+  }
+  COMP_CHECK(!in || !top || in->valuedouble == top->valuedouble, COMP_ERR_FORMAT,
+             "%s: %s original_max_position_embeddings %g and the config's %g differ", path, nm, in->valuedouble,
+             top->valuedouble);
+  sc->original_ctx   = in ? (int64_t)in->valuedouble : top ? (int64_t)top->valuedouble : hp->n_ctx;
+  const double ratio = (double)hp->n_ctx / (double)sc->original_ctx;
+  const cJSON *f     = cJSON_GetObjectItemCaseSensitive(rs, "factor");
+  const cJSON *af    = cJSON_GetObjectItemCaseSensitive(rs, "attention_factor");
+  if (f && !cJSON_IsNull(f)) {
+    COMP_CALL(rope_scaling_number(rs, path, nm, "longrope", "factor", &sc->factor));
+    COMP_CHECK(!top || sc->factor == ratio, COMP_ERR_FORMAT,
+               "%s: %s (rope_type longrope) factor %g differs from max_position_embeddings / "
+               "original_max_position_embeddings = %g (transformers 4 takes the ratio, 5 the factor)",
+               path, nm, sc->factor, ratio);
+  } else {
+    sc->factor = ratio;
+  }
+  if (af && !cJSON_IsNull(af))
+    return rope_scaling_number(rs, path, nm, "longrope", "attention_factor", &sc->attention_factor);
+  sc->attention_factor = sc->factor <= 1.0 ? 1.0 : sqrt(1.0 + log(sc->factor) / log((double)sc->original_ctx));
   return COMP_OK;
 }
 
@@ -223,9 +310,12 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
              d->rope == COMP_ROPE_NONE ? "has no RoPE (learned positions)" : "does not scale its RoPE");
   const int kind = comp_rope_scaling_from_name(t);
   COMP_CHECK(kind > 0, COMP_ERR_UNSUPPORTED,
-             "%s: %s rope_type \"%s\" is not supported (comp implements linear and llama3)", path, nm, t);
+             "%s: %s rope_type \"%s\" is not supported (comp implements linear, llama3 and longrope)", path, nm, t);
   comp_rope_scaling sc = {.kind = (comp_rope_scaling_kind)kind};
-  COMP_CALL(rope_scaling_number(rs, path, nm, t, "factor", &sc.factor));
+  if (sc.kind == COMP_ROPE_SCALING_LONGROPE)
+    COMP_CALL(parse_longrope(cfg, rs, path, nm, hp, &sc));
+  else
+    COMP_CALL(rope_scaling_number(rs, path, nm, t, "factor", &sc.factor));
   if (sc.kind == COMP_ROPE_SCALING_LLAMA3) {
     double ctx = 0;
     COMP_CALL(rope_scaling_number(rs, path, nm, t, "low_freq_factor", &sc.low_freq_factor));

@@ -11,6 +11,7 @@
 #include "comp/dist.h"
 #include "comp/forward.h"
 #include "comp/log.h"
+#include "comp/sha256.h"
 #include "comp/util.h"
 #include "comp/version.h"
 
@@ -437,10 +438,19 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
 static void forward_hparams_key(const comp_hparams *hp, char *buf, size_t n)
 {
   const comp_rope_scaling *rs = &hp->rope_scaling;
-  snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld window %lld",
-           (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
-           rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
-           (long long)hp->sliding_window);
+  int k = snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld window %lld",
+                   (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
+                   rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
+                   (long long)hp->sliding_window);
+  if (rs->kind == COMP_ROPE_SCALING_LONGROPE && k > 0 && (size_t)k < n) { /* its factor lists, hashed */
+    char        lists[65];
+    comp_sha256 c;
+    comp_sha256_init(&c);
+    comp_sha256_update(&c, rs->short_factor, sizeof(double) * (size_t)rs->n_pairs);
+    comp_sha256_update(&c, rs->long_factor, sizeof(double) * (size_t)rs->n_pairs);
+    comp_sha256_final(&c, lists);
+    snprintf(buf + k, n - (size_t)k, " attention %.17g lists %s", rs->attention_factor, lists);
+  }
 }
 
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,
@@ -475,7 +485,7 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
 
   /* the resume journal, keyed by everything that determines the result */
   {
-    char hk[256];
+    char hk[384];
     forward_hparams_key(&m->hp, hk, sizeof hk);
     size_t klen = strlen(options_json ? options_json : "") + strlen(model_sha256) + strlen(hk) + 256;
     char  *key  = malloc(klen);

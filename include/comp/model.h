@@ -33,18 +33,27 @@
 /* Hugging Face `rope_scaling` of the kinds comp implements (modeling_rope_utils.py): the default
  * inv_freq divided by factor (LINEAR), or Llama 3.1's by wavelength (LLAMA3): wavelengths below
  * original_ctx / high_freq_factor kept, above original_ctx / low_freq_factor divided by factor,
- * smoothly blended between. Other kinds (dynamic, yarn, longrope, ...) are refused at load. */
+ * smoothly blended between; or Phi-3's LONGROPE: pair i's inv_freq divided by short_factor[i] for a
+ * sequence of at most original_ctx tokens and by long_factor[i] for a longer one (transformers'
+ * longrope_frequency_update: the window scored decides), cos and sin times attention_factor. Other
+ * kinds (dynamic, yarn, ...) are refused at load. */
+#define COMP_ROPE_MAX_PAIRS 256 /* LONGROPE: the factors of up to 512 rotated dims per head */
 typedef enum comp_rope_scaling_kind {
   COMP_ROPE_SCALING_NONE,
   COMP_ROPE_SCALING_LINEAR,
-  COMP_ROPE_SCALING_LLAMA3
+  COMP_ROPE_SCALING_LLAMA3,
+  COMP_ROPE_SCALING_LONGROPE
 } comp_rope_scaling_kind;
 typedef struct comp_rope_scaling {
   comp_rope_scaling_kind kind;
-  double                 factor;           /* LINEAR, LLAMA3: > 0                                  */
+  double                 factor;           /* LINEAR, LLAMA3: > 0; LONGROPE: the context's growth (recorded) */
   double                 low_freq_factor;  /* LLAMA3: > 0                                          */
   double                 high_freq_factor; /* LLAMA3: > low_freq_factor                            */
-  int64_t                original_ctx;     /* LLAMA3: original_max_position_embeddings, > 0         */
+  int64_t                original_ctx;     /* LLAMA3, LONGROPE: original_max_position_embeddings, > 0 */
+  double                 attention_factor; /* LONGROPE: cos and sin are multiplied by it, > 0       */
+  int64_t                n_pairs;          /* LONGROPE: rope_dim / 2 factors in each list          */
+  double                 short_factor[COMP_ROPE_MAX_PAIRS]; /* (n_pairs) LONGROPE: divisors for T <= original_ctx */
+  double                 long_factor[COMP_ROPE_MAX_PAIRS];  /* (n_pairs) LONGROPE: divisors for T > original_ctx  */
 } comp_rope_scaling;
 
 typedef struct comp_hparams {
@@ -145,7 +154,8 @@ comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0,
 /* The hyper-parameters alone (config.json of a Hugging Face directory, the header of a llama2.c
  * checkpoint): no weights are needed (`comp prune --dry-run`). */
 comp_status comp_model_config(const char *path, comp_hparams *hp);
-/* The rope_type name of a scaling kind ("linear", "llama3"; NULL for NONE) and back (-1: unknown). */
+/* The rope_type name of a scaling kind ("linear", "llama3", "longrope"; NULL for NONE) and back (-1:
+ * unknown). */
 const char *comp_rope_scaling_name(comp_rope_scaling_kind k);
 int         comp_rope_scaling_from_name(const char *name);
 /* COMP_ERR_FORMAT naming the field and value when rs's fields do not fit its kind; where prefixes

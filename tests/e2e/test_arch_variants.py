@@ -9,7 +9,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              each query of a 64-token window attends to its last 16 keys only
   phi3       model_type phi3: q | k | v fused in qkv_proj, gate | up in gate_up_proj,
              partial_rotary_factor 0.5 (RoPE on 8 of 16 dims), sliding_window 24; pruned and exported
-             (the fused tensors written back)
+             (the fused tensors written back); phi3 longrope: the same model with Phi-3-mini-128k's
+             rope_scaling kind, an original context of 32 so that the 64-token windows take the long
+             factors (an original of 64: the short ones), cos and sin times the attention factor
   qwen3      model_type qwen3: q_norm / k_norm (RMSNorm of each q and k head, before RoPE), head_dim
              24 (heads x head_dim = 96, not hidden_size 64), GQA 4/2, tied head
   rope-llama3  model_type llama with Llama 3.1's rope_scaling (rope_type llama3), factors chosen so
@@ -99,6 +101,22 @@ def inv_freq(cfg, hd):
     return np.where(medium, (1 - smooth) * llama / factor + smooth * llama, llama), band
 
 
+def longrope(cfg, r):
+    """Phi-3's longrope for windows of L tokens (transformers 5's _compute_longrope_parameters and
+    longrope_frequency_update, float64): the long factors when L exceeds the original context (the
+    scaling object's, else the config's top-level original_max_position_embeddings), else the short
+    ones; and the attention factor cos and sin are multiplied by. None when cfg has no longrope."""
+    rs = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
+    if rs.get("rope_type", rs.get("type")) != "longrope":
+        return None
+    orig = rs.get("original_max_position_embeddings") or cfg["original_max_position_embeddings"]
+    factor = rs.get("factor") or cfg["max_position_embeddings"] / orig
+    att = rs.get("attention_factor") or (1.0 if factor <= 1 else np.sqrt(1 + np.log(factor) / np.log(orig)))
+    ext = np.array(rs["long_factor"] if L > orig else rs["short_factor"])
+    base = cfg.get("rope_theta") or rs["rope_theta"]
+    return 1.0 / (ext * base ** (np.arange(0, r, 2) / r)), att
+
+
 def oracle_nll(cfg, t, ids, inv=None):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s."""
@@ -110,8 +128,10 @@ def oracle_nll(cfg, t, ids, inv=None):
     # the factor in rope_parameters), the inverse frequencies of an r-dim rotation
     prf = cfg.get("partial_rotary_factor") or (cfg.get("rope_parameters") or {}).get("partial_rotary_factor", 1.0)
     r = int(hd * prf)
-    inv = inv_freq(cfg, r)[0] if inv is None else inv
-    f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1); cos, sin = np.cos(emb), np.sin(emb)
+    lr, att = longrope(cfg, r) or (None, 1.0)
+    inv = (inv_freq(cfg, r)[0] if lr is None else lr) if inv is None else inv
+    f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1)
+    cos, sin = np.cos(emb) * att, np.sin(emb) * att
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
     rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
     mask = np.triu(np.full((L, L), -np.inf), 1)
@@ -159,6 +179,19 @@ def prune(model, arc, ratio, remove):
     """comp prune on 4 calibration windows of L tokens, no layer protected; the finished run."""
     return run(["prune", "--model", model, "--calib", TEXT, "--out", arc, "--ratio", str(ratio), "--remove-layers",
                 str(remove), "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"])
+
+
+def prune_export(model, name):
+    """comp prune (ratio 0.2, no layer removed) and comp export of model into tmp/name.h5 and
+    tmp/name-export: (archive, export, exported config, exported tensors), or None after a failed
+    check saying which step failed."""
+    arc, exp = f"{tmp}/{name}.h5", f"{tmp}/{name}-export"
+    res = last_json(prune(model, arc, 0.2, 0))
+    r = run(["export", arc, "--out", exp]) if res else None
+    if r is None or r.returncode != 0:
+        check(False, f"{name} pruned and exported: " + (r.stderr.strip() if r is not None else "comp prune failed"))
+        return None
+    return arc, exp, json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
 
 
 def with_config(path, cfg, suffix):
@@ -388,11 +421,9 @@ v5 = {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.
 nz = comp_nll(with_config(path, dict({k: v for k, v in cfg.items() if k not in ("partial_rotary_factor", "rope_theta")},
                                      rope_parameters=v5), "v5"))
 check(nz is not None and nz == got, f"phi3 with partial_rotary_factor in rope_parameters: {nz} == {got}")
-arc, exp = f"{tmp}/phi3.h5", f"{tmp}/phi3-export"
-res = last_json(prune(path, arc, 0.2, 0))
-r = run(["export", arc, "--out", exp]) if res else None
-if r is not None and r.returncode == 0:
-    ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
+pe = prune_export(path, "phi3")
+if pe:
+    arc, exp, ecfg, et = pe
     fused = sorted(k for k in et if k.startswith("model.layers.0.") and "proj" in k)
     check(fused == [f"model.layers.0.{x}.weight" for x in ("mlp.down_proj", "mlp.gate_up_proj", "self_attn.o_proj",
                                                            "self_attn.qkv_proj")] and
@@ -401,8 +432,44 @@ if r is not None and r.returncode == 0:
           f"phi3 pruned and exported: layer 0's tensors {fused}, config partial_rotary_factor "
           f"{ecfg.get('partial_rotary_factor')}, sliding_window {ecfg.get('sliding_window')}")
     archive_is_export("phi3", arc, exp, ecfg, phi3_split(et, ecfg))
-else:
-    check(False, "phi3 pruned and exported: " + (r.stderr.strip() if r is not None else "comp prune failed"))
+
+
+# ---- phi3 with longrope (Phi-3-mini-128k, Phi-3.5-mini, Phi-4-mini): factors per rotated pair -----------
+rng = np.random.default_rng(9)
+LR = {"type": "longrope", "short_factor": list(1 + rng.random(4)), "long_factor": list(2 + 4 * rng.random(4))}
+lcfg = dict(cfg, rope_scaling=LR, original_max_position_embeddings=32)  # factor 128 / 32: attention factor 1.18
+lpath = with_config(path, lcfg, "longrope")
+ref, got = oracle_nll(lcfg, t, ids), comp_nll(lpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"phi3 longrope, {L}-token windows beyond the original 32: "
+      f"mean NLL {got} vs numpy oracle {ref:.8f} (the long factors, cos and sin times 1.18)")
+for what, c in (("short and long swapped", dict(lcfg, rope_scaling=dict(LR, short_factor=LR["long_factor"],
+                                                                        long_factor=LR["short_factor"]))),
+                ("original context 64 (the short factors)", dict(lcfg, original_max_position_embeddings=64)),
+                ("attention_factor 2", dict(lcfg, rope_scaling=dict(LR, attention_factor=2.0)))):
+    nz, oz = comp_nll(with_config(path, c, str(len(os.listdir(tmp))))), oracle_nll(c, t, ids)
+    check(nz is not None and abs(nz - got) / got > 1e-3 and abs(nz - oz) / oz < 1e-5,
+          f"phi3 longrope with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+v5 = {"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5, "short_factor": LR["short_factor"],
+      "long_factor": LR["long_factor"], "original_max_position_embeddings": 32}  # transformers 5's rope_parameters
+nz = comp_nll(with_config(path, dict({k: v for k, v in lcfg.items() if k not in (
+    "partial_rotary_factor", "rope_theta", "rope_scaling", "original_max_position_embeddings")}, rope_parameters=v5),
+    "longrope-v5"))
+check(nz is not None and nz == got, f"phi3 longrope in transformers 5's rope_parameters: {nz} == {got}")
+pe = prune_export(lpath, "phi3-longrope")
+if pe:
+    arc, exp, ecfg, et = pe
+    with h5py.File(arc, "r") as h:
+        a = h["model"].attrs
+        kept = (a.get("rope_scaling"), list(a.get("rope_scaling_short_factor", [])),
+                list(a.get("rope_scaling_long_factor", [])), a.get("rope_scaling_original_max_position_embeddings"))
+    check(kept == ("longrope", LR["short_factor"], LR["long_factor"], 32),
+          f"phi3 longrope archive: rope_scaling {kept[0]}, the factor lists and original context 32 kept exactly "
+          f"({kept[3]})")
+    ers = ecfg.get("rope_scaling") or {}
+    check(ers == LR and ecfg.get("original_max_position_embeddings") == 32,
+          f"phi3 longrope export: config.json rope_scaling {sorted(ers)} == the source's three fields (exact "
+          f"factors), original_max_position_embeddings {ecfg.get('original_max_position_embeddings')}")
+    archive_is_export("phi3 longrope", arc, exp, ecfg, phi3_split(et, ecfg))
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
@@ -449,9 +516,13 @@ bad("qwen2 with use_sliding_window", dict(models["qwen2"][1], use_sliding_window
     "use_sliding_window = true is not supported for qwen2", kind="config")
 bad("mistral with sliding_window 0", dict(models["mistral"][1], sliding_window=0),
     'field "sliding_window" must be a positive integer', kind="config")
-bad("phi3 with longrope (the 128k models)", dict(cfg, rope_scaling={"type": "longrope", "short_factor": [1.0] * 4,
-                                                                 "long_factor": [1.0] * 4}),
-    'rope_type "longrope" is not supported', kind="config")
+bad("phi3 longrope with 3 short factors for 4 pairs", dict(lcfg, rope_scaling=dict(LR, short_factor=[1.0] * 3)),
+    '"short_factor" has 3 numbers; RoPE rotates 4 pairs', dry_run=True)
+bad("phi3 longrope with a factor the top-level original context contradicts",
+    dict(lcfg, rope_scaling=dict(LR, factor=2.0)), "factor 2 differs from max_position_embeddings / "
+    "original_max_position_embeddings = 4")
+bad("phi3 longrope with a zero long factor", dict(lcfg, rope_scaling=dict(LR, long_factor=[1.0, 0, 1.0, 1.0])),
+    "long_factor[1] = 0 must be a positive number")
 bad("phi3 with two rotary factors", dict(cfg, rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.75}),
     "rope_parameters' partial_rotary_factor 0.75 differs", kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),

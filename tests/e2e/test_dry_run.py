@@ -173,6 +173,11 @@ def main():
     phi3_mini = {"model_type": "phi3", "hidden_size": 3072, "intermediate_size": 8192, "num_hidden_layers": 32,
                  "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32064,
                  "max_position_embeddings": 4096, "sliding_window": 2047, "tie_word_embeddings": False}
+    # Phi-3.5-mini (and Phi-3-mini-128k): Phi-3-mini's shapes with longrope over a 131072-token context
+    # grown from 4096; a short and a long factor for each of head_dim 96's 48 rotated pairs
+    phi35_mini = dict(phi3_mini, max_position_embeddings=131072, original_max_position_embeddings=4096,
+                      sliding_window=262144, rope_scaling={"type": "longrope", "short_factor": [1.05] * 48,
+                                                           "long_factor": [1.0 + i / 2 for i in range(48)]})
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -185,7 +190,8 @@ def main():
             ("Qwen3-0.6B without head_dim", {k: v for k, v in qwen3_06b.items() if k != "head_dim"}, q06),
             ("Qwen3-8B with attention_bias", dict(qwen3_8b, attention_bias=True),
              8190735360 + 36 * (4096 + 2 * 1024 + 4096)),
-            ("Phi-3-mini-4k", phi3_mini, 3821079552)):  # the model card's 3.8B; fused qkv_proj and gate_up_proj
+            ("Phi-3-mini-4k", phi3_mini, 3821079552),  # the model card's 3.8B; fused qkv_proj and gate_up_proj
+            ("Phi-3.5-mini (longrope)", phi35_mini, 3821079552)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -69,7 +69,9 @@ printf 'DON\047T 12345 cafe\314\201 \341\204\200\341\205\241 !!\r\n\r\n  x\n' > 
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null
 "$COMP" eval --model "$T/l3exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
 # Qwen3 (per-head q/k norms, in the archive's layer vectors) and Phi-3 (fused qkv_proj / gate_up_proj,
-# RoPE on half of each head, a sliding window) made from the default model, pruned, exported, evaluated
+# RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
+# from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
+# original context: the short factors)
 mkdir "$T/q3" "$T/p3"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
@@ -91,8 +93,10 @@ for l in range(cfg["num_hidden_layers"]):
     p3[p + "self_attn.qkv_proj.weight"] = np.concatenate([w[p + f"self_attn.{x}_proj.weight"] for x in "qkv"])
     p3[p + "mlp.gate_up_proj.weight"] = np.concatenate([w[p + f"mlp.{x}_proj.weight"] for x in ("gate", "up")])
 st_save(f"{t}/p3/model.safetensors", p3)
+lr = {"type": "longrope", "short_factor": [1 + i / 10 for i in range(8)], "long_factor": [2.0 + i for i in range(8)]}
 json.dump(dict(cfg, model_type="phi3", architectures=["Phi3ForCausalLM"], partial_rotary_factor=0.5,
-               sliding_window=32), open(f"{t}/p3/config.json", "w"))
+               sliding_window=32, rope_scaling=lr, original_max_position_embeddings=64),
+          open(f"{t}/p3/config.json", "w"))
 PY
 for k in q3 p3; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
@@ -101,4 +105,5 @@ for k in q3 p3; do
   "$COMP" export "$T/$k.h5" --out "$T/${k}exp" --force >/dev/null
   "$COMP" eval --model "$T/${k}exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
 done
+"$COMP" eval --model "$T/p3.h5" --text "$M/sample.txt" --seq-len 32 --max-windows 4 --quiet >/dev/null
 echo "sanitized pipeline ok"

@@ -103,9 +103,69 @@ static void check_model(const char *mpath, const char *gpath, int with_hidden)
   comp_model_destroy(&m);
 }
 
+/* Layer 0 of m on the first T tokens of ids with workspace ws: out (T, D). */
+static void layer0(comp_model *m, const int32_t *ids, int64_t T, comp_fwd_ws *ws, float *out)
+{
+  comp_layer *ly = NULL;
+  CHECK_OK(comp_forward_embed(m, ids, 1, T, out));
+  CHECK_OK(comp_model_layer_get(m, 0, &ly));
+  if (ly) CHECK_OK(comp_forward_layer(m, ly, out, 1, T, ws, NULL));
+  comp_model_layer_put(m, &ly);
+}
+
+/* longrope picks its factor set by the length of the sequence run (transformers'
+ * longrope_frequency_update): a workspace made for sequences longer than the original context, run
+ * on a shorter one, gives what a workspace made for the shorter one gives, and back again. */
+static void check_longrope_tables(void)
+{
+  comp_model *m = NULL;
+  CHECK_OK(comp_model_load(COMP_SRC_DIR "/models/default", &m));
+  int64_t  T   = 0;
+  int32_t *ids = prompt_ids(COMP_SRC_DIR "/tests/data/default_golden/golden.json", &T);
+  if (!m || !ids || T < 12) {
+    CHECK(m && ids && T >= 12);
+    free(ids);
+    comp_model_destroy(&m);
+    return;
+  }
+  comp_rope_scaling *rs = &m->hp.rope_scaling;
+  *rs                   = (comp_rope_scaling){.kind             = COMP_ROPE_SCALING_LONGROPE,
+                                              .factor           = 4,
+                                              .original_ctx     = 8,
+                                              .attention_factor = 1.2,
+                                              .n_pairs          = m->hp.rope_dim / 2};
+  for (int64_t i = 0; i < rs->n_pairs; i++)
+    rs->short_factor[i] = 1 + 0.1 * (double)i, rs->long_factor[i] = 3 + (double)i;
+  const int64_t D = m->hp.n_embd, S = 8; /* S: a sequence within the original context */
+  float        *out = malloc(sizeof(float) * (size_t)(4 * T * D)), *a = out, *b = a + T * D, *c = b + T * D;
+  float        *d  = c + T * D;
+  comp_fwd_ws  *wl = NULL, *ws = NULL, *wl2 = NULL;
+  CHECK_OK(comp_fwd_ws_create(&m->hp, T, T, &wl)); /* long tables */
+  CHECK_OK(comp_fwd_ws_create(&m->hp, S, S, &ws)); /* short tables */
+  CHECK_OK(comp_fwd_ws_create(&m->hp, T, T, &wl2));
+  if (wl && ws && wl2) {
+    layer0(m, ids, S, wl, a), layer0(m, ids, S, ws, b);
+    CHECK_MSG(memcmp(a, b, sizeof(float) * (size_t)(S * D)) == 0,
+              "longrope: %lld tokens through a workspace for %lld: the short factors", (long long)S, (long long)T);
+    layer0(m, ids, T, wl, a), layer0(m, ids, T, wl2, c);
+    CHECK_MSG(memcmp(a, c, sizeof(float) * (size_t)(T * D)) == 0, "longrope: %lld tokens again: the long factors",
+              (long long)T);
+    rs->kind = COMP_ROPE_SCALING_NONE; /* the scaling is applied: plain RoPE differs */
+    comp_fwd_ws_destroy(&ws);
+    CHECK_OK(comp_fwd_ws_create(&m->hp, S, S, &ws));
+    if (ws) layer0(m, ids, S, ws, d);
+    CHECK_MSG(ws && memcmp(b, d, sizeof(float) * (size_t)(S * D)) != 0, "longrope: plain RoPE gives other outputs");
+  }
+  comp_fwd_ws_destroy(&wl), comp_fwd_ws_destroy(&ws), comp_fwd_ws_destroy(&wl2);
+  free(out);
+  free(ids);
+  comp_model_destroy(&m);
+}
+
 int main(int argc, char **argv)
 {
   check_model(COMP_SRC_DIR "/models/default", COMP_SRC_DIR "/tests/data/default_golden", 1);
+  check_longrope_tables();
   const char *shared = argc > 1 ? argv[1] : getenv("COMP_SHARED");
   if (!shared || !comp_is_dir(shared)) {
     printf("SKIP: shared data folder %s not found: only the embedded default model was checked\n",
