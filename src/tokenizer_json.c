@@ -158,38 +158,25 @@ static size_t gpt2_match(const char *s, size_t n, uni_pred is_space)
 static size_t gpt2_next(const char *s, size_t n) { return gpt2_match(s, n, comp_uni_is_space); }
 static size_t split_gpt2(const char *s, size_t n) { return gpt2_match(s, n, comp_uni_is_white_space); }
 
-/* Byte length of the next match at s (n > 0 bytes, valid UTF-8) of Llama-3's pattern
- *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
- *   \s*[\r\n]+|\s+(?!\S)|\s+
- * (max_digits 3), or Qwen2's, the same with \p{N} (max_digits 1); alternatives in order, \s =
- * White_Space, (?i:) folding ASCII letters (as @huggingface/tokenizers compiles it). */
-static size_t llama3_match(const char *s, size_t n, int max_digits)
+/* The alternatives after the words that Llama-3's, Qwen2's and o200k's patterns share, at s (n > 0
+ * bytes, valid UTF-8), \s = White_Space:
+ *   \p{N}{1,max_digits}| ?[^\s\p{L}\p{N}]+[tail]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * (tail "\r\n", o200k's "\r\n/"): one match, never empty. */
+static size_t number_other_space(const char *s, size_t n, int max_digits, const char *tail)
 {
   const uni_pred ws = comp_uni_is_white_space;
-  if (s[0] == '\'' && n >= 2) { /* a contraction, either case */
-    const int a = s[1] | 0x20, b = n >= 3 ? s[2] | 0x20 : 0;
-    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
-    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
-  }
   size_t         l0, l, i;
   const uint32_t c0 = comp_utf8_next(s, n, &l0);
-  const int      k0 = cp_class(c0, ws), crlf0 = c0 == '\r' || c0 == '\n';
-  /* [^\r\n\p{L}\p{N}]?\p{L}+ : letters, after one optional character that is none of those */
-  i = k0 != CL_LETTER && k0 != CL_NUMBER && !crlf0 && l0 < n ? l0 : 0;
-  if (class_at(s + i, n - i, ws, &l) == CL_LETTER) {
-    while (i < n && class_at(s + i, n - i, ws, &l) == CL_LETTER) i += l;
-    return i;
-  }
-  if (k0 == CL_NUMBER) { /* \p{N}{1,max_digits} */
+  if (cp_class(c0, ws) == CL_NUMBER) { /* \p{N}{1,max_digits} */
     i = l0;
     for (int k = 1; k < max_digits && i < n && class_at(s + i, n - i, ws, &l) == CL_NUMBER; k++) i += l;
     return i;
   }
-  /*  ?[^\s\p{L}\p{N}]+[\r\n]* : other characters, after an optional space, then any CR and LF */
+  /*  ?[^\s\p{L}\p{N}]+[tail]* : other characters, after an optional space, then any of tail's */
   i = c0 == ' ' && l0 < n ? l0 : 0;
   if (class_at(s + i, n - i, ws, &l) == CL_OTHER) {
     while (i < n && class_at(s + i, n - i, ws, &l) == CL_OTHER) i += l;
-    while (i < n && (s[i] == '\r' || s[i] == '\n')) i++;
+    while (i < n && s[i] && strchr(tail, s[i])) i++;
     return i;
   }
   /* \s*[\r\n]+ : the whitespace run up to its last CR or LF, if it has one */
@@ -199,8 +186,95 @@ static size_t llama3_match(const char *s, size_t n, int max_digits)
   return end ? end : space_run(s, n, ws);
 }
 
+/* i plus the length of (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[i] (ASCII letters of either case), or i. */
+static size_t contraction_end(const char *s, size_t n, size_t i)
+{
+  if (i + 1 >= n || s[i] != '\'') return i;
+  const int a = s[i + 1] | 0x20, b = i + 2 < n ? s[i + 2] | 0x20 : 0;
+  if (a == 's' || a == 't' || a == 'm' || a == 'd') return i + 2;
+  if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return i + 3;
+  return i;
+}
+
+/* Byte length of the next match at s (n > 0 bytes, valid UTF-8) of Llama-3's pattern
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+ *   \s*[\r\n]+|\s+(?!\S)|\s+
+ * (max_digits 3), or Qwen2's, the same with \p{N} (max_digits 1); alternatives in order, \s =
+ * White_Space, (?i:) folding ASCII letters (as @huggingface/tokenizers compiles it). */
+static size_t llama3_match(const char *s, size_t n, int max_digits)
+{
+  const uni_pred ws = comp_uni_is_white_space;
+  size_t         l0, l, i = contraction_end(s, n, 0); /* a contraction, either case */
+  if (i) return i;
+  const uint32_t c0 = comp_utf8_next(s, n, &l0);
+  const int      k0 = cp_class(c0, ws), crlf0 = c0 == '\r' || c0 == '\n';
+  /* [^\r\n\p{L}\p{N}]?\p{L}+ : letters, after one optional character that is none of those */
+  i = k0 != CL_LETTER && k0 != CL_NUMBER && !crlf0 && l0 < n ? l0 : 0;
+  if (class_at(s + i, n - i, ws, &l) == CL_LETTER) {
+    while (i < n && class_at(s + i, n - i, ws, &l) == CL_LETTER) i += l;
+    return i;
+  }
+  return number_other_space(s, n, max_digits, "\r\n");
+}
+
 static size_t split_llama3(const char *s, size_t n) { return llama3_match(s, n, 3); }
 static size_t split_qwen2(const char *s, size_t n) { return llama3_match(s, n, 1); }
+
+/* o200k's word classes: U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], L = [\p{Ll}\p{Lm}\p{Lo}\p{M}] */
+static int in_upper_set(const char *s, size_t n, size_t *l)
+{
+  const comp_uni_case c = comp_uni_letter_case(comp_utf8_next(s, n, l));
+  return c == COMP_UNI_UPPER || c == COMP_UNI_OTHER_LETTER || c == COMP_UNI_MARK;
+}
+static int in_lower_set(const char *s, size_t n, size_t *l)
+{
+  const comp_uni_case c = comp_uni_letter_case(comp_utf8_next(s, n, l));
+  return c == COMP_UNI_LOWER || c == COMP_UNI_OTHER_LETTER || c == COMP_UNI_MARK;
+}
+
+/* The end of a greedy run of set's characters in s[i, n). */
+static size_t run_end(const char *s, size_t n, size_t i, int (*set)(const char *, size_t, size_t *))
+{
+  size_t l;
+  while (i < n && set(s + i, n - i, &l)) i += l;
+  return i;
+}
+
+/* The end of o200k's first (alt 1) or second word alternative at s[st, n), the optional prefix
+ * already taken; 0 for no match. Alt 1, U*L+: U* gives back characters from the end of its greedy run
+ * until an L character starts L+ (a U character is in L when it is Lm, Lo or M). Alt 2, U+L*. */
+static size_t o200k_word(const char *s, size_t n, size_t st, int alt)
+{
+  const size_t a = run_end(s, n, st, in_upper_set);
+  size_t       l;
+  if (alt == 2) return a > st ? contraction_end(s, n, run_end(s, n, a, in_lower_set)) : 0;
+  for (size_t k = a;; k -= l) { /* k: where L+ would start, from the end of U*'s run back to st */
+    if (k < n && in_lower_set(s + k, n - k, &l)) return contraction_end(s, n, run_end(s, n, k, in_lower_set));
+    if (k == st) return 0;
+    comp_utf8_prev(s, k, &l);
+  }
+}
+
+/* Byte length of the next match at s (n > 0 bytes, valid UTF-8) of the o200k (GPT-4o; Phi-4-mini)
+ * pattern
+ *   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+ *   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+ *   \p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * alternatives in order, each word alternative first with its optional prefix character, then
+ * without (a mark is in the prefix's class and in both word classes); \s = White_Space. */
+static size_t split_o200k(const char *s, size_t n)
+{
+  size_t         l0;
+  const uint32_t c0     = comp_utf8_next(s, n, &l0);
+  const int      k0     = cp_class(c0, comp_uni_is_white_space);
+  const int      prefix = k0 != CL_LETTER && k0 != CL_NUMBER && c0 != '\r' && c0 != '\n';
+  for (int alt = 1; alt <= 2; alt++)
+    for (int pre = prefix; pre >= 0; pre--) {
+      const size_t e = o200k_word(s, n, pre ? l0 : 0, alt);
+      if (e) return e;
+    }
+  return number_other_space(s, n, 3, "\r\n/");
+}
 
 /* The Split pre-tokenizer regexes comp knows, one row per pattern, found by the pattern's exact text
  * in tokenizer.json (llama.cpp's unicode_regex_split does the same); each row's matcher returns the
@@ -220,6 +294,13 @@ static const struct split_pattern {
      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
      "\\s+(?!\\S)|\\s+",
      split_qwen2},
+    {"o200k",
+     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'"
+     "ll|'d)?|"
+     "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'"
+     "ll|'d)?|"
+     "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+     split_o200k},
 };
 enum { N_SPLIT_PATTERNS = (int)(sizeof split_patterns / sizeof split_patterns[0]) };
 

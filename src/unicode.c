@@ -113,6 +113,16 @@ int comp_uni_is_white_space(uint32_t cp) { return cp == 0x85 || (cp != 0xfeff &&
 
 int comp_uni_nfc_inert(uint32_t cp) { return cp < 0x300 || !IN_TABLE(nfc_unstable, cp); }
 
+comp_uni_case comp_uni_letter_case(uint32_t cp)
+{
+  if (cp < 0x80)
+    return cp >= 'A' && cp <= 'Z' ? COMP_UNI_UPPER : cp >= 'a' && cp <= 'z' ? COMP_UNI_LOWER : COMP_UNI_NONE;
+  if (IN_TABLE(upper_title, cp)) return COMP_UNI_UPPER;
+  if (IN_TABLE(lower, cp)) return COMP_UNI_LOWER;
+  if (IN_TABLE(letter, cp)) return COMP_UNI_OTHER_LETTER;
+  return IN_TABLE(mark, cp) ? COMP_UNI_MARK : COMP_UNI_NONE;
+}
+
 /* ---- NFC (UAX #15): canonical decomposition, canonical ordering, canonical composition ---------- */
 
 enum { S_BASE = 0xAC00, L_BASE = 0x1100, V_BASE = 0x1161, T_BASE = 0x11A7, L_N = 19, V_N = 21, T_N = 28 };

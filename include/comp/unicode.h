@@ -27,6 +27,16 @@ int comp_uni_is_number(uint32_t cp);      /* general category N*  (\p{N})       
 int comp_uni_is_space(uint32_t cp);       /* ECMAScript \s / String.trim whitespace               */
 int comp_uni_is_white_space(uint32_t cp); /* Unicode White_Space: \s in Oniguruma and Rust regex */
 int comp_uni_nfc_inert(uint32_t cp);      /* 1: no NFC change can involve cp (see the generator)  */
+/* The word classes of the o200k (GPT-4o) pre-tokenizer pattern: a letter's case by general category
+ * (Lu and Lt upper, Ll lower, Lm and Lo other), a mark (M*), or none. */
+typedef enum comp_uni_case {
+  COMP_UNI_NONE,
+  COMP_UNI_UPPER,
+  COMP_UNI_LOWER,
+  COMP_UNI_OTHER_LETTER,
+  COMP_UNI_MARK
+} comp_uni_case;
+comp_uni_case comp_uni_letter_case(uint32_t cp);
 /* NFC of valid UTF-8 in[0, n) into out (room for 3 n bytes), w (room for 2 n code points) its scratch;
  * returns the bytes written. The bounds hold for every character (checked by the table generator). */
 size_t comp_uni_nfc(const char *in, size_t n, char *out, uint32_t *w);

@@ -44,7 +44,8 @@ sed 's/"comp", "args": \[\]/"comp", "args": ["--bogus"]/' "$T/jobs.json" > "$T/b
 if "$COMP" sweep run "$T/bad.json" --out-dir "$T/sw2" --cell all 2>/dev/null; then
   echo "FAIL: a bad variant arg was accepted"; exit 1
 fi
-# Llama-3 / Qwen2 kinds: a Split pre-tokenizer behind NFC; rope_scaling llama3, pruned and exported
+# Llama-3 / Qwen2 kinds: a Split pre-tokenizer behind NFC (and o200k's Split); rope_scaling llama3,
+# pruned and exported
 mkdir "$T/l3"
 cp "$M/model.safetensors" "$M/tokenizer_config.json" "$T/l3/"
 /usr/bin/python3 - "$M" "$T/l3" <<'PY'
@@ -57,6 +58,11 @@ tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "Split", "
     r"\s*[\r\n]+|\s+(?!\S)|\s+")}, "behavior": "Isolated", "invert": False},
     {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
 json.dump(tj, open(f"{d}/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+U, L = r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]", r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]"  # o200k (GPT-4o, Phi-4-mini)
+c, p = "(?i:'s|'t|'re|'ve|'m|'ll|'d)", r"[^\r\n\p{L}\p{N}]?"
+tj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = (
+    f"{p}{U}*{L}+{c}?|{p}{U}+{L}*{c}?|" + r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+json.dump(tj, open(f"{d}/o200k.json", "w", encoding="utf-8"), ensure_ascii=False)
 cfg = json.load(open(f"{m}/config.json"))
 cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                        "original_max_position_embeddings": 64}
@@ -64,6 +70,8 @@ json.dump(cfg, open(f"{d}/config.json", "w"))
 PY
 printf 'DON\047T 12345 cafe\314\201 \341\204\200\341\205\241 !!\r\n\r\n  x\n' > "$T/edge.txt"
 "$COMP" tokenize --tokenizer "$T/l3/tokenizer.json" --text "$T/edge.txt" --decode >/dev/null
+printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n' >> "$T/edge.txt"
+"$COMP" tokenize --tokenizer "$T/l3/o200k.json" --text "$T/edge.txt" --decode >/dev/null
 "$COMP" tokenize --tokenizer "$T/l3/tokenizer.json" --text "$M/sample.txt" >/dev/null
 "$COMP" prune --model "$T/l3" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 --out "$T/l3.h5"
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null
