@@ -4,8 +4,9 @@ pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 
 >= 500 TinyStories paragraphs (plus the whole held-out text), for the SentencePiece-kind tokenizer in
 ../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json, and for
 variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
-vocabulary without merges), Qwen2, GPT-2 and o200k (GPT-4o, Phi-4-mini) tokenizer.json files do. The variants must differ from each other where
-their patterns do (so each pattern is really exercised), and a Split regex comp does not know is refused."""
+vocabulary without merges), Qwen2, GPT-2 and o200k (GPT-4o, Phi-4-mini) tokenizer.json files do. The variants must
+differ from each other where their patterns do (so each pattern is really exercised), and a Split regex comp does
+not know is refused."""
 import json, os, random, shutil, subprocess, sys, tempfile, unicodedata
 
 COMP, SH, SRC = os.environ["COMP"], os.environ.get("COMP_SHARED", ""), os.environ["COMP_SRC"]
@@ -41,8 +42,9 @@ edge = ["", " ", "  x", "a\r\nb", "\t\tindent", "caf\u00e9 na\u00efve \u00fcber"
         " \u00a0x \u2003\u2003y", "cafe\u0301 a\u0323\u0301 a\u0301\u0323 e\u0301\u0301 \u0301start",
         "\u1100\u1161\u11a8 \uac00\u11a8 \u1100\u1161 \u212b \u2126 \u0958 Vie\u0323\u0302t \u0344 \u1e9b\u0323",
         "camelCaseWord XMLHttpRequest iPhone HTTPServer ABCdef aB Ab's HE'S WE'LL x'Re",
-        "\u01c4\u01c5\u01c6 \u01c5ungla \u01c8ubljana \u1f88\u1f80 \u02b0\u02b1x a\u02b0B \u3042\u30a2 \u0915\u093f\u0928"
-        " \u0301x \u0301X \u0301 .\u0301a", "a!\n/b !!\r\n//x ,\n\n/ /\n", "\u00c0\u00e9\u00ce\u00f5 \u00dcBER\u00fcber"]
+        "\u01c4\u01c5\u01c6 \u01c5ungla \u01c8ubljana \u1f88\u1f80 \u02b0\u02b1x a\u02b0B \u3042\u30a2 "
+        "\u0915\u093f\u0928 \u0301x \u0301X \u0301 .\u0301a", "a!\n/b !!\r\n//x ,\n\n/ /\n",
+        "\u00c0\u00e9\u00ce\u00f5 \u00dcBER\u00fcber"]
 for name, texts in (("wikitext-2", wiki), ("tinystories", tiny)):
     if len(texts) < 500:
         print(f"FAIL: only {len(texts)} {name} paragraphs (need >= 500)"); sys.exit(1)
