@@ -178,6 +178,11 @@ def main():
     phi35_mini = dict(phi3_mini, max_position_embeddings=131072, original_max_position_embeddings=4096,
                       sliding_window=262144, rope_scaling={"type": "longrope", "short_factor": [1.05] * 48,
                                                            "long_factor": [1.0 + i / 2 for i in range(48)]})
+    # Phi-4-mini: 24 heads of 128 (8 kv), RoPE on 96 dims of each (48 pairs of longrope factors), a tied head
+    phi4_mini = dict(phi35_mini, num_attention_heads=24, num_key_value_heads=8, vocab_size=200064,
+                     partial_rotary_factor=0.75, tie_word_embeddings=True,
+                     rope_scaling=dict(phi35_mini["rope_scaling"], short_factor=[1.0] * 48))
+    phi4_layer = (24 + 2 * 8) * 128 * 3072 + 3072 * 3072 + 3 * 8192 * 3072 + 2 * 3072
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -191,7 +196,8 @@ def main():
             ("Qwen3-8B with attention_bias", dict(qwen3_8b, attention_bias=True),
              8190735360 + 36 * (4096 + 2 * 1024 + 4096)),
             ("Phi-3-mini-4k", phi3_mini, 3821079552),  # the model card's 3.8B; fused qkv_proj and gate_up_proj
-            ("Phi-3.5-mini (longrope)", phi35_mini, 3821079552)):
+            ("Phi-3.5-mini (longrope)", phi35_mini, 3821079552),
+            ("Phi-4-mini (longrope, partial rotary, tied)", phi4_mini, 200064 * 3072 + 32 * phi4_layer + 3072)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
