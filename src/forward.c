@@ -21,8 +21,8 @@ struct comp_fwd_ws {
   float  *gather;    /* (n, max d_in) gathered inputs of compact denses  */
   float  *rcos;      /* (T, r/2) RoPE tables, r = rope_dim               */
   float  *rsin;      /* (T, r/2)                                         */
-  int64_t rope_T;    /* positions the tables hold                     */
-  bool    rope_long; /* the tables use longrope's long factors          */
+  int64_t rope_T;    /* positions the tables hold                        */
+  bool    rope_long; /* the tables use longrope's long factors           */
 };
 
 /* longrope's factor set for sequences of T tokens: the long one beyond the original context. */

@@ -136,7 +136,7 @@ typedef struct comp_arch_desc {
   int                   head_dim;       /* default head_dim (0: hidden size / heads)       */
   int                   sliding_window; /* default when config has no key (0: none)       */
   bool                  tie_default;    /* tie_word_embeddings when config is silent       */
-  bool                  rope_scaling;   /* reads HF rope_scaling (linear, llama3): else refused */
+  bool                  rope_scaling;   /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */
