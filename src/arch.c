@@ -49,22 +49,23 @@
     {"use_sliding_window", COMP_CFG_FALSE, false},                                                                     \
   }
 
-/* Qwen3: LLaMA's tensors and the per-head q/k RMSNorm weights; transformers' Qwen3Config has
- * attention_bias (q, k, v, o; false), its MLP no biases */
+/* Qwen3: LLaMA's tensors and the per-head q/k RMSNorm weights. Qwen3Config and GemmaConfig have
+ * attention_bias (q, k, v, o; false), their MLPs no biases */
 #define QK_NORM_TENSORS                                                                                                \
   [COMP_ROLE_ATTN_Q_NORM] = "model.layers.%d.self_attn.q_norm.weight", [COMP_ROLE_ATTN_K_NORM] =                       \
                                                                            "model.layers.%d.self_attn.k_norm.weight"
 #define QK_NORM_NEED [COMP_ROLE_ATTN_Q_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K_NORM] = COMP_NEED_REQUIRED
-#define QWEN3_OPT_ON                                                                                                   \
+#define ATTN_BIAS_OPT_ON                                                                                               \
   {                                                                                                                    \
     {"attention_bias", false, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}},  \
   }
 
-#define LLAMA_CFG_KEYS                                                                                                 \
+#define LLAMA_SHAPE_KEYS                                                                                               \
   .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                            \
   .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size", .n_vocab = "vocab_size",    \
   .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps", .rope_theta = "rope_theta",                          \
   .tie_embd = "tie_word_embeddings"
+#define LLAMA_CFG_KEYS LLAMA_SHAPE_KEYS, .act = "hidden_act"
 #define LLAMA_CFG                                                                                                      \
   {                                                                                                                    \
     LLAMA_CFG_KEYS                                                                                                     \
@@ -187,9 +188,34 @@ static const comp_arch_desc arch_qwen3 = {
     .head_dim = 128,
     .cfg      = LLAMA_CFG,
     .rules    = QWEN_RULES,
-    .opt_on   = QWEN3_OPT_ON,
+    .opt_on   = ATTN_BIAS_OPT_ON,
     .tensor   = {LLAMA_TENSORS, QK_NORM_TENSORS},
     .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
+};
+
+static const comp_arch_desc arch_gemma = {
+    /* transformers' modeling_gemma.py: LLaMA's tensors and block with GemmaRMSNorm (x / rms(x) times
+     * 1 + w, the weights stored as w), the embedding rows times sqrt(hidden_size) (in fp32), a GELU
+     * (tanh approximation) gate, head_dim 256 and a tied head by default. The activation is
+     * hidden_activation's (gelu_pytorch_tanh when absent or null, as transformers 4.39-4.47 and
+     * Google's reference take it; Gemma's configs also say "hidden_act": "gelu", which those
+     * versions ignore). GemmaConfig has attention_bias (q, k, v, o), its MLP no biases. */
+    .name          = "gemma",
+    .hf_model_type = {"gemma", NULL},
+    .norm          = COMP_NORM_RMS_UNIT_OFFSET,
+    .act           = COMP_ACT_GELU_TANH,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .rope_theta    = 10000.0f,
+    .norm_eps      = 1e-6f,
+    .head_dim      = 256,
+    .tie_default   = true,
+    .embd_scale    = true,
+    .rope_scaling  = true,
+    .cfg           = {LLAMA_SHAPE_KEYS, .act = "hidden_activation"},
+    .opt_on        = ATTN_BIAS_OPT_ON,
+    .tensor        = {LLAMA_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -208,7 +234,8 @@ static const comp_arch_desc arch_opt = {
                       .n_ff     = "ffn_dim",
                       .n_vocab  = "vocab_size",
                       .n_ctx    = "max_position_embeddings",
-                      .tie_embd = "tie_word_embeddings"},
+                      .tie_embd = "tie_word_embeddings",
+                      .act      = "activation_function"},
     /* OPTConfig.enable_bias (default true): every dense's bias */
     .opt_on = {{"enable_bias",
                 true,
@@ -352,8 +379,17 @@ static const comp_arch_desc arch_chatglm = {
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
     [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
-    [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,
+    [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
 };
+
+const char *comp_act_name(comp_act_kind a)
+{
+  static const char *const names[] = {[COMP_ACT_SILU]      = "silu",
+                                      [COMP_ACT_RELU]      = "relu",
+                                      [COMP_ACT_GELU]      = "gelu",
+                                      [COMP_ACT_GELU_TANH] = "gelu_pytorch_tanh"};
+  return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}
 
 const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }
 

@@ -128,11 +128,14 @@ static void norm_rows(comp_norm_kind kind, float *o, const float *x, const float
   for (int64_t t = 0; t < n; t++) {
     const float *xr   = x + t * D;
     float       *orow = o + t * D;
-    if (kind == COMP_NORM_RMS) {
+    if (kind == COMP_NORM_RMS || kind == COMP_NORM_RMS_UNIT_OFFSET) {
       double ss = 0;
       for (int64_t i = 0; i < D; i++) ss += (double)xr[i] * xr[i];
       float r = (float)(1.0 / sqrt(ss / (double)D + (double)eps));
-      for (int64_t i = 0; i < D; i++) orow[i] = w[i] * (xr[i] * r);
+      if (kind == COMP_NORM_RMS)
+        for (int64_t i = 0; i < D; i++) orow[i] = w[i] * (xr[i] * r);
+      else /* GemmaRMSNorm: times 1 + w, in fp32 */
+        for (int64_t i = 0; i < D; i++) orow[i] = (xr[i] * r) * (1.0f + w[i]);
     } else {
       double mu = 0, var = 0;
       for (int64_t i = 0; i < D; i++) mu += xr[i];
@@ -231,6 +234,8 @@ static inline float act_apply(comp_act_kind a, float x)
     return x > 0.0f ? x : 0.0f;
   case COMP_ACT_GELU:
     return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+  case COMP_ACT_GELU_TANH: /* torch: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   }
   return x;
 }
@@ -245,7 +250,8 @@ static void tap(const comp_taps *taps, comp_tap_point where, int layer, int dens
 
 comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *x)
 {
-  const int64_t D = m->hp.n_embd;
+  const int64_t D     = m->hp.n_embd;
+  const float   scale = (float)sqrt((double)D);
   COMP_CHECK(T <= m->hp.n_ctx, COMP_ERR_ARG, "sequence length %lld exceeds the model's maximum %lld", (long long)T,
              (long long)m->hp.n_ctx);
   for (int64_t b = 0; b < B; b++)
@@ -255,6 +261,8 @@ comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t 
                  (long long)m->hp.n_vocab);
       float *row = x + (b * T + p) * D;
       COMP_CALL(comp_model_wide_rows(m, COMP_ROLE_TOK_EMBD, id, 1, row)); /* resident or on demand */
+      if (m->arch->embd_scale)                                            /* Gemma: times sqrt(D) as an fp32 tensor */
+        for (int64_t i = 0; i < D; i++) row[i] *= scale;
       if (m->pos_embd) {
         const float *pe = m->pos_embd + (p + m->arch->pos_offset) * D;
         for (int64_t i = 0; i < D; i++) row[i] += pe[i];

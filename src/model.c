@@ -402,11 +402,11 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
     goto out;
   }
   if ((s = parse_rope_scaling(cfg, path, d, hp))) goto out;
-  const char *act  = cfg_str(cfg, a == COMP_ARCH_OPT ? "activation_function" : "hidden_act");
-  const char *want = d->act == COMP_ACT_RELU ? "relu" : "silu";
+  const char *act  = k->act ? cfg_str(cfg, k->act) : NULL;
+  const char *want = comp_act_name(d->act);
   if (act && strcmp(act, want) != 0) {
-    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation \"%s\" is not supported for %s (expected %s)", path, act,
-                       d->name, want);
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation %s \"%s\" is not supported for %s (expected %s)", path,
+                       k->act, act, d->name, want);
     goto out;
   }
   if (a == COMP_ARCH_OPT) {

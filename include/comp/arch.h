@@ -26,6 +26,7 @@ typedef enum comp_arch {
   COMP_ARCH_QWEN3,   /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
   COMP_ARCH_MISTRAL, /* MistralForCausalLM: LLaMA block, attention within a sliding window */
   COMP_ARCH_PHI3,    /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
+  COMP_ARCH_GEMMA,   /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -73,8 +74,13 @@ typedef enum comp_dense_id {
   COMP_DENSE_COUNT
 } comp_dense_id;
 
-typedef enum comp_norm_kind { COMP_NORM_RMS, COMP_NORM_LAYER } comp_norm_kind;
-typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU } comp_act_kind;
+/* RMS: x / rms(x) * w; RMS_UNIT_OFFSET: x / rms(x) * (1 + w) (GemmaRMSNorm, weights stored as w);
+ * LAYER: LayerNorm with a bias */
+typedef enum comp_norm_kind { COMP_NORM_RMS, COMP_NORM_LAYER, COMP_NORM_RMS_UNIT_OFFSET } comp_norm_kind;
+/* GELU: exact (erf); GELU_TANH: its tanh approximation (torch's gelu(approximate="tanh")) */
+typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU, COMP_ACT_GELU_TANH } comp_act_kind;
+/* The activation's name in config.json (transformers' ACT2FN key): "silu", "relu", "gelu", "gelu_pytorch_tanh". */
+const char *comp_act_name(comp_act_kind a);
 typedef enum comp_ffn_kind { COMP_FFN_GATED, COMP_FFN_PLAIN } comp_ffn_kind; /* act(gate)*up | act(up) */
 typedef enum comp_rope_kind {
   COMP_ROPE_NONE,       /* learned absolute positions instead                              */
@@ -90,6 +96,7 @@ typedef enum comp_need { COMP_NEED_ABSENT = 0, COMP_NEED_REQUIRED, COMP_NEED_OPT
 typedef struct comp_arch_config_keys {
   const char *n_embd, *n_layer, *n_head, *n_head_kv, *head_dim, *n_ff, *n_vocab, *n_ctx, *norm_eps, *rope_theta,
       *rope_ratio, *rope_fraction, *tie_embd, *sliding_window;
+  const char *act; /* the activation's name: the row's act, or refused (absent or null: the row's) */
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -136,6 +143,7 @@ typedef struct comp_arch_desc {
   int                   head_dim;       /* default head_dim (0: hidden size / heads)       */
   int                   sliding_window; /* default when config has no key (0: none)       */
   bool                  tie_default;    /* tie_word_embeddings when config is silent       */
+  bool                  embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
   bool                  rope_scaling;   /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */

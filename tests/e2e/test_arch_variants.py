@@ -17,6 +17,8 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   rope-llama3  model_type llama with Llama 3.1's rope_scaling (rope_type llama3), factors chosen so
              that head_dim 16 has pairs in all three wavelength bands (kept, smoothed, divided)
   rope-linear  model_type llama with an older-style rope_scaling {"type": "linear", "factor": 4.0}
+  gemma      model_type gemma: GemmaRMSNorm (x / rms(x) times 1 + w), the embedding times sqrt(hidden),
+             a gelu_pytorch_tanh gate, MQA, tied; pruned and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -117,13 +119,20 @@ def longrope(cfg, r):
     return 1.0 / (ext * base ** (np.arange(0, r, 2) / r)), att
 
 
-def oracle_nll(cfg, t, ids, inv=None):
+def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
-    inverse frequencies instead of inv_freq(cfg)'s."""
+    inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
+    gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
+    SiLU's)."""
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
+    g_on = set(gemma) if cfg["model_type"] == "gemma" else set()
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
-    rms = lambda x, w: w * (x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"]))
+    rms = lambda x, w: (1 + w if "norm" in g_on else w) * (x / np.sqrt((x * x).mean(-1, keepdims=True)
+                                                                       + cfg["rms_norm_eps"]))
+    act = (lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))) if "gelu" in g_on \
+        else (lambda g: g / (1 + np.exp(-g)))
+    emb_scale = float(np.float32(np.sqrt(cfg["hidden_size"]))) if "scale" in g_on else 1.0  # GemmaModel's normalizer
     # Phi-3: RoPE on the first r = head_dim * partial_rotary_factor dims of each head (transformers 5:
     # the factor in rope_parameters), the inverse frequencies of an r-dim rotation
     prf = cfg.get("partial_rotary_factor") or (cfg.get("rope_parameters") or {}).get("partial_rotary_factor", 1.0)
@@ -141,7 +150,7 @@ def oracle_nll(cfg, t, ids, inv=None):
     tot, cnt = 0.0, 0
     for w in range(W):
         seq = ids[w * L:(w + 1) * L]
-        x = T["model.embed_tokens.weight"][seq]
+        x = T["model.embed_tokens.weight"][seq] * emb_scale
         for l in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{l}."
             h = rms(x, T[p + "input_layernorm.weight"])
@@ -157,7 +166,7 @@ def oracle_nll(cfg, t, ids, inv=None):
             x = x + lin((pr @ v).transpose(1, 0, 2).reshape(L, nh * hd), p + "self_attn.o_proj")
             h = rms(x, T[p + "post_attention_layernorm.weight"])
             g = lin(h, p + "mlp.gate_proj")
-            x = x + lin(g / (1 + np.exp(-g)) * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+            x = x + lin(act(g) * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
         z = rms(x, T["model.norm.weight"]) @ head.T
         z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
         tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
@@ -472,6 +481,33 @@ if pe:
     archive_is_export("phi3 longrope", arc, exp, ecfg, phi3_split(et, ecfg))
 
 
+# ---- gemma: RMSNorm times 1 + w, the embedding times sqrt(hidden), a tanh-GELU gate, head_dim 256 ----------
+gpath, gm, gt = make("gemma", "gemma", 4, 1, False, False, True, 10, hd=32)  # MQA as Gemma-2B, tied
+gt = {k: v - 1 if k.endswith("norm.weight") else v for k, v in gt.items()}  # stored w: the scale is 1 + w
+gt["model.embed_tokens.weight"] /= 8  # times sqrt(64) in the forward pass: unit-scale rows, as Gemma's
+gm = dict(gm, architectures=["GemmaForCausalLM"], hidden_act="gelu", hidden_activation="gelu_pytorch_tanh")
+json.dump(gm, open(f"{gpath}/config.json", "w"), indent=1)
+st_save(f"{gpath}/model.safetensors", gt)
+ref, got = oracle_nll(gm, gt, ids), comp_nll(gpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma: mean NLL {got} vs numpy oracle {ref:.8f} "
+      f"(GemmaRMSNorm, embedding times sqrt(64), gelu_pytorch_tanh, MQA, tied)")
+for off in ("norm", "scale", "gelu"):  # each Gemma feature moves the loss: an oracle without it disagrees
+    oz = oracle_nll(gm, gt, ids, gemma=[f for f in ("norm", "scale", "gelu") if f != off])
+    check(got is not None and abs(oz - got) / got > 1e-4, f"gemma: the oracle without its {off} gives {oz:.6f}, "
+          f"not comp's {got}")
+gcfg = {k: v for k, v in gm.items() if k != "hidden_activation"}  # absent: GemmaMLP's gelu_pytorch_tanh
+nz = comp_nll(with_config(gpath, gcfg, "no-hidden-activation"))
+check(nz is not None and nz == got, f"gemma without hidden_activation (GemmaConfig's gelu_pytorch_tanh): {nz} == {got}")
+pe = prune_export(gpath, "gemma")
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("model_type") == "gemma" and "lm_head.weight" not in et and
+          np.array_equal(et["model.layers.0.input_layernorm.weight"], gt["model.layers.0.input_layernorm.weight"]),
+          f"gemma pruned and exported: model_type {ecfg.get('model_type')}, tied (no lm_head), the norm weights "
+          "written as stored (w, not 1 + w)")
+    archive_is_export("gemma", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -525,6 +561,8 @@ bad("phi3 longrope with a zero long factor", dict(lcfg, rope_scaling=dict(LR, lo
     "long_factor[1] = 0 must be a positive number")
 bad("phi3 with two rotary factors", dict(cfg, rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.75}),
     "rope_parameters' partial_rotary_factor 0.75 differs", kind="config")
+bad("gemma with an exact GELU", dict(gm, hidden_activation="gelu"),
+    'activation hidden_activation "gelu" is not supported for gemma (expected gelu_pytorch_tanh)', kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
     'layer_types[1] = "sliding_attention" is not supported', dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
@@ -536,10 +574,11 @@ lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
-TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "opt", "chatglm"]
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")
-bad("an unknown model_type", dict(cfg, model_type="gemma"), 'model_type "gemma" (supported: llama, ', kind="config")
+bad("an unknown model_type", dict(cfg, model_type="gemma2"), 'model_type "gemma2" (supported: llama, ',
+    kind="config")
 shutil.rmtree(tmp, ignore_errors=True)
 finish()

@@ -183,6 +183,13 @@ def main():
                      partial_rotary_factor=0.75, tie_word_embeddings=True,
                      rope_scaling=dict(phi35_mini["rope_scaling"], short_factor=[1.0] * 48))
     phi4_layer = (24 + 2 * 8) * 128 * 3072 + 3072 * 3072 + 3 * 8192 * 3072 + 2 * 3072
+    # Gemma-7B (google/gemma-7b config.json): 16 heads of 256 over a hidden size of 3072, a tied head;
+    # Gemma-2B: one kv head
+    gemma7b = {"model_type": "gemma", "hidden_size": 3072, "intermediate_size": 24576, "num_hidden_layers": 28,
+               "num_attention_heads": 16, "num_key_value_heads": 16, "head_dim": 256, "vocab_size": 256000,
+               "max_position_embeddings": 8192, "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh"}
+    gemma2b = dict(gemma7b, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18, num_attention_heads=8,
+                   num_key_value_heads=1)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -197,7 +204,8 @@ def main():
              8190735360 + 36 * (4096 + 2 * 1024 + 4096)),
             ("Phi-3-mini-4k", phi3_mini, 3821079552),  # the model card's 3.8B; fused qkv_proj and gate_up_proj
             ("Phi-3.5-mini (longrope)", phi35_mini, 3821079552),
-            ("Phi-4-mini (longrope, partial rotary, tied)", phi4_mini, 200064 * 3072 + 32 * phi4_layer + 3072)):
+            ("Phi-4-mini (longrope, partial rotary, tied)", phi4_mini, 200064 * 3072 + 32 * phi4_layer + 3072),
+            ("Gemma-7B", gemma7b, 8537680896), ("Gemma-2B", gemma2b, 2506172416)):  # the cards' 8.54B and 2.51B
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -79,8 +79,9 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 # Qwen3 (per-head q/k norms, in the archive's layer vectors) and Phi-3 (fused qkv_proj / gate_up_proj,
 # RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
 # from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
-# original context: the short factors)
-mkdir "$T/q3" "$T/p3"
+# original context: the short factors), and Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
+# embedding)
+mkdir "$T/q3" "$T/p3" "$T/g1"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -105,8 +106,11 @@ lr = {"type": "longrope", "short_factor": [1 + i / 10 for i in range(8)], "long_
 json.dump(dict(cfg, model_type="phi3", architectures=["Phi3ForCausalLM"], partial_rotary_factor=0.5,
                sliding_window=32, rope_scaling=lr, original_max_position_embeddings=64),
           open(f"{t}/p3/config.json", "w"))
+st_save(f"{t}/g1/model.safetensors", w)  # Gemma: the same weights read with GemmaRMSNorm, a GELU gate
+json.dump(dict(cfg, model_type="gemma", architectures=["GemmaForCausalLM"], hidden_activation="gelu_pytorch_tanh",
+               hidden_act="gelu"), open(f"{t}/g1/config.json", "w"))
 PY
-for k in q3 p3; do
+for k in q3 p3 g1; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
