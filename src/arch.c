@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LLAMA_TENSORS                                                                                                  \
+/* LLaMA's tensor names; ffn_norm: the norm before the MLP (Gemma-2 names it otherwise) */
+#define LLAMA_TENSORS_FFN_NORM(ffn_norm)                                                                               \
   [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",                      \
   [COMP_ROLE_LM_HEAD] = "lm_head.weight", [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",            \
   [COMP_ROLE_ATTN_Q]     = "model.layers.%d.self_attn.q_proj.weight",                                                  \
@@ -14,14 +15,14 @@
   [COMP_ROLE_ATTN_V]     = "model.layers.%d.self_attn.v_proj.weight",                                                  \
   [COMP_ROLE_ATTN_V_B]   = "model.layers.%d.self_attn.v_proj.bias",                                                    \
   [COMP_ROLE_ATTN_OUT]   = "model.layers.%d.self_attn.o_proj.weight",                                                  \
-  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias",                                                    \
-  [COMP_ROLE_FFN_NORM]   = "model.layers.%d.post_attention_layernorm.weight",                                          \
+  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias", [COMP_ROLE_FFN_NORM] = ffn_norm,                   \
   [COMP_ROLE_FFN_GATE]   = "model.layers.%d.mlp.gate_proj.weight",                                                     \
   [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                                       \
   [COMP_ROLE_FFN_UP]     = "model.layers.%d.mlp.up_proj.weight",                                                       \
   [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",                                                         \
   [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",                                                     \
   [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"
+#define LLAMA_TENSORS LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
 
 #define LLAMA_NEED(qkv_bias)                                                                                           \
   [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                                \
@@ -90,6 +91,14 @@
 #define LLAMA_BLOCK                                                                                                    \
   .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF, .rope_theta = 10000.0f,  \
   .tie_default = false, .rope_scaling = true
+
+/* The Gemma block the gemma and gemma2 rows share: GemmaRMSNorm (times 1 + w), a tanh-GELU gate, the
+ * embedding times sqrt(hidden_size), rotate_half RoPE, head_dim 256, a tied head unless the config
+ * unties it */
+#define GEMMA_BLOCK                                                                                                    \
+  .norm = COMP_NORM_RMS_UNIT_OFFSET, .act = COMP_ACT_GELU_TANH, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF,         \
+  .rope_theta = 10000.0f, .norm_eps = 1e-6f, .head_dim = 256, .tie_default = true, .embd_scale = true,                 \
+  .rope_scaling = true
 
 /* Fused rows (ChatGLM, Phi-3): q | k | v in one tensor, gate | up in another */
 #define FUSED_QKV_GATE_UP                                                                                              \
@@ -202,20 +211,36 @@ static const comp_arch_desc arch_gemma = {
      * versions ignore). GemmaConfig has attention_bias (q, k, v, o), its MLP no biases. */
     .name          = "gemma",
     .hf_model_type = {"gemma", NULL},
-    .norm          = COMP_NORM_RMS_UNIT_OFFSET,
-    .act           = COMP_ACT_GELU_TANH,
-    .ffn           = COMP_FFN_GATED,
-    .rope          = COMP_ROPE_HALF,
-    .rope_theta    = 10000.0f,
-    .norm_eps      = 1e-6f,
-    .head_dim      = 256,
-    .tie_default   = true,
-    .embd_scale    = true,
-    .rope_scaling  = true,
-    .cfg           = {LLAMA_SHAPE_KEYS, .act = "hidden_activation"},
+    GEMMA_BLOCK,
+    .cfg    = {LLAMA_SHAPE_KEYS, .act = "hidden_activation"},
+    .opt_on = ATTN_BIAS_OPT_ON,
+    .tensor = {LLAMA_TENSORS},
+    .need   = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_gemma2 = {
+    /* transformers' modeling_gemma2.py: Gemma's block (GemmaRMSNorm, scaled embedding, tanh-GELU
+     * gate) with four norms a layer (input_layernorm before the attention, post_attention_layernorm
+     * on its output before the residual add, pre_ / post_feedforward_layernorm around the MLP), the
+     * attention scores times query_pre_attn_scalar^-1/2 and soft-capped (cap·tanh(s/cap)) before the
+     * mask, the logits soft-capped too. Every other layer (the even ones) attends to the last
+     * sliding_window keys only: comp refuses sequences longer than that window instead. */
+    .name          = "gemma2",
+    .hf_model_type = {"gemma2", NULL},
+    GEMMA_BLOCK,
+    .attn_softcap  = 50.0f,
+    .final_softcap = 30.0f,
+    .attn_scalar   = 256.0f,
+    .local_window  = 4096,
+    .cfg           = {LLAMA_SHAPE_KEYS, .act = "hidden_activation", .attn_softcap = "attn_logit_softcapping",
+                      .final_softcap = "final_logit_softcapping", .attn_scalar = "query_pre_attn_scalar",
+                      .local_window = "sliding_window"},
     .opt_on        = ATTN_BIAS_OPT_ON,
-    .tensor        = {LLAMA_TENSORS},
-    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .tensor        = {LLAMA_TENSORS_FFN_NORM("model.layers.%d.pre_feedforward_layernorm.weight"),
+                      [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",
+                      [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -380,6 +405,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
     [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
     [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
+    [COMP_ARCH_GEMMA2] = &arch_gemma2,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -434,9 +460,9 @@ const char *comp_dense_name(comp_dense_id d)
 const char *comp_role_name(comp_role r)
 {
   static const char *const n[COMP_ROLE_COUNT] = {
-      "tok_embd",   "pos_embd",   "out_norm",    "out_norm_b", "lm_head",    "attn_norm", "attn_norm_b",
-      "attn_q",     "attn_q_b",   "attn_k",      "attn_k_b",   "attn_v",     "attn_v_b",  "attn_out",
-      "attn_out_b", "ffn_norm",   "ffn_norm_b",  "ffn_gate",   "ffn_gate_b", "ffn_up",    "ffn_up_b",
-      "ffn_down",   "ffn_down_b", "attn_q_norm", "attn_k_norm"};
+      "tok_embd",   "pos_embd",   "out_norm",    "out_norm_b",  "lm_head",        "attn_norm",    "attn_norm_b",
+      "attn_q",     "attn_q_b",   "attn_k",      "attn_k_b",    "attn_v",         "attn_v_b",     "attn_out",
+      "attn_out_b", "ffn_norm",   "ffn_norm_b",  "ffn_gate",    "ffn_gate_b",     "ffn_up",       "ffn_up_b",
+      "ffn_down",   "ffn_down_b", "attn_q_norm", "attn_k_norm", "attn_post_norm", "ffn_post_norm"};
   return r < COMP_ROLE_COUNT ? n[r] : "?";
 }

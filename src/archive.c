@@ -288,9 +288,14 @@ void comp_archive_file_kind(const char *path, char *fmt, size_t cap, int64_t *co
 
 /* ---- the reader ------------------------------------------------------------------------------- */
 
-const char *const arc_vec_names[COMP_VEC_COUNT] = {
-    [COMP_VEC_ATTN_NORM] = "attn_norm_w", [COMP_VEC_ATTN_NORM_B] = "attn_norm_b", [COMP_VEC_FFN_NORM] = "ffn_norm_w",
-    [COMP_VEC_FFN_NORM_B] = "ffn_norm_b", [COMP_VEC_Q_NORM] = "q_norm_w",         [COMP_VEC_K_NORM] = "k_norm_w"};
+const char *const arc_vec_names[COMP_VEC_COUNT] = {[COMP_VEC_ATTN_NORM]      = "attn_norm_w",
+                                                   [COMP_VEC_ATTN_NORM_B]    = "attn_norm_b",
+                                                   [COMP_VEC_FFN_NORM]       = "ffn_norm_w",
+                                                   [COMP_VEC_FFN_NORM_B]     = "ffn_norm_b",
+                                                   [COMP_VEC_Q_NORM]         = "q_norm_w",
+                                                   [COMP_VEC_K_NORM]         = "k_norm_w",
+                                                   [COMP_VEC_ATTN_POST_NORM] = "attn_post_norm_w",
+                                                   [COMP_VEC_FFN_POST_NORM]  = "ffn_post_norm_w"};
 
 static bool role_expected(const comp_arch_desc *ad, comp_role r)
 {
@@ -410,6 +415,21 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
     COMP_CALL(arc_attr_get_i64(g, where, "sliding_window", &hp->sliding_window));
     COMP_CHECK(hp->sliding_window > 0, COMP_ERR_FORMAT, "%s: attribute sliding_window = %lld must be positive", where,
                (long long)hp->sliding_window);
+  }
+  /* Gemma-2's soft-caps, query scale and local window (absent: none, as in archives before them) */
+  const char *const fk[3] = {"attn_softcap", "final_softcap", "attn_scalar"};
+  float *const      fv[3] = {&hp->attn_softcap, &hp->final_softcap, &hp->attn_scalar};
+  for (int i = 0; i < 3; i++) {
+    double x = 0;
+    if (H5Aexists(g, fk[i]) <= 0) continue;
+    COMP_CALL(arc_attr_get_f64(g, where, fk[i], &x));
+    COMP_CHECK(x > 0 && x < 1e30, COMP_ERR_FORMAT, "%s: attribute %s = %g must be positive", where, fk[i], x);
+    *fv[i] = (float)x;
+  }
+  if (H5Aexists(g, "local_window") > 0) {
+    COMP_CALL(arc_attr_get_i64(g, where, "local_window", &hp->local_window));
+    COMP_CHECK(hp->local_window > 0, COMP_ERR_FORMAT, "%s: attribute local_window = %lld must be positive", where,
+               (long long)hp->local_window);
   }
   return read_rope_scaling(g, where, hp->rope, hp->rope_dim, &hp->rope_scaling);
 }

@@ -346,6 +346,11 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s) s = arc_attr_put_str(g, where, "rope", arc_rope_name(hp.rope));
   if (!s) s = put_rope_scaling(g, where, &hp.rope_scaling);
   if (!s && hp.sliding_window > 0) s = arc_attr_put_i64(g, where, "sliding_window", hp.sliding_window); /* if any */
+  /* Gemma-2's attention and logit soft-caps, query scale and local window, each only when set */
+  if (!s && hp.attn_softcap > 0) s = arc_attr_put_f64(g, where, "attn_softcap", arc_float_clean(hp.attn_softcap));
+  if (!s && hp.final_softcap > 0) s = arc_attr_put_f64(g, where, "final_softcap", arc_float_clean(hp.final_softcap));
+  if (!s && hp.attn_scalar > 0) s = arc_attr_put_f64(g, where, "attn_scalar", arc_float_clean(hp.attn_scalar));
+  if (!s && hp.local_window > 0) s = arc_attr_put_i64(g, where, "local_window", hp.local_window);
   /* which model-wide tensors exist is rank 0's view too */
   int has[3] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied};
   MPI_Bcast(has, 3, MPI_INT, 0, a->comm);

@@ -192,8 +192,10 @@ static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int6
 static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t T)
 {
   const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd,
-                W   = hp->sliding_window;
-  const float scale = 1.0f / sqrtf((float)hd);
+                W = hp->sliding_window;
+  /* 1/sqrt(head_dim), or Gemma-2's query_pre_attn_scalar^-1/2 (a Python float, then fp32) */
+  const float scale = hp->attn_scalar > 0 ? (float)(1.0 / sqrt((double)hp->attn_scalar)) : 1.0f / sqrtf((float)hd);
+  const float cap   = hp->attn_softcap;
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++) {
       const int64_t g  = h / (H / Hkv);
@@ -207,7 +209,9 @@ static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t
       for (int64_t i = 0; i < T; i++) { /* causal softmax of row i over j0 <= j <= i */
         float        *r  = w->s + i * T;
         const int64_t j0 = W > 0 && i >= W ? i - W + 1 : 0;
-        float         mx = r[j0];
+        if (cap > 0) /* Gemma-2: cap·tanh(s/cap), before the mask */
+          for (int64_t j = j0; j <= i; j++) r[j] = cap * tanhf(r[j] / cap);
+        float mx = r[j0];
         for (int64_t j = j0 + 1; j <= i; j++) mx = r[j] > mx ? r[j] : mx;
         double sum = 0;
         for (int64_t j = j0; j <= i; j++) {
@@ -280,6 +284,10 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   const int             l = ly->index;
   COMP_CHECK(n <= w->max_tok && T <= w->max_seq, COMP_ERR_INTERNAL, "forward scratch too small (%lld tokens)",
              (long long)n);
+  COMP_CHECK(!hp->local_window || T <= hp->local_window, COMP_ERR_UNSUPPORTED,
+             "sequences of %lld tokens: %s's local layers attend to the last %lld keys only, which comp does not "
+             "implement; use windows of at most %lld tokens",
+             (long long)T, a->name, (long long)hp->local_window, (long long)hp->local_window);
   tap(taps, COMP_TAP_LAYER_IN, l, -1, x, n, D);
 
   /* attention block: x += o(attn(rope(qn(q(h))), rope(kn(k(h))), v(h))),  h = norm(x), qn/kn: per-head
@@ -304,6 +312,8 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   attention(hp, w, B, T);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, hp->n_head * hp->head_dim);
   comp_dense_apply(&ly->dense[COMP_DENSE_O], w->att, n, w->o, w->gather);
+  if (ly->attn_post_norm_w) /* Gemma-2: the block's output normed before the residual add */
+    norm_rows(a->norm, w->o, w->o, ly->attn_post_norm_w, NULL, n, D, hp->norm_eps);
   for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
 
   /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x) */
@@ -322,6 +332,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   }
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_DOWN, hid, n, F);
   comp_dense_apply(&ly->dense[COMP_DENSE_DOWN], hid, n, w->o, w->gather);
+  if (ly->ffn_post_norm_w) norm_rows(a->norm, w->o, w->o, ly->ffn_post_norm_w, NULL, n, D, hp->norm_eps);
   for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
   tap(taps, COMP_TAP_LAYER_OUT, l, -1, x, n, D);
   return COMP_OK;
@@ -337,6 +348,9 @@ void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *
   const int64_t D = m->hp.n_embd, V = m->hp.n_vocab;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)D, 1.0f, x, (int)D, m->lm_head, (int)D,
               0.0f, logits, (int)V);
+  const float cap = m->hp.final_softcap;
+  if (cap > 0) /* Gemma-2: logits / cap, tanh, times cap */
+    for (int64_t i = 0; i < n * V; i++) logits[i] = tanhf(logits[i] / cap) * cap;
 }
 
 comp_status comp_forward(comp_model *m, const int32_t *tok, int64_t B, int64_t T, float *logits, const comp_taps *taps)

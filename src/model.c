@@ -40,6 +40,14 @@ static comp_status cfg_float(const cJSON *cfg, const char *path, const char *key
   return COMP_OK;
 }
 
+/* A positive number that null turns off: absent, dflt; null, 0 (Gemma-2's soft-caps, its window). */
+static comp_status cfg_float_or_off(const cJSON *cfg, const char *path, const char *key, float dflt, float *out)
+{
+  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  *out           = key && !v ? dflt : 0.0f;
+  return v && !cJSON_IsNull(v) ? cfg_float(cfg, path, key, dflt, out) : COMP_OK;
+}
+
 static const char *cfg_str(const cJSON *cfg, const char *key)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
@@ -380,6 +388,13 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
       (s = check_layer_types(cfg, path)) || (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   if ((s = read_sliding_window(cfg, path, d, &hp->sliding_window))) goto out;
+  float local = 0;
+  if ((s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
+      (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||
+      (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)) ||
+      (s = cfg_float_or_off(cfg, path, k->local_window, (float)d->local_window, &local)))
+    goto out;
+  hp->local_window = (int64_t)local;
   hp->rope_theta *= ratio;
   hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
   const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);
@@ -585,6 +600,10 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
   case COMP_ROLE_ATTN_Q_NORM:
   case COMP_ROLE_ATTN_K_NORM:
     sh[0] = hp->head_dim;
+    return 1;
+  case COMP_ROLE_ATTN_POST_NORM:
+  case COMP_ROLE_FFN_POST_NORM:
+    sh[0] = D;
     return 1;
   default:
     return 0;
@@ -797,10 +816,14 @@ comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0,
 
 comp_role comp_layer_vec_role(comp_layer_vec v)
 {
-  static const comp_role r[COMP_VEC_COUNT] = {
-      [COMP_VEC_ATTN_NORM] = COMP_ROLE_ATTN_NORM, [COMP_VEC_ATTN_NORM_B] = COMP_ROLE_ATTN_NORM_B,
-      [COMP_VEC_FFN_NORM] = COMP_ROLE_FFN_NORM,   [COMP_VEC_FFN_NORM_B] = COMP_ROLE_FFN_NORM_B,
-      [COMP_VEC_Q_NORM] = COMP_ROLE_ATTN_Q_NORM,  [COMP_VEC_K_NORM] = COMP_ROLE_ATTN_K_NORM};
+  static const comp_role r[COMP_VEC_COUNT] = {[COMP_VEC_ATTN_NORM]      = COMP_ROLE_ATTN_NORM,
+                                              [COMP_VEC_ATTN_NORM_B]    = COMP_ROLE_ATTN_NORM_B,
+                                              [COMP_VEC_FFN_NORM]       = COMP_ROLE_FFN_NORM,
+                                              [COMP_VEC_FFN_NORM_B]     = COMP_ROLE_FFN_NORM_B,
+                                              [COMP_VEC_Q_NORM]         = COMP_ROLE_ATTN_Q_NORM,
+                                              [COMP_VEC_K_NORM]         = COMP_ROLE_ATTN_K_NORM,
+                                              [COMP_VEC_ATTN_POST_NORM] = COMP_ROLE_ATTN_POST_NORM,
+                                              [COMP_VEC_FFN_POST_NORM]  = COMP_ROLE_FFN_POST_NORM};
   return r[v];
 }
 
@@ -824,8 +847,12 @@ float **comp_layer_vec_at(comp_layer *ly, comp_layer_vec v)
     return &ly->ffn_norm_b;
   case COMP_VEC_Q_NORM:
     return &ly->q_norm_w;
-  default:
+  case COMP_VEC_K_NORM:
     return &ly->k_norm_w;
+  case COMP_VEC_ATTN_POST_NORM:
+    return &ly->attn_post_norm_w;
+  default:
+    return &ly->ffn_post_norm_w;
   }
 }
 

@@ -442,6 +442,10 @@ static void forward_hparams_key(const comp_hparams *hp, char *buf, size_t n)
                    (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
                    rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
                    (long long)hp->sliding_window);
+  if (hp->attn_softcap > 0 || hp->final_softcap > 0 || hp->attn_scalar > 0 || hp->local_window > 0) /* Gemma-2 */
+    if (k > 0 && (size_t)k < n)
+      k += snprintf(buf + k, n - (size_t)k, " softcap %.9g %.9g scalar %.9g local %lld", (double)hp->attn_softcap,
+                    (double)hp->final_softcap, (double)hp->attn_scalar, (long long)hp->local_window);
   if (rs->kind == COMP_ROPE_SCALING_LONGROPE && k > 0 && (size_t)k < n) { /* its factor lists, hashed */
     char        lists[65];
     comp_sha256 c;

@@ -27,6 +27,7 @@ typedef enum comp_arch {
   COMP_ARCH_MISTRAL, /* MistralForCausalLM: LLaMA block, attention within a sliding window */
   COMP_ARCH_PHI3,    /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
   COMP_ARCH_GEMMA,   /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
+  COMP_ARCH_GEMMA2,  /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -56,8 +57,10 @@ typedef enum comp_role {
   COMP_ROLE_FFN_UP_B,
   COMP_ROLE_FFN_DOWN,
   COMP_ROLE_FFN_DOWN_B,
-  COMP_ROLE_ATTN_Q_NORM, /* (head_dim): RMSNorm of each query head before RoPE (Qwen3) */
-  COMP_ROLE_ATTN_K_NORM, /* (head_dim): the same for each key head                   */
+  COMP_ROLE_ATTN_Q_NORM,    /* (head_dim): RMSNorm of each query head before RoPE (Qwen3) */
+  COMP_ROLE_ATTN_K_NORM,    /* (head_dim): the same for each key head                   */
+  COMP_ROLE_ATTN_POST_NORM, /* (D): norm of the attention block's output before the residual add (Gemma-2) */
+  COMP_ROLE_FFN_POST_NORM,  /* (D): the same for the FFN block's output                                    */
   COMP_ROLE_COUNT
 } comp_role;
 #define COMP_ROLE_FIRST_LAYER COMP_ROLE_ATTN_NORM
@@ -97,6 +100,9 @@ typedef struct comp_arch_config_keys {
   const char *n_embd, *n_layer, *n_head, *n_head_kv, *head_dim, *n_ff, *n_vocab, *n_ctx, *norm_eps, *rope_theta,
       *rope_ratio, *rope_fraction, *tie_embd, *sliding_window;
   const char *act; /* the activation's name: the row's act, or refused (absent or null: the row's) */
+  /* Gemma-2: tanh soft-capping of the attention scores and of the logits (null: none), the query
+   * scale's denominator (scores times query_pre_attn_scalar^-1/2), the window of its local layers */
+  const char *attn_softcap, *final_softcap, *attn_scalar, *local_window;
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -144,7 +150,11 @@ typedef struct comp_arch_desc {
   int                   sliding_window; /* default when config has no key (0: none)       */
   bool                  tie_default;    /* tie_word_embeddings when config is silent       */
   bool                  embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
-  bool                  rope_scaling;   /* reads HF rope_scaling (linear, llama3, longrope): else refused */
+  float                 attn_softcap;   /* defaults when config has no key (0: none)       */
+  float                 final_softcap;
+  float                 attn_scalar;  /* 0: head_dim */
+  int                   local_window; /* Gemma-2's alternating local layers' window (0: none) */
+  bool                  rope_scaling; /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */

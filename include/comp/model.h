@@ -72,6 +72,10 @@ typedef struct comp_hparams {
   int64_t           rope_dim;       /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
   comp_rope_scaling rope_scaling;   /* .kind NONE: plain RoPE (and always without RoPE)    */
   int64_t           sliding_window; /* W: query i attends to keys i-W < j <= i (0: all j <= i) */
+  float             attn_softcap;   /* scores s -> cap·tanh(s/cap) before the mask (0: none)  */
+  float             final_softcap;  /* the same for the logits (0: none)                      */
+  float             attn_scalar;    /* scores times attn_scalar^-1/2 (0: head_dim, the usual)  */
+  int64_t           local_window;   /* Gemma-2's local layers' window: longer sequences refused (0: none) */
   bool              tied;           /* lm_head shares tok_embd                                */
   uint64_t          opt_on;         /* bit r: config.json turns optional role r on (counting) */
   int               bos, eos;       /* -1 when unknown                                        */
@@ -96,6 +100,8 @@ typedef struct comp_layer {
   float     *ffn_norm_b;              /* (D) or NULL                                                 */
   float     *q_norm_w;                /* (head_dim) or NULL: RMSNorm of each query head (Qwen3)      */
   float     *k_norm_w;                /* (head_dim) or NULL: RMSNorm of each key head                */
+  float     *attn_post_norm_w;        /* (D) or NULL: norm of the attention output (Gemma-2)         */
+  float     *ffn_post_norm_w;         /* (D) or NULL: norm of the FFN output                         */
   void      *mem;                     /* one allocation backing every tensor above (owned)           */
 } comp_layer;
 
@@ -108,6 +114,8 @@ typedef enum comp_layer_vec {
   COMP_VEC_FFN_NORM_B,
   COMP_VEC_Q_NORM,
   COMP_VEC_K_NORM,
+  COMP_VEC_ATTN_POST_NORM,
+  COMP_VEC_FFN_POST_NORM,
   COMP_VEC_COUNT
 } comp_layer_vec;
 comp_role    comp_layer_vec_role(comp_layer_vec v);

@@ -18,7 +18,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              that head_dim 16 has pairs in all three wavelength bands (kept, smoothed, divided)
   rope-linear  model_type llama with an older-style rope_scaling {"type": "linear", "factor": 4.0}
   gemma      model_type gemma: GemmaRMSNorm (x / rms(x) times 1 + w), the embedding times sqrt(hidden),
-             a gelu_pytorch_tanh gate, MQA, tied; pruned and exported
+             a gelu_pytorch_tanh gate, MQA, tied; pruned and exported; gemma2: the same weights with norms
+             after the attention and the MLP, query_pre_attn_scalar 20 and small soft-caps (2 on the
+             scores, 3 on the logits) so that they bind; pruned and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -126,7 +128,10 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     SiLU's)."""
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
-    g_on = set(gemma) if cfg["model_type"] == "gemma" else set()
+    g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2") else set()
+    g2 = cfg["model_type"] == "gemma2"  # Gemma2DecoderLayer: four norms, query scalar, soft-caps
+    cap = lambda x, c: c * np.tanh(x / c) if c else x
+    qscale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if g2 else 1 / np.sqrt(hd)
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
     rms = lambda x, w: (1 + w if "norm" in g_on else w) * (x / np.sqrt((x * x).mean(-1, keepdims=True)
                                                                        + cfg["rms_norm_eps"]))
@@ -161,13 +166,15 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
             q, k = rope(q), rope(k)
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
-            s = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask
+            s = cap(q @ k.transpose(0, 2, 1) * qscale, cfg.get("attn_logit_softcapping") if g2 else None) + mask
             pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
-            x = x + lin((pr @ v).transpose(1, 0, 2).reshape(L, nh * hd), p + "self_attn.o_proj")
-            h = rms(x, T[p + "post_attention_layernorm.weight"])
+            o = lin((pr @ v).transpose(1, 0, 2).reshape(L, nh * hd), p + "self_attn.o_proj")
+            x = x + (rms(o, T[p + "post_attention_layernorm.weight"]) if g2 else o)
+            h = rms(x, T[p + ("pre_feedforward_layernorm" if g2 else "post_attention_layernorm") + ".weight"])
             g = lin(h, p + "mlp.gate_proj")
-            x = x + lin(act(g) * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
-        z = rms(x, T["model.norm.weight"]) @ head.T
+            o = lin(act(g) * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+            x = x + (rms(o, T[p + "post_feedforward_layernorm.weight"]) if g2 else o)
+        z = cap(rms(x, T["model.norm.weight"]) @ head.T, cfg.get("final_logit_softcapping") if g2 else None)
         z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
         tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
     return tot / cnt
@@ -508,6 +515,43 @@ if pe:
     archive_is_export("gemma", arc, exp, ecfg, et)
 
 
+# ---- gemma2: Gemma's block with norms after the attention and the MLP, a query scalar, soft-capping -------
+g2path = f"{tmp}/gemma2"
+shutil.copytree(gpath, g2path)
+g2t = dict(gt)
+rng = np.random.default_rng(11)
+for l in range(gm["num_hidden_layers"]):
+    p = f"model.layers.{l}."
+    g2t[p + "pre_feedforward_layernorm.weight"] = g2t[p + "post_attention_layernorm.weight"]
+    for k in ("post_attention_layernorm", "post_feedforward_layernorm"):
+        g2t[p + k + ".weight"] = (0.5 * rng.standard_normal(gm["hidden_size"])).astype(np.float32)
+g2m = dict(gm, model_type="gemma2", architectures=["Gemma2ForCausalLM"], query_pre_attn_scalar=20,
+           attn_logit_softcapping=2.0, final_logit_softcapping=3.0, sliding_window=64)  # small caps: they bind
+json.dump(g2m, open(f"{g2path}/config.json", "w"), indent=1)
+st_save(f"{g2path}/model.safetensors", g2t)
+ref, got = oracle_nll(g2m, g2t, ids), comp_nll(g2path)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma2: mean NLL {got} vs numpy oracle {ref:.8f} (four "
+      f"norms a layer, scores times 20^-1/2 capped at 2, logits capped at 3)")
+for what, c in (("no attention soft-cap", dict(g2m, attn_logit_softcapping=None)),
+                ("no logit soft-cap", dict(g2m, final_logit_softcapping=None)),
+                ("query_pre_attn_scalar 2", dict(g2m, query_pre_attn_scalar=2))):
+    nz, oz = comp_nll(with_config(g2path, c, str(len(os.listdir(tmp))))), oracle_nll(c, g2t, ids)
+    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,  # 50x the tolerance
+          f"gemma2 with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+pe = prune_export(g2path, "gemma2")
+if pe:
+    arc, exp, ecfg, et = pe
+    post = sorted(k for k in et if k.startswith("model.layers.0.") and "feedforward" in k)
+    check(ecfg.get("final_logit_softcapping") == 3.0 and len(post) == 2 and model_attr(arc, "final_softcap") == 3.0,
+          f"gemma2 pruned and exported: layer 0's {post}, the caps in the archive and the config")
+    archive_is_export("gemma2", arc, exp, ecfg, et)
+r = run(["eval", "--model", with_config(g2path, dict(g2m, sliding_window=32), "window32"), "--text", TEXT,
+         "--seq-len", str(L), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "local layers attend to the last 32 keys only" in lines[0],
+      f"gemma2 with windows longer than its sliding_window: {' | '.join(lines)[:240]}")
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -574,11 +618,11 @@ lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
-TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "opt", "chatglm"]
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")
-bad("an unknown model_type", dict(cfg, model_type="gemma2"), 'model_type "gemma2" (supported: llama, ',
+bad("an unknown model_type", dict(cfg, model_type="gemma3"), 'model_type "gemma3" (supported: llama, ',
     kind="config")
 shutil.rmtree(tmp, ignore_errors=True)
 finish()

@@ -190,6 +190,14 @@ def main():
                "max_position_embeddings": 8192, "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh"}
     gemma2b = dict(gemma7b, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18, num_attention_heads=8,
                    num_key_value_heads=1)
+    # Gemma-2-9B and -2B: four norms a layer
+    gemma2_9b = {"model_type": "gemma2", "hidden_size": 3584, "intermediate_size": 14336, "num_hidden_layers": 42,
+                 "num_attention_heads": 16, "num_key_value_heads": 8, "head_dim": 256, "vocab_size": 256000,
+                 "max_position_embeddings": 8192, "hidden_activation": "gelu_pytorch_tanh",
+                 "query_pre_attn_scalar": 256, "sliding_window": 4096, "attn_logit_softcapping": 50.0,
+                 "final_logit_softcapping": 30.0}
+    gemma2_2b = dict(gemma2_9b, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26, num_attention_heads=8,
+                     num_key_value_heads=4)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -205,7 +213,8 @@ def main():
             ("Phi-3-mini-4k", phi3_mini, 3821079552),  # the model card's 3.8B; fused qkv_proj and gate_up_proj
             ("Phi-3.5-mini (longrope)", phi35_mini, 3821079552),
             ("Phi-4-mini (longrope, partial rotary, tied)", phi4_mini, 200064 * 3072 + 32 * phi4_layer + 3072),
-            ("Gemma-7B", gemma7b, 8537680896), ("Gemma-2B", gemma2b, 2506172416)):  # the cards' 8.54B and 2.51B
+            ("Gemma-7B", gemma7b, 8537680896), ("Gemma-2B", gemma2b, 2506172416),  # the cards' 8.54B and 2.51B
+            ("Gemma-2-9B", gemma2_9b, 9241705984), ("Gemma-2-2B", gemma2_2b, 2614341888)):  # 9.24B and 2.61B
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -79,9 +79,9 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 # Qwen3 (per-head q/k norms, in the archive's layer vectors) and Phi-3 (fused qkv_proj / gate_up_proj,
 # RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
 # from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
-# original context: the short factors), and Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
-# embedding)
-mkdir "$T/q3" "$T/p3" "$T/g1"
+# original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
+# embedding) and Gemma-2 (four norms a layer, soft-capped scores and logits)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -109,8 +109,16 @@ json.dump(dict(cfg, model_type="phi3", architectures=["Phi3ForCausalLM"], partia
 st_save(f"{t}/g1/model.safetensors", w)  # Gemma: the same weights read with GemmaRMSNorm, a GELU gate
 json.dump(dict(cfg, model_type="gemma", architectures=["GemmaForCausalLM"], hidden_activation="gelu_pytorch_tanh",
                hidden_act="gelu"), open(f"{t}/g1/config.json", "w"))
+for l in range(cfg["num_hidden_layers"]):  # Gemma-2: norms after the attention and the MLP, soft-caps
+    p = f"model.layers.{l}."
+    w[p + "pre_feedforward_layernorm.weight"] = w[p + "post_attention_layernorm.weight"]
+    w[p + "post_feedforward_layernorm.weight"] = w[p + "input_layernorm.weight"]
+st_save(f"{t}/g2/model.safetensors", w)
+json.dump(dict(cfg, model_type="gemma2", architectures=["Gemma2ForCausalLM"], query_pre_attn_scalar=24,
+               attn_logit_softcapping=5.0, final_logit_softcapping=10.0, sliding_window=4096),
+          open(f"{t}/g2/config.json", "w"))
 PY
-for k in q3 p3 g1; do
+for k in q3 p3 g1 g2; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
