@@ -4,7 +4,8 @@ pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 
 >= 500 TinyStories paragraphs (plus the whole held-out text), for the SentencePiece-kind tokenizer in
 ../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json, and for
 variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
-vocabulary without merges), Qwen2, GPT-2 and o200k (GPT-4o, Phi-4-mini) tokenizer.json files do. The variants must
+vocabulary without merges), Qwen2, GPT-2 and o200k (GPT-4o, Phi-4-mini) tokenizer.json files do, and the
+SentencePiece-kind one as transformers' GemmaConverter writes Gemma's (no dummy prefix). The variants must
 differ from each other where their patterns do (so each pattern is really exercised), and a Split regex comp does
 not know is refused."""
 import json, os, random, shutil, subprocess, sys, tempfile, unicodedata
@@ -74,6 +75,21 @@ def nfc_variant():
     return d
 
 
+def gemma_variant():
+    """shared/data/trained's SentencePiece-kind tokenizer as transformers' GemmaConverter writes one: the
+    Replace(" ", "▁") normalizer without Llama's Prepend (no dummy prefix), no pre-tokenizer, and the
+    decoder without Strip."""
+    tj = json.load(open(f"{D}/trained/tokenizer.json", encoding="utf-8"))
+    tj["normalizer"] = {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}
+    tj["pre_tokenizer"] = None
+    tj["decoder"]["decoders"] = [x for x in tj["decoder"]["decoders"] if x["type"] != "Strip"]
+    d = f"{tmp}/gemma-style"
+    os.makedirs(d, exist_ok=True)
+    json.dump(tj, open(f"{d}/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+    shutil.copy(f"{D}/trained/tokenizer_config.json", d)
+    return d
+
+
 def split_variant(name, regex, behavior="Isolated", words=()):
     """models/default's tokenizer with a Split + ByteLevel(use_regex false) pre-tokenizer, as Llama-3's and Qwen2's
     are; with ignore_merges (as Llama-3's) when words (byte-level strings) are added to the vocabulary, no merge
@@ -114,7 +130,7 @@ tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0
              split_variant("qwen2-on-llama3-words", SPLITS["qwen2"], words=l3_words),
              split_variant("gpt2-on-llama3-words", SPLITS["gpt2-split"], words=l3_words),
              split_variant("o200k", SPLITS["o200k"]), split_variant("o200k-words", SPLITS["o200k"], words=o2_words),
-             split_variant("llama3-on-o200k-words", SPLITS["llama3"], words=o2_words), nfc_variant()]
+             split_variant("llama3-on-o200k-words", SPLITS["llama3"], words=o2_words), nfc_variant(), gemma_variant()]
 print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2, {len(o2_words)} o200k pre-tokens",
       flush=True)
 ids_of = {}  # (tokenizer, corpus) -> comp's ids
@@ -157,7 +173,7 @@ def differ(a, b, corpus):
 
 # each pattern is exercised: in the Llama-3 pre-token vocabulary, the other regexes' cuts give other ids
 for a, b in (("llama3-words", "qwen2-on-llama3-words"), ("llama3-words", "gpt2-on-llama3-words"),
-             ("llama3", "gpt2-split"), ("o200k-words", "llama3-on-o200k-words")):
+             ("llama3", "gpt2-split"), ("o200k-words", "llama3-on-o200k-words"), ("gemma-style", "trained")):
     for corpus in ("edge-case", "wikitext-2"):
         n = differ(a, b, corpus)
         check(n > 0, f"{a} and {b} give different ids on {n} {corpus} texts")
