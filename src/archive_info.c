@@ -156,7 +156,10 @@ comp_status comp_archive_describe(const char *path, struct cJSON **out)
   /* parameters: model-wide + layers, as in the source (dense) and as stored */
   hid_t   mg   = H5Gopen2(r->file, "model", H5P_DEFAULT);
   int64_t wide = V * D + D;
-  if (mg >= 0) {
+  if (mg >= 0) { /* and /model's attributes: the hyper-parameters the archive is read with */
+    char   where[4200];
+    cJSON *ma = (snprintf(where, sizeof where, "%s:/model", path), arc_attrs_json(mg, where));
+    cJSON_AddItemToObject(j, "model", ma ? ma : cJSON_CreateObject());
     if (H5Lexists(mg, "pos_embd", H5P_DEFAULT) > 0) wide += (r->hp.n_ctx + ad->pos_offset) * D;
     if (H5Lexists(mg, "out_norm_b", H5P_DEFAULT) > 0) wide += D;
     if (H5Lexists(mg, "lm_head", H5P_DEFAULT) > 0) wide += V * D;

@@ -226,7 +226,8 @@ comp_status comp_archive_export_hf(const char *archive_path, const char *out_dir
 struct cJSON;
 /*
  * comp_archive_describe - a JSON description of an archive (incomplete ones too, with complete false):
- * format, provenance, source, kept/removed layers, parameter counts (dense original vs stored), per
+ * format, provenance, source, /model's attributes ("model": the hyper-parameters the archive is read
+ * with), kept/removed layers, parameter counts (dense original vs stored), per
  * layer kept columns per dense, and everything under /prune (attributes with their values, datasets
  * with shape, dtype and, when small, values). Not collective. *out: free with cJSON_Delete().
  */

@@ -42,6 +42,18 @@ static void print_human(const cJSON *j)
          str(j, "comp_version"), str(j, "git_commit"));
   printf("source   %s (%s, %.0f layers, sha256 %s)\n", str(src, "model_path"), str(src, "arch"),
          num(src, "n_layer_orig"), str(src, "model_sha256")[0] ? str(src, "model_sha256") : "-");
+  printf("model   "); /* the hyper-parameters the archive is read with (/model's attributes) */
+  const cJSON *hpa;
+  int          col = 9;
+  cJSON_ArrayForEach(hpa, cJSON_GetObjectItemCaseSensitive(j, "model"))
+  {
+    char *t = cJSON_PrintUnformatted(hpa);
+    int   w = (int)(strlen(hpa->string) + strlen(t) + 2);
+    if (col + w > 110) printf("\n        "), col = 9;
+    col += printf(" %s %s", hpa->string, t);
+    free(t);
+  }
+  putchar('\n');
   printf("layers   %.0f of %.0f kept\n", num(j, "n_layer_kept"), num(src, "n_layer_orig"));
   print_list("  kept   ", cJSON_GetObjectItemCaseSensitive(j, "kept_layers"));
   print_list("  removed", cJSON_GetObjectItemCaseSensitive(j, "removed_layers"));
@@ -131,9 +143,10 @@ int comp_cmd_info(int argc, char **argv)
     argc--, argv++;
   }
   int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), "comp info A.h5|R.h5 [--json]",
-                           "Summarises a comp pruning archive: provenance, source model, kept and removed layers,\n"
-                           "parameters (source vs stored), kept input columns of every dense, and what the\n"
-                           "pruning run recorded under /prune. Incomplete archives are described too.\n"
+                           "Summarises a comp pruning archive: provenance, source model, the hyper-parameters it\n"
+                           "is read with (/model: shapes, RoPE and its scaling, windows, soft-caps), kept and\n"
+                           "removed layers, parameters (source vs stored), kept input columns of every dense, and\n"
+                           "what the pruning run recorded under /prune. Incomplete archives are described too.\n"
                            "For an eval archive (comp eval --out R.h5): the result and every attribute\n"
                            "(include/comp/eval_archive.h).");
   if (rc) return rc == 1 ? 0 : 2;

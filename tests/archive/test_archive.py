@@ -235,6 +235,14 @@ try:
           and "/prune/tau" in j["prune"] and j["prune"]["/prune"]["attrs"]["tau"] == 0.25,
           f"comp info --json: kept/removed layers, params stored {stored} and dense, per-dense kept columns, /prune")
     check("removed 2" in r.stdout and "203/320" in r.stdout, "comp info prints the human summary before the JSON line")
+    with h5py.File(A[2], "r") as f:  # /model's attributes, read independently
+        want = {k: v.decode() if isinstance(v, bytes) else v if isinstance(v, str) else
+                [float(x) for x in v] if getattr(v, "ndim", 0) else float(v) for k, v in f["model"].attrs.items()}
+    got = {k: [float(x) for x in v] if isinstance(v, list) else v if isinstance(v, str) else float(v)
+           for k, v in j.get("model", {}).items()}
+    check(got == want and "n_embd" in got and "model    " in r.stdout,
+          f"comp info: /model's {len(want)} attributes (the hyper-parameters the archive is read with) in --json and "
+          f"the summary{'' if got == want else f': {got} != {want}'}")
 
     # ---- other architectures from ../shared (optional) ---------------------------------------------------
     D = f"{SH}/data"
