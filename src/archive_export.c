@@ -3,7 +3,6 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +102,7 @@ static cJSON *longrope_json(cJSON *j, const comp_rope_scaling *rs, int64_t n_ctx
     cJSON_AddItemToArray(sf, json_float(rs->short_factor[i]));
     cJSON_AddItemToArray(lf, json_float(rs->long_factor[i]));
   }
-  const double f   = (double)n_ctx / (double)rs->original_ctx;
-  const double att = f <= 1.0 ? 1.0 : sqrt(1.0 + log(f) / log((double)rs->original_ctx));
+  const double att = comp_longrope_default_attention((double)n_ctx / (double)rs->original_ctx, rs->original_ctx);
   if (rs->attention_factor != att) cJSON_AddItemToObject(j, "attention_factor", json_float(rs->attention_factor));
   return j;
 }

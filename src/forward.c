@@ -31,7 +31,9 @@ static bool rope_long(const comp_hparams *hp, int64_t T)
   return hp->rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE && T > hp->rope_scaling.original_ctx;
 }
 
-float comp_rope_attention_factor(const comp_hparams *hp)
+/* longrope's attention_factor in float32 (the scalar torch multiplies the fp32 cos and sin by); 1
+ * for the other kinds. */
+static float rope_attention_factor(const comp_hparams *hp)
 {
   return hp->rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE ? (float)hp->rope_scaling.attention_factor : 1.0f;
 }
@@ -65,7 +67,7 @@ float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T)
 static void rope_tables(const comp_hparams *hp, comp_fwd_ws *w, int64_t T)
 {
   const int64_t half = hp->rope_dim / 2;
-  const float   att  = comp_rope_attention_factor(hp);
+  const float   att  = rope_attention_factor(hp);
   for (int64_t i = 0; i < half; i++) {
     float inv = comp_rope_inv_freq(hp, i, T);
     for (int64_t p = 0; p < w->rope_T; p++) {

@@ -132,13 +132,12 @@ static comp_status rope_parameters_fraction(const cJSON *cfg, const char *path, 
   return COMP_OK;
 }
 
-/* The attention window (0: none): absent, the architecture's default; null, none. */
-static comp_status read_sliding_window(const cJSON *cfg, const char *path, const comp_arch_desc *d, int64_t *w)
+/* A positive integer that null turns off (an attention window): absent, dflt; null, 0. */
+static comp_status cfg_int_or_off(const cJSON *cfg, const char *path, const char *key, int64_t dflt, int64_t *out)
 {
-  const char  *key = d->cfg.sliding_window;
-  const cJSON *v   = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
-  *w               = key && !v ? d->sliding_window : 0;
-  return v && !cJSON_IsNull(v) ? cfg_int(cfg, path, key, false, 0, w) : COMP_OK;
+  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  *out           = key && !v ? dflt : 0;
+  return v && !cJSON_IsNull(v) ? cfg_int(cfg, path, key, false, 0, out) : COMP_OK;
 }
 
 /* ---- rope_scaling ------------------------------------------------------------------------------ */
@@ -273,8 +272,13 @@ static comp_status parse_longrope(const cJSON *cfg, const cJSON *rs, const char 
   }
   if (af && !cJSON_IsNull(af))
     return rope_scaling_number(rs, path, nm, "longrope", "attention_factor", &sc->attention_factor);
-  sc->attention_factor = sc->factor <= 1.0 ? 1.0 : sqrt(1.0 + log(sc->factor) / log((double)sc->original_ctx));
+  sc->attention_factor = comp_longrope_default_attention(sc->factor, sc->original_ctx);
   return COMP_OK;
+}
+
+double comp_longrope_default_attention(double factor, int64_t original_ctx)
+{
+  return factor <= 1.0 ? 1.0 : sqrt(1.0 + log(factor) / log((double)original_ctx));
 }
 
 /* hp->rope_scaling from the config's "rope_scaling" (absent or null: none), read as Hugging Face
@@ -387,14 +391,12 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
       (s = rope_parameters_fraction(cfg, path, d, &frac)) || (s = check_rules(cfg, path, d)) ||
       (s = check_layer_types(cfg, path)) || (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
-  if ((s = read_sliding_window(cfg, path, d, &hp->sliding_window))) goto out;
-  float local = 0;
-  if ((s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
+  if ((s = cfg_int_or_off(cfg, path, k->sliding_window, d->sliding_window, &hp->sliding_window)) ||
+      (s = cfg_int_or_off(cfg, path, k->local_window, d->local_window, &hp->local_window)) ||
+      (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
       (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||
-      (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)) ||
-      (s = cfg_float_or_off(cfg, path, k->local_window, (float)d->local_window, &local)))
+      (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)))
     goto out;
-  hp->local_window = (int64_t)local;
   hp->rope_theta *= ratio;
   hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
   const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);

@@ -37,11 +37,8 @@ typedef struct comp_taps {
  * sequences of T tokens: 1/theta^(2i/r) (_compute_default_rope_parameters), divided by the factor of
  * a linear scaling, or Llama 3.1's blend by wavelength (_compute_llama3_parameters), or divided by
  * longrope's short or long factor of the pair, chosen by T (_compute_longrope_parameters). The RoPE
- * tables' only source; their cos and sin are then multiplied by comp_rope_attention_factor(). */
+ * tables' only source; their cos and sin are then multiplied by longrope's attention factor. */
 float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T);
-/* longrope's attention_factor in float32 (the scalar torch multiplies the fp32 cos and sin by); 1
- * for the other kinds. */
-float comp_rope_attention_factor(const comp_hparams *hp);
 
 /* Scratch for one chunk of up to B*T tokens with sequences of at most T tokens. */
 typedef struct comp_fwd_ws comp_fwd_ws;

@@ -166,6 +166,9 @@ comp_status comp_model_config(const char *path, comp_hparams *hp);
  * unknown). */
 const char *comp_rope_scaling_name(comp_rope_scaling_kind k);
 int         comp_rope_scaling_from_name(const char *name);
+/* longrope's attention factor when the config gives none (_compute_longrope_parameters):
+ * sqrt(1 + ln(factor) / ln(original_ctx)), 1 for factor <= 1. */
+double comp_longrope_default_attention(double factor, int64_t original_ctx);
 /* COMP_ERR_FORMAT naming the field and value when rs's fields do not fit its kind; where prefixes
  * the message (the config or archive it was read from). */
 comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *where);
