@@ -223,24 +223,25 @@ static const comp_arch_desc arch_gemma2 = {
      * gate) with four norms a layer (input_layernorm before the attention, post_attention_layernorm
      * on its output before the residual add, pre_ / post_feedforward_layernorm around the MLP), the
      * attention scores times query_pre_attn_scalar^-1/2 and soft-capped (cap·tanh(s/cap)) before the
-     * mask, the logits soft-capped too. Every other layer (the even ones) attends to the last
-     * sliding_window keys only: comp refuses sequences longer than that window instead. */
+     * mask, the logits soft-capped too. Every other layer (the even ones, or those layer_types calls
+     * sliding_attention) attends to the last sliding_window keys only, the others to all. */
     .name          = "gemma2",
     .hf_model_type = {"gemma2", NULL},
     GEMMA_BLOCK,
-    .attn_softcap  = 50.0f,
-    .final_softcap = 30.0f,
-    .attn_scalar   = 256.0f,
-    .local_window  = 4096,
-    .cfg           = {LLAMA_SHAPE_KEYS, .act = "hidden_activation", .attn_softcap = "attn_logit_softcapping",
-                      .final_softcap = "final_logit_softcapping", .attn_scalar = "query_pre_attn_scalar",
-                      .local_window = "sliding_window"},
-    .opt_on        = ATTN_BIAS_OPT_ON,
-    .tensor        = {LLAMA_TENSORS_FFN_NORM("model.layers.%d.pre_feedforward_layernorm.weight"),
-                      [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",
-                      [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"},
-    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
+    .attn_softcap   = 50.0f,
+    .final_softcap  = 30.0f,
+    .attn_scalar    = 256.0f,
+    .sliding_window = 4096,
+    .window_period  = 2,
+    .cfg            = {LLAMA_SHAPE_KEYS, .act = "hidden_activation", .attn_softcap = "attn_logit_softcapping",
+                       .final_softcap = "final_logit_softcapping", .attn_scalar = "query_pre_attn_scalar",
+                       .sliding_window = "sliding_window"},
+    .opt_on         = ATTN_BIAS_OPT_ON,
+    .tensor         = {LLAMA_TENSORS_FFN_NORM("model.layers.%d.pre_feedforward_layernorm.weight"),
+                       [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",
+                       [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"},
+    .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,
+                       [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
 };
 
 static const comp_arch_desc arch_opt = {

@@ -426,10 +426,12 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
     COMP_CHECK(x > 0 && x < 1e30, COMP_ERR_FORMAT, "%s: attribute %s = %g must be positive", where, fk[i], x);
     *fv[i] = (float)x;
   }
-  if (H5Aexists(g, "local_window") > 0) {
-    COMP_CALL(arc_attr_get_i64(g, where, "local_window", &hp->local_window));
-    COMP_CHECK(hp->local_window > 0, COMP_ERR_FORMAT, "%s: attribute local_window = %lld must be positive", where,
-               (long long)hp->local_window);
+  if (H5Aexists(g, "local_window") > 0) { /* Gemma-2 archives before per-layer windows: the even source layers' */
+    COMP_CALL(arc_attr_get_i64(g, where, "local_window", &r->parity_window));
+    COMP_CHECK(r->parity_window > 0 && hp->sliding_window == 0, COMP_ERR_FORMAT,
+               "%s: attribute local_window = %lld must be positive, and only without sliding_window", where,
+               (long long)r->parity_window);
+    hp->sliding_window = r->parity_window;
   }
   return read_rope_scaling(g, where, hp->rope, hp->rope_dim, &hp->rope_scaling);
 }
@@ -445,6 +447,14 @@ static comp_status read_layer_info(arc_reader *r, hid_t g, const char *where, in
              "%s: orig_index %lld is not ascending within 0..%lld", where, (long long)orig,
              (long long)r->n_layer_orig - 1);
   li->orig = (int)orig;
+  /* the layer's attention window: its own attribute, else the even source layers' (older Gemma-2
+   * archives), else the model's */
+  li->window = r->parity_window > 0 ? (orig % 2 == 0 ? r->parity_window : 0) : r->hp.sliding_window;
+  if (H5Aexists(g, "window") > 0) {
+    COMP_CALL(arc_attr_get_i64(g, where, "window", &li->window));
+    COMP_CHECK(li->window >= 0, COMP_ERR_FORMAT, "%s: attribute window = %lld must not be negative", where,
+               (long long)li->window);
+  }
   for (int v = 0; v < COMP_VEC_COUNT; v++) {
     comp_role vr = comp_layer_vec_role((comp_layer_vec)v);
     COMP_CALL(check_shape(g, where, arc_vec_names[v], role_required(ad, vr),
@@ -735,8 +745,14 @@ comp_status comp_archive_load_model(const char *path, comp_model *m)
   COMP_CALL(arc_reader_open(path, false, &r));
   m->reader =
       (comp_layer_reader){.get = model_layer_get, .n_params = model_layer_n, .destroy = model_reader_destroy, .ctx = r};
-  m->hp   = r->hp;
-  m->arch = comp_arch_get(r->hp.arch);
+  m->hp           = r->hp;
+  m->arch         = comp_arch_get(r->hp.arch);
+  bool one_window = true; /* each kept layer's window (comp_model_layer_window) */
+  for (int l = 0; l < r->n; l++) one_window = one_window && r->layers[l].window == r->hp.sliding_window;
+  if (!one_window) {
+    COMP_CHECK((m->layer_window = malloc((size_t)r->n * sizeof(int64_t))), COMP_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < r->n; l++) m->layer_window[l] = r->layers[l].window;
+  }
   if (r->source_path[0] && !(m->src_path = strdup(r->source_path)))
     return comp_error_set(COMP_ERR_NOMEM, "out of memory");
   return arc_reader_globals(r, m);

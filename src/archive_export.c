@@ -132,11 +132,13 @@ static comp_status export_config(const arc_reader *r, const char *path)
   COMP_CHECK(cJSON_IsObject(cfg), COMP_ERR_FORMAT, "%s: /source config_json is not a JSON object", r->path);
   const char *nl_key = ad->cfg.n_layer ? ad->cfg.n_layer : "num_hidden_layers";
   set_item(cfg, nl_key, cJSON_CreateNumber(r->n));
-  cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types"); /* per-layer lists (newer configs) */
-  if (cJSON_IsArray(lt) && cJSON_GetArraySize(lt) == r->n_layer_orig) {
+  /* each kept layer's attention kind, when the source lists them (newer configs) or alternates them
+   * (Gemma-2: the kept layers' kinds need not alternate from the first any more) */
+  const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
+  if (cJSON_IsArray(lt) || (ad->window_period > 1 && r->hp.sliding_window > 0)) {
     cJSON *kept = cJSON_CreateArray();
     for (int l = 0; l < r->n; l++)
-      cJSON_AddItemToArray(kept, cJSON_Duplicate(cJSON_GetArrayItem(lt, r->layers[l].orig), true));
+      cJSON_AddItemToArray(kept, cJSON_CreateString(r->layers[l].window > 0 ? "sliding_attention" : "full_attention"));
     set_item(cfg, "layer_types", kept);
   }
   set_item(cfg, "torch_dtype", cJSON_CreateString("float32"));

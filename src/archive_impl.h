@@ -62,6 +62,7 @@ typedef struct arc_dense_info {
 
 typedef struct arc_layer_info {
   int            orig;                    /* index in the source model          */
+  int64_t        window;                  /* attention window (0: all keys)     */
   bool           has_vec[COMP_VEC_COUNT]; /* which of the layer's vectors it has */
   arc_dense_info dense[COMP_DENSE_COUNT];
 } arc_layer_info;
@@ -75,9 +76,10 @@ typedef struct arc_reader {
   char           *model_sha256; /* /source model_sha256                   */
   char           *comp_version, *git_commit;
   int64_t         format_version, complete, n_layer_orig;
-  comp_hparams    hp;     /* n_layer = kept layers                 */
-  int             n;      /* kept layers                           */
-  arc_layer_info *layers; /* (n)                                   */
+  comp_hparams    hp;            /* n_layer = kept layers                 */
+  int64_t         parity_window; /* older Gemma-2 archives' local_window: the even source layers' window (0: none) */
+  int             n;             /* kept layers                           */
+  arc_layer_info *layers;        /* (n)                                   */
 } arc_reader;
 
 /* Open and validate an archive (everything but the layer data). allow_incomplete: for `comp info`.

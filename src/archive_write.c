@@ -346,11 +346,10 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s) s = arc_attr_put_str(g, where, "rope", arc_rope_name(hp.rope));
   if (!s) s = put_rope_scaling(g, where, &hp.rope_scaling);
   if (!s && hp.sliding_window > 0) s = arc_attr_put_i64(g, where, "sliding_window", hp.sliding_window); /* if any */
-  /* Gemma-2's attention and logit soft-caps, query scale and local window, each only when set */
+  /* Gemma-2's attention and logit soft-caps and query scale, each only when set */
   if (!s && hp.attn_softcap > 0) s = arc_attr_put_f64(g, where, "attn_softcap", arc_float_clean(hp.attn_softcap));
   if (!s && hp.final_softcap > 0) s = arc_attr_put_f64(g, where, "final_softcap", arc_float_clean(hp.final_softcap));
   if (!s && hp.attn_scalar > 0) s = arc_attr_put_f64(g, where, "attn_scalar", arc_float_clean(hp.attn_scalar));
-  if (!s && hp.local_window > 0) s = arc_attr_put_i64(g, where, "local_window", hp.local_window);
   /* which model-wide tensors exist is rank 0's view too */
   int has[3] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied};
   MPI_Bcast(has, 3, MPI_INT, 0, a->comm);
@@ -425,9 +424,10 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
   int     *orig = malloc(sizeof(int) * (size_t)(n + 1));
   int64_t *k    = malloc(sizeof(int64_t) * (size_t)(n * C + 1));
   int     *flag = malloc(sizeof(int) * (size_t)(n * NF + 1));
+  int64_t *win  = malloc(sizeof(int64_t) * (size_t)(n + 1)); /* each kept layer's attention window */
   a->ly         = calloc((size_t)n + 1, sizeof *a->ly);
   a->written    = calloc((size_t)n + 1, 1);
-  if (!orig || !k || !flag || !a->ly || !a->written) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  if (!orig || !k || !flag || !win || !a->ly || !a->written) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   s = agree(a, s);
   if (!s) {
     a->n_kept = n;
@@ -440,6 +440,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
       memcpy(orig, orig_idx, sizeof(int) * (size_t)n);
       memcpy(k, kept, sizeof(int64_t) * (size_t)n * C);
       for (int i = 0; i < n; i++) {
+        win[i] = orig[i] >= 0 && orig[i] < hp.n_layer ? comp_model_layer_window(src, orig[i]) : 0;
         for (int d = 0; d < C; d++)
           flag[i * NF + d] = src_has_role(src, comp_dense_bias_role((comp_dense_id)d), orig[i]);
         for (int v = 0; v < COMP_VEC_COUNT; v++)
@@ -449,6 +450,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
     MPI_Bcast(orig, n, MPI_INT, 0, a->comm);
     MPI_Bcast(k, n * C, MPI_INT64_T, 0, a->comm);
     MPI_Bcast(flag, n * NF, MPI_INT, 0, a->comm);
+    MPI_Bcast(win, n, MPI_INT64_T, 0, a->comm);
     /* validate before creating anything (same data everywhere, so the same verdict) */
     const comp_arch_desc *ad = comp_arch_get(hp.arch);
     for (int i = 0; !s && i < n; i++) {
@@ -486,6 +488,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
       break;
     }
     s = arc_attr_put_i64(g, lw, "orig_index", orig[i]);
+    if (!s && hp.sliding_window > 0) s = arc_attr_put_i64(g, lw, "window", win[i]); /* models with a window */
     for (int j = 0; !s && j < COMP_VEC_COUNT; j++) {
       int64_t len = comp_layer_vec_len(&hp, (comp_layer_vec)j);
       if (flag[i * NF + C + j] && (w->vec[j] = dset_create(g, arc_vec_names[j], H5T_IEEE_F32LE, 1, &len)) < 0)
@@ -511,7 +514,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
     H5Gclose(g);
   }
   if (lg >= 0) H5Gclose(lg);
-  free(orig), free(k), free(flag);
+  free(orig), free(k), free(flag), free(win);
   return agree(a, s);
 }
 

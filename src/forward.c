@@ -189,12 +189,11 @@ static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int6
 }
 
 /* Causal multi-head attention with grouped kv heads:
- * att_h = softmax(q_h k_gᵀ / sqrt(hd) + causal mask) v_g,  g = h / (H/Hkv); with a sliding window W
- * the mask also hides keys j <= i - W from query i. */
-static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t T)
+ * att_h = softmax(q_h k_gᵀ / sqrt(hd) + causal mask) v_g,  g = h / (H/Hkv); with a window W > 0 (the
+ * layer's) the mask also hides keys j <= i - W from query i. */
+static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t T, int64_t W)
 {
-  const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd,
-                W = hp->sliding_window;
+  const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd;
   /* 1/sqrt(head_dim), or Gemma-2's query_pre_attn_scalar^-1/2 (a Python float, then fp32) */
   const float scale = hp->attn_scalar > 0 ? (float)(1.0 / sqrt((double)hp->attn_scalar)) : 1.0f / sqrtf((float)hd);
   const float cap   = hp->attn_softcap;
@@ -286,10 +285,6 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   const int             l = ly->index;
   COMP_CHECK(n <= w->max_tok && T <= w->max_seq, COMP_ERR_INTERNAL, "forward scratch too small (%lld tokens)",
              (long long)n);
-  COMP_CHECK(!hp->local_window || T <= hp->local_window, COMP_ERR_UNSUPPORTED,
-             "sequences of %lld tokens: %s's local layers attend to the last %lld keys only, which comp does not "
-             "implement; use windows of at most %lld tokens",
-             (long long)T, a->name, (long long)hp->local_window, (long long)hp->local_window);
   tap(taps, COMP_TAP_LAYER_IN, l, -1, x, n, D);
 
   /* attention block: x += o(attn(rope(qn(q(h))), rope(kn(k(h))), v(h))),  h = norm(x), qn/kn: per-head
@@ -311,7 +306,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
     rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
     rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
   }
-  attention(hp, w, B, T);
+  attention(hp, w, B, T, ly->window);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, hp->n_head * hp->head_dim);
   comp_dense_apply(&ly->dense[COMP_DENSE_O], w->att, n, w->o, w->gather);
   if (ly->attn_post_norm_w) /* Gemma-2: the block's output normed before the residual add */

@@ -93,23 +93,54 @@ static comp_status check_rules(const cJSON *cfg, const char *path, const comp_ar
   return COMP_OK;
 }
 
-/* transformers' newer configs list each layer's attention kind (Qwen2/Qwen3 with use_sliding_window,
- * Gemma-style hybrids): comp implements full attention only. */
-static comp_status check_layer_types(const cJSON *cfg, const char *path)
+/* Each layer's attention window (*win, n_layer of them; NULL when every layer has hp->sliding_window).
+ * transformers' newer configs list each layer's kind in layer_types: full_attention (every earlier
+ * key) or sliding_attention (the last sliding_window keys; Gemma-2, Mistral-style hybrids); others
+ * (chunked, linear attention) are refused. Without the list, the row's window_period says which
+ * layers are windowed: all (0), or all but each p-th (Gemma-2: layer i is global when (i + 1) % 2 == 0). */
+static comp_status layer_windows(const cJSON *cfg, const char *path, const comp_arch_desc *d, const comp_hparams *hp,
+                                 int64_t **win)
 {
-  const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
-  if (!lt || cJSON_IsNull(lt)) return COMP_OK;
-  COMP_CHECK(cJSON_IsArray(lt), COMP_ERR_FORMAT, "%s: field \"layer_types\" must be a list", path);
-  int          i = 0;
-  const cJSON *e;
-  cJSON_ArrayForEach(e, lt)
-  {
-    COMP_CHECK(cJSON_IsString(e), COMP_ERR_FORMAT, "%s: layer_types[%d] must be a string", path, i);
-    COMP_CHECK(strcmp(e->valuestring, "full_attention") == 0, COMP_ERR_UNSUPPORTED,
-               "%s: layer_types[%d] = \"%s\" is not supported (comp implements full_attention only)", path, i,
-               e->valuestring);
-    i++;
+  const cJSON  *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
+  const int64_t L = hp->n_layer, W = hp->sliding_window;
+  *win = NULL;
+  if (lt && !cJSON_IsNull(lt)) {
+    COMP_CHECK(cJSON_IsArray(lt), COMP_ERR_FORMAT, "%s: field \"layer_types\" must be a list", path);
+    COMP_CHECK(cJSON_GetArraySize(lt) == L, COMP_ERR_FORMAT, "%s: layer_types has %d entries for %lld layers", path,
+               cJSON_GetArraySize(lt), (long long)L);
+  } else if (!(W > 0 && d->window_period > 1)) {
+    return COMP_OK; /* one window (or none) for every layer */
   }
+  int64_t *w = malloc((size_t)L * sizeof *w);
+  COMP_CHECK(w, COMP_ERR_NOMEM, "out of memory");
+  for (int64_t l = 0; l < L; l++) {
+    const cJSON *e = lt && !cJSON_IsNull(lt) ? cJSON_GetArrayItem(lt, (int)l) : NULL;
+    if (!e) { /* the row's pattern */
+      w[l] = (l + 1) % d->window_period == 0 ? 0 : W;
+      continue;
+    }
+    const char *k    = cJSON_IsString(e) ? e->valuestring : NULL;
+    comp_status s    = COMP_OK;
+    bool        full = k && strcmp(k, "full_attention") == 0, slide = k && strcmp(k, "sliding_attention") == 0;
+    if (!k)
+      s = comp_error_set(COMP_ERR_FORMAT, "%s: layer_types[%lld] must be a string", path, (long long)l);
+    else if (!full && !slide)
+      s = comp_error_set(COMP_ERR_UNSUPPORTED,
+                         "%s: layer_types[%lld] = \"%s\" is not supported (comp implements full_attention and "
+                         "sliding_attention)",
+                         path, (long long)l, k);
+    else if (slide && W <= 0)
+      s = comp_error_set(COMP_ERR_UNSUPPORTED,
+                         "%s: layer_types[%lld] = \"sliding_attention\" is not supported for %s without a "
+                         "sliding_window",
+                         path, (long long)l, d->name);
+    if (s) {
+      free(w);
+      return s;
+    }
+    w[l] = slide ? W : 0;
+  }
+  *win = w;
   return COMP_OK;
 }
 
@@ -343,8 +374,10 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
   return COMP_OK;
 }
 
-static comp_status parse_config(const char *path, comp_hparams *hp)
+/* hp from config.json at path, and each layer's window when they differ (*win: NULL, or n_layer of them) */
+static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **win)
 {
+  *win             = NULL;
   char       *text = NULL;
   size_t      n    = 0;
   comp_status s    = comp_read_file(path, &text, &n);
@@ -389,10 +422,10 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   if ((s = cfg_float(cfg, path, k->rope_ratio, 1.0f, &ratio)) ||
       (s = cfg_float(cfg, path, k->rope_fraction, d->rope_fraction > 0 ? d->rope_fraction : 1.0f, &frac)) ||
       (s = rope_parameters_fraction(cfg, path, d, &frac)) || (s = check_rules(cfg, path, d)) ||
-      (s = check_layer_types(cfg, path)) || (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
+      (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   if ((s = cfg_int_or_off(cfg, path, k->sliding_window, d->sliding_window, &hp->sliding_window)) ||
-      (s = cfg_int_or_off(cfg, path, k->local_window, d->local_window, &hp->local_window)) ||
+      (s = layer_windows(cfg, path, d, hp, win)) ||
       (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
       (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||
       (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)))
@@ -448,6 +481,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp)
   }
 out:
   cJSON_Delete(cfg);
+  if (s) free(*win), *win = NULL;
   return s;
 }
 
@@ -690,7 +724,10 @@ comp_status comp_model_config(const char *path, comp_hparams *hp)
     return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: a pruning archive, not a source model", path);
   if (comp_is_dir(path)) {
     snprintf(p, sizeof p, "%s/config.json", path);
-    return parse_config(p, hp);
+    int64_t    *win = NULL; /* validated, not needed */
+    comp_status s   = parse_config(p, hp, &win);
+    free(win);
+    return s;
   }
   COMP_CHECK(comp_is_file(path), COMP_ERR_IO, "%s: no such model directory or file", path);
   comp_wstore *ws = NULL; /* a llama2.c header: the index only, no weight data is read */
@@ -750,7 +787,7 @@ comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_mod
   }
   if (comp_is_dir(path)) {
     snprintf(p, sizeof p, "%s/config.json", path);
-    if ((s = parse_config(p, &m->hp))) goto fail;
+    if ((s = parse_config(p, &m->hp, &m->layer_window))) goto fail;
     snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
     if (comp_is_file(p)) {
       s = comp_wstore_open_sharded(p, &m->ws);
@@ -896,9 +933,15 @@ void comp_model_destroy(comp_model **mp)
   comp_wstore_destroy(&m->ws);
   if (m->reader.destroy) m->reader.destroy(m->reader.ctx);
   free(m->src_path);
+  free(m->layer_window);
   free(m->path);
   free(m);
   *mp = NULL;
+}
+
+int64_t comp_model_layer_window(const comp_model *m, int l)
+{
+  return m->layer_window ? m->layer_window[l] : m->hp.sliding_window;
 }
 
 comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
@@ -911,6 +954,7 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   }
   if (m->reader.get) {
     COMP_CALL(m->reader.get(m->reader.ctx, l, out));
+    (*out)->window = comp_model_layer_window(m, l);
     if (m->cache) m->cached[l] = *out;
     return COMP_OK;
   }
@@ -930,6 +974,7 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
     return comp_error_set(COMP_ERR_NOMEM, "out of memory loading layer %d (%lld floats)", l, (long long)total);
   }
   ly->index                   = l;
+  ly->window                  = comp_model_layer_window(m, l);
   ly->mem                     = mem;
   float *ptr[COMP_ROLE_COUNT] = {0};
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {

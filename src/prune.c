@@ -434,18 +434,28 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
 }
 
 /* What config.json adds to the weights that the forward pass depends on (model_sha256 hashes the
- * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention window. */
-static void forward_hparams_key(const comp_hparams *hp, char *buf, size_t n)
+ * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention windows
+ * (each layer's, hashed, when they differ), Gemma-2's caps and query scale. */
+static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
 {
+  const comp_hparams      *hp = &m->hp;
   const comp_rope_scaling *rs = &hp->rope_scaling;
   int k = snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld window %lld",
                    (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
                    rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
                    (long long)hp->sliding_window);
-  if (hp->attn_softcap > 0 || hp->final_softcap > 0 || hp->attn_scalar > 0 || hp->local_window > 0) /* Gemma-2 */
+  if (hp->attn_softcap > 0 || hp->final_softcap > 0 || hp->attn_scalar > 0) /* Gemma-2 */
     if (k > 0 && (size_t)k < n)
-      k += snprintf(buf + k, n - (size_t)k, " softcap %.9g %.9g scalar %.9g local %lld", (double)hp->attn_softcap,
-                    (double)hp->final_softcap, (double)hp->attn_scalar, (long long)hp->local_window);
+      k += snprintf(buf + k, n - (size_t)k, " softcap %.9g %.9g scalar %.9g", (double)hp->attn_softcap,
+                    (double)hp->final_softcap, (double)hp->attn_scalar);
+  if (m->layer_window && k > 0 && (size_t)k < n) { /* each layer's window */
+    char        wins[65];
+    comp_sha256 c;
+    comp_sha256_init(&c);
+    comp_sha256_update(&c, m->layer_window, sizeof(int64_t) * (size_t)hp->n_layer);
+    comp_sha256_final(&c, wins);
+    k += snprintf(buf + k, n - (size_t)k, " windows %s", wins);
+  }
   if (rs->kind == COMP_ROPE_SCALING_LONGROPE && k > 0 && (size_t)k < n) { /* its factor lists, hashed */
     char        lists[65];
     comp_sha256 c;
@@ -489,8 +499,8 @@ comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_
 
   /* the resume journal, keyed by everything that determines the result */
   {
-    char hk[384];
-    forward_hparams_key(&m->hp, hk, sizeof hk);
+    char hk[640];
+    forward_hparams_key(m, hk, sizeof hk);
     size_t klen = strlen(options_json ? options_json : "") + strlen(model_sha256) + strlen(hk) + 256;
     char  *key  = malloc(klen);
     if (!key) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");

@@ -95,14 +95,15 @@ typedef enum comp_need { COMP_NEED_ABSENT = 0, COMP_NEED_REQUIRED, COMP_NEED_OPT
 
 /* config.json keys that hold each hyper-parameter (NULL: not in config, use the default).
  * rope_ratio multiplies the base (ChatGLM: base = 10000 * rope_ratio); rope_fraction is the share
- * of each head that RoPE rotates; sliding_window, the keys each query attends to (null: all). */
+ * of each head that RoPE rotates; sliding_window, the keys each query of a windowed layer attends to
+ * (null: all; which layers: config's layer_types, else the row's window_period). */
 typedef struct comp_arch_config_keys {
   const char *n_embd, *n_layer, *n_head, *n_head_kv, *head_dim, *n_ff, *n_vocab, *n_ctx, *norm_eps, *rope_theta,
       *rope_ratio, *rope_fraction, *tie_embd, *sliding_window;
   const char *act; /* the activation's name: the row's act, or refused (absent or null: the row's) */
   /* Gemma-2: tanh soft-capping of the attention scores and of the logits (null: none), the query
-   * scale's denominator (scores times query_pre_attn_scalar^-1/2), the window of its local layers */
-  const char *attn_softcap, *final_softcap, *attn_scalar, *local_window;
+   * scale's denominator (scores times query_pre_attn_scalar^-1/2) */
+  const char *attn_softcap, *final_softcap, *attn_scalar;
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -148,12 +149,12 @@ typedef struct comp_arch_desc {
   float                 rope_fraction;  /* share of each head RoPE rotates (0: all of it)  */
   int                   head_dim;       /* default head_dim (0: hidden size / heads)       */
   int                   sliding_window; /* default when config has no key (0: none)       */
+  int                   window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
   bool                  tie_default;    /* tie_word_embeddings when config is silent       */
   bool                  embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
   float                 attn_softcap;   /* defaults when config has no key (0: none)       */
   float                 final_softcap;
   float                 attn_scalar;  /* 0: head_dim */
-  int                   local_window; /* Gemma-2's alternating local layers' window (0: none) */
   bool                  rope_scaling; /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */

@@ -28,8 +28,10 @@
  *                            rope_scaling_original_max_position_embeddings (int), for longrope
  *                            rope_scaling_attention_factor (float64) and rope_scaling_short_factor,
  *                            rope_scaling_long_factor (float64 lists of rope_dim / 2)
- *                            only with an attention window (Mistral's sliding_window; absent: full
- *                            attention, as in archives before it): sliding_window (int)
+ *                            only with an attention window (Mistral's and Gemma-2's sliding_window;
+ *                            absent: full attention, as in archives before it): sliding_window (int);
+ *                            Gemma-2 archives written before per-layer windows have local_window
+ *                            (int) instead: the even source layers' window, the odd ones attend to all
  *      tok_embd       (V, D) f32
  *      pos_embd       (n_ctx + pos_offset, D) f32        only learned positions (OPT; pos_offset 2)
  *      out_norm_w     (D) f32
@@ -37,7 +39,8 @@
  *      lm_head        (V, D) f32                         only when the head is not tied
  *   /layers           attrs: n_layer (int, = number of kept layers)
  *      000, 001, ...  one group per KEPT layer, in model order; attrs: orig_index (int: its index
- *                     in the source model)
+ *                     in the source model), and with a /model sliding_window: window (int: the keys
+ *                     each query of this layer attends to, 0: all; absent: /model's sliding_window)
  *         attn_norm_w (D) f32, attn_norm_b (D) f32 if any, ffn_norm_w (D) f32, ffn_norm_b (D) f32 if any,
  *         q_norm_w, k_norm_w (head_dim) f32 if any (Qwen3's per-head RMSNorm of q and k)
  *         q, k, v, o, gate, up, down      one group per dense the architecture has (the names of

@@ -71,11 +71,10 @@ typedef struct comp_hparams {
   comp_rope_kind    rope;
   int64_t           rope_dim;       /* r: leading dims of each head RoPE rotates (== hd, or less: ChatGLM) */
   comp_rope_scaling rope_scaling;   /* .kind NONE: plain RoPE (and always without RoPE)    */
-  int64_t           sliding_window; /* W: query i attends to keys i-W < j <= i (0: all j <= i) */
+  int64_t           sliding_window; /* W of the windowed layers: query i attends to keys i-W < j <= i (0: none) */
   float             attn_softcap;   /* scores s -> cap·tanh(s/cap) before the mask (0: none)  */
   float             final_softcap;  /* the same for the logits (0: none)                      */
   float             attn_scalar;    /* scores times attn_scalar^-1/2 (0: head_dim, the usual)  */
-  int64_t           local_window;   /* Gemma-2's local layers' window: longer sequences refused (0: none) */
   bool              tied;           /* lm_head shares tok_embd                                */
   uint64_t          opt_on;         /* bit r: config.json turns optional role r on (counting) */
   int               bos, eos;       /* -1 when unknown                                        */
@@ -93,6 +92,7 @@ typedef struct comp_dense {
 
 typedef struct comp_layer {
   int        index;                   /* decoder layer index in the model                           */
+  int64_t    window;                  /* query i attends to keys i-window < j <= i (0: all j <= i)   */
   comp_dense dense[COMP_DENSE_COUNT]; /* .w == NULL for denses the architecture lacks   */
   float     *attn_norm_w;             /* (D)                                                         */
   float     *attn_norm_b;             /* (D) or NULL                                                 */
@@ -138,15 +138,17 @@ typedef struct comp_model {
   comp_hparams          hp;
   const comp_arch_desc *arch;
   comp_wstore          *ws;
-  float                *tok_embd;   /* (V, D)                                                  */
-  float                *pos_embd;   /* (n_ctx + pos_offset, D) or NULL                         */
-  float                *out_norm_w; /* (D)                                                     */
-  float                *out_norm_b; /* (D) or NULL                                             */
-  float                *lm_head;    /* (V, D); == tok_embd when tied                           */
-  bool                  cache;      /* keep layers once read                                   */
-  comp_layer          **cached;     /* (L) when cache                                          */
-  comp_layer_reader     reader;     /* .get set: layers come from here and ws is NULL (archives) */
-  char                 *src_path;   /* archives: the model they were pruned from, else NULL     */
+  float                *tok_embd;     /* (V, D)                                                  */
+  float                *pos_embd;     /* (n_ctx + pos_offset, D) or NULL                         */
+  float                *out_norm_w;   /* (D)                                                     */
+  float                *out_norm_b;   /* (D) or NULL                                             */
+  float                *lm_head;      /* (V, D); == tok_embd when tied                           */
+  bool                  cache;        /* keep layers once read                                   */
+  comp_layer          **cached;       /* (L) when cache                                          */
+  comp_layer_reader     reader;       /* .get set: layers come from here and ws is NULL (archives) */
+  char                 *src_path;     /* archives: the model they were pruned from, else NULL     */
+  int64_t              *layer_window; /* (L) each layer's attention window (0: all keys), when they differ (Gemma-2's
+                                         local and global layers, layer_types); NULL: hp.sliding_window in every layer */
 } comp_model;
 
 comp_status comp_model_load(const char *path, comp_model **out);
@@ -179,6 +181,9 @@ int64_t comp_hparams_n_params(const comp_hparams *hp);
 bool    comp_hparams_has_dense(const comp_hparams *hp, comp_dense_id d);
 void    comp_model_destroy(comp_model **m);
 void    comp_model_set_cache(comp_model *m, bool keep);
+
+/* The attention window of layer l (comp_layer.window): keys i-W < j <= i for query i, 0 for all. */
+int64_t comp_model_layer_window(const comp_model *m, int l);
 
 /* Fetch decoder layer l (read from disk unless cached). Release with comp_model_layer_put. */
 comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out);

@@ -63,7 +63,9 @@ static void print_human(const cJSON *j)
   printf("kept input columns per dense (of d_in_full):\n  layer orig");
   static const char *const dn[] = {"q", "k", "v", "o", "gate", "up", "down"};
   for (int d = 0; d < 7; d++) printf(" %11s", dn[d]);
-  putchar('\n');
+  const cJSON *ly0     = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "layers"), 0);
+  const bool   windows = ly0 && cJSON_GetObjectItemCaseSensitive(ly0, "window"); /* models with a window */
+  printf(windows ? " window\n" : "\n");
   const cJSON *ly;
   cJSON_ArrayForEach(ly, cJSON_GetObjectItemCaseSensitive(j, "layers"))
   {
@@ -76,7 +78,8 @@ static void print_human(const cJSON *j)
         snprintf(cell, sizeof cell, "%.0f/%.0f", num(k, dn[d]), num(f, dn[d]));
       printf(" %11s", cell);
     }
-    putchar('\n');
+    if (windows && num(ly, "window") > 0) printf(" %6.0f", num(ly, "window"));
+    printf(windows && num(ly, "window") <= 0 ? "    all\n" : "\n");
   }
   const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "prune"), *e;
   printf("prune%s\n", pr && pr->child ? "" : "    (nothing recorded)");
@@ -145,7 +148,8 @@ int comp_cmd_info(int argc, char **argv)
   int rc = comp_args_parse(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), "comp info A.h5|R.h5 [--json]",
                            "Summarises a comp pruning archive: provenance, source model, the hyper-parameters it\n"
                            "is read with (/model: shapes, RoPE and its scaling, windows, soft-caps), kept and\n"
-                           "removed layers, parameters (source vs stored), kept input columns of every dense, and\n"
+                           "removed layers, parameters (source vs stored), kept input columns of every dense (and\n"
+                           "each layer's attention window, where the model has one), and\n"
                            "what the pruning run recorded under /prune. Incomplete archives are described too.\n"
                            "For an eval archive (comp eval --out R.h5): the result and every attribute\n"
                            "(include/comp/eval_archive.h).");

@@ -18,9 +18,13 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              that head_dim 16 has pairs in all three wavelength bands (kept, smoothed, divided)
   rope-linear  model_type llama with an older-style rope_scaling {"type": "linear", "factor": 4.0}
   gemma      model_type gemma: GemmaRMSNorm (x / rms(x) times 1 + w), the embedding times sqrt(hidden),
-             a gelu_pytorch_tanh gate, MQA, tied; pruned and exported; gemma2: the same weights with norms
-             after the attention and the MLP, query_pre_attn_scalar 20 and small soft-caps (2 on the
-             scores, 3 on the logits) so that they bind; pruned and exported
+             a gelu_pytorch_tanh gate, MQA, tied; pruned and exported
+  gemma2     5 layers of Gemma's block with norms after the attention and the MLP,
+             query_pre_attn_scalar 20 and small soft-caps (2 on the scores, 8 on the logits) so that they
+             bind, the even layers attending to the last 16 keys only (Gemma2Config's default pattern;
+             layer_types windowing the odd ones instead); layer 3 nearly the identity, so that pruning
+             removes it and the kept layers' kinds no longer alternate from the first: the archive's
+             per-layer windows, the exported layer_types, and an archive of the older kind (local_window)
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -44,8 +48,8 @@ tmp = tempfile.mkdtemp(prefix="comp_arch_")
 
 
 def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling=None, qk_scale=1.0, hd=16,
-         extra=None):
-    d, ff, nl, V = 64, 96, 2, 1024
+         extra=None, nl=2):
+    d, ff, V = 64, 96, 1024
     rng = np.random.default_rng(seed)
     lin = lambda o, i: (rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32)
     vec = lambda n, s=0.5: (s * rng.standard_normal(n)).astype(np.float32)
@@ -121,11 +125,21 @@ def longrope(cfg, r):
     return 1.0 / (ext * base ** (np.arange(0, r, 2) / r)), att
 
 
+def windowed(cfg):
+    """Which layers attend to the last sliding_window keys only: layer_types' sliding_attention ones;
+    without the list, Gemma2Config's default (the even layers), else every layer (Mistral, Phi-3)."""
+    if not cfg.get("sliding_window"):
+        return [False] * cfg["num_hidden_layers"]
+    if cfg.get("layer_types"):
+        return [k == "sliding_attention" for k in cfg["layer_types"]]
+    return [cfg["model_type"] != "gemma2" or (i + 1) % 2 == 1 for i in range(cfg["num_hidden_layers"])]
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
     gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
-    SiLU's)."""
+    SiLU's). The windowed(cfg) layers mask keys older than the window."""
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
     g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2") else set()
@@ -148,9 +162,10 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     cos, sin = np.cos(emb) * att, np.sin(emb) * att
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
     rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
-    mask = np.triu(np.full((L, L), -np.inf), 1)
-    if cfg.get("sliding_window"):  # masking_utils.sliding_window_overlay: key j visible from i iff j > i - W
-        mask += np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"])
+    causal = np.triu(np.full((L, L), -np.inf), 1)
+    # masking_utils.sliding_window_overlay: key j visible from query i iff j > i - W
+    local = causal + np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"]) if cfg.get("sliding_window") else None
+    masks = [local if w else causal for w in windowed(cfg)]
     head = T.get("lm_head.weight", T["model.embed_tokens.weight"])
     tot, cnt = 0.0, 0
     for w in range(W):
@@ -166,7 +181,7 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
             q, k = rope(q), rope(k)
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
-            s = cap(q @ k.transpose(0, 2, 1) * qscale, cfg.get("attn_logit_softcapping") if g2 else None) + mask
+            s = cap(q @ k.transpose(0, 2, 1) * qscale, cfg.get("attn_logit_softcapping") if g2 else None) + masks[l]
             pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
             o = lin((pr @ v).transpose(1, 0, 2).reshape(L, nh * hd), p + "self_attn.o_proj")
             x = x + (rms(o, T[p + "post_attention_layernorm.weight"]) if g2 else o)
@@ -515,42 +530,73 @@ if pe:
     archive_is_export("gemma", arc, exp, ecfg, et)
 
 
-# ---- gemma2: Gemma's block with norms after the attention and the MLP, a query scalar, soft-capping -------
-g2path = f"{tmp}/gemma2"
-shutil.copytree(gpath, g2path)
-g2t = dict(gt)
+# ---- gemma2: Gemma's block with norms after the attention and the MLP, a query scalar, soft-capping, and
+# local layers (the even ones) attending to the last sliding_window keys; 5 layers, so that removing one
+# changes which kind each position holds ------------------------------------------------------------------
+g2path, g2m, g2t = make("gemma2", "gemma", 4, 1, False, False, True, 12, hd=32, qk_scale=QK, nl=5)
+g2t = {k: v - 1 if k.endswith("norm.weight") else v for k, v in g2t.items()}
+g2t["model.embed_tokens.weight"] /= 8
 rng = np.random.default_rng(11)
-for l in range(gm["num_hidden_layers"]):
+for l in range(g2m["num_hidden_layers"]):
     p = f"model.layers.{l}."
     g2t[p + "pre_feedforward_layernorm.weight"] = g2t[p + "post_attention_layernorm.weight"]
     for k in ("post_attention_layernorm", "post_feedforward_layernorm"):
-        g2t[p + k + ".weight"] = (0.5 * rng.standard_normal(gm["hidden_size"])).astype(np.float32)
-g2m = dict(gm, model_type="gemma2", architectures=["Gemma2ForCausalLM"], query_pre_attn_scalar=20,
-           attn_logit_softcapping=2.0, final_logit_softcapping=3.0, sliding_window=64)  # small caps: they bind
+        g2t[p + k + ".weight"] = (0.5 * rng.standard_normal(g2m["hidden_size"])).astype(np.float32)
+for k in ("post_attention_layernorm", "post_feedforward_layernorm"):  # layer 3 adds little: stage A removes it
+    g2t[f"model.layers.3.{k}.weight"] = np.full(g2m["hidden_size"], -0.95, np.float32)  # times 1 + w = 0.05
+g2m = dict(g2m, model_type="gemma2", architectures=["Gemma2ForCausalLM"], hidden_activation="gelu_pytorch_tanh",
+           query_pre_attn_scalar=20, attn_logit_softcapping=2.0, final_logit_softcapping=8.0,  # small caps: they bind
+           sliding_window=16)  # local layers see 16 of a window's 64 keys
 json.dump(g2m, open(f"{g2path}/config.json", "w"), indent=1)
 st_save(f"{g2path}/model.safetensors", g2t)
 ref, got = oracle_nll(g2m, g2t, ids), comp_nll(g2path)
 check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma2: mean NLL {got} vs numpy oracle {ref:.8f} (four "
-      f"norms a layer, scores times 20^-1/2 capped at 2, logits capped at 3)")
+      f"norms a layer, scores times 20^-1/2 capped at 2, logits capped at 8, layers 0, 2, 4 windowed to 16 keys)")
+for what, lt in (("every layer windowed", ["sliding_attention"] * 5), ("no layer windowed", ["full_attention"] * 5)):
+    oz = oracle_nll(dict(g2m, layer_types=lt), g2t, ids)
+    check(got is not None and abs(oz - got) / got > 5e-4, f"gemma2: the oracle with {what} gives {oz:.6f}, "
+          f"not comp's {got}")
 for what, c in (("no attention soft-cap", dict(g2m, attn_logit_softcapping=None)),
                 ("no logit soft-cap", dict(g2m, final_logit_softcapping=None)),
-                ("query_pre_attn_scalar 2", dict(g2m, query_pre_attn_scalar=2))):
+                ("query_pre_attn_scalar 2", dict(g2m, query_pre_attn_scalar=2)),
+                ("layer_types windowing the odd layers",
+                 dict(g2m, layer_types=["full_attention", "sliding_attention"] * 2 + ["full_attention"]))):
     nz, oz = comp_nll(with_config(g2path, c, str(len(os.listdir(tmp))))), oracle_nll(c, g2t, ids)
     check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,  # 50x the tolerance
           f"gemma2 with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
-pe = prune_export(g2path, "gemma2")
-if pe:
-    arc, exp, ecfg, et = pe
+# layer 3 removed: the kept layers' kinds no longer alternate from the first (layer 4, now the fourth, is local)
+arc, exp = f"{tmp}/gemma2.h5", f"{tmp}/gemma2-export"
+res = last_json(run(["prune", "--model", g2path, "--calib", TEXT, "--out", arc, "--ratio", "0.3", "--remove-layers",
+                     "1", "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"]))
+r = run(["export", arc, "--out", exp]) if res else None
+check(res is not None and r is not None and r.returncode == 0,
+      f"gemma2 pruned (one layer removed) and exported: {r.stderr.strip()[:200] if r is not None else 'no archive'}")
+if res and r.returncode == 0:
+    ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
+    with h5py.File(arc, "r") as h:
+        orig = [int(h["layers"][g].attrs["orig_index"]) for g in sorted(h["layers"])]
+        wins = [int(h["layers"][g].attrs["window"]) for g in sorted(h["layers"])]
+    want = ["sliding_attention" if o % 2 == 0 else "full_attention" for o in orig]
+    check(orig == [0, 1, 2, 4] and wins == [16 if o % 2 == 0 else 0 for o in orig] and ecfg.get("layer_types") == want
+          and ecfg.get("sliding_window") == 16,
+          f"gemma2 archive: kept layers {orig} with windows {wins}; exported layer_types {ecfg.get('layer_types')}")
     post = sorted(k for k in et if k.startswith("model.layers.0.") and "feedforward" in k)
-    check(ecfg.get("final_logit_softcapping") == 3.0 and len(post) == 2 and model_attr(arc, "final_softcap") == 3.0,
+    check(ecfg.get("final_logit_softcapping") == 8.0 and len(post) == 2 and model_attr(arc, "final_softcap") == 8.0,
           f"gemma2 pruned and exported: layer 0's {post}, the caps in the archive and the config")
-    archive_is_export("gemma2", arc, exp, ecfg, et)
-r = run(["eval", "--model", with_config(g2path, dict(g2m, sliding_window=32), "window32"), "--text", TEXT,
-         "--seq-len", str(L), "--quiet"])
-lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-check(r.returncode == 1 and len(lines) == 1 and "local layers attend to the last 32 keys only" in lines[0],
-      f"gemma2 with windows longer than its sliding_window: {' | '.join(lines)[:240]}")
-
+    ea = archive_is_export("gemma2", arc, exp, ecfg, et)
+    by_pos = oracle_nll({k: v for k, v in ecfg.items() if k != "layer_types"}, et, ids)  # Gemma2Config's default
+    check(ea is not None and abs(by_pos - ea) / ea > 5e-4,
+          f"gemma2 export: the oracle alternating by position ({by_pos:.6f}) disagrees with the archive's {ea}")
+    # an archive from before per-layer windows: /model local_window (the even source layers'), no window attributes
+    old = f"{tmp}/gemma2-old.h5"
+    shutil.copy(arc, old)
+    with h5py.File(old, "r+") as h:
+        del h["model"].attrs["sliding_window"]
+        h["model"].attrs["local_window"] = 16
+        for g in h["layers"]:
+            del h["layers"][g].attrs["window"]
+    nz = comp_nll(old)
+    check(nz is not None and nz == ea, f"gemma2 archive with the older local_window attribute: {nz} == {ea}")
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
@@ -608,7 +654,12 @@ bad("phi3 with two rotary factors", dict(cfg, rope_parameters={"rope_type": "def
 bad("gemma with an exact GELU", dict(gm, hidden_activation="gelu"),
     'activation hidden_activation "gelu" is not supported for gemma (expected gelu_pytorch_tanh)', kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
-    'layer_types[1] = "sliding_attention" is not supported', dry_run=True, kind="config")
+    'layer_types[1] = "sliding_attention" is not supported for qwen3 without a sliding_window', dry_run=True,
+    kind="config")
+bad("gemma2 with a chunked-attention layer", dict(g2m, layer_types=["full_attention"] * 4 + ["chunked_attention"]),
+    'layer_types[4] = "chunked_attention" is not supported', kind="config")
+bad("gemma2 with 3 layer_types for 5 layers", dict(g2m, layer_types=["full_attention"] * 3),
+    "layer_types has 3 entries for 5 layers", dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",

@@ -109,13 +109,13 @@ json.dump(dict(cfg, model_type="phi3", architectures=["Phi3ForCausalLM"], partia
 st_save(f"{t}/g1/model.safetensors", w)  # Gemma: the same weights read with GemmaRMSNorm, a GELU gate
 json.dump(dict(cfg, model_type="gemma", architectures=["GemmaForCausalLM"], hidden_activation="gelu_pytorch_tanh",
                hidden_act="gelu"), open(f"{t}/g1/config.json", "w"))
-for l in range(cfg["num_hidden_layers"]):  # Gemma-2: norms after the attention and the MLP, soft-caps
+for l in range(cfg["num_hidden_layers"]):  # Gemma-2: norms after the attention and the MLP, soft-caps, local layers
     p = f"model.layers.{l}."
     w[p + "pre_feedforward_layernorm.weight"] = w[p + "post_attention_layernorm.weight"]
     w[p + "post_feedforward_layernorm.weight"] = w[p + "input_layernorm.weight"]
 st_save(f"{t}/g2/model.safetensors", w)
 json.dump(dict(cfg, model_type="gemma2", architectures=["Gemma2ForCausalLM"], query_pre_attn_scalar=24,
-               attn_logit_softcapping=5.0, final_logit_softcapping=10.0, sliding_window=4096),
+               attn_logit_softcapping=5.0, final_logit_softcapping=10.0, sliding_window=48),
           open(f"{t}/g2/config.json", "w"))
 PY
 for k in q3 p3 g1 g2; do
