@@ -92,13 +92,22 @@
   .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF, .rope_theta = 10000.0f,  \
   .tie_default = false, .rope_scaling = true
 
-/* The Gemma block the gemma and gemma2 rows share: GemmaRMSNorm (times 1 + w), a tanh-GELU gate, the
- * embedding times sqrt(hidden_size), rotate_half RoPE, head_dim 256, a tied head unless the config
- * unties it */
-#define GEMMA_BLOCK                                                                                                    \
+/* The Gemma block the gemma, gemma2 and gemma3 rows share: GemmaRMSNorm (times 1 + w), a tanh-GELU
+ * gate, the embedding times sqrt(hidden_size), rotate_half RoPE with base theta, head_dim 256, a tied
+ * head unless the config unties it */
+#define GEMMA_BLOCK(theta)                                                                                             \
   .norm = COMP_NORM_RMS_UNIT_OFFSET, .act = COMP_ACT_GELU_TANH, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF,         \
-  .rope_theta = 10000.0f, .norm_eps = 1e-6f, .head_dim = 256, .tie_default = true, .embd_scale = true,                 \
+  .rope_theta = theta, .norm_eps = 1e-6f, .head_dim = 256, .tie_default = true, .embd_scale = true,                    \
   .rope_scaling = true
+
+/* Gemma-2's tensors (also Gemma-3's): LLaMA's with four norms a layer, the one before the MLP renamed */
+#define GEMMA2_TENSORS                                                                                                 \
+  LLAMA_TENSORS_FFN_NORM("model.layers.%d.pre_feedforward_layernorm.weight"),                                          \
+      [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",                                  \
+      [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"
+#define GEMMA2_NEED                                                                                                    \
+  LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,                                     \
+                                  [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED
 
 /* Fused rows (ChatGLM, Phi-3): q | k | v in one tensor, gate | up in another */
 #define FUSED_QKV_GATE_UP                                                                                              \
@@ -211,7 +220,7 @@ static const comp_arch_desc arch_gemma = {
      * versions ignore). GemmaConfig has attention_bias (q, k, v, o), its MLP no biases. */
     .name          = "gemma",
     .hf_model_type = {"gemma", NULL},
-    GEMMA_BLOCK,
+    GEMMA_BLOCK(10000.0f),
     .cfg    = {LLAMA_SHAPE_KEYS, .act = "hidden_activation"},
     .opt_on = ATTN_BIAS_OPT_ON,
     .tensor = {LLAMA_TENSORS},
@@ -227,7 +236,7 @@ static const comp_arch_desc arch_gemma2 = {
      * sliding_attention) attends to the last sliding_window keys only, the others to all. */
     .name          = "gemma2",
     .hf_model_type = {"gemma2", NULL},
-    GEMMA_BLOCK,
+    GEMMA_BLOCK(10000.0f),
     .attn_softcap   = 50.0f,
     .final_softcap  = 30.0f,
     .attn_scalar    = 256.0f,
@@ -237,11 +246,32 @@ static const comp_arch_desc arch_gemma2 = {
                        .final_softcap = "final_logit_softcapping", .attn_scalar = "query_pre_attn_scalar",
                        .sliding_window = "sliding_window"},
     .opt_on         = ATTN_BIAS_OPT_ON,
-    .tensor         = {LLAMA_TENSORS_FFN_NORM("model.layers.%d.pre_feedforward_layernorm.weight"),
-                       [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",
-                       [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"},
-    .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,
-                       [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
+    .tensor         = {GEMMA2_TENSORS},
+    .need           = {GEMMA2_NEED},
+};
+
+static const comp_arch_desc arch_gemma3 = {
+    /* transformers' modeling_gemma3.py (Gemma3ForCausalLM, the text-only models: Gemma-3-1B): Gemma-2's
+     * layer with q_norm / k_norm (GemmaRMSNorm of each query and key head, before RoPE), no soft-caps
+     * by default, base 1e6. Layers attend to the last sliding_window keys, all but each
+     * sliding_window_pattern-th (layer i global when (i + 1) % 6 == 0) or as layer_types says; the
+     * windowed (local) layers rotate with base rope_local_base_freq and no scaling, the global ones
+     * with rope_theta and rope_scaling (the multimodal Gemma3ForConditionalGeneration is another
+     * model_type, "gemma3"). */
+    .name          = "gemma3",
+    .hf_model_type = {"gemma3_text", NULL},
+    GEMMA_BLOCK(1e6f),
+    .attn_scalar      = 256.0f,
+    .sliding_window   = 4096,
+    .window_period    = 6,
+    .rope_theta_local = 10000.0f,
+    .cfg              = {LLAMA_SHAPE_KEYS, .act = "hidden_activation", .attn_softcap = "attn_logit_softcapping",
+                         .final_softcap = "final_logit_softcapping", .attn_scalar = "query_pre_attn_scalar",
+                         .sliding_window = "sliding_window", .window_period = "sliding_window_pattern",
+                         .rope_theta_local = "rope_local_base_freq"},
+    .opt_on           = ATTN_BIAS_OPT_ON,
+    .tensor           = {GEMMA2_TENSORS, QK_NORM_TENSORS},
+    .need             = {GEMMA2_NEED, QK_NORM_NEED},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -406,7 +436,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
     [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
     [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
-    [COMP_ARCH_GEMMA2] = &arch_gemma2,
+    [COMP_ARCH_GEMMA2] = &arch_gemma2,   [COMP_ARCH_GEMMA3] = &arch_gemma3,
 };
 
 const char *comp_act_name(comp_act_kind a)

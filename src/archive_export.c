@@ -133,9 +133,9 @@ static comp_status export_config(const arc_reader *r, const char *path)
   const char *nl_key = ad->cfg.n_layer ? ad->cfg.n_layer : "num_hidden_layers";
   set_item(cfg, nl_key, cJSON_CreateNumber(r->n));
   /* each kept layer's attention kind, when the source lists them (newer configs) or alternates them
-   * (Gemma-2: the kept layers' kinds need not alternate from the first any more) */
+   * (Gemma-2, Gemma-3: once a layer is removed the kinds need not follow the pattern any more) */
   const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
-  if (cJSON_IsArray(lt) || (ad->window_period > 1 && r->hp.sliding_window > 0)) {
+  if (cJSON_IsArray(lt) || (ad->window_period > 0 && r->hp.sliding_window > 0)) {
     cJSON *kept = cJSON_CreateArray();
     for (int l = 0; l < r->n; l++)
       cJSON_AddItemToArray(kept, cJSON_CreateString(r->layers[l].window > 0 ? "sliding_attention" : "full_attention"));

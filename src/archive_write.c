@@ -350,6 +350,8 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s && hp.attn_softcap > 0) s = arc_attr_put_f64(g, where, "attn_softcap", arc_float_clean(hp.attn_softcap));
   if (!s && hp.final_softcap > 0) s = arc_attr_put_f64(g, where, "final_softcap", arc_float_clean(hp.final_softcap));
   if (!s && hp.attn_scalar > 0) s = arc_attr_put_f64(g, where, "attn_scalar", arc_float_clean(hp.attn_scalar));
+  if (!s && hp.rope_theta_local > 0) /* Gemma-3: the windowed layers' RoPE base */
+    s = arc_attr_put_f64(g, where, "rope_theta_local", arc_float_clean(hp.rope_theta_local));
   /* which model-wide tensors exist is rank 0's view too */
   int has[3] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied};
   MPI_Bcast(has, 3, MPI_INT, 0, a->comm);

@@ -21,6 +21,8 @@ struct comp_fwd_ws {
   float  *gather;    /* (n, max d_in) gathered inputs of compact denses  */
   float  *rcos;      /* (T, r/2) RoPE tables, r = rope_dim               */
   float  *rsin;      /* (T, r/2)                                         */
+  float  *lcos;      /* (T, r/2) the windowed layers' (Gemma-3), or NULL  */
+  float  *lsin;      /* (T, r/2)                                         */
   int64_t rope_T;    /* positions the tables hold                        */
   bool    rope_long; /* the tables use longrope's long factors           */
 };
@@ -64,19 +66,36 @@ float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T)
 /* RoPE tables for positions < w->rope_T, computed as HF does in fp32: angle = pos*inv_freq, over the
  * r = rope_dim rotated dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2), cos and
  * sin times longrope's attention factor; the inverse frequencies those of sequences of T tokens. */
-static void rope_tables(const comp_hparams *hp, comp_fwd_ws *w, int64_t T)
+/* rcos, rsin (P, r/2): cos and sin of position p times pair i's inverse frequency for a sequence of
+ * T tokens (which longrope's factor set depends on), times the attention factor */
+static void rope_fill(const comp_hparams *hp, int64_t P, int64_t T, float *rcos, float *rsin)
 {
   const int64_t half = hp->rope_dim / 2;
   const float   att  = rope_attention_factor(hp);
   for (int64_t i = 0; i < half; i++) {
     float inv = comp_rope_inv_freq(hp, i, T);
-    for (int64_t p = 0; p < w->rope_T; p++) {
-      float a               = (float)p * inv;
-      w->rcos[p * half + i] = cosf(a) * att;
-      w->rsin[p * half + i] = sinf(a) * att;
+    for (int64_t p = 0; p < P; p++) {
+      float a            = (float)p * inv;
+      rcos[p * half + i] = cosf(a) * att;
+      rsin[p * half + i] = sinf(a) * att;
     }
   }
+}
+
+static void rope_tables(const comp_hparams *hp, comp_fwd_ws *w, int64_t T)
+{
+  rope_fill(hp, w->rope_T, T, w->rcos, w->rsin);
   w->rope_long = rope_long(hp, T);
+}
+
+/* The windowed layers' RoPE where they have their own (Gemma-3's rope_local_base_freq): plain RoPE
+ * with that base, no scaling */
+static void rope_tables_local(const comp_hparams *hp, comp_fwd_ws *w)
+{
+  comp_hparams local = *hp;
+  local.rope_theta   = hp->rope_theta_local;
+  local.rope_scaling = (comp_rope_scaling){.kind = COMP_ROPE_SCALING_NONE};
+  rope_fill(&local, w->rope_T, w->rope_T, w->lcos, w->lsin);
 }
 
 comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t max_seq, comp_fwd_ws **out)
@@ -100,13 +119,18 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
   w->gather  = malloc((size_t)(max_tok * dmax) * sizeof(float));
   w->rcos    = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
   w->rsin    = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+  if (hp->rope != COMP_ROPE_NONE && hp->rope_theta_local > 0) {
+    w->lcos = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+    w->lsin = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+  }
   if (!w->h || !w->q || !w->k || !w->v || !w->att || !w->s || !w->f1 || !w->f2 || !w->o || !w->gather || !w->rcos ||
-      !w->rsin) {
+      !w->rsin || (hp->rope != COMP_ROPE_NONE && hp->rope_theta_local > 0 && (!w->lcos || !w->lsin))) {
     comp_fwd_ws_destroy(&w);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory for forward scratch (%lld tokens)", (long long)max_tok);
   }
   w->rope_T = max_seq;
   rope_tables(hp, w, max_seq);
+  if (w->lcos) rope_tables_local(hp, w);
   *out = w;
   return COMP_OK;
 }
@@ -116,7 +140,7 @@ void comp_fwd_ws_destroy(comp_fwd_ws **ws)
   if (!ws || !*ws) return;
   comp_fwd_ws *w = *ws;
   free(w->h), free(w->q), free(w->k), free(w->v), free(w->att), free(w->s), free(w->f1), free(w->f2), free(w->o);
-  free(w->gather), free(w->rcos), free(w->rsin);
+  free(w->gather), free(w->rcos), free(w->rsin), free(w->lcos), free(w->lsin);
   free(w);
   *ws = NULL;
 }
@@ -296,15 +320,17 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   comp_dense_apply(&ly->dense[COMP_DENSE_Q], w->h, n, w->q, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_K], w->h, n, w->k, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_V], w->h, n, w->v, w->gather);
-  /* Qwen3: each head of q (n·H rows of hd) and of k (n·Hkv rows) RMS-normalised before RoPE */
-  if (ly->q_norm_w)
-    norm_rows(COMP_NORM_RMS, w->q, w->q, ly->q_norm_w, NULL, n * hp->n_head, hp->head_dim, hp->norm_eps);
-  if (ly->k_norm_w)
-    norm_rows(COMP_NORM_RMS, w->k, w->k, ly->k_norm_w, NULL, n * hp->n_head_kv, hp->head_dim, hp->norm_eps);
+  /* Qwen3, Gemma-3: each head of q (n·H rows of hd) and of k (n·Hkv rows) normalised before RoPE, by
+   * the model's RMSNorm (Gemma's: times 1 + w) */
+  const comp_norm_kind qk = a->norm == COMP_NORM_RMS_UNIT_OFFSET ? COMP_NORM_RMS_UNIT_OFFSET : COMP_NORM_RMS;
+  if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * hp->n_head, hp->head_dim, hp->norm_eps);
+  if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * hp->n_head_kv, hp->head_dim, hp->norm_eps);
   if (hp->rope != COMP_ROPE_NONE) {
-    if (rope_long(hp, T) != w->rope_long) rope_tables(hp, w, T); /* longrope: the factors of T tokens */
-    rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
-    rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, w->rcos, w->rsin);
+    const bool local = w->lcos && ly->window > 0; /* Gemma-3's local layers: their own base, no scaling */
+    if (!local && rope_long(hp, T) != w->rope_long) rope_tables(hp, w, T); /* longrope: the factors of T tokens */
+    const float *rc = local ? w->lcos : w->rcos, *rs = local ? w->lsin : w->rsin;
+    rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, rc, rs);
+    rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, rc, rs);
   }
   attention(hp, w, B, T, ly->window);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, hp->n_head * hp->head_dim);

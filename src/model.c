@@ -96,27 +96,33 @@ static comp_status check_rules(const cJSON *cfg, const char *path, const comp_ar
 /* Each layer's attention window (*win, n_layer of them; NULL when every layer has hp->sliding_window).
  * transformers' newer configs list each layer's kind in layer_types: full_attention (every earlier
  * key) or sliding_attention (the last sliding_window keys; Gemma-2, Mistral-style hybrids); others
- * (chunked, linear attention) are refused. Without the list, the row's window_period says which
- * layers are windowed: all (0), or all but each p-th (Gemma-2: layer i is global when (i + 1) % 2 == 0). */
+ * (chunked, linear attention) are refused. Without the list, the row's window_period (Gemma-3: the
+ * config's sliding_window_pattern) says which layers are windowed: all (0), or those with
+ * (i + 1) % p != 0 (Gemma-2: p = 2, the even layers; Gemma-3: p = 6; p = 1: none). */
 static comp_status layer_windows(const cJSON *cfg, const char *path, const comp_arch_desc *d, const comp_hparams *hp,
                                  int64_t **win)
 {
   const cJSON  *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
   const int64_t L = hp->n_layer, W = hp->sliding_window;
-  *win = NULL;
-  if (lt && !cJSON_IsNull(lt)) {
-    COMP_CHECK(cJSON_IsArray(lt), COMP_ERR_FORMAT, "%s: field \"layer_types\" must be a list", path);
-    COMP_CHECK(cJSON_GetArraySize(lt) == L, COMP_ERR_FORMAT, "%s: layer_types has %d entries for %lld layers", path,
-               cJSON_GetArraySize(lt), (long long)L);
-  } else if (!(W > 0 && d->window_period > 1)) {
-    return COMP_OK; /* one window (or none) for every layer */
-  }
+  int64_t       period; /* the row's, or the config's (Gemma-3's sliding_window_pattern) */
+  const bool    listed = lt && !cJSON_IsNull(lt);
+  *win                 = NULL;
+  COMP_CALL(cfg_int(cfg, path, d->cfg.window_period, false, d->window_period, &period));
+  COMP_CHECK(!listed || cJSON_IsArray(lt), COMP_ERR_FORMAT, "%s: field \"layer_types\" must be a list", path);
+  COMP_CHECK(!listed || cJSON_GetArraySize(lt) == L, COMP_ERR_FORMAT, "%s: layer_types has %d entries for %lld layers",
+             path, cJSON_GetArraySize(lt), (long long)L);
+  /* Gemma-3: a layer's kind picks both its window and its RoPE base, so the window cannot be off */
+  COMP_CHECK(W > 0 || hp->rope_theta_local <= 0, COMP_ERR_UNSUPPORTED,
+             "%s: %s with sliding_window null is not supported (its local layers are windowed and rotated with "
+             "their own base)",
+             path, d->name);
+  if (!listed && !(W > 0 && period > 0)) return COMP_OK; /* one window (or none) for every layer */
   int64_t *w = malloc((size_t)L * sizeof *w);
   COMP_CHECK(w, COMP_ERR_NOMEM, "out of memory");
   for (int64_t l = 0; l < L; l++) {
-    const cJSON *e = lt && !cJSON_IsNull(lt) ? cJSON_GetArrayItem(lt, (int)l) : NULL;
+    const cJSON *e = listed ? cJSON_GetArrayItem(lt, (int)l) : NULL;
     if (!e) { /* the row's pattern */
-      w[l] = (l + 1) % d->window_period == 0 ? 0 : W;
+      w[l] = (l + 1) % period == 0 ? 0 : W;
       continue;
     }
     const char *k    = cJSON_IsString(e) ? e->valuestring : NULL;
@@ -312,6 +318,39 @@ double comp_longrope_default_attention(double factor, int64_t original_ctx)
   return factor <= 1.0 ? 1.0 : sqrt(1.0 + log(factor) / log((double)original_ctx));
 }
 
+/* transformers 5's Gemma-3 configs hold one rope_parameters per layer kind: {"full_attention": {...},
+ * "sliding_attention": {...}}. The sliding (local) layers' must be plain RoPE, its base the local one
+ * (hp->rope_theta_local); *rp becomes the full (global) layers' object, read as a flat one is. */
+static comp_status rope_parameters_by_kind(const cJSON *cfg, const char *path, const comp_arch_desc *d,
+                                           comp_hparams *hp, const cJSON **rp)
+{
+  const cJSON *full = cJSON_GetObjectItemCaseSensitive(*rp, "full_attention");
+  const cJSON *loc  = cJSON_GetObjectItemCaseSensitive(*rp, "sliding_attention");
+  if (!full && !loc) return COMP_OK; /* one object for every layer */
+  COMP_CHECK(d->rope_theta_local > 0, COMP_ERR_UNSUPPORTED,
+             "%s: rope_parameters per layer kind are not supported for %s (its layers share one RoPE)", path, d->name);
+  COMP_CHECK((!full || cJSON_IsObject(full)) && (!loc || cJSON_IsObject(loc)), COMP_ERR_FORMAT,
+             "%s: rope_parameters' full_attention and sliding_attention must be objects", path);
+  if (loc) {
+    const cJSON *t  = cJSON_GetObjectItemCaseSensitive(loc, "rope_type");
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(loc, "rope_theta");
+    const cJSON *kb = cJSON_GetObjectItemCaseSensitive(cfg, d->cfg.rope_theta_local);
+    COMP_CHECK(!t || cJSON_IsNull(t) || (cJSON_IsString(t) && strcmp(t->valuestring, "default") == 0),
+               COMP_ERR_UNSUPPORTED, "%s: rope_parameters' sliding_attention must be plain RoPE (rope_type default)",
+               path);
+    if (th && !cJSON_IsNull(th)) {
+      COMP_CHECK(cJSON_IsNumber(th) && th->valuedouble > 0, COMP_ERR_FORMAT,
+                 "%s: rope_parameters' sliding_attention rope_theta must be a positive number", path);
+      COMP_CHECK(!cJSON_IsNumber(kb) || kb->valuedouble == th->valuedouble, COMP_ERR_FORMAT,
+                 "%s: %s %g and rope_parameters' sliding_attention rope_theta %g differ", path, d->cfg.rope_theta_local,
+                 kb->valuedouble, th->valuedouble);
+      hp->rope_theta_local = (float)th->valuedouble;
+    }
+  }
+  *rp = full; /* absent: plain RoPE */
+  return COMP_OK;
+}
+
 /* hp->rope_scaling from the config's "rope_scaling" (absent or null: none), read as Hugging Face
  * does: the kind from "rope_type" (older configs: "type"; "default" is plain RoPE), then the fields
  * the kind's _compute_*_parameters reads; other keys are ignored, as there. transformers 5 writes
@@ -324,6 +363,7 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
   if (rp && !cJSON_IsNull(rp)) {
     COMP_CHECK(!rs || cJSON_IsNull(rs), COMP_ERR_FORMAT, "%s: both rope_scaling and rope_parameters are set", path);
     COMP_CHECK(cJSON_IsObject(rp), COMP_ERR_FORMAT, "%s: rope_parameters must be an object or null", path);
+    COMP_CALL(rope_parameters_by_kind(cfg, path, d, hp, &rp));
     const cJSON *th  = cJSON_GetObjectItemCaseSensitive(rp, "rope_theta");
     const cJSON *top = d->cfg.rope_theta ? cJSON_GetObjectItemCaseSensitive(cfg, d->cfg.rope_theta) : NULL;
     if (th && !cJSON_IsNull(th)) {
@@ -425,6 +465,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
       (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   if ((s = cfg_int_or_off(cfg, path, k->sliding_window, d->sliding_window, &hp->sliding_window)) ||
+      (s = cfg_float(cfg, path, k->rope_theta_local, d->rope_theta_local, &hp->rope_theta_local)) ||
       (s = layer_windows(cfg, path, d, hp, win)) ||
       (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
       (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||

@@ -28,6 +28,7 @@ typedef enum comp_arch {
   COMP_ARCH_PHI3,    /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
   COMP_ARCH_GEMMA,   /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
   COMP_ARCH_GEMMA2,  /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
+  COMP_ARCH_GEMMA3,  /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -104,6 +105,8 @@ typedef struct comp_arch_config_keys {
   /* Gemma-2: tanh soft-capping of the attention scores and of the logits (null: none), the query
    * scale's denominator (scores times query_pre_attn_scalar^-1/2) */
   const char *attn_softcap, *final_softcap, *attn_scalar;
+  /* Gemma-3: the windowed layers' pattern (window_period) and their own RoPE base (rope_theta_local) */
+  const char *window_period, *rope_theta_local;
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -137,25 +140,26 @@ typedef struct comp_arch_fused {
 } comp_arch_fused;
 
 typedef struct comp_arch_desc {
-  const char           *name;             /* "llama"                                         */
-  const char           *hf_model_type[3]; /* config.json "model_type" values (NULL-ended)  */
-  comp_norm_kind        norm;
-  comp_act_kind         act;
-  comp_ffn_kind         ffn;
-  comp_rope_kind        rope;
-  int                   pos_offset;     /* OPT: learned position rows start at 2            */
-  float                 norm_eps;       /* default when config has no key                  */
-  float                 rope_theta;     /* default rope base                               */
-  float                 rope_fraction;  /* share of each head RoPE rotates (0: all of it)  */
-  int                   head_dim;       /* default head_dim (0: hidden size / heads)       */
-  int                   sliding_window; /* default when config has no key (0: none)       */
-  int                   window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
-  bool                  tie_default;    /* tie_word_embeddings when config is silent       */
-  bool                  embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
-  float                 attn_softcap;   /* defaults when config has no key (0: none)       */
-  float                 final_softcap;
-  float                 attn_scalar;  /* 0: head_dim */
-  bool                  rope_scaling; /* reads HF rope_scaling (linear, llama3, longrope): else refused */
+  const char    *name;             /* "llama"                                         */
+  const char    *hf_model_type[3]; /* config.json "model_type" values (NULL-ended)  */
+  comp_norm_kind norm;
+  comp_act_kind  act;
+  comp_ffn_kind  ffn;
+  comp_rope_kind rope;
+  int            pos_offset;     /* OPT: learned position rows start at 2            */
+  float          norm_eps;       /* default when config has no key                  */
+  float          rope_theta;     /* default rope base                               */
+  float          rope_fraction;  /* share of each head RoPE rotates (0: all of it)  */
+  int            head_dim;       /* default head_dim (0: hidden size / heads)       */
+  int            sliding_window; /* default when config has no key (0: none)       */
+  int            window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
+  bool           tie_default;    /* tie_word_embeddings when config is silent       */
+  bool           embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
+  float          attn_softcap;   /* defaults when config has no key (0: none)       */
+  float          final_softcap;
+  float          attn_scalar; /* 0: head_dim */
+  float rope_theta_local;     /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */
+  bool  rope_scaling;         /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */

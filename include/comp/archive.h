@@ -31,7 +31,9 @@
  *                            only with an attention window (Mistral's and Gemma-2's sliding_window;
  *                            absent: full attention, as in archives before it): sliding_window (int);
  *                            Gemma-2 archives written before per-layer windows have local_window
- *                            (int) instead: the even source layers' window, the odd ones attend to all
+ *                            (int) instead: the even source layers' window, the odd ones attend to all;
+ *                            only when set (Gemma-2, Gemma-3): attn_softcap, final_softcap,
+ *                            attn_scalar, rope_theta_local (float64: the windowed layers' RoPE base)
  *      tok_embd       (V, D) f32
  *      pos_embd       (n_ctx + pos_offset, D) f32        only learned positions (OPT; pos_offset 2)
  *      out_norm_w     (D) f32

@@ -75,9 +75,10 @@ typedef struct comp_hparams {
   float             attn_softcap;   /* scores s -> cap·tanh(s/cap) before the mask (0: none)  */
   float             final_softcap;  /* the same for the logits (0: none)                      */
   float             attn_scalar;    /* scores times attn_scalar^-1/2 (0: head_dim, the usual)  */
-  bool              tied;           /* lm_head shares tok_embd                                */
-  uint64_t          opt_on;         /* bit r: config.json turns optional role r on (counting) */
-  int               bos, eos;       /* -1 when unknown                                        */
+  float    rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and rope_scaling */
+  bool     tied;             /* lm_head shares tok_embd                                */
+  uint64_t opt_on;           /* bit r: config.json turns optional role r on (counting) */
+  int      bos, eos;         /* -1 when unknown                                        */
 } comp_hparams;
 
 /* One linear sub-layer: y = W x + b on (possibly gathered) inputs. */

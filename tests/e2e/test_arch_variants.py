@@ -25,6 +25,10 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              layer_types windowing the odd ones instead); layer 3 nearly the identity, so that pruning
              removes it and the kept layers' kinds no longer alternate from the first: the archive's
              per-layer windows, the exported layer_types, and an archive of the older kind (local_window)
+  gemma3_text  7 layers of Gemma 2's layer with q/k norms (times 1 + w), the default pattern (layer 5
+             global, the others attending to 16 keys), the local layers rotating with base 100 and no
+             scaling, the global one with base 1000 and linear scaling 8; transformers 5's rope_parameters
+             per layer kind; layer 2 nearly the identity, removed, so the exported layer_types matter
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -132,7 +136,8 @@ def windowed(cfg):
         return [False] * cfg["num_hidden_layers"]
     if cfg.get("layer_types"):
         return [k == "sliding_attention" for k in cfg["layer_types"]]
-    return [cfg["model_type"] != "gemma2" or (i + 1) % 2 == 1 for i in range(cfg["num_hidden_layers"])]
+    p = {"gemma2": 2, "gemma3_text": cfg.get("sliding_window_pattern", 6)}.get(cfg["model_type"])  # Gemma3TextConfig
+    return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
@@ -142,8 +147,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     SiLU's). The windowed(cfg) layers mask keys older than the window."""
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
-    g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2") else set()
-    g2 = cfg["model_type"] == "gemma2"  # Gemma2DecoderLayer: four norms, query scalar, soft-caps
+    g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2", "gemma3_text") else set()
+    g2 = cfg["model_type"] in ("gemma2", "gemma3_text")  # Gemma2DecoderLayer: four norms, query scalar, soft-caps
     cap = lambda x, c: c * np.tanh(x / c) if c else x
     qscale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if g2 else 1 / np.sqrt(hd)
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
@@ -158,10 +163,16 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     r = int(hd * prf)
     lr, att = longrope(cfg, r) or (None, 1.0)
     inv = (inv_freq(cfg, r)[0] if lr is None else lr) if inv is None else inv
-    f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1)
-    cos, sin = np.cos(emb) * att, np.sin(emb) * att
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
-    rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
+
+    def rope_of(inv, att=1.0):
+        f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1)
+        cos, sin = np.cos(emb) * att, np.sin(emb) * att
+        return lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
+    # Gemma3TextModel: the sliding layers' rotary_emb_local, base rope_local_base_freq without scaling
+    local = cfg["model_type"] == "gemma3_text"
+    ropes = [rope_of(1.0 / (cfg.get("rope_local_base_freq", 1e4) ** (np.arange(0, r, 2) / r))) if local and w
+             else rope_of(inv, att) for w in windowed(cfg)]
     causal = np.triu(np.full((L, L), -np.inf), 1)
     # masking_utils.sliding_window_overlay: key j visible from query i iff j > i - W
     local = causal + np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"]) if cfg.get("sliding_window") else None
@@ -179,7 +190,7 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
             if p + "self_attn.q_norm.weight" in T:  # Qwen3Attention: q_norm / k_norm over each head, then RoPE
                 q, k = rms(q, T[p + "self_attn.q_norm.weight"]), rms(k, T[p + "self_attn.k_norm.weight"])
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
-            q, k = rope(q), rope(k)
+            q, k = ropes[l](q), ropes[l](k)
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
             s = cap(q @ k.transpose(0, 2, 1) * qscale, cfg.get("attn_logit_softcapping") if g2 else None) + masks[l]
             pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
@@ -212,12 +223,12 @@ def prune(model, arc, ratio, remove):
                 str(remove), "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"])
 
 
-def prune_export(model, name):
-    """comp prune (ratio 0.2, no layer removed) and comp export of model into tmp/name.h5 and
-    tmp/name-export: (archive, export, exported config, exported tensors), or None after a failed
+def prune_export(model, name, ratio=0.2, remove=0):
+    """comp prune (ratio 0.2, no layer removed, unless said) and comp export of model into tmp/name.h5
+    and tmp/name-export: (archive, export, exported config, exported tensors), or None after a failed
     check saying which step failed."""
     arc, exp = f"{tmp}/{name}.h5", f"{tmp}/{name}-export"
-    res = last_json(prune(model, arc, 0.2, 0))
+    res = last_json(prune(model, arc, ratio, remove))
     r = run(["export", arc, "--out", exp]) if res else None
     if r is None or r.returncode != 0:
         check(False, f"{name} pruned and exported: " + (r.stderr.strip() if r is not None else "comp prune failed"))
@@ -231,6 +242,12 @@ def with_config(path, cfg, suffix):
     shutil.copytree(path, d)
     json.dump(cfg, open(f"{d}/config.json", "w"), indent=1)
     return d
+
+
+def layer_attrs(arc, name):
+    """Attribute name of each kept layer of an archive, in model order."""
+    with h5py.File(arc, "r") as h:
+        return [int(h["layers"][g].attrs[name]) for g in sorted(h["layers"])]
 
 
 def model_attr(arc, name):
@@ -533,17 +550,24 @@ if pe:
 # ---- gemma2: Gemma's block with norms after the attention and the MLP, a query scalar, soft-capping, and
 # local layers (the even ones) attending to the last sliding_window keys; 5 layers, so that removing one
 # changes which kind each position holds ------------------------------------------------------------------
-g2path, g2m, g2t = make("gemma2", "gemma", 4, 1, False, False, True, 12, hd=32, qk_scale=QK, nl=5)
-g2t = {k: v - 1 if k.endswith("norm.weight") else v for k, v in g2t.items()}
-g2t["model.embed_tokens.weight"] /= 8
-rng = np.random.default_rng(11)
-for l in range(g2m["num_hidden_layers"]):
-    p = f"model.layers.{l}."
-    g2t[p + "pre_feedforward_layernorm.weight"] = g2t[p + "post_attention_layernorm.weight"]
+def gemma2_weights(t, D, seed, quiet):
+    """t's LLaMA-named tensors as Gemma 2 stores them: every norm weight w (the scale is 1 + w; q/k norms
+    too), unit-scale embedding rows (times sqrt(64) in the forward pass), random norms after the attention
+    and the MLP; layer quiet's two are -0.95 (times 0.05): it adds little, so stage A removes it."""
+    t = {k: v - 1 if k.endswith("norm.weight") else v for k, v in t.items()}
+    t["model.embed_tokens.weight"] /= 8
+    rng = np.random.default_rng(seed)
+    for p in sorted({k[:k.index(".", len("model.layers.")) + 1] for k in t if k.startswith("model.layers.")}):
+        t[p + "pre_feedforward_layernorm.weight"] = t[p + "post_attention_layernorm.weight"]
+        for k in ("post_attention_layernorm", "post_feedforward_layernorm"):
+            t[p + k + ".weight"] = (0.5 * rng.standard_normal(D)).astype(np.float32)
     for k in ("post_attention_layernorm", "post_feedforward_layernorm"):
-        g2t[p + k + ".weight"] = (0.5 * rng.standard_normal(g2m["hidden_size"])).astype(np.float32)
-for k in ("post_attention_layernorm", "post_feedforward_layernorm"):  # layer 3 adds little: stage A removes it
-    g2t[f"model.layers.3.{k}.weight"] = np.full(g2m["hidden_size"], -0.95, np.float32)  # times 1 + w = 0.05
+        t[f"model.layers.{quiet}.{k}.weight"] = np.full(D, -0.95, np.float32)
+    return t
+
+
+g2path, g2m, g2t = make("gemma2", "gemma", 4, 1, False, False, True, 12, hd=32, qk_scale=QK, nl=5)
+g2t = gemma2_weights(g2t, g2m["hidden_size"], 11, 3)
 g2m = dict(g2m, model_type="gemma2", architectures=["Gemma2ForCausalLM"], hidden_activation="gelu_pytorch_tanh",
            query_pre_attn_scalar=20, attn_logit_softcapping=2.0, final_logit_softcapping=8.0,  # small caps: they bind
            sliding_window=16)  # local layers see 16 of a window's 64 keys
@@ -565,17 +589,10 @@ for what, c in (("no attention soft-cap", dict(g2m, attn_logit_softcapping=None)
     check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,  # 50x the tolerance
           f"gemma2 with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
 # layer 3 removed: the kept layers' kinds no longer alternate from the first (layer 4, now the fourth, is local)
-arc, exp = f"{tmp}/gemma2.h5", f"{tmp}/gemma2-export"
-res = last_json(run(["prune", "--model", g2path, "--calib", TEXT, "--out", arc, "--ratio", "0.3", "--remove-layers",
-                     "1", "--protect", "none", "--calib-len", str(L), "--calib-samples", "4", "--json", "--quiet"]))
-r = run(["export", arc, "--out", exp]) if res else None
-check(res is not None and r is not None and r.returncode == 0,
-      f"gemma2 pruned (one layer removed) and exported: {r.stderr.strip()[:200] if r is not None else 'no archive'}")
-if res and r.returncode == 0:
-    ecfg, et = json.load(open(f"{exp}/config.json")), st_load(f"{exp}/model.safetensors")
-    with h5py.File(arc, "r") as h:
-        orig = [int(h["layers"][g].attrs["orig_index"]) for g in sorted(h["layers"])]
-        wins = [int(h["layers"][g].attrs["window"]) for g in sorted(h["layers"])]
+pe = prune_export(g2path, "gemma2", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    orig, wins = layer_attrs(arc, "orig_index"), layer_attrs(arc, "window")
     want = ["sliding_attention" if o % 2 == 0 else "full_attention" for o in orig]
     check(orig == [0, 1, 2, 4] and wins == [16 if o % 2 == 0 else 0 for o in orig] and ecfg.get("layer_types") == want
           and ecfg.get("sliding_window") == 16,
@@ -597,6 +614,59 @@ if res and r.returncode == 0:
             del h["layers"][g].attrs["window"]
     nz = comp_nll(old)
     check(nz is not None and nz == ea, f"gemma2 archive with the older local_window attribute: {nz} == {ea}")
+
+# ---- gemma3_text: Gemma 2's layer with q/k norms, 5 local layers to 1 global, the local ones rotating with
+# their own base (rope_local_base_freq) and without the global ones' rope_scaling; 7 layers --------------------
+g3path, g3m, g3t = make("gemma3", "qwen3", 4, 2, False, False, True, 13, hd=32, qk_scale=QK, nl=7)  # q/k norms
+g3t = gemma2_weights(g3t, g3m["hidden_size"], 14, 2)
+g3m = {k: v for k, v in g3m.items() if k != "hidden_act"}
+g3m.update(model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], hidden_activation="gelu_pytorch_tanh",
+           query_pre_attn_scalar=24, sliding_window=16, rope_theta=1000.0, rope_local_base_freq=100.0,
+           rope_scaling={"rope_type": "linear", "factor": 8.0})  # no sliding_window_pattern: 6
+json.dump(g3m, open(f"{g3path}/config.json", "w"), indent=1)
+st_save(f"{g3path}/model.safetensors", g3t)
+ref, got = oracle_nll(g3m, g3t, ids), comp_nll(g3path)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma3_text: mean NLL {got} vs numpy oracle {ref:.8f} "
+      f"(q/k norms times 1 + w, layers 0-4 and 6 windowed to 16 keys with base 100, layer 5 global with base 1000 "
+      f"and linear scaling 8)")
+glob = dict(g3m, model_type="gemma2", layer_types=["sliding_attention" if w else "full_attention"
+                                                   for w in windowed(g3m)])  # one RoPE for every layer
+oz = oracle_nll(glob, g3t, ids)
+check(got is not None and abs(oz - got) / got > 5e-4, f"gemma3_text: the oracle rotating every layer with the "
+      f"global base and scaling gives {oz:.6f}, not comp's {got}")
+for what, c in (("sliding_window_pattern 2", dict(g3m, sliding_window_pattern=2)),
+                ("rope_local_base_freq 10000 (the default)", {k: v for k, v in g3m.items()
+                                                              if k != "rope_local_base_freq"}),
+                ("sliding_window 32", dict(g3m, sliding_window=32))):
+    nz, oz = comp_nll(with_config(g3path, c, str(len(os.listdir(tmp))))), oracle_nll(c, g3t, ids)
+    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,
+          f"gemma3_text with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+p2 = dict(g3m, sliding_window_pattern=2)  # three global layers: their scaling moves the loss more than one does
+got2, nz = comp_nll(with_config(g3path, p2, "p2")), comp_nll(with_config(g3path, dict(p2, rope_scaling=None), "p2-1"))
+oz = oracle_nll(dict(p2, rope_scaling=None), g3t, ids)
+check(nz is not None and got2 is not None and abs(nz - got2) / got2 > 5e-4 and abs(nz - oz) / oz < 1e-5,
+      f"gemma3_text (sliding_window_pattern 2) without rope_scaling: the loss changes ({got2:.6f} -> {nz}), as in the "
+      f"oracle ({oz:.6f})")
+v5 = {k: v for k, v in g3m.items() if k not in ("rope_theta", "rope_scaling", "rope_local_base_freq")}
+v5["rope_parameters"] = {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 100.0}}
+nz = comp_nll(with_config(g3path, v5, "v5"))
+check(nz is not None and nz == got, f"gemma3_text with transformers 5's rope_parameters per layer kind: {nz} == {got}")
+pe = prune_export(g3path, "gemma3", 0.25, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    orig = layer_attrs(arc, "orig_index")
+    kinds = ["full_attention" if o == 5 else "sliding_attention" for o in orig]
+    check(orig == [0, 1, 3, 4, 5, 6] and ecfg.get("layer_types") == kinds and model_attr(arc, "rope_theta_local")
+          == 100.0 and "model.layers.0.self_attn.q_norm.weight" in et,
+          f"gemma3_text: kept layers {orig}, exported layer_types {ecfg.get('layer_types')}, the archive's local base "
+          f"{model_attr(arc, 'rope_theta_local')}")
+    ea = archive_is_export("gemma3_text", arc, exp, ecfg, et)
+    by_pos = oracle_nll({k: v for k, v in ecfg.items() if k != "layer_types"}, et, ids)  # layer 4 global, 5 local
+    check(ea is not None and abs(by_pos - ea) / ea > 5e-4,
+          f"gemma3_text export: the oracle with the pattern by position ({by_pos:.6f}) disagrees with the archive's "
+          f"{ea}")
+
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
@@ -658,6 +728,12 @@ bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention
     kind="config")
 bad("gemma2 with a chunked-attention layer", dict(g2m, layer_types=["full_attention"] * 4 + ["chunked_attention"]),
     'layer_types[4] = "chunked_attention" is not supported', kind="config")
+bad("gemma3_text with sliding_window null", dict(g3m, sliding_window=None),
+    "gemma3 with sliding_window null is not supported", kind="config")
+bad("gemma3_text with a scaled local RoPE", dict(v5, rope_parameters={"sliding_attention": {
+    "rope_type": "linear", "factor": 2.0}}), "sliding_attention must be plain RoPE", dry_run=True, kind="config")
+bad("qwen3 with rope_parameters per layer kind", dict(qcfg, rope_parameters={"full_attention": {
+    "rope_type": "default"}}), "rope_parameters per layer kind are not supported for qwen3", kind="config")
 bad("gemma2 with 3 layer_types for 5 layers", dict(g2m, layer_types=["full_attention"] * 3),
     "layer_types has 3 entries for 5 layers", dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
@@ -669,7 +745,7 @@ lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
-TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "opt", "chatglm"]
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

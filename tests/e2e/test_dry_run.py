@@ -198,6 +198,13 @@ def main():
                  "final_logit_softcapping": 30.0}
     gemma2_2b = dict(gemma2_9b, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26, num_attention_heads=8,
                      num_key_value_heads=4)
+    # Gemma-3-1B (google/gemma-3-1b-pt config.json): per-head q/k norms besides Gemma 2's four
+    gemma3_1b = {"model_type": "gemma3_text", "hidden_size": 1152, "intermediate_size": 6912, "num_hidden_layers": 26,
+                 "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 256, "vocab_size": 262144,
+                 "max_position_embeddings": 32768, "hidden_activation": "gelu_pytorch_tanh",
+                 "query_pre_attn_scalar": 256, "sliding_window": 512, "sliding_window_pattern": 6,
+                 "rope_theta": 1000000, "rope_local_base_freq": 10000, "rope_scaling": None,
+                 "attn_logit_softcapping": None, "final_logit_softcapping": None}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -214,7 +221,8 @@ def main():
             ("Phi-3.5-mini (longrope)", phi35_mini, 3821079552),
             ("Phi-4-mini (longrope, partial rotary, tied)", phi4_mini, 200064 * 3072 + 32 * phi4_layer + 3072),
             ("Gemma-7B", gemma7b, 8537680896), ("Gemma-2B", gemma2b, 2506172416),  # the cards' 8.54B and 2.51B
-            ("Gemma-2-9B", gemma2_9b, 9241705984), ("Gemma-2-2B", gemma2_2b, 2614341888)):  # 9.24B and 2.61B
+            ("Gemma-2-9B", gemma2_9b, 9241705984), ("Gemma-2-2B", gemma2_2b, 2614341888),  # 9.24B and 2.61B
+            ("Gemma-3-1B", gemma3_1b, 999885952)):  # Hugging Face's safetensors total for google/gemma-3-1b-it
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

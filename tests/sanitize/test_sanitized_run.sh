@@ -80,8 +80,9 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 # RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
 # from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
 # original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
-# embedding) and Gemma-2 (four norms a layer, soft-capped scores and logits)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2"
+# embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
+# norms, local layers rotating with their own base)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -117,8 +118,13 @@ st_save(f"{t}/g2/model.safetensors", w)
 json.dump(dict(cfg, model_type="gemma2", architectures=["Gemma2ForCausalLM"], query_pre_attn_scalar=24,
                attn_logit_softcapping=5.0, final_logit_softcapping=10.0, sliding_window=48),
           open(f"{t}/g2/config.json", "w"))
+st_save(f"{t}/g3/model.safetensors", dict(w, **{k: v - 1 for k, v in q3.items() if k.endswith(("q_norm.weight",
+                                                                                           "k_norm.weight"))}))
+json.dump(dict(cfg, model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], query_pre_attn_scalar=24,
+               sliding_window=48, sliding_window_pattern=3, rope_local_base_freq=1000.0,
+               rope_scaling={"rope_type": "linear", "factor": 2.0}), open(f"{t}/g3/config.json", "w"))
 PY
-for k in q3 p3 g1 g2; do
+for k in q3 p3 g1 g2 g3; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
