@@ -61,12 +61,12 @@
     {"attention_bias", false, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}},  \
   }
 
-#define LLAMA_SHAPE_KEYS                                                                                               \
+#define SHAPE_KEYS_EPS(eps)                                                                                            \
   .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                            \
   .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size", .n_vocab = "vocab_size",    \
-  .n_ctx = "max_position_embeddings", .norm_eps = "rms_norm_eps", .rope_theta = "rope_theta",                          \
-  .tie_embd = "tie_word_embeddings"
-#define LLAMA_CFG_KEYS LLAMA_SHAPE_KEYS, .act = "hidden_act"
+  .n_ctx = "max_position_embeddings", .norm_eps = eps, .rope_theta = "rope_theta", .tie_embd = "tie_word_embeddings"
+#define LLAMA_SHAPE_KEYS SHAPE_KEYS_EPS("rms_norm_eps")
+#define LLAMA_CFG_KEYS   LLAMA_SHAPE_KEYS, .act = "hidden_act"
 #define LLAMA_CFG                                                                                                      \
   {                                                                                                                    \
     LLAMA_CFG_KEYS                                                                                                     \
@@ -274,6 +274,65 @@ static const comp_arch_desc arch_gemma3 = {
     .need             = {GEMMA2_NEED, QK_NORM_NEED},
 };
 
+static const comp_arch_desc arch_phi = {
+    /* transformers' modeling_phi.py (PhiForCausalLM: Phi-1, Phi-1.5, Phi-2): one LayerNorm (with a bias)
+     * whose output both the attention and the MLP read, their outputs added to the residual together;
+     * q, k, v and dense (o) with biases, rotate_half RoPE on the first partial_rotary_factor (0.5) of
+     * each head, fc1 -> gelu_new (the tanh GELU) -> fc2 with biases, a final LayerNorm and an untied
+     * head with a bias. PhiConfig's qk_layernorm (false) is not implemented. */
+    .name          = "phi",
+    .hf_model_type = {"phi", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_GELU_TANH,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_fraction = 0.5f,
+    .parallel      = true,
+    .rope_scaling  = true,
+    .cfg           = {SHAPE_KEYS_EPS("layer_norm_eps"), .act = "hidden_act", .rope_fraction = "partial_rotary_factor"},
+    .rules         = {{"qk_layernorm", COMP_CFG_FALSE, false}},
+    .tensor        = {[COMP_ROLE_TOK_EMBD]    = "model.embed_tokens.weight",
+                      [COMP_ROLE_OUT_NORM]    = "model.final_layernorm.weight",
+                      [COMP_ROLE_OUT_NORM_B]  = "model.final_layernorm.bias",
+                      [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+                      [COMP_ROLE_LM_HEAD_B]   = "lm_head.bias",
+                      [COMP_ROLE_ATTN_NORM]   = "model.layers.%d.input_layernorm.weight",
+                      [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",
+                      [COMP_ROLE_ATTN_Q]      = "model.layers.%d.self_attn.q_proj.weight",
+                      [COMP_ROLE_ATTN_Q_B]    = "model.layers.%d.self_attn.q_proj.bias",
+                      [COMP_ROLE_ATTN_K]      = "model.layers.%d.self_attn.k_proj.weight",
+                      [COMP_ROLE_ATTN_K_B]    = "model.layers.%d.self_attn.k_proj.bias",
+                      [COMP_ROLE_ATTN_V]      = "model.layers.%d.self_attn.v_proj.weight",
+                      [COMP_ROLE_ATTN_V_B]    = "model.layers.%d.self_attn.v_proj.bias",
+                      [COMP_ROLE_ATTN_OUT]    = "model.layers.%d.self_attn.dense.weight",
+                      [COMP_ROLE_ATTN_OUT_B]  = "model.layers.%d.self_attn.dense.bias",
+                      [COMP_ROLE_FFN_UP]      = "model.layers.%d.mlp.fc1.weight",
+                      [COMP_ROLE_FFN_UP_B]    = "model.layers.%d.mlp.fc1.bias",
+                      [COMP_ROLE_FFN_DOWN]    = "model.layers.%d.mlp.fc2.weight",
+                      [COMP_ROLE_FFN_DOWN_B]  = "model.layers.%d.mlp.fc2.bias"},
+    .need          = {[COMP_ROLE_TOK_EMBD]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_OUT_NORM]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_OUT_NORM_B]  = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_LM_HEAD]     = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_LM_HEAD_B]   = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_NORM]   = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_Q]      = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_Q_B]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_K]      = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_K_B]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_V]      = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_V_B]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_OUT]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_ATTN_OUT_B]  = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_UP]      = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_UP_B]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_DOWN]    = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_DOWN_B]  = COMP_NEED_REQUIRED},
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -436,7 +495,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
     [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
     [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
-    [COMP_ARCH_GEMMA2] = &arch_gemma2,   [COMP_ARCH_GEMMA3] = &arch_gemma3,
+    [COMP_ARCH_GEMMA2] = &arch_gemma2,   [COMP_ARCH_GEMMA3] = &arch_gemma3,   [COMP_ARCH_PHI] = &arch_phi,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -446,6 +505,13 @@ const char *comp_act_name(comp_act_kind a)
                                       [COMP_ACT_GELU]      = "gelu",
                                       [COMP_ACT_GELU_TANH] = "gelu_pytorch_tanh"};
   return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}
+
+int comp_act_from_name(const char *name)
+{
+  for (int a = COMP_ACT_SILU; a <= COMP_ACT_GELU_TANH; a++)
+    if (strcmp(name, comp_act_name((comp_act_kind)a)) == 0) return a;
+  return strcmp(name, "gelu_new") == 0 ? COMP_ACT_GELU_TANH : -1; /* 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))) */
 }
 
 const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }
@@ -491,9 +557,9 @@ const char *comp_dense_name(comp_dense_id d)
 const char *comp_role_name(comp_role r)
 {
   static const char *const n[COMP_ROLE_COUNT] = {
-      "tok_embd",   "pos_embd",   "out_norm",    "out_norm_b",  "lm_head",        "attn_norm",    "attn_norm_b",
-      "attn_q",     "attn_q_b",   "attn_k",      "attn_k_b",    "attn_v",         "attn_v_b",     "attn_out",
-      "attn_out_b", "ffn_norm",   "ffn_norm_b",  "ffn_gate",    "ffn_gate_b",     "ffn_up",       "ffn_up_b",
-      "ffn_down",   "ffn_down_b", "attn_q_norm", "attn_k_norm", "attn_post_norm", "ffn_post_norm"};
+      "tok_embd",    "pos_embd",   "out_norm",   "out_norm_b",  "lm_head",     "lm_head_b",      "attn_norm",
+      "attn_norm_b", "attn_q",     "attn_q_b",   "attn_k",      "attn_k_b",    "attn_v",         "attn_v_b",
+      "attn_out",    "attn_out_b", "ffn_norm",   "ffn_norm_b",  "ffn_gate",    "ffn_gate_b",     "ffn_up",
+      "ffn_up_b",    "ffn_down",   "ffn_down_b", "attn_q_norm", "attn_k_norm", "attn_post_norm", "ffn_post_norm"};
   return r < COMP_ROLE_COUNT ? n[r] : "?";
 }

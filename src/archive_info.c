@@ -163,6 +163,7 @@ comp_status comp_archive_describe(const char *path, struct cJSON **out)
     if (H5Lexists(mg, "pos_embd", H5P_DEFAULT) > 0) wide += (r->hp.n_ctx + ad->pos_offset) * D;
     if (H5Lexists(mg, "out_norm_b", H5P_DEFAULT) > 0) wide += D;
     if (H5Lexists(mg, "lm_head", H5P_DEFAULT) > 0) wide += V * D;
+    if (H5Lexists(mg, "lm_head_b", H5P_DEFAULT) > 0) wide += V;
     H5Gclose(mg);
   }
   int64_t stored = wide, full_layer = 0;

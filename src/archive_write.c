@@ -353,8 +353,8 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s && hp.rope_theta_local > 0) /* Gemma-3: the windowed layers' RoPE base */
     s = arc_attr_put_f64(g, where, "rope_theta_local", arc_float_clean(hp.rope_theta_local));
   /* which model-wide tensors exist is rank 0's view too */
-  int has[3] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied};
-  MPI_Bcast(has, 3, MPI_INT, 0, a->comm);
+  int has[4] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied, src->lm_head_b != NULL};
+  MPI_Bcast(has, 4, MPI_INT, 0, a->comm);
   const struct {
     const char  *name;
     bool         present;
@@ -365,7 +365,8 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
            {"pos_embd", has[0], hp.n_ctx + ad->pos_offset, D, src->pos_embd, COMP_ROLE_POS_EMBD},
            {"out_norm_w", true, D, 0, src->out_norm_w, COMP_ROLE_OUT_NORM},
            {"out_norm_b", has[1], D, 0, src->out_norm_b, COMP_ROLE_OUT_NORM_B},
-           {"lm_head", has[2], V, D, NULL, COMP_ROLE_LM_HEAD}};
+           {"lm_head", has[2], V, D, NULL, COMP_ROLE_LM_HEAD},
+           {"lm_head_b", has[3], V, 0, src->lm_head_b, COMP_ROLE_LM_HEAD_B}};
   for (size_t i = 0; !s && i < sizeof t / sizeof t[0]; i++) {
     if (!t[i].present) continue;
     int64_t dims[2] = {t[i].rows, t[i].cols};

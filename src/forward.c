@@ -339,8 +339,9 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
     norm_rows(a->norm, w->o, w->o, ly->attn_post_norm_w, NULL, n, D, hp->norm_eps);
   for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
 
-  /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x) */
-  norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
+  /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x); a parallel
+   * block (Phi-2) keeps the attention's h = attn_norm(x before the attention) */
+  if (!a->parallel) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
   float *hid = w->f2; /* (n, F) input of down */
   if (a->ffn == COMP_FFN_GATED) {
     tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_GATE, w->h, n, D);
@@ -371,6 +372,9 @@ void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *
   const int64_t D = m->hp.n_embd, V = m->hp.n_vocab;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)V, (int)D, 1.0f, x, (int)D, m->lm_head, (int)D,
               0.0f, logits, (int)V);
+  if (m->lm_head_b) /* Phi-2: the head's bias */
+    for (int64_t t = 0; t < n; t++)
+      for (int64_t i = 0; i < V; i++) logits[t * V + i] += m->lm_head_b[i];
   const float cap = m->hp.final_softcap;
   if (cap > 0) /* Gemma-2: logits / cap, tanh, times cap */
     for (int64_t i = 0; i < n * V; i++) logits[i] = tanhf(logits[i] / cap) * cap;

@@ -495,9 +495,9 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
   if ((s = parse_rope_scaling(cfg, path, d, hp))) goto out;
   const char *act  = k->act ? cfg_str(cfg, k->act) : NULL;
   const char *want = comp_act_name(d->act);
-  if (act && strcmp(act, want) != 0) {
-    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation %s \"%s\" is not supported for %s (expected %s)", path,
-                       k->act, act, d->name, want);
+  if (act && comp_act_from_name(act) != (int)d->act) {
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation %s \"%s\" is not supported for %s (expected %s%s)", path,
+                       k->act, act, d->name, want, d->act == COMP_ACT_GELU_TANH ? " or gelu_new" : "");
     goto out;
   }
   if (a == COMP_ARCH_OPT) {
@@ -636,6 +636,9 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
   case COMP_ROLE_POS_EMBD:
     sh[0] = hp->n_ctx + pos_offset, sh[1] = D;
     return 2;
+  case COMP_ROLE_LM_HEAD_B:
+    sh[0] = V;
+    return 1;
   case COMP_ROLE_OUT_NORM:
   case COMP_ROLE_OUT_NORM_B:
   case COMP_ROLE_ATTN_NORM:
@@ -862,7 +865,8 @@ comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_mod
       (s = read_role(m, COMP_ROLE_POS_EMBD, -1, &m->pos_embd)) ||
       (s = read_role(m, COMP_ROLE_OUT_NORM, -1, &m->out_norm_w)) ||
       (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) ||
-      (resident && (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head))))
+      (resident && (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head))) ||
+      (s = read_role(m, COMP_ROLE_LM_HEAD_B, -1, &m->lm_head_b)))
     goto fail;
   if (m->hp.tied) m->lm_head = m->tok_embd;
   *out = m;
@@ -971,6 +975,7 @@ void comp_model_destroy(comp_model **mp)
   free(m->pos_embd);
   free(m->out_norm_w);
   free(m->out_norm_b);
+  free(m->lm_head_b);
   comp_wstore_destroy(&m->ws);
   if (m->reader.destroy) m->reader.destroy(m->reader.ctx);
   free(m->src_path);
@@ -1074,7 +1079,7 @@ int64_t comp_model_n_params(const comp_model *m)
   if (m->reader.get) { /* no weight store: count the model-wide tensors that were loaded */
     const int64_t V = m->hp.n_vocab, D = m->hp.n_embd;
     n += V * D + (m->pos_embd ? (m->hp.n_ctx + m->arch->pos_offset) * D : 0) + (m->out_norm_w ? D : 0) +
-         (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0);
+         (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0) + (m->lm_head_b ? V : 0);
   }
   for (int r = 0; !m->reader.get && r < COMP_ROLE_FIRST_LAYER; r++) {
     comp_wtensor t;

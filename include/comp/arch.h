@@ -29,6 +29,7 @@ typedef enum comp_arch {
   COMP_ARCH_GEMMA,   /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
   COMP_ARCH_GEMMA2,  /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
   COMP_ARCH_GEMMA3,  /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
+  COMP_ARCH_PHI,     /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -39,6 +40,7 @@ typedef enum comp_role {
   COMP_ROLE_OUT_NORM,
   COMP_ROLE_OUT_NORM_B,
   COMP_ROLE_LM_HEAD,
+  COMP_ROLE_LM_HEAD_B, /* (V): the head's bias (Phi-2) */
   /* per layer (templates take the layer index) */
   COMP_ROLE_ATTN_NORM,
   COMP_ROLE_ATTN_NORM_B,
@@ -85,6 +87,8 @@ typedef enum comp_norm_kind { COMP_NORM_RMS, COMP_NORM_LAYER, COMP_NORM_RMS_UNIT
 typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU, COMP_ACT_GELU_TANH } comp_act_kind;
 /* The activation's name in config.json (transformers' ACT2FN key): "silu", "relu", "gelu", "gelu_pytorch_tanh". */
 const char *comp_act_name(comp_act_kind a);
+/* The kind of an ACT2FN key: those names, and "gelu_new" (the same tanh approximation, Phi-2's); -1: another. */
+int comp_act_from_name(const char *name);
 typedef enum comp_ffn_kind { COMP_FFN_GATED, COMP_FFN_PLAIN } comp_ffn_kind; /* act(gate)*up | act(up) */
 typedef enum comp_rope_kind {
   COMP_ROPE_NONE,       /* learned absolute positions instead                              */
@@ -155,6 +159,7 @@ typedef struct comp_arch_desc {
   int            window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
   bool           tie_default;    /* tie_word_embeddings when config is silent       */
   bool           embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
+  bool           parallel;       /* x + attn(h) + ffn(h), h = attn_norm(x): one norm, no FFN norm (Phi-2) */
   float          attn_softcap;   /* defaults when config has no key (0: none)       */
   float          final_softcap;
   float          attn_scalar; /* 0: head_dim */

@@ -39,6 +39,7 @@
  *      out_norm_w     (D) f32
  *      out_norm_b     (D) f32                            only LayerNorm architectures
  *      lm_head        (V, D) f32                         only when the head is not tied
+ *      lm_head_b      (V) f32                            only when the head has a bias (Phi-2)
  *   /layers           attrs: n_layer (int, = number of kept layers)
  *      000, 001, ...  one group per KEPT layer, in model order; attrs: orig_index (int: its index
  *                     in the source model), and with a /model sliding_window: window (int: the keys

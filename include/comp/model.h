@@ -144,6 +144,7 @@ typedef struct comp_model {
   float                *out_norm_w;   /* (D)                                                     */
   float                *out_norm_b;   /* (D) or NULL                                             */
   float                *lm_head;      /* (V, D); == tok_embd when tied                           */
+  float                *lm_head_b;    /* (V) or NULL: the head's bias (Phi-2)                    */
   bool                  cache;        /* keep layers once read                                   */
   comp_layer          **cached;       /* (L) when cache                                          */
   comp_layer_reader     reader;       /* .get set: layers come from here and ws is NULL (archives) */

@@ -29,6 +29,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              global, the others attending to 16 keys), the local layers rotating with base 100 and no
              scaling, the global one with base 1000 and linear scaling 8; transformers 5's rope_parameters
              per layer kind; layer 2 nearly the identity, removed, so the exported layer_types matter
+  phi        model_type phi (Phi-1.5, Phi-2; oracle_phi_nll from modeling_phi.py): 4 layers, attention and
+             MLP in parallel on one LayerNorm, biases everywhere, RoPE on half of each head, gelu_new, a
+             head with a bias; pruned with a layer removed and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -140,11 +143,50 @@ def windowed(cfg):
     return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
+def oracle_phi_nll(cfg, t, ids, parallel=True):
+    """Mean NLL over the W windows of L tokens of a PhiForCausalLM (modeling_phi.py), float64: per layer
+    h = LayerNorm(x), x + dense(attn(q, k, v of h)) + fc2(gelu_new(fc1(h))), RoPE on the first
+    partial_rotary_factor of each head; a final LayerNorm, a head with a bias. parallel=False: the MLP
+    reads LayerNorm(x + attention) instead (a wrong oracle, to show the parallel block matters)."""
+    nh, D = cfg["num_attention_heads"], cfg["hidden_size"]
+    hd = D // nh
+    r = int(hd * cfg.get("partial_rotary_factor", 0.5))
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    lin = lambda x, k: x @ T[k + ".weight"].T + T[k + ".bias"]
+    ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg["layer_norm_eps"])
+                       * T[k + ".weight"] + T[k + ".bias"])
+    gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+    f = np.outer(np.arange(L), 1.0 / (cfg.get("rope_theta", 1e4) ** (np.arange(0, r, 2) / r)))
+    cos, sin = np.cos(np.concatenate([f, f], -1)), np.sin(np.concatenate([f, f], -1))
+    rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
+    rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
+    mask = np.triu(np.full((L, L), -np.inf), 1)
+    tot, cnt = 0.0, 0
+    for w in range(W):
+        seq = ids[w * L:(w + 1) * L]
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            h = ln(x, p + "input_layernorm")
+            q, k, v = (lin(h, p + f"self_attn.{n}_proj").reshape(L, nh, hd).transpose(1, 0, 2) for n in "qkv")
+            s = rope(q) @ rope(k).transpose(0, 2, 1) / np.sqrt(hd) + mask
+            pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
+            o = lin((pr @ v).transpose(1, 0, 2).reshape(L, D), p + "self_attn.dense")
+            hf = h if parallel else ln(x + o, p + "input_layernorm")
+            x = x + o + lin(gelu(lin(hf, p + "mlp.fc1")), p + "mlp.fc2")
+        z = lin(ln(x, "model.final_layernorm"), "lm_head")
+        z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
+    return tot / cnt
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
     gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
-    SiLU's). The windowed(cfg) layers mask keys older than the window."""
+    SiLU's). The windowed(cfg) layers mask keys older than the window. Phi models: oracle_phi_nll."""
+    if cfg["model_type"] == "phi":
+        return oracle_phi_nll(cfg, t, ids)
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
     g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2", "gemma3_text") else set()
@@ -668,6 +710,59 @@ if pe:
           f"{ea}")
 
 
+# ---- phi (Phi-1.5, Phi-2): attention and MLP in parallel on one LayerNorm, biases everywhere, partial RoPE,
+# gelu_new, a head with a bias; 4 layers ------------------------------------------------------------------
+def phi_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
+    rng = np.random.default_rng(seed)
+    g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"model.embed_tokens.weight": g(V, d), "model.final_layernorm.weight": 1 + g(d, sc=0.2),
+         "model.final_layernorm.bias": g(d, sc=0.2), "lm_head.weight": g(V, d, sc=d ** -0.5),
+         "lm_head.bias": g(V, sc=0.5)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        t[p + "input_layernorm.weight"], t[p + "input_layernorm.bias"] = 1 + g(d, sc=0.2), g(d, sc=0.2)
+        for n, (o, i) in {"self_attn.q_proj": (d, d), "self_attn.k_proj": (d, d), "self_attn.v_proj": (d, d),
+                          "self_attn.dense": (d, d), "mlp.fc1": (ff, d), "mlp.fc2": (d, ff)}.items():
+            t[p + n + ".weight"] = g(o, i, sc=(QK if n[-6:] in ("q_proj", "k_proj") else 1) * i ** -0.5)
+            t[p + n + ".bias"] = g(o, sc=0.1)
+    cfg = {"architectures": ["PhiForCausalLM"], "model_type": "phi", "hidden_size": d, "intermediate_size": ff,
+           "num_hidden_layers": nl, "num_attention_heads": nh, "vocab_size": V, "max_position_embeddings": 128,
+           "layer_norm_eps": 1e-5, "rope_theta": 10000.0, "partial_rotary_factor": 0.5, "hidden_act": "gelu_new",
+           "qk_layernorm": False, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    out = f"{tmp}/phi"
+    os.makedirs(out)
+    json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
+    st_save(f"{out}/model.safetensors", t)
+    shutil.copy(TOK, out)
+    return out, cfg, t
+
+
+phpath, phm, pht = phi_model(15)
+ref, got = oracle_nll(phm, pht, ids), comp_nll(phpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"phi: mean NLL {got} vs numpy oracle {ref:.8f} (attention "
+      f"and MLP in parallel on one LayerNorm, RoPE on 8 of 16 dims, gelu_new, a head with a bias)")
+oz = oracle_phi_nll(phm, pht, ids, parallel=False)
+check(got is not None and abs(oz - got) / got > 5e-4, f"phi: the oracle with a sequential block gives {oz:.6f}, not "
+      f"comp's {got}")
+for what, c, tt in (("no head bias", phm, dict(pht, **{"lm_head.bias": np.zeros_like(pht["lm_head.bias"])})),
+                    ("partial_rotary_factor 0.25", dict(phm, partial_rotary_factor=0.25), pht)):
+    d = f"{tmp}/phi-{len(os.listdir(tmp))}"
+    shutil.copytree(phpath, d)
+    json.dump(c, open(f"{d}/config.json", "w"))
+    st_save(f"{d}/model.safetensors", tt)
+    nz, oz = comp_nll(d), oracle_nll(c, tt, ids)
+    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,
+          f"phi with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+pe = prune_export(phpath, "phi", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and "lm_head.bias" in et and np.array_equal(et["lm_head.bias"],
+          pht["lm_head.bias"]) and not any("post_attention" in k for k in et),
+          f"phi pruned (a layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, the head's bias "
+          f"carried, no second norm")
+    archive_is_export("phi", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -734,6 +829,10 @@ bad("gemma3_text with a scaled local RoPE", dict(v5, rope_parameters={"sliding_a
     "rope_type": "linear", "factor": 2.0}}), "sliding_attention must be plain RoPE", dry_run=True, kind="config")
 bad("qwen3 with rope_parameters per layer kind", dict(qcfg, rope_parameters={"full_attention": {
     "rope_type": "default"}}), "rope_parameters per layer kind are not supported for qwen3", kind="config")
+bad("phi with qk_layernorm", dict(phm, qk_layernorm=True), "qk_layernorm = true is not supported for phi",
+    kind="config")
+bad("phi with an exact GELU", dict(phm, hidden_act="gelu"), 'activation hidden_act "gelu" is not supported for phi',
+    kind="config")
 bad("gemma2 with 3 layer_types for 5 layers", dict(g2m, layer_types=["full_attention"] * 3),
     "layer_types has 3 entries for 5 layers", dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
@@ -745,7 +844,7 @@ lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
-TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3_text", "opt", "chatglm"]
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

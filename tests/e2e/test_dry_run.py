@@ -205,6 +205,13 @@ def main():
                  "query_pre_attn_scalar": 256, "sliding_window": 512, "sliding_window_pattern": 6,
                  "rope_theta": 1000000, "rope_local_base_freq": 10000, "rope_scaling": None,
                  "attn_logit_softcapping": None, "final_logit_softcapping": None}
+    # Phi-2 (microsoft/phi-2 config.json): biases everywhere, one LayerNorm a layer, a head with a bias;
+    # Phi-1.5 the same block, narrower
+    phi2 = {"model_type": "phi", "hidden_size": 2560, "intermediate_size": 10240, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": None, "vocab_size": 51200,
+            "max_position_embeddings": 2048, "hidden_act": "gelu_new", "layer_norm_eps": 1e-5,
+            "partial_rotary_factor": 0.4, "qk_layernorm": False, "rope_theta": 10000.0, "tie_word_embeddings": False}
+    phi15 = dict(phi2, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, partial_rotary_factor=0.5)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -222,7 +229,8 @@ def main():
             ("Phi-4-mini (longrope, partial rotary, tied)", phi4_mini, 200064 * 3072 + 32 * phi4_layer + 3072),
             ("Gemma-7B", gemma7b, 8537680896), ("Gemma-2B", gemma2b, 2506172416),  # the cards' 8.54B and 2.51B
             ("Gemma-2-9B", gemma2_9b, 9241705984), ("Gemma-2-2B", gemma2_2b, 2614341888),  # 9.24B and 2.61B
-            ("Gemma-3-1B", gemma3_1b, 999885952)):  # Hugging Face's safetensors total for google/gemma-3-1b-it
+            ("Gemma-3-1B", gemma3_1b, 999885952),  # Hugging Face's safetensors total for google/gemma-3-1b-it
+            ("Phi-2", phi2, 2779683840), ("Phi-1.5", phi15, 1418270720)):  # Hugging Face's safetensors totals
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -81,8 +81,9 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 # from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
 # original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
 # embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
-# norms, local layers rotating with their own base)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3"
+# norms, local layers rotating with their own base), Phi-2 (attention and MLP in parallel on one LayerNorm, a
+# head with a bias)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -123,8 +124,23 @@ st_save(f"{t}/g3/model.safetensors", dict(w, **{k: v - 1 for k, v in q3.items() 
 json.dump(dict(cfg, model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], query_pre_attn_scalar=24,
                sliding_window=48, sliding_window_pattern=3, rope_local_base_freq=1000.0,
                rope_scaling={"rope_type": "linear", "factor": 2.0}), open(f"{t}/g3/config.json", "w"))
+b = lambda n: (0.1 * rng.standard_normal(n)).astype(np.float32)
+E, V, D = w["model.embed_tokens.weight"], cfg["vocab_size"], cfg["hidden_size"]
+ph = {"model.embed_tokens.weight": E, "lm_head.weight": E.copy(), "lm_head.bias": b(V),
+      "model.final_layernorm.weight": w["model.norm.weight"], "model.final_layernorm.bias": b(D)}
+for l in range(cfg["num_hidden_layers"]):
+    p = f"model.layers.{l}."
+    ph[p + "input_layernorm.weight"], ph[p + "input_layernorm.bias"] = w[p + "input_layernorm.weight"], b(D)
+    for src, dst in (("self_attn.q_proj", "self_attn.q_proj"), ("self_attn.k_proj", "self_attn.k_proj"),
+                     ("self_attn.v_proj", "self_attn.v_proj"), ("self_attn.o_proj", "self_attn.dense"),
+                     ("mlp.up_proj", "mlp.fc1"), ("mlp.down_proj", "mlp.fc2")):
+        ph[p + dst + ".weight"] = w[p + src + ".weight"]
+        ph[p + dst + ".bias"] = b(w[p + src + ".weight"].shape[0])
+st_save(f"{t}/ph/model.safetensors", ph)
+json.dump(dict(cfg, model_type="phi", architectures=["PhiForCausalLM"], hidden_act="gelu_new", layer_norm_eps=1e-5,
+               partial_rotary_factor=0.5, tie_word_embeddings=False), open(f"{t}/ph/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3; do
+for k in q3 p3 g1 g2 g3 ph; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
