@@ -61,11 +61,11 @@
     {"attention_bias", false, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}},  \
   }
 
-#define SHAPE_KEYS_EPS(eps)                                                                                            \
+#define SHAPE_KEYS(eps, theta)                                                                                         \
   .n_embd = "hidden_size", .n_layer = "num_hidden_layers", .n_head = "num_attention_heads",                            \
   .n_head_kv = "num_key_value_heads", .head_dim = "head_dim", .n_ff = "intermediate_size", .n_vocab = "vocab_size",    \
-  .n_ctx = "max_position_embeddings", .norm_eps = eps, .rope_theta = "rope_theta", .tie_embd = "tie_word_embeddings"
-#define LLAMA_SHAPE_KEYS SHAPE_KEYS_EPS("rms_norm_eps")
+  .n_ctx = "max_position_embeddings", .norm_eps = eps, .rope_theta = theta, .tie_embd = "tie_word_embeddings"
+#define LLAMA_SHAPE_KEYS SHAPE_KEYS("rms_norm_eps", "rope_theta")
 #define LLAMA_CFG_KEYS   LLAMA_SHAPE_KEYS, .act = "hidden_act"
 #define LLAMA_CFG                                                                                                      \
   {                                                                                                                    \
@@ -108,6 +108,23 @@
 #define GEMMA2_NEED                                                                                                    \
   LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,                                     \
                                   [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED
+
+/* The parallel LayerNorm block the phi and gpt_neox rows share: LayerNorms with biases (eps 1e-5), a
+ * plain MLP with activation act, rotate_half RoPE with base 10000 on the first frac of each head, HF
+ * rope_scaling, attention and MLP adding to the residual together; and what it needs: every tensor
+ * but the attention's biases (attn_b) and the head (absent when tied) */
+#define LN_PLAIN_BLOCK(act_, frac)                                                                                     \
+  .norm = COMP_NORM_LAYER, .act = act_, .ffn = COMP_FFN_PLAIN, .rope = COMP_ROPE_HALF, .norm_eps = 1e-5f,              \
+  .rope_theta = 10000.0f, .rope_fraction = frac, .parallel = true, .rope_scaling = true
+#define LN_PLAIN_NEED(attn_b)                                                                                          \
+  [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                                \
+  [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL,                               \
+  [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED,                            \
+  [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,                                    \
+  [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q_B] = attn_b,   \
+  [COMP_ROLE_ATTN_K_B] = attn_b, [COMP_ROLE_ATTN_V_B] = attn_b, [COMP_ROLE_ATTN_OUT_B] = attn_b,                       \
+  [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP_B] = COMP_NEED_REQUIRED,                                  \
+  [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_REQUIRED
 
 /* Fused rows (ChatGLM, Phi-3): q | k | v in one tensor, gate | up in another */
 #define FUSED_QKV_GATE_UP                                                                                              \
@@ -282,55 +299,75 @@ static const comp_arch_desc arch_phi = {
      * head with a bias. PhiConfig's qk_layernorm (false) is not implemented. */
     .name          = "phi",
     .hf_model_type = {"phi", NULL},
-    .norm          = COMP_NORM_LAYER,
-    .act           = COMP_ACT_GELU_TANH,
-    .ffn           = COMP_FFN_PLAIN,
-    .rope          = COMP_ROPE_HALF,
-    .norm_eps      = 1e-5f,
-    .rope_theta    = 10000.0f,
-    .rope_fraction = 0.5f,
-    .parallel      = true,
-    .rope_scaling  = true,
-    .cfg           = {SHAPE_KEYS_EPS("layer_norm_eps"), .act = "hidden_act", .rope_fraction = "partial_rotary_factor"},
-    .rules         = {{"qk_layernorm", COMP_CFG_FALSE, false}},
-    .tensor        = {[COMP_ROLE_TOK_EMBD]    = "model.embed_tokens.weight",
-                      [COMP_ROLE_OUT_NORM]    = "model.final_layernorm.weight",
-                      [COMP_ROLE_OUT_NORM_B]  = "model.final_layernorm.bias",
-                      [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
-                      [COMP_ROLE_LM_HEAD_B]   = "lm_head.bias",
-                      [COMP_ROLE_ATTN_NORM]   = "model.layers.%d.input_layernorm.weight",
-                      [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",
-                      [COMP_ROLE_ATTN_Q]      = "model.layers.%d.self_attn.q_proj.weight",
-                      [COMP_ROLE_ATTN_Q_B]    = "model.layers.%d.self_attn.q_proj.bias",
-                      [COMP_ROLE_ATTN_K]      = "model.layers.%d.self_attn.k_proj.weight",
-                      [COMP_ROLE_ATTN_K_B]    = "model.layers.%d.self_attn.k_proj.bias",
-                      [COMP_ROLE_ATTN_V]      = "model.layers.%d.self_attn.v_proj.weight",
-                      [COMP_ROLE_ATTN_V_B]    = "model.layers.%d.self_attn.v_proj.bias",
-                      [COMP_ROLE_ATTN_OUT]    = "model.layers.%d.self_attn.dense.weight",
-                      [COMP_ROLE_ATTN_OUT_B]  = "model.layers.%d.self_attn.dense.bias",
-                      [COMP_ROLE_FFN_UP]      = "model.layers.%d.mlp.fc1.weight",
-                      [COMP_ROLE_FFN_UP_B]    = "model.layers.%d.mlp.fc1.bias",
-                      [COMP_ROLE_FFN_DOWN]    = "model.layers.%d.mlp.fc2.weight",
-                      [COMP_ROLE_FFN_DOWN_B]  = "model.layers.%d.mlp.fc2.bias"},
-    .need          = {[COMP_ROLE_TOK_EMBD]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_OUT_NORM]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_OUT_NORM_B]  = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_LM_HEAD]     = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_LM_HEAD_B]   = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_NORM]   = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_Q]      = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_Q_B]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_K]      = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_K_B]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_V]      = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_V_B]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_OUT]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_ATTN_OUT_B]  = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_FFN_UP]      = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_FFN_UP_B]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_FFN_DOWN]    = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_FFN_DOWN_B]  = COMP_NEED_REQUIRED},
+    LN_PLAIN_BLOCK(COMP_ACT_GELU_TANH, 0.5f),
+    .cfg = {SHAPE_KEYS("layer_norm_eps", "rope_theta"), .act = "hidden_act", .rope_fraction = "partial_rotary_factor"},
+    .rules  = {{"qk_layernorm", COMP_CFG_FALSE, false}},
+    .tensor = {[COMP_ROLE_TOK_EMBD]    = "model.embed_tokens.weight",
+               [COMP_ROLE_OUT_NORM]    = "model.final_layernorm.weight",
+               [COMP_ROLE_OUT_NORM_B]  = "model.final_layernorm.bias",
+               [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+               [COMP_ROLE_LM_HEAD_B]   = "lm_head.bias",
+               [COMP_ROLE_ATTN_NORM]   = "model.layers.%d.input_layernorm.weight",
+               [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",
+               [COMP_ROLE_ATTN_Q]      = "model.layers.%d.self_attn.q_proj.weight",
+               [COMP_ROLE_ATTN_Q_B]    = "model.layers.%d.self_attn.q_proj.bias",
+               [COMP_ROLE_ATTN_K]      = "model.layers.%d.self_attn.k_proj.weight",
+               [COMP_ROLE_ATTN_K_B]    = "model.layers.%d.self_attn.k_proj.bias",
+               [COMP_ROLE_ATTN_V]      = "model.layers.%d.self_attn.v_proj.weight",
+               [COMP_ROLE_ATTN_V_B]    = "model.layers.%d.self_attn.v_proj.bias",
+               [COMP_ROLE_ATTN_OUT]    = "model.layers.%d.self_attn.dense.weight",
+               [COMP_ROLE_ATTN_OUT_B]  = "model.layers.%d.self_attn.dense.bias",
+               [COMP_ROLE_FFN_UP]      = "model.layers.%d.mlp.fc1.weight",
+               [COMP_ROLE_FFN_UP_B]    = "model.layers.%d.mlp.fc1.bias",
+               [COMP_ROLE_FFN_DOWN]    = "model.layers.%d.mlp.fc2.weight",
+               [COMP_ROLE_FFN_DOWN_B]  = "model.layers.%d.mlp.fc2.bias"},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_REQUIRED), [COMP_ROLE_LM_HEAD_B] = COMP_NEED_REQUIRED},
+};
+
+static const comp_arch_desc arch_gpt_neox = {
+    /* transformers' modeling_gpt_neox.py (Pythia, GPT-NeoX-20B, Dolly-v2, RedPajama-INCITE): pre-LayerNorm
+     * (with biases) layers whose attention and MLP both read the layer's input, through their own
+     * norms, and add to the residual together (use_parallel_residual; false: the usual sequential
+     * block); query_key_value holds q, k and v head by head (view(..., heads, 3 * head_dim)),
+     * rotate_half RoPE on the first rotary_pct (0.25) of each head with base rotary_emb_base, a plain
+     * GELU MLP, biases everywhere (attention_bias: those of the attention), an untied embed_out. */
+    .name          = "gpt_neox",
+    .hf_model_type = {"gpt_neox", NULL},
+    LN_PLAIN_BLOCK(COMP_ACT_GELU, 0.25f),
+    .cfg    = {SHAPE_KEYS("layer_norm_eps", "rotary_emb_base"), .act = "hidden_act", .rope_fraction = "rotary_pct",
+               .parallel = "use_parallel_residual"},
+    .opt_on = {{"attention_bias",
+                true,
+                4,
+                {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}}},
+    .tensor = {[COMP_ROLE_TOK_EMBD]    = "gpt_neox.embed_in.weight",
+               [COMP_ROLE_OUT_NORM]    = "gpt_neox.final_layer_norm.weight",
+               [COMP_ROLE_OUT_NORM_B]  = "gpt_neox.final_layer_norm.bias",
+               [COMP_ROLE_LM_HEAD]     = "embed_out.weight",
+               [COMP_ROLE_ATTN_NORM]   = "gpt_neox.layers.%d.input_layernorm.weight",
+               [COMP_ROLE_ATTN_NORM_B] = "gpt_neox.layers.%d.input_layernorm.bias",
+               [COMP_ROLE_ATTN_Q]      = "gpt_neox.layers.%d.attention.query_key_value.weight",
+               [COMP_ROLE_ATTN_K]      = "gpt_neox.layers.%d.attention.query_key_value.weight",
+               [COMP_ROLE_ATTN_V]      = "gpt_neox.layers.%d.attention.query_key_value.weight",
+               [COMP_ROLE_ATTN_Q_B]    = "gpt_neox.layers.%d.attention.query_key_value.bias",
+               [COMP_ROLE_ATTN_K_B]    = "gpt_neox.layers.%d.attention.query_key_value.bias",
+               [COMP_ROLE_ATTN_V_B]    = "gpt_neox.layers.%d.attention.query_key_value.bias",
+               [COMP_ROLE_ATTN_OUT]    = "gpt_neox.layers.%d.attention.dense.weight",
+               [COMP_ROLE_ATTN_OUT_B]  = "gpt_neox.layers.%d.attention.dense.bias",
+               [COMP_ROLE_FFN_NORM]    = "gpt_neox.layers.%d.post_attention_layernorm.weight",
+               [COMP_ROLE_FFN_NORM_B]  = "gpt_neox.layers.%d.post_attention_layernorm.bias",
+               [COMP_ROLE_FFN_UP]      = "gpt_neox.layers.%d.mlp.dense_h_to_4h.weight",
+               [COMP_ROLE_FFN_UP_B]    = "gpt_neox.layers.%d.mlp.dense_h_to_4h.bias",
+               [COMP_ROLE_FFN_DOWN]    = "gpt_neox.layers.%d.mlp.dense_4h_to_h.weight",
+               [COMP_ROLE_FFN_DOWN_B]  = "gpt_neox.layers.%d.mlp.dense_4h_to_h.bias"},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+               [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+    .fused  = {[COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}, true},
+               [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}, true},
+               [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}, true},
+               [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}, true},
+               [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}, true},
+               [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}, true}},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -492,10 +529,11 @@ static const comp_arch_desc arch_chatglm = {
 
 /* one row per family, indexed by comp_arch */
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
-    [COMP_ARCH_LLAMA] = &arch_llama,     [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
-    [COMP_ARCH_OPT] = &arch_opt,         [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
-    [COMP_ARCH_MISTRAL] = &arch_mistral, [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
-    [COMP_ARCH_GEMMA2] = &arch_gemma2,   [COMP_ARCH_GEMMA3] = &arch_gemma3,   [COMP_ARCH_PHI] = &arch_phi,
+    [COMP_ARCH_LLAMA] = &arch_llama,       [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
+    [COMP_ARCH_OPT] = &arch_opt,           [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
+    [COMP_ARCH_MISTRAL] = &arch_mistral,   [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
+    [COMP_ARCH_GEMMA2] = &arch_gemma2,     [COMP_ARCH_GEMMA3] = &arch_gemma3,   [COMP_ARCH_PHI] = &arch_phi,
+    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -406,6 +406,12 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
   COMP_CHECK(eps > 0 && (theta > 0 || hp->rope == COMP_ROPE_NONE), COMP_ERR_FORMAT,
              "%s: norm_eps and rope_theta must be positive", where);
   hp->rope_dim = hp->rope == COMP_ROPE_NONE ? 0 : hp->head_dim; /* archives before rope_dim: whole heads */
+  hp->parallel = comp_arch_get(arch)->parallel;                 /* the attribute where a config may say */
+  if (H5Aexists(g, "parallel") > 0) {
+    int64_t par;
+    COMP_CALL(arc_attr_get_i64(g, where, "parallel", &par));
+    hp->parallel = par != 0;
+  }
   if (hp->rope != COMP_ROPE_NONE && H5Aexists(g, "rope_dim") > 0) {
     COMP_CALL(arc_attr_get_i64(g, where, "rope_dim", &hp->rope_dim));
     COMP_CHECK(hp->rope_dim >= 2 && hp->rope_dim % 2 == 0 && hp->rope_dim <= hp->head_dim, COMP_ERR_FORMAT,

@@ -296,9 +296,10 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
   int64_t    maxw    = 0;
   for (int i = 0; i < n; i++)
     if (t[i].ndim == 2 && t[i].layer >= 0 && t[i].shape[0] * t[i].shape[1] > maxw) maxw = t[i].shape[0] * t[i].shape[1];
-  float      *buf = malloc(sizeof(float) * (size_t)(maxw + 1));
-  FILE       *f   = fopen(path, "wb");
-  comp_status s   = COMP_OK;
+  float      *buf  = malloc(sizeof(float) * (size_t)(maxw + 1));
+  float      *perm = NULL; /* per-head fused tensors reordered (allocated when one is written) */
+  FILE       *f    = fopen(path, "wb");
+  comp_status s    = COMP_OK;
   if (!hdr || !buf)
     s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
   else if (!f)
@@ -327,9 +328,10 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
       for (int v = 0; !src && v < COMP_VEC_COUNT; v++) /* one of the layer's vectors */
         if (e->role == comp_layer_vec_role((comp_layer_vec)v)) src = comp_layer_vec_get(ly, (comp_layer_vec)v);
       /* a dense's weight or bias; a fused tensor is its parts' rows, one after the other */
-      const comp_arch_fused *fu    = &comp_arch_get(r->hp.arch)->fused[e->role];
-      const int              npart = fu->n > 0 ? fu->n : 1;
-      float                 *dst   = buf;
+      const comp_arch_fused *fu      = &comp_arch_get(r->hp.arch)->fused[e->role];
+      const int              npart   = fu->n > 0 ? fu->n : 1;
+      float                 *dst     = buf;
+      int64_t                prow[3] = {0, 0, 0}, cols = 1; /* each part's rows, the row length */
       for (int pi = 0; !src && pi < npart; pi++) {
         bool bias = false;
         int  d    = role_dense(fu->n > 0 ? fu->part[pi] : e->role, &bias);
@@ -343,7 +345,23 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
           for (int64_t j = 0; j < dn->d_out; j++) dst[j] = dn->b[qk ? hf_row_source(j, r->hp.head_dim) : j];
           dst += dn->d_out;
         }
+        prow[pi] = dn->d_out, cols = bias ? 1 : dn->d_in_full;
         if (pi == npart - 1) src = buf;
+      }
+      if (src && fu->n > 0 && fu->per_head) { /* head h's rows of each part, then head h + 1's (GPT-NeoX) */
+        if (!perm && !(perm = malloc(sizeof(float) * (size_t)(maxw + 1)))) {
+          s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+          break;
+        }
+        const int64_t H = r->hp.n_head;
+        float        *o = perm;
+        for (int64_t h = 0; h < H; h++)
+          for (int pi = 0, p0 = 0; pi < npart; p0 += (int)prow[pi], pi++) {
+            const int64_t hr = prow[pi] / H;
+            memcpy(o, buf + (p0 + h * hr) * cols, (size_t)(hr * cols) * sizeof(float));
+            o += hr * cols;
+          }
+        src = perm;
       }
     }
     if (!src) {
@@ -354,7 +372,7 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
   }
   comp_model_layer_put(m, &ly);
   if (f && fclose(f) != 0 && !s) s = comp_error_set(COMP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-  free(buf), free(hdr), free(t);
+  free(buf), free(perm), free(hdr), free(t);
   return s;
 }
 

@@ -344,6 +344,7 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s) s = arc_attr_put_f64(g, where, "norm_eps", arc_float_clean(hp.norm_eps));
   if (!s) s = arc_attr_put_f64(g, where, "rope_theta", arc_float_clean(hp.rope_theta));
   if (!s) s = arc_attr_put_str(g, where, "rope", arc_rope_name(hp.rope));
+  if (!s && (ad->parallel || ad->cfg.parallel)) s = arc_attr_put_i64(g, where, "parallel", hp.parallel); /* Phi, NeoX */
   if (!s) s = put_rope_scaling(g, where, &hp.rope_scaling);
   if (!s && hp.sliding_window > 0) s = arc_attr_put_i64(g, where, "sliding_window", hp.sliding_window); /* if any */
   /* Gemma-2's attention and logit soft-caps and query scale, each only when set */

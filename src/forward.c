@@ -337,11 +337,13 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   comp_dense_apply(&ly->dense[COMP_DENSE_O], w->att, n, w->o, w->gather);
   if (ly->attn_post_norm_w) /* Gemma-2: the block's output normed before the residual add */
     norm_rows(a->norm, w->o, w->o, ly->attn_post_norm_w, NULL, n, D, hp->norm_eps);
+  /* a parallel block's FFN reads the layer's input x: h = ffn_norm(x) (GPT-NeoX), or the attention's
+   * h where the layer has one norm only (Phi-2) */
+  if (hp->parallel && ly->ffn_norm_w) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
   for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
 
-  /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x); a parallel
-   * block (Phi-2) keeps the attention's h = attn_norm(x before the attention) */
-  if (!a->parallel) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
+  /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x) */
+  if (!hp->parallel) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
   float *hid = w->f2; /* (n, F) input of down */
   if (a->ffn == COMP_FFN_GATED) {
     tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_GATE, w->h, n, D);

@@ -475,6 +475,12 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
   hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
   const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);
   hp->tied         = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : d->tie_default;
+  const cJSON *par = k->parallel ? cJSON_GetObjectItemCaseSensitive(cfg, k->parallel) : NULL;
+  hp->parallel     = cJSON_IsBool(par) ? cJSON_IsTrue(par) : d->parallel;
+  if (par && !cJSON_IsNull(par) && !cJSON_IsBool(par)) {
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: field \"%s\" must be true or false", path, k->parallel);
+    goto out;
+  }
   if (cfg_int(cfg, path, "bos_token_id", false, -1, &v) == COMP_OK) hp->bos = (int)v;
   if (cfg_int(cfg, path, "eos_token_id", false, -1, &v) == COMP_OK) hp->eos = (int)v;
   comp_error_clear(); /* bos/eos are informational: a list or 0 is not an error */
@@ -715,15 +721,18 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
   if (!ft) return COMP_OK;
   /* the shape the config implies: the role's own, or its parts' stacked row-wise */
   const comp_arch_fused *fu = &m->arch->fused[r];
+  const int64_t          H  = fu->per_head ? m->hp.n_head : 1; /* per_head: each part's rows in H blocks */
   int64_t                sh[2], row0 = 0, rows;
   int                    nd = role_shape(&m->hp, m->arch->pos_offset, r, sh);
   rows                      = sh[0];
   if (fu->n > 0) {
     sh[0] = 0;
     for (int i = 0; i < fu->n; i++) {
-      int64_t ps[2];
+      int64_t ps[2] = {0, 0};
       role_shape(&m->hp, m->arch->pos_offset, fu->part[i], ps);
-      if (fu->part[i] == r) row0 = sh[0];
+      COMP_CHECK(ps[0] % H == 0, COMP_ERR_FORMAT, "%s: %s has %lld rows, not a multiple of the %lld heads",
+                 comp_wstore_file_path(m->ws, ft->file), name, (long long)ps[0], (long long)H);
+      if (fu->part[i] == r) row0 = sh[0] / H; /* within a head's block when per_head */
       sh[0] += ps[0];
     }
   }
@@ -738,7 +747,9 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
     return comp_error_set(COMP_ERR_FORMAT, "%s: tensor %s has shape [%s] but the config implies [%s]",
                           comp_wstore_file_path(m->ws, ft->file), name, got, want);
   }
-  if (fu->n > 0)
+  if (fu->n > 0 && fu->per_head)
+    COMP_CALL(comp_wtensor_row_blocks(ft, row0, rows / H, sh[0] / H, H, t));
+  else if (fu->n > 0)
     COMP_CALL(comp_wtensor_rows(ft, row0, rows, t));
   else
     *t = *ft;

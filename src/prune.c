@@ -435,7 +435,8 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
 
 /* What config.json adds to the weights that the forward pass depends on (model_sha256 hashes the
  * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention windows
- * (each layer's, hashed, when they differ), Gemma-2's caps and query scale, Gemma-3's local base. */
+ * (each layer's, hashed, when they differ), Gemma-2's caps and query scale, Gemma-3's local base, a
+ * parallel block. */
 static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
 {
   const comp_hparams      *hp = &m->hp;
@@ -444,6 +445,7 @@ static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
                    (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
                    rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
                    (long long)hp->sliding_window);
+  if (hp->parallel && k > 0 && (size_t)k < n) k += snprintf(buf + k, n - (size_t)k, " parallel");       /* Phi, NeoX */
   if (hp->attn_softcap > 0 || hp->final_softcap > 0 || hp->attn_scalar > 0 || hp->rope_theta_local > 0) /* Gemma */
     if (k > 0 && (size_t)k < n)
       k += snprintf(buf + k, n - (size_t)k, " softcap %.9g %.9g scalar %.9g local theta %.9g", (double)hp->attn_softcap,

@@ -172,6 +172,19 @@ comp_status comp_wtensor_rows(const comp_wtensor *t, int64_t row0, int64_t n_row
   return COMP_OK;
 }
 
+comp_status comp_wtensor_row_blocks(const comp_wtensor *t, int64_t row0, int64_t blk_rows, int64_t stride,
+                                    int64_t n_blk, comp_wtensor *view)
+{
+  COMP_CHECK(t->blk_rows == 0 && t->ndim >= 1 && blk_rows > 0 && stride >= blk_rows && n_blk > 0 && row0 >= 0 &&
+                 row0 + (n_blk - 1) * stride + blk_rows <= t->shape[0],
+             COMP_ERR_INTERNAL, "tensor %s: %lld blocks of %lld rows every %lld from row %lld out of range", t->name,
+             (long long)n_blk, (long long)blk_rows, (long long)stride, (long long)row0);
+  COMP_CALL(comp_wtensor_rows(t, row0, n_blk * blk_rows, view)); /* the shape, numel and nbytes of the whole */
+  view->blk_rows   = blk_rows;
+  view->blk_stride = stride;
+  return COMP_OK;
+}
+
 int                 comp_wstore_count(const comp_wstore *ws) { return ws->n; }
 const comp_wtensor *comp_wstore_at(const comp_wstore *ws, int i) { return &ws->t[i]; }
 const char         *comp_wstore_file_path(const comp_wstore *ws, int file) { return ws->paths[file]; }
@@ -194,6 +207,19 @@ static comp_status pread_all(int fd, void *buf, size_t n, uint64_t off, const ch
 
 comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float *dst)
 {
+  if (t->blk_rows > 0) { /* block by block, each a contiguous view */
+    const int64_t row = t->numel / t->shape[0], esz = comp_dtype_size(t->dtype);
+    for (int64_t b = 0; b < t->shape[0] / t->blk_rows; b++) {
+      comp_wtensor blk = *t;
+      blk.blk_rows     = 0;
+      blk.shape[0]     = t->blk_rows;
+      blk.numel        = t->blk_rows * row;
+      blk.nbytes       = (uint64_t)(blk.numel * esz);
+      blk.offset       = t->offset + (uint64_t)(b * t->blk_stride * row * esz);
+      COMP_CALL(comp_wstore_read(ws, &blk, dst + b * blk.numel));
+    }
+    return COMP_OK;
+  }
   int         fd   = ws->fds[t->file];
   const char *path = ws->paths[t->file];
   if (t->dtype == COMP_DTYPE_F32) return pread_all(fd, dst, t->nbytes, t->offset, path);

@@ -17,19 +17,20 @@
 #include <stddef.h>
 
 typedef enum comp_arch {
-  COMP_ARCH_LLAMA,   /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
-  COMP_ARCH_QWEN2,   /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
-  COMP_ARCH_OPT,     /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
-  COMP_ARCH_LLAMA2C, /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
-  COMP_ARCH_CHATGLM, /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
-                        query groups, fused gate|up, interleaved RoPE on half of each head */
-  COMP_ARCH_QWEN3,   /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
-  COMP_ARCH_MISTRAL, /* MistralForCausalLM: LLaMA block, attention within a sliding window */
-  COMP_ARCH_PHI3,    /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
-  COMP_ARCH_GEMMA,   /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
-  COMP_ARCH_GEMMA2,  /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
-  COMP_ARCH_GEMMA3,  /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
-  COMP_ARCH_PHI,     /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
+  COMP_ARCH_LLAMA,    /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
+  COMP_ARCH_QWEN2,    /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
+  COMP_ARCH_OPT,      /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
+  COMP_ARCH_LLAMA2C,  /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
+  COMP_ARCH_CHATGLM,  /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
+                         query groups, fused gate|up, interleaved RoPE on half of each head */
+  COMP_ARCH_QWEN3,    /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
+  COMP_ARCH_MISTRAL,  /* MistralForCausalLM: LLaMA block, attention within a sliding window */
+  COMP_ARCH_PHI3,     /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
+  COMP_ARCH_GEMMA,    /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
+  COMP_ARCH_GEMMA2,   /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
+  COMP_ARCH_GEMMA3,   /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
+  COMP_ARCH_PHI,      /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
+  COMP_ARCH_GPT_NEOX, /* GPTNeoXForCausalLM (Pythia, GPT-NeoX-20B): parallel residual, per-head fused qkv */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -111,6 +112,7 @@ typedef struct comp_arch_config_keys {
   const char *attn_softcap, *final_softcap, *attn_scalar;
   /* Gemma-3: the windowed layers' pattern (window_period) and their own RoPE base (rope_theta_local) */
   const char *window_period, *rope_theta_local;
+  const char *parallel; /* GPT-NeoX's use_parallel_residual: the row's parallel, or a sequential block */
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -136,11 +138,14 @@ typedef struct comp_arch_opt_switch {
 
 /* A role stored as a block of rows of a tensor it shares with other roles: the tensor its template
  * names is the row-wise concatenation of part[0..n), in order, each with its own shape (ChatGLM's
- * query_key_value = q | k | v, dense_h_to_4h = gate | up). The loader gives each role its rows;
- * export writes the parts back as one tensor. */
+ * query_key_value = q | k | v, dense_h_to_4h = gate | up), or with per_head, the concatenation over
+ * heads h of each part's rows of head h (GPT-NeoX's query_key_value = q_0 | k_0 | v_0 | q_1 | ...,
+ * each part's rows split evenly over n_head heads). The loader gives each role its rows; export
+ * writes the parts back as one tensor. */
 typedef struct comp_arch_fused {
   int       n; /* 0: the role is a tensor of its own */
   comp_role part[3];
+  bool      per_head;
 } comp_arch_fused;
 
 typedef struct comp_arch_desc {
@@ -159,7 +164,7 @@ typedef struct comp_arch_desc {
   int            window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
   bool           tie_default;    /* tie_word_embeddings when config is silent       */
   bool           embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
-  bool           parallel;       /* x + attn(h) + ffn(h), h = attn_norm(x): one norm, no FFN norm (Phi-2) */
+  bool           parallel;       /* default: x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h */
   float          attn_softcap;   /* defaults when config has no key (0: none)       */
   float          final_softcap;
   float          attn_scalar; /* 0: head_dim */

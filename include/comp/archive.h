@@ -33,7 +33,9 @@
  *                            Gemma-2 archives written before per-layer windows have local_window
  *                            (int) instead: the even source layers' window, the odd ones attend to all;
  *                            only when set (Gemma-2, Gemma-3): attn_softcap, final_softcap,
- *                            attn_scalar, rope_theta_local (float64: the windowed layers' RoPE base)
+ *                            attn_scalar, rope_theta_local (float64: the windowed layers' RoPE base);
+ *                            for architectures with a parallel block (Phi, GPT-NeoX): parallel (int:
+ *                            1 when attention and MLP read the layer's input; absent: the row's)
  *      tok_embd       (V, D) f32
  *      pos_embd       (n_ctx + pos_offset, D) f32        only learned positions (OPT; pos_offset 2)
  *      out_norm_w     (D) f32

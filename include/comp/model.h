@@ -77,6 +77,7 @@ typedef struct comp_hparams {
   float             attn_scalar;    /* scores times attn_scalar^-1/2 (0: head_dim, the usual)  */
   float    rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and rope_scaling */
   bool     tied;             /* lm_head shares tok_embd                                */
+  bool     parallel;         /* x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h (Phi-2, GPT-NeoX) */
   uint64_t opt_on;           /* bit r: config.json turns optional role r on (counting) */
   int      bos, eos;         /* -1 when unknown                                        */
 } comp_hparams;

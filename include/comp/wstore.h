@@ -35,6 +35,9 @@ typedef struct comp_wtensor {
   int        file;     /* index into the store's files                                 */
   uint64_t   offset;   /* absolute byte offset in that file                            */
   uint64_t   nbytes;   /* numel * element size                                         */
+  int64_t    blk_rows; /* 0: contiguous; else shape[0] / blk_rows blocks of blk_rows rows, the first at
+                          offset, each blk_stride rows of the file after the last (comp_wtensor_row_blocks) */
+  int64_t blk_stride;
 } comp_wtensor;
 
 typedef struct comp_wstore comp_wstore;
@@ -58,6 +61,10 @@ int                 comp_wstore_file_count(const comp_wstore *ws);
 /* A view of rows [row0, row0 + n_rows) of t (a contiguous byte range of the same file): *view is t
  * with its offset, first dimension, numel and nbytes narrowed; name stays t's (not owned). */
 comp_status comp_wtensor_rows(const comp_wtensor *t, int64_t row0, int64_t n_rows, comp_wtensor *view);
+/* A view of n_blk blocks of blk_rows rows of contiguous t: rows row0 + b * stride + [0, blk_rows) for
+ * b < n_blk (a part of a tensor whose parts alternate head by head: GPT-NeoX's query_key_value). */
+comp_status comp_wtensor_row_blocks(const comp_wtensor *t, int64_t row0, int64_t blk_rows, int64_t stride,
+                                    int64_t n_blk, comp_wtensor *view);
 
 /* Read tensor t converted to fp32 into dst (t->numel floats). */
 comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float *dst);

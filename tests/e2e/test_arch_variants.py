@@ -32,6 +32,10 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   phi        model_type phi (Phi-1.5, Phi-2; oracle_phi_nll from modeling_phi.py): 4 layers, attention and
              MLP in parallel on one LayerNorm, biases everywhere, RoPE on half of each head, gelu_new, a
              head with a bias; pruned with a layer removed and exported
+  gpt_neox   model_type gpt_neox (Pythia; oracle_neox_nll from modeling_gpt_neox.py): 4 layers,
+             query_key_value holding q, k, v head by head, attention and MLP in parallel on two
+             LayerNorms, RoPE on a quarter of each head, exact GELU; pruned with a layer removed and
+             exported (the fused tensors written back head by head)
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -42,7 +46,7 @@ archive and the exported config.json. The llama3 model is also pruned, its archi
 exported (rope_scaling back in config.json) and read without its rope_scaling attributes (plain
 RoPE, as archives from before them); bad configs get one error line and exit 1.
 Needs only the repository (tokenizer: models/default)."""
-import json, os, shutil, subprocess, sys, tempfile
+import json, math, os, shutil, subprocess, sys, tempfile
 import h5py
 import numpy as np
 
@@ -88,6 +92,11 @@ def make(name, model_type, nh, nkv, qkv_bias, all_bias, tied, seed, rope_scaling
     if rope_scaling:
         cfg["rope_scaling"] = rope_scaling
     cfg.update(extra or {})
+    return write_model(name, cfg, t)
+
+
+def write_model(name, cfg, t):
+    """tmp/name: config.json, model.safetensors and the tokenizer; (that directory, cfg, t)."""
     out = f"{tmp}/{name}"; os.makedirs(out)
     json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
     st_save(f"{out}/model.safetensors", t)
@@ -143,6 +152,39 @@ def windowed(cfg):
     return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
+def ln_tools(cfg, t, r, base):
+    """What the LayerNorm families' oracles share, in float64: the tensors, a linear layer with its bias,
+    a LayerNorm with its bias, rotate_half RoPE with base on the first r dims of each head, the causal
+    mask."""
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    lin = lambda x, k: x @ T[k + ".weight"].T + T[k + ".bias"]
+    ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg["layer_norm_eps"])
+                       * T[k + ".weight"] + T[k + ".bias"])
+    f = np.outer(np.arange(L), 1.0 / (base ** (np.arange(0, r, 2) / r)))
+    cos, sin = np.cos(np.concatenate([f, f], -1)), np.sin(np.concatenate([f, f], -1))
+    rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
+    rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
+    return T, lin, ln, rope, np.triu(np.full((L, L), -np.inf), 1)
+
+
+def windows_nll(logits_of):
+    """Mean NLL over the W windows of L tokens; logits_of(seq) gives a window's (L, V) logits."""
+    tot, cnt = 0.0, 0
+    for w in range(W):
+        seq = ids[w * L:(w + 1) * L]
+        z = logits_of(seq)
+        z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
+    return tot / cnt
+
+
+def attend(q, k, v, rope, mask):
+    """softmax(rope(q) rope(k)^T / sqrt(hd) + mask) v over heads: (heads, L, hd) -> (L, heads * hd)."""
+    s = rope(q) @ rope(k).transpose(0, 2, 1) / np.sqrt(q.shape[-1]) + mask
+    pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
+    return (pr @ v).transpose(1, 0, 2).reshape(L, -1)
+
+
 def oracle_phi_nll(cfg, t, ids, parallel=True):
     """Mean NLL over the W windows of L tokens of a PhiForCausalLM (modeling_phi.py), float64: per layer
     h = LayerNorm(x), x + dense(attn(q, k, v of h)) + fc2(gelu_new(fc1(h))), RoPE on the first
@@ -150,34 +192,52 @@ def oracle_phi_nll(cfg, t, ids, parallel=True):
     reads LayerNorm(x + attention) instead (a wrong oracle, to show the parallel block matters)."""
     nh, D = cfg["num_attention_heads"], cfg["hidden_size"]
     hd = D // nh
-    r = int(hd * cfg.get("partial_rotary_factor", 0.5))
-    T = {k: v.astype(np.float64) for k, v in t.items()}
-    lin = lambda x, k: x @ T[k + ".weight"].T + T[k + ".bias"]
-    ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg["layer_norm_eps"])
-                       * T[k + ".weight"] + T[k + ".bias"])
+    T, lin, ln, rope, mask = ln_tools(cfg, t, int(hd * cfg.get("partial_rotary_factor", 0.5)),
+                                      cfg.get("rope_theta", 1e4))
     gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
-    f = np.outer(np.arange(L), 1.0 / (cfg.get("rope_theta", 1e4) ** (np.arange(0, r, 2) / r)))
-    cos, sin = np.cos(np.concatenate([f, f], -1)), np.sin(np.concatenate([f, f], -1))
-    rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
-    rope = lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
-    mask = np.triu(np.full((L, L), -np.inf), 1)
-    tot, cnt = 0.0, 0
-    for w in range(W):
-        seq = ids[w * L:(w + 1) * L]
+
+    def logits(seq):
         x = T["model.embed_tokens.weight"][seq]
         for l in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{l}."
             h = ln(x, p + "input_layernorm")
             q, k, v = (lin(h, p + f"self_attn.{n}_proj").reshape(L, nh, hd).transpose(1, 0, 2) for n in "qkv")
-            s = rope(q) @ rope(k).transpose(0, 2, 1) / np.sqrt(hd) + mask
-            pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
-            o = lin((pr @ v).transpose(1, 0, 2).reshape(L, D), p + "self_attn.dense")
+            o = lin(attend(q, k, v, rope, mask), p + "self_attn.dense")
             hf = h if parallel else ln(x + o, p + "input_layernorm")
             x = x + o + lin(gelu(lin(hf, p + "mlp.fc1")), p + "mlp.fc2")
-        z = lin(ln(x, "model.final_layernorm"), "lm_head")
-        z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
-        tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
-    return tot / cnt
+        return lin(ln(x, "model.final_layernorm"), "lm_head")
+    return windows_nll(logits)
+
+
+def oracle_neox_nll(cfg, t, ids, layout="per-head"):
+    """Mean NLL over the W windows of L tokens of a GPTNeoXForCausalLM (modeling_gpt_neox.py), float64:
+    query_key_value's rows head by head (view(..., heads, 3 * head_dim), then q | k | v of each head;
+    layout="stacked": read as q | k | v instead, a wrong oracle), RoPE on the first rotary_pct of each
+    head, x + attn(ln1(x)) + mlp(ln2(x)) (use_parallel_residual) or the sequential block, exact GELU."""
+    nh, D = cfg["num_attention_heads"], cfg["hidden_size"]
+    hd = D // nh
+    T, lin, ln, rope, mask = ln_tools(cfg, t, int(hd * cfg.get("rotary_pct", 0.25)), cfg.get("rotary_emb_base", 1e4))
+    gelu = lambda g: 0.5 * g * (1 + np.vectorize(math.erf)(g / np.sqrt(2)))
+
+    def logits(seq):
+        x = T["gpt_neox.embed_in.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"gpt_neox.layers.{l}."
+            qkv = lin(ln(x, p + "input_layernorm"), p + "attention.query_key_value")  # (L, 3D)
+            if layout == "per-head":
+                qkv = qkv.reshape(L, nh, 3 * hd).transpose(1, 0, 2)  # (nh, L, 3hd)
+                q, k, v = qkv[..., :hd], qkv[..., hd:2 * hd], qkv[..., 2 * hd:]
+            else:
+                q, k, v = (qkv[:, i * D:(i + 1) * D].reshape(L, nh, hd).transpose(1, 0, 2) for i in range(3))
+            o = lin(attend(q, k, v, rope, mask), p + "attention.dense")
+            mlp = lambda h: lin(gelu(lin(h, p + "mlp.dense_h_to_4h")), p + "mlp.dense_4h_to_h")
+            if cfg.get("use_parallel_residual", True):
+                x = x + o + mlp(ln(x, p + "post_attention_layernorm"))
+            else:
+                x = x + o
+                x = x + mlp(ln(x, p + "post_attention_layernorm"))
+        return ln(x, "gpt_neox.final_layer_norm") @ T["embed_out.weight"].T
+    return windows_nll(logits)
 
 
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
@@ -187,6 +247,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     SiLU's). The windowed(cfg) layers mask keys older than the window. Phi models: oracle_phi_nll."""
     if cfg["model_type"] == "phi":
         return oracle_phi_nll(cfg, t, ids)
+    if cfg["model_type"] == "gpt_neox":
+        return oracle_neox_nll(cfg, t, ids)
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
     g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2", "gemma3_text") else set()
@@ -729,12 +791,7 @@ def phi_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
            "num_hidden_layers": nl, "num_attention_heads": nh, "vocab_size": V, "max_position_embeddings": 128,
            "layer_norm_eps": 1e-5, "rope_theta": 10000.0, "partial_rotary_factor": 0.5, "hidden_act": "gelu_new",
            "qk_layernorm": False, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
-    out = f"{tmp}/phi"
-    os.makedirs(out)
-    json.dump(cfg, open(f"{out}/config.json", "w"), indent=1)
-    st_save(f"{out}/model.safetensors", t)
-    shutil.copy(TOK, out)
-    return out, cfg, t
+    return write_model("phi", cfg, t)
 
 
 phpath, phm, pht = phi_model(15)
@@ -761,6 +818,65 @@ if pe:
           f"phi pruned (a layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, the head's bias "
           f"carried, no second norm")
     archive_is_export("phi", arc, exp, ecfg, et)
+
+
+# ---- gpt_neox (Pythia, GPT-NeoX-20B): q, k, v fused head by head, parallel residual with two LayerNorms,
+# RoPE on a quarter of each head, exact GELU, biases, untied embed_out; 4 layers ---------------------------
+def neox_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
+    rng = np.random.default_rng(seed)
+    g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    hd = d // nh
+    t = {"gpt_neox.embed_in.weight": g(V, d), "gpt_neox.final_layer_norm.weight": 1 + g(d, sc=0.2),
+         "gpt_neox.final_layer_norm.bias": g(d, sc=0.2), "embed_out.weight": g(V, d, sc=d ** -0.5)}
+    for l in range(nl):
+        p = f"gpt_neox.layers.{l}."
+        for n in ("input_layernorm", "post_attention_layernorm"):
+            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + g(d, sc=0.2), g(d, sc=0.2)
+        # q, k, v (each d rows) interleaved head by head: rows h*3hd + [0, hd) q, [hd, 2hd) k, [2hd, 3hd) v
+        w = [g(d, d, sc=(QK if i < 2 else 1) * d ** -0.5) for i in range(3)]
+        b = [g(d, sc=0.1) for _ in range(3)]
+        t[p + "attention.query_key_value.weight"] = np.concatenate(
+            [w[i][h * hd:(h + 1) * hd] for h in range(nh) for i in range(3)])
+        t[p + "attention.query_key_value.bias"] = np.concatenate([b[i][h * hd:(h + 1) * hd] for h in range(nh)
+                                                                  for i in range(3)])
+        shapes = {"attention.dense": (d, d), "mlp.dense_h_to_4h": (ff, d), "mlp.dense_4h_to_h": (d, ff)}
+        for n, (o, i) in shapes.items():
+            t[p + n + ".weight"], t[p + n + ".bias"] = g(o, i, sc=i ** -0.5), g(o, sc=0.1)
+    cfg = {"architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", "hidden_size": d,
+           "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh, "vocab_size": V,
+           "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "rotary_emb_base": 10000, "rotary_pct": 0.25,
+           "hidden_act": "gelu", "use_parallel_residual": True, "tie_word_embeddings": False, "bos_token_id": 0,
+           "eos_token_id": 0}
+    return write_model("neox", cfg, t)
+
+
+nxpath, nxm, nxt = neox_model(16)
+ref, got = oracle_nll(nxm, nxt, ids), comp_nll(nxpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"gpt_neox: mean NLL {got} vs numpy oracle {ref:.8f} (q, k, "
+      f"v head by head in query_key_value, parallel residual, RoPE on 4 of 16 dims)")
+oz = oracle_neox_nll(nxm, nxt, ids, layout="stacked")
+check(got is not None and abs(oz - got) / got > 5e-4, f"gpt_neox: the oracle reading query_key_value as q | k | v "
+      f"gives {oz:.6f}, not comp's {got}")
+for what, c in (("use_parallel_residual false", dict(nxm, use_parallel_residual=False)),
+                ("rotary_pct 0.5", dict(nxm, rotary_pct=0.5)),
+                ("rotary_emb_base 100", dict(nxm, rotary_emb_base=100))):
+    nz, oz = comp_nll(with_config(nxpath, c, str(len(os.listdir(tmp))))), oracle_nll(c, nxt, ids)
+    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,
+          f"gpt_neox with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+nx5 = {k: v for k, v in nxm.items() if k not in ("rotary_emb_base", "rotary_pct")}
+nz = comp_nll(with_config(nxpath, dict(nx5, rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
+                                                           "partial_rotary_factor": 0.25}), "v5"))
+check(nz is not None and nz == got, f"gpt_neox with transformers 5's rope_parameters: {nz} == {got}")
+pe = prune_export(nxpath, "neox", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    same = all(np.array_equal(et[f"gpt_neox.layers.{i}.attention.query_key_value.bias"],
+                              nxt[f"gpt_neox.layers.{o}.attention.query_key_value.bias"]) for i, o in enumerate(kept))
+    check(len(kept) == 3 and same and model_attr(arc, "parallel") == 1,
+          f"gpt_neox pruned (kept layers {kept}) and exported: query_key_value's biases written back head by head, "
+          f"exactly; the archive's parallel attribute {model_attr(arc, 'parallel')}")
+    archive_is_export("gpt_neox", arc, exp, ecfg, et)
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
@@ -817,7 +933,8 @@ bad("phi3 longrope with a zero long factor", dict(lcfg, rope_scaling=dict(LR, lo
 bad("phi3 with two rotary factors", dict(cfg, rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.75}),
     "rope_parameters' partial_rotary_factor 0.75 differs", kind="config")
 bad("gemma with an exact GELU", dict(gm, hidden_activation="gelu"),
-    'activation hidden_activation "gelu" is not supported for gemma (expected gelu_pytorch_tanh)', kind="config")
+    'activation hidden_activation "gelu" is not supported for gemma (expected gelu_pytorch_tanh or gelu_new)',
+    kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
     'layer_types[1] = "sliding_attention" is not supported for qwen3 without a sliding_window', dry_run=True,
     kind="config")
@@ -833,6 +950,8 @@ bad("phi with qk_layernorm", dict(phm, qk_layernorm=True), "qk_layernorm = true 
     kind="config")
 bad("phi with an exact GELU", dict(phm, hidden_act="gelu"), 'activation hidden_act "gelu" is not supported for phi',
     kind="config")
+bad("gpt_neox with use_parallel_residual 1", dict(nxm, use_parallel_residual=1),
+    'field "use_parallel_residual" must be true or false', kind="config")
 bad("gemma2 with 3 layer_types for 5 layers", dict(g2m, layer_types=["full_attention"] * 3),
     "layer_types has 3 entries for 5 layers", dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
@@ -844,7 +963,8 @@ lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
-TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "opt", "chatglm"]
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "opt",
+         "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

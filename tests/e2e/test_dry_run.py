@@ -212,6 +212,14 @@ def main():
             "max_position_embeddings": 2048, "hidden_act": "gelu_new", "layer_norm_eps": 1e-5,
             "partial_rotary_factor": 0.4, "qk_layernorm": False, "rope_theta": 10000.0, "tie_word_embeddings": False}
     phi15 = dict(phi2, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, partial_rotary_factor=0.5)
+    # Pythia-70m and -1.4b (EleutherAI's config.json): q, k, v fused head by head, two LayerNorms a
+    # layer, biases everywhere, an untied embed_out
+    pythia70m = {"model_type": "gpt_neox", "hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 6,
+                 "num_attention_heads": 8, "vocab_size": 50304, "max_position_embeddings": 2048, "hidden_act": "gelu",
+                 "layer_norm_eps": 1e-5, "rotary_emb_base": 10000, "rotary_pct": 0.25, "use_parallel_residual": True,
+                 "tie_word_embeddings": False}
+    pythia14b = dict(pythia70m, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
+                     num_attention_heads=16)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -230,7 +238,8 @@ def main():
             ("Gemma-7B", gemma7b, 8537680896), ("Gemma-2B", gemma2b, 2506172416),  # the cards' 8.54B and 2.51B
             ("Gemma-2-9B", gemma2_9b, 9241705984), ("Gemma-2-2B", gemma2_2b, 2614341888),  # 9.24B and 2.61B
             ("Gemma-3-1B", gemma3_1b, 999885952),  # Hugging Face's safetensors total for google/gemma-3-1b-it
-            ("Phi-2", phi2, 2779683840), ("Phi-1.5", phi15, 1418270720)):  # Hugging Face's safetensors totals
+            ("Phi-2", phi2, 2779683840), ("Phi-1.5", phi15, 1418270720),  # Hugging Face's safetensors totals
+            ("Pythia-70m", pythia70m, 70426624), ("Pythia-1.4b", pythia14b, 1414647808)):  # GPTNeoXForCausalLM's
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

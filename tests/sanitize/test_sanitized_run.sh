@@ -82,8 +82,8 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 # original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
 # embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
 # norms, local layers rotating with their own base), Phi-2 (attention and MLP in parallel on one LayerNorm, a
-# head with a bias)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph"
+# head with a bias) and GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -139,8 +139,26 @@ for l in range(cfg["num_hidden_layers"]):
 st_save(f"{t}/ph/model.safetensors", ph)
 json.dump(dict(cfg, model_type="phi", architectures=["PhiForCausalLM"], hidden_act="gelu_new", layer_norm_eps=1e-5,
                partial_rotary_factor=0.5, tie_word_embeddings=False), open(f"{t}/ph/config.json", "w"))
+H = cfg["num_attention_heads"]
+nx = {"gpt_neox.embed_in.weight": E, "embed_out.weight": E.copy(), "gpt_neox.final_layer_norm.weight":
+      w["model.norm.weight"], "gpt_neox.final_layer_norm.bias": b(D)}
+for l in range(cfg["num_hidden_layers"]):
+    p, q = f"model.layers.{l}.", f"gpt_neox.layers.{l}."
+    qkv = [w[p + f"self_attn.{x}_proj.weight"] for x in "qk"] + [w[p + "self_attn.v_proj.weight"]]
+    qkv = [np.repeat(m.reshape(-1, hd, D), H // (m.shape[0] // hd), 0) for m in qkv]  # MHA: kv heads repeated
+    nx[q + "attention.query_key_value.weight"] = np.concatenate([m[h] for h in range(H) for m in qkv])
+    nx[q + "attention.query_key_value.bias"] = b(3 * H * hd)
+    for n, src in (("input_layernorm", "input_layernorm"), ("post_attention_layernorm", "post_attention_layernorm")):
+        nx[q + n + ".weight"], nx[q + n + ".bias"] = w[p + src + ".weight"], b(D)
+    for dst, src in (("attention.dense", "self_attn.o_proj"), ("mlp.dense_h_to_4h", "mlp.up_proj"),
+                     ("mlp.dense_4h_to_h", "mlp.down_proj")):
+        nx[q + dst + ".weight"], nx[q + dst + ".bias"] = w[p + src + ".weight"], b(w[p + src + ".weight"].shape[0])
+st_save(f"{t}/nx/model.safetensors", nx)
+json.dump({k: v for k, v in cfg.items() if k not in ("num_key_value_heads", "head_dim")} | dict(
+    model_type="gpt_neox", architectures=["GPTNeoXForCausalLM"], hidden_act="gelu", layer_norm_eps=1e-5,
+    rotary_pct=0.25, tie_word_embeddings=False), open(f"{t}/nx/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph; do
+for k in q3 p3 g1 g2 g3 ph nx; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
