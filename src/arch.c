@@ -126,6 +126,12 @@
   [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP_B] = COMP_NEED_REQUIRED,                                  \
   [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_REQUIRED
 
+/* q, k and v in one tensor (and their biases in another), head by head (GPT-NeoX, BLOOM) */
+#define PER_HEAD_QKV                                                                                                   \
+  [COMP_ROLE_ATTN_Q] = {3, {QKV_PARTS}, true}, [COMP_ROLE_ATTN_K] = {3, {QKV_PARTS}, true},                            \
+  [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}, true}, [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}, true},                        \
+  [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}, true}, [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}, true}
+
 /* Fused rows (ChatGLM, Phi-3): q | k | v in one tensor, gate | up in another */
 #define FUSED_QKV_GATE_UP                                                                                              \
   [COMP_ROLE_ATTN_Q] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_K] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}}, \
@@ -362,12 +368,62 @@ static const comp_arch_desc arch_gpt_neox = {
                [COMP_ROLE_FFN_DOWN_B]  = "gpt_neox.layers.%d.mlp.dense_4h_to_h.bias"},
     .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
                [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
-    .fused  = {[COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}, true},
-               [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}, true},
-               [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}, true},
-               [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}, true},
-               [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}, true},
-               [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}, true}},
+    .fused  = {PER_HEAD_QKV},
+};
+
+static const comp_arch_desc arch_bloom = {
+    /* transformers' modeling_bloom.py (BLOOM, BLOOMZ): the embedding rows LayerNorm'd
+     * (word_embeddings_layernorm), pre-LayerNorm layers (biases everywhere) with query_key_value
+     * holding q, k and v head by head (view(..., heads, 3, head_dim)), no RoPE: ALiBi adds slope_h *
+     * key position to head h's scores, a 4 * hidden MLP with bloom_gelu (the tanh GELU), a tied head.
+     * BloomConfig reads hidden_size or n_embed, n_layer, n_head; it has no context length (2048, the
+     * training length, here). Checkpoints saved from BloomModel name tensors without "transformer.";
+     * apply_residual_connection_post_layernorm (false) is not implemented. */
+    .name          = "bloom",
+    .hf_model_type = {"bloom", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_GELU_TANH,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_NONE,
+    .norm_eps      = 1e-5f,
+    .alibi         = true,
+    .ff_mult       = 4,
+    .n_ctx         = 2048,
+    .tie_default   = true,
+    .base_prefix   = "transformer.",
+    .cfg           = {.n_embd   = "hidden_size|n_embed",
+                      .n_layer  = "n_layer|num_hidden_layers",
+                      .n_head   = "n_head|num_attention_heads",
+                      .n_vocab  = "vocab_size",
+                      .norm_eps = "layer_norm_epsilon",
+                      .tie_embd = "tie_word_embeddings"},
+    .rules         = {{"apply_residual_connection_post_layernorm", COMP_CFG_FALSE, false}},
+    .tensor        = {[COMP_ROLE_TOK_EMBD]    = "transformer.word_embeddings.weight",
+                      [COMP_ROLE_EMBD_NORM]   = "transformer.word_embeddings_layernorm.weight",
+                      [COMP_ROLE_EMBD_NORM_B] = "transformer.word_embeddings_layernorm.bias",
+                      [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",
+                      [COMP_ROLE_OUT_NORM_B]  = "transformer.ln_f.bias",
+                      [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+                      [COMP_ROLE_ATTN_NORM]   = "transformer.h.%d.input_layernorm.weight",
+                      [COMP_ROLE_ATTN_NORM_B] = "transformer.h.%d.input_layernorm.bias",
+                      [COMP_ROLE_ATTN_Q]      = "transformer.h.%d.self_attention.query_key_value.weight",
+                      [COMP_ROLE_ATTN_K]      = "transformer.h.%d.self_attention.query_key_value.weight",
+                      [COMP_ROLE_ATTN_V]      = "transformer.h.%d.self_attention.query_key_value.weight",
+                      [COMP_ROLE_ATTN_Q_B]    = "transformer.h.%d.self_attention.query_key_value.bias",
+                      [COMP_ROLE_ATTN_K_B]    = "transformer.h.%d.self_attention.query_key_value.bias",
+                      [COMP_ROLE_ATTN_V_B]    = "transformer.h.%d.self_attention.query_key_value.bias",
+                      [COMP_ROLE_ATTN_OUT]    = "transformer.h.%d.self_attention.dense.weight",
+                      [COMP_ROLE_ATTN_OUT_B]  = "transformer.h.%d.self_attention.dense.bias",
+                      [COMP_ROLE_FFN_NORM]    = "transformer.h.%d.post_attention_layernorm.weight",
+                      [COMP_ROLE_FFN_NORM_B]  = "transformer.h.%d.post_attention_layernorm.bias",
+                      [COMP_ROLE_FFN_UP]      = "transformer.h.%d.mlp.dense_h_to_4h.weight",
+                      [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.dense_h_to_4h.bias",
+                      [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.dense_4h_to_h.weight",
+                      [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.dense_4h_to_h.bias"},
+    .need          = {LN_PLAIN_NEED(COMP_NEED_REQUIRED), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_EMBD_NORM] = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_EMBD_NORM_B] = COMP_NEED_REQUIRED},
+    .fused         = {PER_HEAD_QKV},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -533,7 +589,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_OPT] = &arch_opt,           [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
     [COMP_ARCH_MISTRAL] = &arch_mistral,   [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
     [COMP_ARCH_GEMMA2] = &arch_gemma2,     [COMP_ARCH_GEMMA3] = &arch_gemma3,   [COMP_ARCH_PHI] = &arch_phi,
-    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox,
+    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox, [COMP_ARCH_BLOOM] = &arch_bloom,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -595,9 +651,10 @@ const char *comp_dense_name(comp_dense_id d)
 const char *comp_role_name(comp_role r)
 {
   static const char *const n[COMP_ROLE_COUNT] = {
-      "tok_embd",    "pos_embd",   "out_norm",   "out_norm_b",  "lm_head",     "lm_head_b",      "attn_norm",
-      "attn_norm_b", "attn_q",     "attn_q_b",   "attn_k",      "attn_k_b",    "attn_v",         "attn_v_b",
-      "attn_out",    "attn_out_b", "ffn_norm",   "ffn_norm_b",  "ffn_gate",    "ffn_gate_b",     "ffn_up",
-      "ffn_up_b",    "ffn_down",   "ffn_down_b", "attn_q_norm", "attn_k_norm", "attn_post_norm", "ffn_post_norm"};
+      "tok_embd",  "pos_embd",    "out_norm",    "out_norm_b",  "lm_head",        "lm_head_b",
+      "embd_norm", "embd_norm_b", "attn_norm",   "attn_norm_b", "attn_q",         "attn_q_b",
+      "attn_k",    "attn_k_b",    "attn_v",      "attn_v_b",    "attn_out",       "attn_out_b",
+      "ffn_norm",  "ffn_norm_b",  "ffn_gate",    "ffn_gate_b",  "ffn_up",         "ffn_up_b",
+      "ffn_down",  "ffn_down_b",  "attn_q_norm", "attn_k_norm", "attn_post_norm", "ffn_post_norm"};
   return r < COMP_ROLE_COUNT ? n[r] : "?";
 }

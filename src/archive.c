@@ -560,6 +560,10 @@ static comp_status reader_validate(arc_reader *r, bool allow_incomplete)
   if (!s && !r->hp.tied) s = check_shape(g, where, "lm_head", true, r->hp.n_vocab, r->hp.n_embd, NULL);
   if (!s && role_expected(ad, COMP_ROLE_LM_HEAD_B))
     s = check_shape(g, where, "lm_head_b", role_required(ad, COMP_ROLE_LM_HEAD_B), r->hp.n_vocab, -1, NULL);
+  if (!s && role_expected(ad, COMP_ROLE_EMBD_NORM))
+    s = check_shape(g, where, "embd_norm_w", role_required(ad, COMP_ROLE_EMBD_NORM), r->hp.n_embd, -1, NULL);
+  if (!s && role_expected(ad, COMP_ROLE_EMBD_NORM_B))
+    s = check_shape(g, where, "embd_norm_b", role_required(ad, COMP_ROLE_EMBD_NORM_B), r->hp.n_embd, -1, NULL);
   H5Gclose(g);
   if (s) return s;
 
@@ -653,6 +657,8 @@ comp_status arc_reader_globals(arc_reader *r, comp_model *m)
   if (!s && !r->hp.tied) s = read_global(r, g, "lm_head", V * D, &m->lm_head);
   if (!s && r->hp.tied) m->lm_head = m->tok_embd;
   if (!s && H5Lexists(g, "lm_head_b", H5P_DEFAULT) > 0) s = read_global(r, g, "lm_head_b", V, &m->lm_head_b);
+  if (!s && H5Lexists(g, "embd_norm_w", H5P_DEFAULT) > 0) s = read_global(r, g, "embd_norm_w", D, &m->embd_norm_w);
+  if (!s && H5Lexists(g, "embd_norm_b", H5P_DEFAULT) > 0) s = read_global(r, g, "embd_norm_b", D, &m->embd_norm_b);
   H5Gclose(g);
   return s;
 }

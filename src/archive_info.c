@@ -164,6 +164,7 @@ comp_status comp_archive_describe(const char *path, struct cJSON **out)
     if (H5Lexists(mg, "out_norm_b", H5P_DEFAULT) > 0) wide += D;
     if (H5Lexists(mg, "lm_head", H5P_DEFAULT) > 0) wide += V * D;
     if (H5Lexists(mg, "lm_head_b", H5P_DEFAULT) > 0) wide += V;
+    for (int i = 0; i < 2; i++) wide += H5Lexists(mg, i ? "embd_norm_b" : "embd_norm_w", H5P_DEFAULT) > 0 ? D : 0;
     H5Gclose(mg);
   }
   int64_t stored = wide, full_layer = 0;

@@ -354,8 +354,9 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s && hp.rope_theta_local > 0) /* Gemma-3: the windowed layers' RoPE base */
     s = arc_attr_put_f64(g, where, "rope_theta_local", arc_float_clean(hp.rope_theta_local));
   /* which model-wide tensors exist is rank 0's view too */
-  int has[4] = {src->pos_embd != NULL, src->out_norm_b != NULL, !hp.tied, src->lm_head_b != NULL};
-  MPI_Bcast(has, 4, MPI_INT, 0, a->comm);
+  int has[6] = {src->pos_embd != NULL,  src->out_norm_b != NULL,  !hp.tied,
+                src->lm_head_b != NULL, src->embd_norm_w != NULL, src->embd_norm_b != NULL};
+  MPI_Bcast(has, 6, MPI_INT, 0, a->comm);
   const struct {
     const char  *name;
     bool         present;
@@ -367,7 +368,9 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
            {"out_norm_w", true, D, 0, src->out_norm_w, COMP_ROLE_OUT_NORM},
            {"out_norm_b", has[1], D, 0, src->out_norm_b, COMP_ROLE_OUT_NORM_B},
            {"lm_head", has[2], V, D, NULL, COMP_ROLE_LM_HEAD},
-           {"lm_head_b", has[3], V, 0, src->lm_head_b, COMP_ROLE_LM_HEAD_B}};
+           {"lm_head_b", has[3], V, 0, src->lm_head_b, COMP_ROLE_LM_HEAD_B},
+           {"embd_norm_w", has[4], D, 0, src->embd_norm_w, COMP_ROLE_EMBD_NORM},
+           {"embd_norm_b", has[5], D, 0, src->embd_norm_b, COMP_ROLE_EMBD_NORM_B}};
   for (size_t i = 0; !s && i < sizeof t / sizeof t[0]; i++) {
     if (!t[i].present) continue;
     int64_t dims[2] = {t[i].rows, t[i].cols};
@@ -408,7 +411,7 @@ static bool src_has_role(const comp_model *m, comp_role r, int l)
   if (!tmpl || m->arch->need[r] == COMP_NEED_ABSENT || !m->ws) return false;
   char name[256];
   snprintf(name, sizeof name, tmpl, l);
-  return comp_wstore_find(m->ws, name) != NULL;
+  return comp_model_find_tensor(m, name) != NULL;
 }
 
 comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, int n_kept, const int *orig_idx,

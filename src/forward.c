@@ -23,6 +23,7 @@ struct comp_fwd_ws {
   float  *rsin;      /* (T, r/2)                                         */
   float  *lcos;      /* (T, r/2) the windowed layers' (Gemma-3), or NULL  */
   float  *lsin;      /* (T, r/2)                                         */
+  float  *alibi;     /* (H) ALiBi slopes (BLOOM), or NULL                */
   int64_t rope_T;    /* positions the tables hold                        */
   bool    rope_long; /* the tables use longrope's long factors           */
 };
@@ -63,11 +64,10 @@ float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T)
   return !(wavelen < hi_wavelen) && !(wavelen > lo_wavelen) ? blended : llama; /* high ones: unchanged */
 }
 
-/* RoPE tables for positions < w->rope_T, computed as HF does in fp32: angle = pos*inv_freq, over the
- * r = rope_dim rotated dims of a head (r = hd but for partial rotary: ChatGLM's r = hd/2), cos and
- * sin times longrope's attention factor; the inverse frequencies those of sequences of T tokens. */
-/* rcos, rsin (P, r/2): cos and sin of position p times pair i's inverse frequency for a sequence of
- * T tokens (which longrope's factor set depends on), times the attention factor */
+/* RoPE tables rcos, rsin (P, r/2) for positions p < P, computed as HF does in fp32: angle =
+ * p * inv_freq over the r = rope_dim rotated dims of a head (r = hd but for partial rotary: ChatGLM's
+ * r = hd/2), cos and sin times longrope's attention factor; the inverse frequencies those of
+ * sequences of T tokens (which longrope's factor set depends on). */
 static void rope_fill(const comp_hparams *hp, int64_t P, int64_t T, float *rcos, float *rsin)
 {
   const int64_t half = hp->rope_dim / 2;
@@ -82,6 +82,7 @@ static void rope_fill(const comp_hparams *hp, int64_t P, int64_t T, float *rcos,
   }
 }
 
+/* The workspace's tables for positions < w->rope_T */
 static void rope_tables(const comp_hparams *hp, comp_fwd_ws *w, int64_t T)
 {
   rope_fill(hp, w->rope_T, T, w->rcos, w->rsin);
@@ -96,6 +97,21 @@ static void rope_tables_local(const comp_hparams *hp, comp_fwd_ws *w)
   local.rope_theta   = hp->rope_theta_local;
   local.rope_scaling = (comp_rope_scaling){.kind = COMP_ROPE_SCALING_NONE};
   rope_fill(&local, w->rope_T, w->rope_T, w->lcos, w->lsin);
+}
+
+/* ALiBi's slope of each of H heads as transformers' build_alibi_tensor computes them in fp32: base^k
+ * for k = 1..P with base = 2^(-8/P), P the largest power of two <= H; the other heads take
+ * (2^(-4/P))^k for the odd k = 1, 3, ... (malloc'd; NULL when out of memory). */
+static float *alibi_slopes(int64_t H)
+{
+  float  *s = malloc((size_t)H * sizeof *s);
+  int64_t P = 1;
+  while (2 * P <= H) P *= 2;
+  if (!s) return NULL;
+  const float base  = (float)pow(2.0, -pow(2.0, -(log2((double)P) - 3))),
+              extra = (float)pow(2.0, -pow(2.0, -(log2(2.0 * (double)P) - 3)));
+  for (int64_t h = 0; h < H; h++) s[h] = h < P ? powf(base, (float)(h + 1)) : powf(extra, (float)(2 * (h - P) + 1));
+  return s;
 }
 
 comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t max_seq, comp_fwd_ws **out)
@@ -131,6 +147,10 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
   w->rope_T = max_seq;
   rope_tables(hp, w, max_seq);
   if (w->lcos) rope_tables_local(hp, w);
+  if (comp_arch_get(hp->arch)->alibi && !(w->alibi = alibi_slopes(hp->n_head))) {
+    comp_fwd_ws_destroy(&w);
+    return comp_error_set(COMP_ERR_NOMEM, "out of memory");
+  }
   *out = w;
   return COMP_OK;
 }
@@ -140,7 +160,7 @@ void comp_fwd_ws_destroy(comp_fwd_ws **ws)
   if (!ws || !*ws) return;
   comp_fwd_ws *w = *ws;
   free(w->h), free(w->q), free(w->k), free(w->v), free(w->att), free(w->s), free(w->f1), free(w->f2), free(w->o);
-  free(w->gather), free(w->rcos), free(w->rsin), free(w->lcos), free(w->lsin);
+  free(w->gather), free(w->rcos), free(w->rsin), free(w->lcos), free(w->lsin), free(w->alibi);
   free(w);
   *ws = NULL;
 }
@@ -234,6 +254,8 @@ static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t
       for (int64_t i = 0; i < T; i++) { /* causal softmax of row i over j0 <= j <= i */
         float        *r  = w->s + i * T;
         const int64_t j0 = W > 0 && i >= W ? i - W + 1 : 0;
+        if (w->alibi) /* BLOOM: slope_h times the key's position (the query's cancels in the softmax) */
+          for (int64_t j = j0; j <= i; j++) r[j] += w->alibi[h] * (float)j;
         if (cap > 0) /* Gemma-2: cap·tanh(s/cap), before the mask */
           for (int64_t j = j0; j <= i; j++) r[j] = cap * tanhf(r[j] / cap);
         float mx = r[j0];
@@ -290,7 +312,9 @@ comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t 
                  (long long)m->hp.n_vocab);
       float *row = x + (b * T + p) * D;
       COMP_CALL(comp_model_wide_rows(m, COMP_ROLE_TOK_EMBD, id, 1, row)); /* resident or on demand */
-      if (m->arch->embd_scale)                                            /* Gemma: times sqrt(D) as an fp32 tensor */
+      if (m->embd_norm_w)                                                 /* BLOOM: word_embeddings_layernorm */
+        norm_rows(m->arch->norm, row, row, m->embd_norm_w, m->embd_norm_b, 1, D, m->hp.norm_eps);
+      if (m->arch->embd_scale) /* Gemma: times sqrt(D) as an fp32 tensor */
         for (int64_t i = 0; i < D; i++) row[i] *= scale;
       if (m->pos_embd) {
         const float *pe = m->pos_embd + (p + m->arch->pos_offset) * D;

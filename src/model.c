@@ -12,12 +12,32 @@
 
 /* ---- config.json ----------------------------------------------------------------------------- */
 
+const cJSON *comp_config_item(const cJSON *cfg, const char *keys, char *name, size_t n)
+{
+  const char *p = keys;
+  if (name && n) snprintf(name, n, "%.*s", keys ? (int)strcspn(keys, "|") : 0, keys ? keys : "");
+  while (p && *p) {
+    char         k[128];
+    const size_t len = strcspn(p, "|");
+    snprintf(k, sizeof k, "%.*s", (int)len, p);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, k);
+    if (v) {
+      if (name && n) snprintf(name, n, "%s", k);
+      return v;
+    }
+    p += len + (p[len] == '|');
+  }
+  return NULL;
+}
+
+static const cJSON *cfg_item(const cJSON *cfg, const char *keys) { return comp_config_item(cfg, keys, NULL, 0); }
+
 /* Read integer key `key` (NULL key: use dflt). required: missing is an error. */
 static comp_status cfg_int(const cJSON *cfg, const char *path, const char *key, bool required, int64_t dflt,
                            int64_t *out)
 {
   *out           = dflt;
-  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  const cJSON *v = cfg_item(cfg, key);
   if (!v || cJSON_IsNull(v)) {
     COMP_CHECK(!required, COMP_ERR_FORMAT, "%s: missing field \"%s\"", path, key);
     return COMP_OK;
@@ -32,7 +52,7 @@ static comp_status cfg_int(const cJSON *cfg, const char *path, const char *key, 
 static comp_status cfg_float(const cJSON *cfg, const char *path, const char *key, float dflt, float *out)
 {
   *out           = dflt;
-  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  const cJSON *v = cfg_item(cfg, key);
   if (!v || cJSON_IsNull(v)) return COMP_OK;
   COMP_CHECK(cJSON_IsNumber(v) && v->valuedouble > 0, COMP_ERR_FORMAT, "%s: field \"%s\" must be a positive number",
              path, key);
@@ -43,7 +63,7 @@ static comp_status cfg_float(const cJSON *cfg, const char *path, const char *key
 /* A positive number that null turns off: absent, dflt; null, 0 (Gemma-2's soft-caps, its window). */
 static comp_status cfg_float_or_off(const cJSON *cfg, const char *path, const char *key, float dflt, float *out)
 {
-  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  const cJSON *v = cfg_item(cfg, key);
   *out           = key && !v ? dflt : 0.0f;
   return v && !cJSON_IsNull(v) ? cfg_float(cfg, path, key, dflt, out) : COMP_OK;
 }
@@ -172,7 +192,7 @@ static comp_status rope_parameters_fraction(const cJSON *cfg, const char *path, 
 /* A positive integer that null turns off (an attention window): absent, dflt; null, 0. */
 static comp_status cfg_int_or_off(const cJSON *cfg, const char *path, const char *key, int64_t dflt, int64_t *out)
 {
-  const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(cfg, key) : NULL;
+  const cJSON *v = cfg_item(cfg, key);
   *out           = key && !v ? dflt : 0;
   return v && !cJSON_IsNull(v) ? cfg_int(cfg, path, key, false, 0, out) : COMP_OK;
 }
@@ -390,7 +410,9 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
   COMP_CHECK(t, COMP_ERR_FORMAT, "%s: %s has no \"rope_type\" (or \"type\")", path, nm);
   if (strcmp(t, "default") == 0) return COMP_OK;
   COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: %s scales RoPE (%s), but %s %s", path, nm, t, d->name,
-             d->rope == COMP_ROPE_NONE ? "has no RoPE (learned positions)" : "does not scale its RoPE");
+             d->rope != COMP_ROPE_NONE ? "does not scale its RoPE"
+             : d->alibi                ? "has no RoPE (ALiBi)"
+                                       : "has no RoPE (learned positions)");
   const int kind = comp_rope_scaling_from_name(t);
   COMP_CHECK(kind > 0, COMP_ERR_UNSUPPORTED,
              "%s: %s rope_type \"%s\" is not supported (comp implements linear, llama3 and longrope)", path, nm, t);
@@ -449,9 +471,9 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
   if ((s = cfg_int(cfg, path, k->n_embd, true, 0, &hp->n_embd)) ||
       (s = cfg_int(cfg, path, k->n_layer, true, 0, &hp->n_layer)) ||
       (s = cfg_int(cfg, path, k->n_head, true, 0, &hp->n_head)) ||
-      (s = cfg_int(cfg, path, k->n_ff, true, 0, &hp->n_ff)) ||
+      (s = cfg_int(cfg, path, k->n_ff, k->n_ff != NULL, d->ff_mult * hp->n_embd, &hp->n_ff)) ||
       (s = cfg_int(cfg, path, k->n_vocab, true, 0, &hp->n_vocab)) ||
-      (s = cfg_int(cfg, path, k->n_ctx, true, 0, &hp->n_ctx)) ||
+      (s = cfg_int(cfg, path, k->n_ctx, k->n_ctx != NULL, d->n_ctx, &hp->n_ctx)) ||
       (s = cfg_int(cfg, path, k->n_head_kv, false, hp->n_head, &hp->n_head_kv)) ||
       (s = cfg_int(cfg, path, k->head_dim, false, d->head_dim ? d->head_dim : hp->n_embd / hp->n_head,
                    &hp->head_dim)) ||
@@ -647,6 +669,8 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
     return 1;
   case COMP_ROLE_OUT_NORM:
   case COMP_ROLE_OUT_NORM_B:
+  case COMP_ROLE_EMBD_NORM:
+  case COMP_ROLE_EMBD_NORM_B:
   case COMP_ROLE_ATTN_NORM:
   case COMP_ROLE_ATTN_NORM_B:
   case COMP_ROLE_FFN_NORM:
@@ -703,6 +727,14 @@ void comp_dense_shape(const comp_hparams *hp, comp_dense_id d, int64_t *d_out, i
   *d_out = sh[0], *d_in_full = sh[1];
 }
 
+const comp_wtensor *comp_model_find_tensor(const comp_model *m, const char *name)
+{
+  const comp_wtensor *t  = comp_wstore_find(m->ws, name);
+  const char         *bp = m->arch->base_prefix; /* saved from the base model: names without it */
+  if (!t && bp && strncmp(name, bp, strlen(bp)) == 0) t = comp_wstore_find(m->ws, name + strlen(bp));
+  return t;
+}
+
 /* Find role r of layer l (l < 0: model-wide). *found is false when it is absent and allowed; else
  * *t is its tensor, or its block of rows of the tensor it shares with other roles (arch->fused). */
 static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtensor *t, bool *found)
@@ -712,7 +744,7 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
   if (!tmpl || m->arch->need[r] == COMP_NEED_ABSENT) return COMP_OK;
   char name[256];
   snprintf(name, sizeof name, tmpl, l);
-  const comp_wtensor *ft       = comp_wstore_find(m->ws, name);
+  const comp_wtensor *ft       = comp_model_find_tensor(m, name);
   bool                required = m->arch->need[r] == COMP_NEED_REQUIRED && !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
   if (r == COMP_ROLE_LM_HEAD && !m->hp.tied) required = true;
   if (r == COMP_ROLE_LM_HEAD && m->hp.tied) ft = NULL; /* tied: the embedding is the head */
@@ -877,7 +909,9 @@ comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_mod
       (s = read_role(m, COMP_ROLE_OUT_NORM, -1, &m->out_norm_w)) ||
       (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) ||
       (resident && (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head))) ||
-      (s = read_role(m, COMP_ROLE_LM_HEAD_B, -1, &m->lm_head_b)))
+      (s = read_role(m, COMP_ROLE_LM_HEAD_B, -1, &m->lm_head_b)) ||
+      (s = read_role(m, COMP_ROLE_EMBD_NORM, -1, &m->embd_norm_w)) ||
+      (s = read_role(m, COMP_ROLE_EMBD_NORM_B, -1, &m->embd_norm_b)))
     goto fail;
   if (m->hp.tied) m->lm_head = m->tok_embd;
   *out = m;
@@ -987,6 +1021,8 @@ void comp_model_destroy(comp_model **mp)
   free(m->out_norm_w);
   free(m->out_norm_b);
   free(m->lm_head_b);
+  free(m->embd_norm_w);
+  free(m->embd_norm_b);
   comp_wstore_destroy(&m->ws);
   if (m->reader.destroy) m->reader.destroy(m->reader.ctx);
   free(m->src_path);
@@ -1090,7 +1126,8 @@ int64_t comp_model_n_params(const comp_model *m)
   if (m->reader.get) { /* no weight store: count the model-wide tensors that were loaded */
     const int64_t V = m->hp.n_vocab, D = m->hp.n_embd;
     n += V * D + (m->pos_embd ? (m->hp.n_ctx + m->arch->pos_offset) * D : 0) + (m->out_norm_w ? D : 0) +
-         (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0) + (m->lm_head_b ? V : 0);
+         (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0) + (m->lm_head_b ? V : 0) +
+         (m->embd_norm_w ? D : 0) + (m->embd_norm_b ? D : 0);
   }
   for (int r = 0; !m->reader.get && r < COMP_ROLE_FIRST_LAYER; r++) {
     comp_wtensor t;

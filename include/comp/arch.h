@@ -31,6 +31,7 @@ typedef enum comp_arch {
   COMP_ARCH_GEMMA3,   /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
   COMP_ARCH_PHI,      /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
   COMP_ARCH_GPT_NEOX, /* GPTNeoXForCausalLM (Pythia, GPT-NeoX-20B): parallel residual, per-head fused qkv */
+  COMP_ARCH_BLOOM,    /* BloomForCausalLM: ALiBi, an embedding LayerNorm, per-head fused qkv */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -41,7 +42,9 @@ typedef enum comp_role {
   COMP_ROLE_OUT_NORM,
   COMP_ROLE_OUT_NORM_B,
   COMP_ROLE_LM_HEAD,
-  COMP_ROLE_LM_HEAD_B, /* (V): the head's bias (Phi-2) */
+  COMP_ROLE_LM_HEAD_B,   /* (V): the head's bias (Phi-2) */
+  COMP_ROLE_EMBD_NORM,   /* (D): LayerNorm of the embedding rows (BLOOM's word_embeddings_layernorm) */
+  COMP_ROLE_EMBD_NORM_B, /* (D) */
   /* per layer (templates take the layer index) */
   COMP_ROLE_ATTN_NORM,
   COMP_ROLE_ATTN_NORM_B,
@@ -165,7 +168,11 @@ typedef struct comp_arch_desc {
   bool           tie_default;    /* tie_word_embeddings when config is silent       */
   bool           embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
   bool           parallel;       /* default: x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h */
-  float          attn_softcap;   /* defaults when config has no key (0: none)       */
+  bool           alibi; /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
+  int            ff_mult;      /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
+  int            n_ctx;        /* longest sequence where the config gives none (ALiBi models) */
+  const char    *base_prefix;  /* checkpoints saved from the base model lack it (BLOOM's "transformer.") */
+  float          attn_softcap; /* defaults when config has no key (0: none)       */
   float          final_softcap;
   float          attn_scalar; /* 0: head_dim */
   float rope_theta_local;     /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */

@@ -42,6 +42,7 @@
  *      out_norm_b     (D) f32                            only LayerNorm architectures
  *      lm_head        (V, D) f32                         only when the head is not tied
  *      lm_head_b      (V) f32                            only when the head has a bias (Phi-2)
+ *      embd_norm_w, embd_norm_b (D) f32                  only with an embedding LayerNorm (BLOOM)
  *   /layers           attrs: n_layer (int, = number of kept layers)
  *      000, 001, ...  one group per KEPT layer, in model order; attrs: orig_index (int: its index
  *                     in the source model), and with a /model sliding_window: window (int: the keys

@@ -146,6 +146,8 @@ typedef struct comp_model {
   float                *out_norm_b;   /* (D) or NULL                                             */
   float                *lm_head;      /* (V, D); == tok_embd when tied                           */
   float                *lm_head_b;    /* (V) or NULL: the head's bias (Phi-2)                    */
+  float                *embd_norm_w;  /* (D) or NULL: LayerNorm of the embedding rows (BLOOM) */
+  float                *embd_norm_b;  /* (D) or NULL */
   bool                  cache;        /* keep layers once read                                   */
   comp_layer          **cached;       /* (L) when cache                                          */
   comp_layer_reader     reader;       /* .get set: layers come from here and ws is NULL (archives) */
@@ -184,6 +186,15 @@ int64_t comp_hparams_n_params(const comp_hparams *hp);
 bool    comp_hparams_has_dense(const comp_hparams *hp, comp_dense_id d);
 void    comp_model_destroy(comp_model **m);
 void    comp_model_set_cache(comp_model *m, bool keep);
+
+/* config.json's value for keys, which may name alternatives "a|b" (the first present wins: BloomConfig
+ * reads hidden_size or n_embed); name (n bytes, may be NULL) gets the key found, else the first. */
+struct cJSON;
+const struct cJSON *comp_config_item(const struct cJSON *cfg, const char *keys, char *name, size_t n);
+
+/* Tensor name of m's weight store, or the same name without the architecture's base_prefix (how
+ * checkpoints saved from the base model name it: BLOOM's "transformer."); NULL when neither is there. */
+const comp_wtensor *comp_model_find_tensor(const comp_model *m, const char *name);
 
 /* The attention window of layer l (comp_layer.window): keys i-W < j <= i for query i, 0 for all. */
 int64_t comp_model_layer_window(const comp_model *m, int l);

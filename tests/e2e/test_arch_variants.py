@@ -32,6 +32,10 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   phi        model_type phi (Phi-1.5, Phi-2; oracle_phi_nll from modeling_phi.py): 4 layers, attention and
              MLP in parallel on one LayerNorm, biases everywhere, RoPE on half of each head, gelu_new, a
              head with a bias; pruned with a layer removed and exported
+  bloom      model_type bloom (oracle_bloom_nll from modeling_bloom.py): 4 layers of 6 heads (ALiBi's
+             slopes for a head count that is not a power of two), the embedding LayerNorm'd, q, k, v
+             head by head, a tied head; saved with BloomModel's names (no "transformer."), read also
+             with the prefixed names and n_embed; pruned with a layer removed and exported
   gpt_neox   model_type gpt_neox (Pythia; oracle_neox_nll from modeling_gpt_neox.py): 4 layers,
              query_key_value holding q, k, v head by head, attention and MLP in parallel on two
              LayerNorms, RoPE on a quarter of each head, exact GELU; pruned with a layer removed and
@@ -152,14 +156,16 @@ def windowed(cfg):
     return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
-def ln_tools(cfg, t, r, base):
+def ln_tools(cfg, t, r, base, eps="layer_norm_eps"):
     """What the LayerNorm families' oracles share, in float64: the tensors, a linear layer with its bias,
-    a LayerNorm with its bias, rotate_half RoPE with base on the first r dims of each head, the causal
-    mask."""
+    a LayerNorm with its bias (epsilon: cfg[eps]), rotate_half RoPE with base on the first r dims of
+    each head (r = 0: none), the causal mask."""
     T = {k: v.astype(np.float64) for k, v in t.items()}
     lin = lambda x, k: x @ T[k + ".weight"].T + T[k + ".bias"]
-    ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg["layer_norm_eps"])
+    ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg[eps])
                        * T[k + ".weight"] + T[k + ".bias"])
+    if r == 0:
+        return T, lin, ln, lambda x: x, np.triu(np.full((L, L), -np.inf), 1)
     f = np.outer(np.arange(L), 1.0 / (base ** (np.arange(0, r, 2) / r)))
     cos, sin = np.cos(np.concatenate([f, f], -1)), np.sin(np.concatenate([f, f], -1))
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
@@ -178,9 +184,9 @@ def windows_nll(logits_of):
     return tot / cnt
 
 
-def attend(q, k, v, rope, mask):
-    """softmax(rope(q) rope(k)^T / sqrt(hd) + mask) v over heads: (heads, L, hd) -> (L, heads * hd)."""
-    s = rope(q) @ rope(k).transpose(0, 2, 1) / np.sqrt(q.shape[-1]) + mask
+def attend(q, k, v, rope, mask, bias=0):
+    """softmax(rope(q) rope(k)^T / sqrt(hd) + bias + mask) v over heads: (heads, L, hd) -> (L, heads * hd)."""
+    s = rope(q) @ rope(k).transpose(0, 2, 1) / np.sqrt(q.shape[-1]) + bias + mask
     pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
     return (pr @ v).transpose(1, 0, 2).reshape(L, -1)
 
@@ -240,6 +246,48 @@ def oracle_neox_nll(cfg, t, ids, layout="per-head"):
     return windows_nll(logits)
 
 
+def alibi_slopes(n):
+    """transformers' build_alibi_tensor's slopes, in float32: base^k (k = 1..P, base = 2^(-8/P), P the
+    largest power of two <= n), then (2^(-4/P))^k for odd k for the other heads."""
+    P = 2 ** math.floor(math.log2(n))
+    sl = np.float32(2 ** (-(2 ** -(math.log2(P) - 3)))) ** np.arange(1, 1 + P, dtype=np.float32)
+    if P != n:
+        ex = np.float32(2 ** (-(2 ** -(math.log2(2 * P) - 3))))
+        sl = np.concatenate([sl, ex ** np.arange(1, 1 + 2 * min(P, n - P), 2, dtype=np.float32)])
+    return sl.astype(np.float32)
+
+
+def oracle_bloom_nll(cfg, t, ids, alibi=True, layout="per-head", embd_norm=True):
+    """Mean NLL over the W windows of L tokens of a BloomForCausalLM (modeling_bloom.py), float64 but for
+    the fp32 ALiBi slopes: the embedding LayerNorm'd, per layer x += dense(attn(ln1(x))) with q, k, v
+    head by head in query_key_value (view(..., heads, 3, head_dim)) and slope_h * key position added to
+    head h's scores, then x += fc2(bloom_gelu(fc1(ln2(x)))); ln_f; the tied head. alibi, layout,
+    embd_norm: wrong oracles without ALiBi, reading q | k | v stacked, without the embedding norm."""
+    nh, D = cfg.get("n_head", cfg.get("num_attention_heads")), cfg.get("hidden_size", cfg.get("n_embed"))
+    hd = D // nh
+    T, lin, ln, rope, mask = ln_tools(cfg, t, 0, 1.0, eps="layer_norm_epsilon")
+    gelu = lambda g: g * 0.5 * (1.0 + np.tanh(0.79788456 * g * (1 + 0.044715 * g * g)))
+    bias = (alibi_slopes(nh).astype(np.float64)[:, None, None] * np.arange(L)[None, None, :]) if alibi else 0
+    E = T["transformer.word_embeddings.weight"]
+
+    def logits(seq):
+        x = E[seq]
+        if embd_norm:
+            x = ln(x, "transformer.word_embeddings_layernorm")
+        for l in range(cfg.get("n_layer", cfg.get("num_hidden_layers"))):
+            p = f"transformer.h.{l}."
+            qkv = lin(ln(x, p + "input_layernorm"), p + "self_attention.query_key_value")  # (L, 3D)
+            if layout == "per-head":
+                qkv = qkv.reshape(L, nh, 3, hd).transpose(2, 1, 0, 3)  # (3, nh, L, hd)
+            else:
+                qkv = qkv.reshape(L, 3, nh, hd).transpose(1, 2, 0, 3)
+            x = x + lin(attend(qkv[0], qkv[1], qkv[2], rope, mask, bias), p + "self_attention.dense")
+            h = ln(x, p + "post_attention_layernorm")
+            x = x + lin(gelu(lin(h, p + "mlp.dense_h_to_4h")), p + "mlp.dense_4h_to_h")
+        return ln(x, "transformer.ln_f") @ E.T
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -249,6 +297,9 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_phi_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt_neox":
         return oracle_neox_nll(cfg, t, ids)
+    if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
+        return oracle_bloom_nll(cfg, {k if k.startswith(("transformer.", "lm_head")) else "transformer." + k: v
+                                      for k, v in t.items()}, ids)
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
     g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2", "gemma3_text") else set()
@@ -822,26 +873,30 @@ if pe:
 
 # ---- gpt_neox (Pythia, GPT-NeoX-20B): q, k, v fused head by head, parallel residual with two LayerNorms,
 # RoPE on a quarter of each head, exact GELU, biases, untied embed_out; 4 layers ---------------------------
+def per_head_layer(t, g, p, d, nh, ff, attn):
+    """Layer p of the LayerNorm families that fuse q, k, v head by head (GPT-NeoX, BLOOM), into t: rows
+    h*3hd + [0, hd) q, [hd, 2hd) k, [2hd, 3hd) v of attn.query_key_value (weight and bias), random
+    LayerNorms, attn.dense and the MLP (ff wide) with biases; g(*shape, sc) draws the tensors."""
+    hd = d // nh
+    for n in ("input_layernorm", "post_attention_layernorm"):
+        t[p + n + ".weight"], t[p + n + ".bias"] = 1 + g(d, sc=0.2), g(d, sc=0.2)
+    w = [g(d, d, sc=(QK if i < 2 else 1) * d ** -0.5) for i in range(3)]
+    b = [g(d, sc=0.1) for _ in range(3)]
+    t[p + attn + ".query_key_value.weight"] = np.concatenate([w[i][h * hd:(h + 1) * hd] for h in range(nh)
+                                                              for i in range(3)])
+    t[p + attn + ".query_key_value.bias"] = np.concatenate([b[i][h * hd:(h + 1) * hd] for h in range(nh)
+                                                            for i in range(3)])
+    for n, (o, i) in {attn + ".dense": (d, d), "mlp.dense_h_to_4h": (ff, d), "mlp.dense_4h_to_h": (d, ff)}.items():
+        t[p + n + ".weight"], t[p + n + ".bias"] = g(o, i, sc=i ** -0.5), g(o, sc=0.1)
+
+
 def neox_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
     rng = np.random.default_rng(seed)
     g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
-    hd = d // nh
     t = {"gpt_neox.embed_in.weight": g(V, d), "gpt_neox.final_layer_norm.weight": 1 + g(d, sc=0.2),
          "gpt_neox.final_layer_norm.bias": g(d, sc=0.2), "embed_out.weight": g(V, d, sc=d ** -0.5)}
     for l in range(nl):
-        p = f"gpt_neox.layers.{l}."
-        for n in ("input_layernorm", "post_attention_layernorm"):
-            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + g(d, sc=0.2), g(d, sc=0.2)
-        # q, k, v (each d rows) interleaved head by head: rows h*3hd + [0, hd) q, [hd, 2hd) k, [2hd, 3hd) v
-        w = [g(d, d, sc=(QK if i < 2 else 1) * d ** -0.5) for i in range(3)]
-        b = [g(d, sc=0.1) for _ in range(3)]
-        t[p + "attention.query_key_value.weight"] = np.concatenate(
-            [w[i][h * hd:(h + 1) * hd] for h in range(nh) for i in range(3)])
-        t[p + "attention.query_key_value.bias"] = np.concatenate([b[i][h * hd:(h + 1) * hd] for h in range(nh)
-                                                                  for i in range(3)])
-        shapes = {"attention.dense": (d, d), "mlp.dense_h_to_4h": (ff, d), "mlp.dense_4h_to_h": (d, ff)}
-        for n, (o, i) in shapes.items():
-            t[p + n + ".weight"], t[p + n + ".bias"] = g(o, i, sc=i ** -0.5), g(o, sc=0.1)
+        per_head_layer(t, g, f"gpt_neox.layers.{l}.", d, nh, ff, "attention")
     cfg = {"architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", "hidden_size": d,
            "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh, "vocab_size": V,
            "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "rotary_emb_base": 10000, "rotary_pct": 0.25,
@@ -877,6 +932,46 @@ if pe:
           f"gpt_neox pruned (kept layers {kept}) and exported: query_key_value's biases written back head by head, "
           f"exactly; the archive's parallel attribute {model_attr(arc, 'parallel')}")
     archive_is_export("gpt_neox", arc, exp, ecfg, et)
+
+
+# ---- bloom: ALiBi instead of RoPE, the embedding LayerNorm'd, q, k, v fused head by head, a 4 * hidden
+# MLP, a tied head; saved as BloomModel saves (no "transformer." prefix); 4 layers of 6 heads --------------
+def bloom_model(seed, nl=4, d=96, nh=6, V=1024):
+    rng = np.random.default_rng(seed)
+    g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"word_embeddings.weight": g(V, d, sc=0.3), "word_embeddings_layernorm.weight": 1 + g(d, sc=0.2),
+         "word_embeddings_layernorm.bias": g(d, sc=0.2), "ln_f.weight": 1 + g(d, sc=0.2), "ln_f.bias": g(d, sc=0.2)}
+    for l in range(nl):
+        per_head_layer(t, g, f"h.{l}.", d, nh, 4 * d, "self_attention")
+    cfg = {"architectures": ["BloomForCausalLM"], "model_type": "bloom", "hidden_size": d, "n_layer": nl,
+           "n_head": nh, "vocab_size": V, "layer_norm_epsilon": 1e-5, "apply_residual_connection_post_layernorm":
+           False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("bloom", cfg, t)
+
+
+blpath, blm, blt = bloom_model(17)
+ref, got = oracle_nll(blm, blt, ids), comp_nll(blpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"bloom: mean NLL {got} vs numpy oracle {ref:.8f} (ALiBi "
+      f"with 6 heads' slopes, the embedding LayerNorm, q, k, v head by head, a tied head; BloomModel's names)")
+blp = {"transformer." + k: v for k, v in blt.items()}
+for what, kw in (("without ALiBi", {"alibi": False}), ("reading q | k | v stacked", {"layout": "stacked"}),
+                 ("without the embedding LayerNorm", {"embd_norm": False})):
+    oz = oracle_bloom_nll(blm, blp, ids, **kw)
+    check(got is not None and abs(oz - got) / got > 5e-4, f"bloom: the oracle {what} gives {oz:.6f}, not comp's {got}")
+d = f"{tmp}/bloom-prefixed"  # the names BloomForCausalLM saves, and BigScience's n_embed for hidden_size
+shutil.copytree(blpath, d)
+st_save(f"{d}/model.safetensors", blp)
+json.dump(dict({k: v for k, v in blm.items() if k != "hidden_size"}, n_embed=blm["hidden_size"]),
+          open(f"{d}/config.json", "w"))
+nz = comp_nll(d)
+check(nz is not None and nz == got, f"bloom with transformer.-prefixed names and n_embed: {nz} == {got}")
+pe = prune_export(blpath, "bloom", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("n_layer") == 3 and "num_hidden_layers" not in ecfg and
+          "transformer.word_embeddings_layernorm.bias" in et and "lm_head.weight" not in et,
+          f"bloom pruned and exported: n_layer {ecfg.get('n_layer')}, the embedding norm carried, the head tied")
+    archive_is_export("bloom", arc, exp, ecfg, et)
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
@@ -952,6 +1047,10 @@ bad("phi with an exact GELU", dict(phm, hidden_act="gelu"), 'activation hidden_a
     kind="config")
 bad("gpt_neox with use_parallel_residual 1", dict(nxm, use_parallel_residual=1),
     'field "use_parallel_residual" must be true or false', kind="config")
+bad("bloom with apply_residual_connection_post_layernorm", dict(blm, apply_residual_connection_post_layernorm=True),
+    "apply_residual_connection_post_layernorm = true is not supported for bloom", kind="config")
+bad("bloom with a rope_scaling", dict(blm, rope_scaling={"rope_type": "linear", "factor": 2.0}),
+    "bloom has no RoPE (ALiBi)")
 bad("gemma2 with 3 layer_types for 5 layers", dict(g2m, layer_types=["full_attention"] * 3),
     "layer_types has 3 entries for 5 layers", dry_run=True, kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
@@ -963,8 +1062,8 @@ lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.self_attn.k_norm.weight" in lines[0],
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
-TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "opt",
-         "chatglm"]
+TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
+         "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

@@ -220,6 +220,12 @@ def main():
                  "tie_word_embeddings": False}
     pythia14b = dict(pythia70m, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
                      num_attention_heads=16)
+    # BLOOM-560m and -7b1: ALiBi, the embedding LayerNorm, a 4 * hidden MLP, a tied head; BloomConfig reads
+    # hidden_size or n_embed, n_head or num_attention_heads (both spellings are in BigScience's configs)
+    bloom560m = {"model_type": "bloom", "hidden_size": 1024, "n_layer": 24, "n_head": 16, "vocab_size": 250880,
+                 "layer_norm_epsilon": 1e-5, "apply_residual_connection_post_layernorm": False}
+    bloom7b1 = {k: v for k, v in bloom560m.items() if k not in ("hidden_size", "n_head")} | {
+        "n_embed": 4096, "num_attention_heads": 32, "n_layer": 30}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -239,7 +245,8 @@ def main():
             ("Gemma-2-9B", gemma2_9b, 9241705984), ("Gemma-2-2B", gemma2_2b, 2614341888),  # 9.24B and 2.61B
             ("Gemma-3-1B", gemma3_1b, 999885952),  # Hugging Face's safetensors total for google/gemma-3-1b-it
             ("Phi-2", phi2, 2779683840), ("Phi-1.5", phi15, 1418270720),  # Hugging Face's safetensors totals
-            ("Pythia-70m", pythia70m, 70426624), ("Pythia-1.4b", pythia14b, 1414647808)):  # GPTNeoXForCausalLM's
+            ("Pythia-70m", pythia70m, 70426624), ("Pythia-1.4b", pythia14b, 1414647808),  # GPTNeoXForCausalLM's
+            ("BLOOM-560m", bloom560m, 559214592), ("BLOOM-7b1", bloom7b1, 7069016064)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -82,8 +82,9 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 # original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
 # embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
 # norms, local layers rotating with their own base), Phi-2 (attention and MLP in parallel on one LayerNorm, a
-# head with a bias) and GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx"
+# head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms) and BLOOM
+# (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -157,8 +158,21 @@ st_save(f"{t}/nx/model.safetensors", nx)
 json.dump({k: v for k, v in cfg.items() if k not in ("num_key_value_heads", "head_dim")} | dict(
     model_type="gpt_neox", architectures=["GPTNeoXForCausalLM"], hidden_act="gelu", layer_norm_eps=1e-5,
     rotary_pct=0.25, tie_word_embeddings=False), open(f"{t}/nx/config.json", "w"))
+bl = {"word_embeddings.weight": E, "word_embeddings_layernorm.weight": w["model.norm.weight"],
+      "word_embeddings_layernorm.bias": b(D), "ln_f.weight": w["model.norm.weight"], "ln_f.bias": b(D)}
+for l in range(cfg["num_hidden_layers"]):  # GPT-NeoX's layers, a sequential block with a 4 * hidden MLP
+    q, o = f"gpt_neox.layers.{l}.", f"h.{l}."
+    for n in ("input_layernorm", "post_attention_layernorm", "attention.query_key_value", "attention.dense"):
+        for x in ("weight", "bias"):
+            bl[o + n.replace("attention.", "self_attention.") + "." + x] = nx[q + n + "." + x]
+    bl[o + "mlp.dense_h_to_4h.weight"], bl[o + "mlp.dense_h_to_4h.bias"] = b(4 * D * D).reshape(4 * D, D), b(4 * D)
+    bl[o + "mlp.dense_4h_to_h.weight"], bl[o + "mlp.dense_4h_to_h.bias"] = b(4 * D * D).reshape(D, 4 * D), b(D)
+st_save(f"{t}/bl/model.safetensors", bl)
+json.dump({"model_type": "bloom", "architectures": ["BloomForCausalLM"], "hidden_size": D, "n_layer":
+           cfg["num_hidden_layers"], "n_head": H, "vocab_size": V, "layer_norm_epsilon": 1e-5, "bos_token_id": 0,
+           "eos_token_id": 0}, open(f"{t}/bl/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx; do
+for k in q3 p3 g1 g2 g3 ph nx bl; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
