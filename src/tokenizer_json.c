@@ -276,6 +276,25 @@ static size_t split_o200k(const char *s, size_t n)
   return number_other_space(s, n, 3, "\r\n/");
 }
 
+/* BLOOM's  ?[^(\s|[.,!?…。，、।۔،])]+ : an optional space, then a run of characters other than White_Space,
+ * ( ) | and the 11 punctuation marks of the nested class (Oniguruma reads [...] inside a class as a
+ * nested set, as the npm tokenizers' normalize_bloom_split_char_class spells out). */
+static int bloom_excluded(uint32_t c)
+{
+  static const uint32_t punct[] = {'(',    ')',    '|',    '.',    ',',    '!',    '?',
+                                   0x2026, 0x3002, 0xFF0C, 0x3001, 0x0964, 0x06D4, 0x060C};
+  for (size_t i = 0; i < sizeof punct / sizeof punct[0]; i++)
+    if (c == punct[i]) return 1;
+  return comp_uni_is_white_space(c);
+}
+static size_t split_bloom(const char *s, size_t n)
+{
+  size_t l, i = s[0] == ' ' ? 1 : 0, j; /* a space is excluded from the run: no backtracking to do */
+  for (j = i; j < n && !bloom_excluded(comp_utf8_next(s + j, n - j, &l)); j += l) {
+  }
+  return j > i ? j : 0;
+}
+
 /* The Split pre-tokenizer regexes comp knows, one row per pattern, found by the pattern's exact text
  * in tokenizer.json (llama.cpp's unicode_regex_split does the same); each row's matcher returns the
  * byte length of the match at s, 0 for none. */
@@ -301,6 +320,7 @@ static const struct split_pattern {
      "ll|'d)?|"
      "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
      split_o200k},
+    {"BLOOM", " ?[^(\\s|[.,!?\u2026\u3002\uFF0C\u3001\u0964\u06D4\u060C])]+", split_bloom},
 };
 enum { N_SPLIT_PATTERNS = (int)(sizeof split_patterns / sizeof split_patterns[0]) };
 

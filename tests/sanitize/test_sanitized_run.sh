@@ -63,6 +63,9 @@ c, p = "(?i:'s|'t|'re|'ve|'m|'ll|'d)", r"[^\r\n\p{L}\p{N}]?"
 tj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = (
     f"{p}{U}*{L}+{c}?|{p}{U}+{L}*{c}?|" + r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 json.dump(tj, open(f"{d}/o200k.json", "w", encoding="utf-8"), ensure_ascii=False)
+bloom = " ?[^(\\s|[.,!?\u2026\u3002\uff0c\u3001\u0964\u06d4\u060c])]+"  # BLOOM's Split regex
+tj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = bloom
+json.dump(tj, open(f"{d}/bloom.json", "w", encoding="utf-8"), ensure_ascii=False)
 cfg = json.load(open(f"{m}/config.json"))
 cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                        "original_max_position_embeddings": 64}
@@ -72,6 +75,8 @@ printf 'DON\047T 12345 cafe\314\201 \341\204\200\341\205\241 !!\r\n\r\n  x\n' > 
 "$COMP" tokenize --tokenizer "$T/l3/tokenizer.json" --text "$T/edge.txt" --decode >/dev/null
 printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n' >> "$T/edge.txt"
 "$COMP" tokenize --tokenizer "$T/l3/o200k.json" --text "$T/edge.txt" --decode >/dev/null
+printf 'a\342\200\246b\343\200\202c (x|y) !?. ,w\n' >> "$T/edge.txt"
+"$COMP" tokenize --tokenizer "$T/l3/bloom.json" --text "$T/edge.txt" --decode >/dev/null
 "$COMP" tokenize --tokenizer "$T/l3/tokenizer.json" --text "$M/sample.txt" >/dev/null
 "$COMP" prune --model "$T/l3" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 --out "$T/l3.h5"
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null

@@ -4,7 +4,7 @@ pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 
 >= 500 TinyStories paragraphs (plus the whole held-out text), for the SentencePiece-kind tokenizer in
 ../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json, and for
 variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
-vocabulary without merges), Qwen2, GPT-2 and o200k (GPT-4o, Phi-4-mini) tokenizer.json files do, and the
+vocabulary without merges), Qwen2, GPT-2, o200k (GPT-4o, Phi-4-mini) and BLOOM tokenizer.json files do, and the
 SentencePiece-kind one as transformers' GemmaConverter writes Gemma's (no dummy prefix). The variants must
 differ from each other where their patterns do (so each pattern is really exercised), and a Split regex comp does
 not know is refused."""
@@ -45,7 +45,8 @@ edge = ["", " ", "  x", "a\r\nb", "\t\tindent", "caf\u00e9 na\u00efve \u00fcber"
         "camelCaseWord XMLHttpRequest iPhone HTTPServer ABCdef aB Ab's HE'S WE'LL x'Re",
         "\u01c4\u01c5\u01c6 \u01c5ungla \u01c8ubljana \u1f88\u1f80 \u02b0\u02b1x a\u02b0B \u3042\u30a2 "
         "\u0915\u093f\u0928 \u0301x \u0301X \u0301 .\u0301a", "a!\n/b !!\r\n//x ,\n\n/ /\n",
-        "\u00c0\u00e9\u00ce\u00f5 \u00dcBER\u00fcber"]
+        "\u00c0\u00e9\u00ce\u00f5 \u00dcBER\u00fcber",
+        "a\u2026b\u3002c\uff0cd\u3001e\u0964f\u06d4g\u060ch (x|y) !?. ,word, (paren)word| \u2026 \u3002\u3002"]
 for name, texts in (("wikitext-2", wiki), ("tinystories", tiny)):
     if len(texts) < 500:
         print(f"FAIL: only {len(texts)} {name} paragraphs (need >= 500)"); sys.exit(1)
@@ -62,6 +63,9 @@ WORD_U, WORD_L = r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]", r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]
 SPLITS["o200k"] = (rf"[^\r\n\p{{L}}\p{{N}}]?{WORD_U}*{WORD_L}+{CONTRACTIONS}?|"
                    rf"[^\r\n\p{{L}}\p{{N}}]?{WORD_U}+{WORD_L}*{CONTRACTIONS}?|"
                    r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# BLOOM's: an optional space and a run of anything but White_Space, ( ) | and 11 punctuation marks (the inner
+# [...] is a nested class in Oniguruma)
+SPLITS["bloom"] = " ?[^(\\s|[.,!?\u2026\u3002\uff0c\u3001\u0964\u06d4\u060c])]+"
 
 
 def nfc_variant():
@@ -123,6 +127,7 @@ def words_of(regex):
 # plain BPE under each Split (Llama-3's with ignore_merges and a few whole words no merge builds); then the
 # vocabularies of every Llama-3 / Qwen2 pre-token, and the Llama-3 one under the other two regexes
 l3_words, q2_words, o2_words = words_of(SPLITS["llama3"]), words_of(SPLITS["qwen2"]), words_of(SPLITS["o200k"])
+bl_words = words_of(SPLITS["bloom"])
 tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0120princess", "123", "\u010a\u010a"]),
              split_variant("gpt2-split", SPLITS["gpt2-split"]),
              split_variant("llama3-words", SPLITS["llama3"], words=l3_words),
@@ -130,9 +135,11 @@ tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0
              split_variant("qwen2-on-llama3-words", SPLITS["qwen2"], words=l3_words),
              split_variant("gpt2-on-llama3-words", SPLITS["gpt2-split"], words=l3_words),
              split_variant("o200k", SPLITS["o200k"]), split_variant("o200k-words", SPLITS["o200k"], words=o2_words),
-             split_variant("llama3-on-o200k-words", SPLITS["llama3"], words=o2_words), nfc_variant(), gemma_variant()]
-print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2, {len(o2_words)} o200k pre-tokens",
-      flush=True)
+             split_variant("llama3-on-o200k-words", SPLITS["llama3"], words=o2_words), nfc_variant(), gemma_variant(),
+             split_variant("bloom", SPLITS["bloom"]), split_variant("bloom-words", SPLITS["bloom"], words=bl_words),
+             split_variant("llama3-on-bloom-words", SPLITS["llama3"], words=bl_words)]
+print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2, {len(o2_words)} o200k, "
+      f"{len(bl_words)} BLOOM pre-tokens", flush=True)
 ids_of = {}  # (tokenizer, corpus) -> comp's ids
 for td in tok_dirs:
     if not os.path.isfile(f"{td}/tokenizer.json"):
@@ -173,7 +180,8 @@ def differ(a, b, corpus):
 
 # each pattern is exercised: in the Llama-3 pre-token vocabulary, the other regexes' cuts give other ids
 for a, b in (("llama3-words", "qwen2-on-llama3-words"), ("llama3-words", "gpt2-on-llama3-words"),
-             ("llama3", "gpt2-split"), ("o200k-words", "llama3-on-o200k-words"), ("gemma-style", "trained")):
+             ("llama3", "gpt2-split"), ("o200k-words", "llama3-on-o200k-words"), ("gemma-style", "trained"),
+             ("bloom-words", "llama3-on-bloom-words")):
     for corpus in ("edge-case", "wikitext-2"):
         n = differ(a, b, corpus)
         check(n > 0, f"{a} and {b} give different ids on {n} {corpus} texts")
