@@ -371,6 +371,29 @@ static comp_status rope_parameters_by_kind(const cJSON *cfg, const char *path, c
   return COMP_OK;
 }
 
+/* Dynamic NTK scaling (rope_type "dynamic"): transformers' dynamic_rope_update recomputes the base only
+ * for sequences longer than max_position_embeddings (_compute_dynamic_ntk_parameters gives the plain
+ * base up to it), and comp refuses those (comp_forward_embed), so within n_ctx it is plain RoPE: the
+ * factor is checked and the scaling left NONE (archives record none; exports keep the source's
+ * rope_scaling). An original_max_position_embeddings other than n_ctx would move that threshold:
+ * refused. */
+static comp_status dynamic_within_context(const cJSON *rs, const char *path, const char *nm, const comp_hparams *hp)
+{
+  double       factor = 0, orig = 0;
+  const cJSON *o = cJSON_GetObjectItemCaseSensitive(rs, "original_max_position_embeddings");
+  COMP_CALL(rope_scaling_number(rs, path, nm, "dynamic", "factor", &factor));
+  if (o && !cJSON_IsNull(o)) {
+    COMP_CALL(rope_scaling_number(rs, path, nm, "dynamic", "original_max_position_embeddings", &orig));
+    COMP_CHECK(orig == (double)hp->n_ctx, COMP_ERR_UNSUPPORTED,
+               "%s: %s (rope_type dynamic) original_max_position_embeddings %g differs from max_position_embeddings "
+               "%lld: not supported (comp runs dynamic scaling as plain RoPE up to max_position_embeddings)",
+               path, nm, orig, (long long)hp->n_ctx);
+  }
+  COMP_CHECK(factor >= 1, COMP_ERR_FORMAT, "%s: %s (rope_type dynamic) factor = %g must be at least 1", path, nm,
+             factor);
+  return COMP_OK;
+}
+
 /* hp->rope_scaling from the config's "rope_scaling" (absent or null: none), read as Hugging Face
  * does: the kind from "rope_type" (older configs: "type"; "default" is plain RoPE), then the fields
  * the kind's _compute_*_parameters reads; other keys are ignored, as there. transformers 5 writes
@@ -409,6 +432,7 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
   }
   COMP_CHECK(t, COMP_ERR_FORMAT, "%s: %s has no \"rope_type\" (or \"type\")", path, nm);
   if (strcmp(t, "default") == 0) return COMP_OK;
+  if (strcmp(t, "dynamic") == 0 && d->rope_scaling) return dynamic_within_context(rs, path, nm, hp);
   COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: %s scales RoPE (%s), but %s %s", path, nm, t, d->name,
              d->rope != COMP_ROPE_NONE ? "does not scale its RoPE"
              : d->alibi                ? "has no RoPE (ALiBi)"

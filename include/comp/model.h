@@ -35,8 +35,9 @@
  * original_ctx / high_freq_factor kept, above original_ctx / low_freq_factor divided by factor,
  * smoothly blended between; or Phi-3's LONGROPE: pair i's inv_freq divided by short_factor[i] for a
  * sequence of at most original_ctx tokens and by long_factor[i] for a longer one (transformers'
- * longrope_frequency_update: the window scored decides), cos and sin times attention_factor. Other
- * kinds (dynamic, yarn, ...) are refused at load. */
+ * longrope_frequency_update: the window scored decides), cos and sin times attention_factor.
+ * "dynamic" (NTK) is read as NONE: it changes nothing up to max_position_embeddings, and longer
+ * sequences are refused. Other kinds (yarn, ...) are refused at load. */
 #define COMP_ROPE_MAX_PAIRS 256 /* LONGROPE: the factors of up to 512 rotated dims per head */
 typedef enum comp_rope_scaling_kind {
   COMP_ROPE_SCALING_NONE,

@@ -523,6 +523,26 @@ for name, rs, seed in [("llama3", LLAMA3, 4), ("linear", LINEAR, 5)]:
         check(min(dev.values()) > 1e-4, "rope-llama3: oracles with one band's rule wrong disagree with comp: " +
               ", ".join(f"{k} rel {v:.1e}" for k, v in dev.items()))
 
+# ---- rope_scaling dynamic (NTK): plain RoPE up to max_position_embeddings (transformers' dynamic_rope_update
+# changes the base only beyond it, and comp refuses longer sequences) ---------------------------------------
+path, cfg, t = rope_models["linear"]
+pcfg = {k: v for k, v in cfg.items() if k != "rope_scaling"}
+DYN = {"type": "dynamic", "factor": 2.0}
+dpath = with_config(path, dict(pcfg, rope_scaling=DYN), "dynamic")
+nz, pz, oz = comp_nll(dpath), comp_nll(with_config(path, pcfg, "undynamic")), oracle_nll(pcfg, t, ids)
+check(nz is not None and nz == pz and abs(nz - oz) / oz < 1e-5,
+      f"rope_scaling dynamic within max_position_embeddings: {nz} == plain RoPE {pz} == oracle {oz:.8f}")
+pe = prune_export(dpath, "dynamic")
+if pe:
+    check(pe[2].get("rope_scaling") == DYN and model_attr(pe[0], "rope_scaling") is None,
+          f"rope_scaling dynamic: the archive records no scaling, the export keeps the source's "
+          f"{pe[2].get('rope_scaling')}")
+r = run(["eval", "--model", dpath, "--text", TEXT, "--seq-len", str(2 * pcfg["max_position_embeddings"]), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "larger than the model allows (128 positions)" in lines[0],
+      f"rope_scaling dynamic: windows beyond max_position_embeddings (where its base would change) refused: "
+      f"{' | '.join(lines)[:200]}")
+
 # ---- transformers 5's config.json: base and scaling in "rope_parameters" --------------------------------
 path, cfg, t = rope_models["llama3"]
 ref = oracle_nll(cfg, t, ids)
@@ -991,7 +1011,10 @@ def scaled(**rs):
     return dict(cfg, rope_scaling={k: v for k, v in rs.items() if v is not None})
 
 
-bad("dynamic", scaled(rope_type="dynamic", factor=2.0), 'rope_type "dynamic" is not supported')
+bad("dynamic with another original context", scaled(rope_type="dynamic", factor=2.0,
+                                                    original_max_position_embeddings=64),
+    "original_max_position_embeddings 64 differs from max_position_embeddings 128")
+bad("dynamic with factor 0.5", scaled(rope_type="dynamic", factor=0.5), "factor = 0.5 must be at least 1")
 bad("yarn, older type key", scaled(type="yarn", factor=4.0), 'rope_type "yarn" is not supported', dry_run=True)
 bad("no rope_type", scaled(factor=2.0), 'has no "rope_type"')
 bad("llama3 without factor", scaled(**dict(LLAMA3, factor=None)), 'has no "factor"')
