@@ -126,7 +126,7 @@
   [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP_B] = COMP_NEED_REQUIRED,                                  \
   [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_REQUIRED
 
-/* q, k and v in one tensor (and their biases in another), head by head (GPT-NeoX, BLOOM) */
+/* q, k and v in one tensor (and their biases in another), kv head by kv head (GPT-NeoX, BLOOM, InternLM2) */
 #define PER_HEAD_QKV                                                                                                   \
   [COMP_ROLE_ATTN_Q] = {3, {QKV_PARTS}, true}, [COMP_ROLE_ATTN_K] = {3, {QKV_PARTS}, true},                            \
   [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}, true}, [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}, true},                        \
@@ -426,6 +426,38 @@ static const comp_arch_desc arch_bloom = {
     .fused         = {PER_HEAD_QKV},
 };
 
+static const comp_arch_desc arch_internlm2 = {
+    /* InternLM's modeling_internlm2.py (trust_remote_code; InternLM2, InternLM2.5): LLaMA's block under
+     * other names, with q, k and v fused in wqkv kv head by kv head: rearrange "(h gs d)" with gs = the
+     * g = heads / kv_heads query heads of the group, then its k, then its v; biases on wqkv and wo
+     * when config.bias (InternLM2Config's default true; the released configs say false). Its dynamic
+     * NTK rope_scaling is plain RoPE within max_position_embeddings (src/model.c). */
+    .name          = "internlm2",
+    .hf_model_type = {"internlm2", NULL},
+    LLAMA_BLOCK,
+    .norm_eps = 1e-6f,
+    .cfg      = LLAMA_CFG,
+    .opt_on   = {{"bias", true, 4, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B}}},
+    .tensor   = {[COMP_ROLE_TOK_EMBD]   = "model.tok_embeddings.weight",
+                 [COMP_ROLE_OUT_NORM]   = "model.norm.weight",
+                 [COMP_ROLE_LM_HEAD]    = "output.weight",
+                 [COMP_ROLE_ATTN_NORM]  = "model.layers.%d.attention_norm.weight",
+                 [COMP_ROLE_ATTN_Q]     = "model.layers.%d.attention.wqkv.weight",
+                 [COMP_ROLE_ATTN_K]     = "model.layers.%d.attention.wqkv.weight",
+                 [COMP_ROLE_ATTN_V]     = "model.layers.%d.attention.wqkv.weight",
+                 [COMP_ROLE_ATTN_Q_B]   = "model.layers.%d.attention.wqkv.bias",
+                 [COMP_ROLE_ATTN_K_B]   = "model.layers.%d.attention.wqkv.bias",
+                 [COMP_ROLE_ATTN_V_B]   = "model.layers.%d.attention.wqkv.bias",
+                 [COMP_ROLE_ATTN_OUT]   = "model.layers.%d.attention.wo.weight",
+                 [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.attention.wo.bias",
+                 [COMP_ROLE_FFN_NORM]   = "model.layers.%d.ffn_norm.weight",
+                 [COMP_ROLE_FFN_GATE]   = "model.layers.%d.feed_forward.w1.weight",
+                 [COMP_ROLE_FFN_UP]     = "model.layers.%d.feed_forward.w3.weight",
+                 [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.feed_forward.w2.weight"},
+    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .fused    = {PER_HEAD_QKV},
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -589,7 +621,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_OPT] = &arch_opt,           [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
     [COMP_ARCH_MISTRAL] = &arch_mistral,   [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
     [COMP_ARCH_GEMMA2] = &arch_gemma2,     [COMP_ARCH_GEMMA3] = &arch_gemma3,   [COMP_ARCH_PHI] = &arch_phi,
-    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox, [COMP_ARCH_BLOOM] = &arch_bloom,
+    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox, [COMP_ARCH_BLOOM] = &arch_bloom,     [COMP_ARCH_INTERNLM2] = &arch_internlm2,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -353,12 +353,12 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
         prow[pi] = dn->d_out, cols = bias ? 1 : dn->d_in_full;
         if (pi == npart - 1) src = buf;
       }
-      if (src && fu->n > 0 && fu->per_head) { /* head h's rows of each part, then head h + 1's (GPT-NeoX) */
+      if (src && fu->n > 0 && fu->per_head) { /* kv head h's rows of each part, then h + 1's (GPT-NeoX) */
         if (!perm && !(perm = malloc(sizeof(float) * (size_t)(maxw + 1)))) {
           s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
           break;
         }
-        const int64_t H = r->hp.n_head;
+        const int64_t H = r->hp.n_head_kv;
         float        *o = perm;
         for (int64_t h = 0; h < H; h++)
           for (int pi = 0, p0 = 0; pi < npart; p0 += (int)prow[pi], pi++) {

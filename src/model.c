@@ -777,7 +777,7 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
   if (!ft) return COMP_OK;
   /* the shape the config implies: the role's own, or its parts' stacked row-wise */
   const comp_arch_fused *fu = &m->arch->fused[r];
-  const int64_t          H  = fu->per_head ? m->hp.n_head : 1; /* per_head: each part's rows in H blocks */
+  const int64_t          H  = fu->per_head ? m->hp.n_head_kv : 1; /* per_head: each part's rows in H blocks */
   int64_t                sh[2], row0 = 0, rows;
   int                    nd = role_shape(&m->hp, m->arch->pos_offset, r, sh);
   rows                      = sh[0];
@@ -786,7 +786,7 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
     for (int i = 0; i < fu->n; i++) {
       int64_t ps[2] = {0, 0};
       role_shape(&m->hp, m->arch->pos_offset, fu->part[i], ps);
-      COMP_CHECK(ps[0] % H == 0, COMP_ERR_FORMAT, "%s: %s has %lld rows, not a multiple of the %lld heads",
+      COMP_CHECK(ps[0] % H == 0, COMP_ERR_FORMAT, "%s: %s has %lld rows, not a multiple of the %lld kv heads",
                  comp_wstore_file_path(m->ws, ft->file), name, (long long)ps[0], (long long)H);
       if (fu->part[i] == r) row0 = sh[0] / H; /* within a head's block when per_head */
       sh[0] += ps[0];

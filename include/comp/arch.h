@@ -17,21 +17,22 @@
 #include <stddef.h>
 
 typedef enum comp_arch {
-  COMP_ARCH_LLAMA,    /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
-  COMP_ARCH_QWEN2,    /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
-  COMP_ARCH_OPT,      /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
-  COMP_ARCH_LLAMA2C,  /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
-  COMP_ARCH_CHATGLM,  /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
-                         query groups, fused gate|up, interleaved RoPE on half of each head */
-  COMP_ARCH_QWEN3,    /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
-  COMP_ARCH_MISTRAL,  /* MistralForCausalLM: LLaMA block, attention within a sliding window */
-  COMP_ARCH_PHI3,     /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
-  COMP_ARCH_GEMMA,    /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
-  COMP_ARCH_GEMMA2,   /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
-  COMP_ARCH_GEMMA3,   /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
-  COMP_ARCH_PHI,      /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
-  COMP_ARCH_GPT_NEOX, /* GPTNeoXForCausalLM (Pythia, GPT-NeoX-20B): parallel residual, per-head fused qkv */
-  COMP_ARCH_BLOOM,    /* BloomForCausalLM: ALiBi, an embedding LayerNorm, per-head fused qkv */
+  COMP_ARCH_LLAMA,     /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
+  COMP_ARCH_QWEN2,     /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
+  COMP_ARCH_OPT,       /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
+  COMP_ARCH_LLAMA2C,   /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
+  COMP_ARCH_CHATGLM,   /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
+                          query groups, fused gate|up, interleaved RoPE on half of each head */
+  COMP_ARCH_QWEN3,     /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
+  COMP_ARCH_MISTRAL,   /* MistralForCausalLM: LLaMA block, attention within a sliding window */
+  COMP_ARCH_PHI3,      /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
+  COMP_ARCH_GEMMA,     /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
+  COMP_ARCH_GEMMA2,    /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
+  COMP_ARCH_GEMMA3,    /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
+  COMP_ARCH_PHI,       /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
+  COMP_ARCH_GPT_NEOX,  /* GPTNeoXForCausalLM (Pythia, GPT-NeoX-20B): parallel residual, per-head fused qkv */
+  COMP_ARCH_BLOOM,     /* BloomForCausalLM: ALiBi, an embedding LayerNorm, per-head fused qkv */
+  COMP_ARCH_INTERNLM2, /* InternLM2ForCausalLM: LLaMA block, q/k/v fused group by group (wqkv) */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -142,9 +143,10 @@ typedef struct comp_arch_opt_switch {
 /* A role stored as a block of rows of a tensor it shares with other roles: the tensor its template
  * names is the row-wise concatenation of part[0..n), in order, each with its own shape (ChatGLM's
  * query_key_value = q | k | v, dense_h_to_4h = gate | up), or with per_head, the concatenation over
- * heads h of each part's rows of head h (GPT-NeoX's query_key_value = q_0 | k_0 | v_0 | q_1 | ...,
- * each part's rows split evenly over n_head heads). The loader gives each role its rows; export
- * writes the parts back as one tensor. */
+ * kv heads h of each part's rows of that head's group (GPT-NeoX's query_key_value = q_0 | k_0 | v_0 |
+ * q_1 | ...; InternLM2's wqkv = the g query heads of group 0 | k_0 | v_0 | ...: each part's rows
+ * split evenly over n_head_kv blocks). The loader gives each role its rows; export writes the parts
+ * back as one tensor. */
 typedef struct comp_arch_fused {
   int       n; /* 0: the role is a tensor of its own */
   comp_role part[3];

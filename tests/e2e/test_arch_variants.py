@@ -36,6 +36,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              slopes for a head count that is not a power of two), the embedding LayerNorm'd, q, k, v
              head by head, a tied head; saved with BloomModel's names (no "transformer."), read also
              with the prefixed names and n_embed; pruned with a layer removed and exported
+  internlm2  model_type internlm2 (trust_remote_code): a 3-layer LLaMA (GQA 4/2) under InternLM's names with
+             q, k, v fused in wqkv kv head by kv head, against the LLaMA oracle on the unfused tensors;
+             stacked q | k | v gives another loss; pruned, exported with the remote code files
   gpt_neox   model_type gpt_neox (Pythia; oracle_neox_nll from modeling_gpt_neox.py): 4 layers,
              query_key_value holding q, k, v head by head, attention and MLP in parallel on two
              LayerNorms, RoPE on a quarter of each head, exact GELU; pruned with a layer removed and
@@ -120,6 +123,8 @@ def inv_freq(cfg, hd):
     kind, factor = rs.get("rope_type", rs.get("type")), rs["factor"]
     if kind == "linear":
         return inv / factor, None
+    if kind == "dynamic":  # _compute_dynamic_ntk_parameters at seq_len <= max_position_embeddings: the plain base
+        return inv, None
     old, lo, hi = rs["original_max_position_embeddings"], rs["low_freq_factor"], rs["high_freq_factor"]
     wavelen = 2 * np.pi / inv
     llama = np.where(wavelen > old / lo, inv / factor, inv)
@@ -288,6 +293,42 @@ def oracle_bloom_nll(cfg, t, ids, alibi=True, layout="per-head", embd_norm=True)
     return windows_nll(logits)
 
 
+IL2_NAMES = {"attention_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+             "attention.wo": "self_attn.o_proj", "feed_forward.w1": "mlp.gate_proj", "feed_forward.w3": "mlp.up_proj",
+             "feed_forward.w2": "mlp.down_proj"}
+
+
+def internlm2_wqkv(cfg, q, k, v, layout="grouped"):
+    """InternLM2's wqkv (weight or bias) from q, k, v: for each kv head h, the rows of its g query heads,
+    then of k_h, then of v_h (modeling_internlm2.py: rearrange "b q (h gs d) -> b q h gs d", gs = g + 2);
+    layout="stacked": q | k | v instead."""
+    nkv, hd = cfg["num_key_value_heads"], cfg["head_dim"]
+    g = cfg["num_attention_heads"] // nkv
+    if layout == "stacked":
+        return np.concatenate([q, k, v])
+    return np.concatenate([x for h in range(nkv) for x in (q[h * g * hd:(h + 1) * g * hd], k[h * hd:(h + 1) * hd],
+                                                           v[h * hd:(h + 1) * hd])])
+
+
+def internlm2_to_llama(cfg, t):
+    """An InternLM2 checkpoint's tensors under LLaMA's names, wqkv split as its remote code reads it."""
+    nkv, hd = cfg["num_key_value_heads"], cfg["head_dim"]
+    g = cfg["num_attention_heads"] // nkv
+    out = {"model.embed_tokens.weight": t["model.tok_embeddings.weight"], "model.norm.weight": t["model.norm.weight"],
+           "lm_head.weight": t["output.weight"]}
+    for k, v in t.items():
+        m = k.split(".")
+        if k.startswith("model.layers.") and ".wqkv." not in k:
+            p, rest = ".".join(m[:3]), ".".join(m[3:-1])
+            out[f"{p}.{IL2_NAMES[rest]}.{m[-1]}"] = v
+        elif ".wqkv." in k:
+            x = v.reshape(nkv, g + 2, hd, *v.shape[1:])
+            p = ".".join(m[:3])
+            for n, part in (("q", x[:, :g]), ("k", x[:, g]), ("v", x[:, g + 1])):
+                out[f"{p}.self_attn.{n}_proj.{m[-1]}"] = part.reshape(-1, *v.shape[1:])
+    return out
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -297,6 +338,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_phi_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt_neox":
         return oracle_neox_nll(cfg, t, ids)
+    if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
+        return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
         return oracle_bloom_nll(cfg, {k if k.startswith(("transformer.", "lm_head")) else "transformer." + k: v
                                       for k, v in t.items()}, ids)
@@ -994,6 +1037,50 @@ if pe:
     archive_is_export("bloom", arc, exp, ecfg, et)
 
 
+# ---- internlm2: LLaMA's block under InternLM's names, q, k, v fused kv head by kv head in wqkv (GQA 4/2 here, so
+# a group holds two query heads), dynamic NTK rope_scaling as the released configs have it; 3 layers -----------
+ipath, icfg, it = make("internlm2-llama", "llama", 4, 2, False, False, False, 18, qk_scale=QK, nl=3)
+ref = oracle_nll(icfg, it, ids)
+
+
+def internlm2_model(name, layout="grouped"):
+    t2 = {"model.tok_embeddings.weight": it["model.embed_tokens.weight"], "model.norm.weight": it["model.norm.weight"],
+          "output.weight": it["lm_head.weight"]}
+    for l in range(icfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        t2[p + "attention.wqkv.weight"] = internlm2_wqkv(icfg, *(it[p + f"self_attn.{x}_proj.weight"] for x in "qkv"),
+                                                         layout=layout)
+        for n, ln_ in IL2_NAMES.items():
+            t2[p + n + ".weight"] = it[p + ln_ + ".weight"]
+    c2 = {k: v for k, v in icfg.items() if k not in ("attention_bias", "mlp_bias")}
+    c2.update(model_type="internlm2", architectures=["InternLM2ForCausalLM"], bias=False,
+              rope_scaling={"type": "dynamic", "factor": 2.0},
+              auto_map={"AutoConfig": "configuration_internlm2.InternLM2Config",
+                        "AutoModelForCausalLM": "modeling_internlm2.InternLM2ForCausalLM"})
+    out, c2, t2 = write_model(name, c2, t2)
+    for f in ("configuration_internlm2.py", "modeling_internlm2.py"):  # stand-ins for the remote code
+        open(f"{out}/{f}", "w").write("# InternLM's remote code would be here\n")
+    return out, c2, t2
+
+
+i2path, i2cfg, i2t = internlm2_model("internlm2")
+got = comp_nll(i2path)
+check(got is not None and abs(got - ref) / ref < 1e-5 and abs(oracle_nll(i2cfg, i2t, ids) - ref) < 1e-12,
+      f"internlm2: mean NLL {got} vs the LLaMA oracle on the unfused tensors {ref:.8f} (wqkv group by group, GQA 4/2, "
+      f"dynamic rope_scaling)")
+nz = comp_nll(internlm2_model("internlm2-stacked", layout="stacked")[0])
+check(nz is not None and got is not None and abs(nz - got) / got > 5e-4,
+      f"internlm2: the same weights with wqkv stacked q | k | v give another loss ({nz} vs {got})")
+pe = prune_export(i2path, "internlm2", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    copied = sorted(f for f in os.listdir(exp) if f.endswith(".py"))
+    check(ecfg.get("num_hidden_layers") == 2 and copied == ["configuration_internlm2.py", "modeling_internlm2.py"],
+          f"internlm2 pruned (a layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, remote code "
+          f"{copied}")
+    archive_is_export("internlm2", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1086,7 +1173,7 @@ check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.s
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
 TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
-         "opt", "chatglm"]
+         "internlm2", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

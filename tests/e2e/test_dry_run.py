@@ -226,6 +226,13 @@ def main():
                  "layer_norm_epsilon": 1e-5, "apply_residual_connection_post_layernorm": False}
     bloom7b1 = {k: v for k, v in bloom560m.items() if k not in ("hidden_size", "n_head")} | {
         "n_embed": 4096, "num_attention_heads": 32, "n_layer": 30}
+    # InternLM2.5-7B (internlm/internlm2_5-7b-chat config.json): GQA 32/8 with q, k, v fused group by group in wqkv,
+    # dynamic NTK rope_scaling, untied
+    internlm25_7b = {"model_type": "internlm2", "hidden_size": 4096, "intermediate_size": 14336,
+                     "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 92544,
+                     "max_position_embeddings": 32768, "rms_norm_eps": 1e-5, "rope_theta": 1000000, "bias": False,
+                     "hidden_act": "silu", "rope_scaling": {"type": "dynamic", "factor": 2.0},
+                     "tie_word_embeddings": False}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -246,7 +253,8 @@ def main():
             ("Gemma-3-1B", gemma3_1b, 999885952),  # Hugging Face's safetensors total for google/gemma-3-1b-it
             ("Phi-2", phi2, 2779683840), ("Phi-1.5", phi15, 1418270720),  # Hugging Face's safetensors totals
             ("Pythia-70m", pythia70m, 70426624), ("Pythia-1.4b", pythia14b, 1414647808),  # GPTNeoXForCausalLM's
-            ("BLOOM-560m", bloom560m, 559214592), ("BLOOM-7b1", bloom7b1, 7069016064)):
+            ("BLOOM-560m", bloom560m, 559214592), ("BLOOM-7b1", bloom7b1, 7069016064),
+            ("InternLM2.5-7B", internlm25_7b, 7737708544)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
