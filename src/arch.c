@@ -633,11 +633,27 @@ const char *comp_act_name(comp_act_kind a)
   return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
+/* ACT2FN keys for the same function: gelu_new is 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), the
+ * tanh GELU gelu_pytorch_tanh computes */
+static const struct {
+  const char   *name;
+  comp_act_kind kind;
+} act_aliases[] = {{"gelu_new", COMP_ACT_GELU_TANH}};
+
 int comp_act_from_name(const char *name)
 {
   for (int a = COMP_ACT_SILU; a <= COMP_ACT_GELU_TANH; a++)
     if (strcmp(name, comp_act_name((comp_act_kind)a)) == 0) return a;
-  return strcmp(name, "gelu_new") == 0 ? COMP_ACT_GELU_TANH : -1; /* 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))) */
+  for (size_t i = 0; i < sizeof act_aliases / sizeof act_aliases[0]; i++)
+    if (strcmp(name, act_aliases[i].name) == 0) return (int)act_aliases[i].kind;
+  return -1;
+}
+
+void comp_act_names(comp_act_kind a, char *buf, size_t n)
+{
+  int used = snprintf(buf, n, "%s", comp_act_name(a));
+  for (size_t i = 0; i < sizeof act_aliases / sizeof act_aliases[0] && used >= 0 && (size_t)used < n; i++)
+    if (act_aliases[i].kind == a) used += snprintf(buf + used, n - (size_t)used, " or %s", act_aliases[i].name);
 }
 
 const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }

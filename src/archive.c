@@ -297,6 +297,12 @@ const char *const arc_vec_names[COMP_VEC_COUNT] = {[COMP_VEC_ATTN_NORM]      = "
                                                    [COMP_VEC_ATTN_POST_NORM] = "attn_post_norm_w",
                                                    [COMP_VEC_FFN_POST_NORM]  = "ffn_post_norm_w"};
 
+const char *const arc_wide_names[COMP_WIDE_VEC_COUNT] = {[COMP_WIDE_OUT_NORM]    = "out_norm_w",
+                                                         [COMP_WIDE_OUT_NORM_B]  = "out_norm_b",
+                                                         [COMP_WIDE_LM_HEAD_B]   = "lm_head_b",
+                                                         [COMP_WIDE_EMBD_NORM]   = "embd_norm_w",
+                                                         [COMP_WIDE_EMBD_NORM_B] = "embd_norm_b"};
+
 static bool role_expected(const comp_arch_desc *ad, comp_role r)
 {
   return ad->tensor[r] && ad->need[r] != COMP_NEED_ABSENT;
@@ -554,16 +560,13 @@ static comp_status reader_validate(arc_reader *r, bool allow_incomplete)
   if (!s) s = check_shape(g, where, "tok_embd", true, r->hp.n_vocab, r->hp.n_embd, NULL);
   if (!s && role_expected(ad, COMP_ROLE_POS_EMBD))
     s = check_shape(g, where, "pos_embd", true, r->hp.n_ctx + ad->pos_offset, r->hp.n_embd, NULL);
-  if (!s) s = check_shape(g, where, "out_norm_w", true, r->hp.n_embd, -1, NULL);
-  if (!s && role_expected(ad, COMP_ROLE_OUT_NORM_B))
-    s = check_shape(g, where, "out_norm_b", role_required(ad, COMP_ROLE_OUT_NORM_B), r->hp.n_embd, -1, NULL);
   if (!s && !r->hp.tied) s = check_shape(g, where, "lm_head", true, r->hp.n_vocab, r->hp.n_embd, NULL);
-  if (!s && role_expected(ad, COMP_ROLE_LM_HEAD_B))
-    s = check_shape(g, where, "lm_head_b", role_required(ad, COMP_ROLE_LM_HEAD_B), r->hp.n_vocab, -1, NULL);
-  if (!s && role_expected(ad, COMP_ROLE_EMBD_NORM))
-    s = check_shape(g, where, "embd_norm_w", role_required(ad, COMP_ROLE_EMBD_NORM), r->hp.n_embd, -1, NULL);
-  if (!s && role_expected(ad, COMP_ROLE_EMBD_NORM_B))
-    s = check_shape(g, where, "embd_norm_b", role_required(ad, COMP_ROLE_EMBD_NORM_B), r->hp.n_embd, -1, NULL);
+  for (int v = 0; !s && v < COMP_WIDE_VEC_COUNT; v++) { /* the final norm's weight, required everywhere, and the rest */
+    const comp_role wr = comp_wide_vec_role((comp_wide_vec)v);
+    if (role_expected(ad, wr))
+      s = check_shape(g, where, arc_wide_names[v], role_required(ad, wr), comp_wide_vec_len(&r->hp, (comp_wide_vec)v),
+                      -1, NULL);
+  }
   H5Gclose(g);
   if (s) return s;
 
@@ -652,13 +655,12 @@ comp_status arc_reader_globals(arc_reader *r, comp_model *m)
   comp_status s = read_global(r, g, "tok_embd", V * D, &m->tok_embd);
   if (!s && role_expected(ad, COMP_ROLE_POS_EMBD))
     s = read_global(r, g, "pos_embd", (r->hp.n_ctx + ad->pos_offset) * D, &m->pos_embd);
-  if (!s) s = read_global(r, g, "out_norm_w", D, &m->out_norm_w);
-  if (!s && H5Lexists(g, "out_norm_b", H5P_DEFAULT) > 0) s = read_global(r, g, "out_norm_b", D, &m->out_norm_b);
   if (!s && !r->hp.tied) s = read_global(r, g, "lm_head", V * D, &m->lm_head);
   if (!s && r->hp.tied) m->lm_head = m->tok_embd;
-  if (!s && H5Lexists(g, "lm_head_b", H5P_DEFAULT) > 0) s = read_global(r, g, "lm_head_b", V, &m->lm_head_b);
-  if (!s && H5Lexists(g, "embd_norm_w", H5P_DEFAULT) > 0) s = read_global(r, g, "embd_norm_w", D, &m->embd_norm_w);
-  if (!s && H5Lexists(g, "embd_norm_b", H5P_DEFAULT) > 0) s = read_global(r, g, "embd_norm_b", D, &m->embd_norm_b);
+  for (int v = 0; !s && v < COMP_WIDE_VEC_COUNT; v++) /* those the archive has (validated at open) */
+    if (H5Lexists(g, arc_wide_names[v], H5P_DEFAULT) > 0)
+      s = read_global(r, g, arc_wide_names[v], comp_wide_vec_len(&r->hp, (comp_wide_vec)v),
+                      comp_wide_vec_at(m, (comp_wide_vec)v));
   H5Gclose(g);
   return s;
 }

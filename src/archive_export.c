@@ -205,16 +205,14 @@ static comp_status export_plan(const arc_reader *r, const comp_model *m, exp_ten
   const comp_arch_desc *ad = comp_arch_get(r->hp.arch);
   const int64_t         V = r->hp.n_vocab, D = r->hp.n_embd;
   int                   n = 0;
-  exp_tensor           *t = calloc((size_t)(8 + r->n * (COMP_VEC_COUNT + 2 * COMP_DENSE_COUNT)), sizeof *t);
+  exp_tensor *t = calloc((size_t)(3 + COMP_WIDE_VEC_COUNT + r->n * (COMP_VEC_COUNT + 2 * COMP_DENSE_COUNT)), sizeof *t);
   COMP_CHECK(t, COMP_ERR_NOMEM, "out of memory");
   add_tensor(t, &n, ad, COMP_ROLE_TOK_EMBD, -1, V, D);
   if (m->pos_embd) add_tensor(t, &n, ad, COMP_ROLE_POS_EMBD, -1, r->hp.n_ctx + ad->pos_offset, D);
-  add_tensor(t, &n, ad, COMP_ROLE_OUT_NORM, -1, D, 0);
-  if (m->out_norm_b) add_tensor(t, &n, ad, COMP_ROLE_OUT_NORM_B, -1, D, 0);
+  for (int v = 0; v < COMP_WIDE_VEC_COUNT; v++)
+    if (comp_wide_vec_get(m, (comp_wide_vec)v))
+      add_tensor(t, &n, ad, comp_wide_vec_role((comp_wide_vec)v), -1, comp_wide_vec_len(&r->hp, (comp_wide_vec)v), 0);
   if (!r->hp.tied) add_tensor(t, &n, ad, COMP_ROLE_LM_HEAD, -1, V, D);
-  if (m->lm_head_b) add_tensor(t, &n, ad, COMP_ROLE_LM_HEAD_B, -1, V, 0);
-  if (m->embd_norm_w) add_tensor(t, &n, ad, COMP_ROLE_EMBD_NORM, -1, D, 0);
-  if (m->embd_norm_b) add_tensor(t, &n, ad, COMP_ROLE_EMBD_NORM_B, -1, D, 0);
   for (int l = 0; l < r->n; l++) {
     const arc_layer_info *li = &r->layers[l];
     for (int v = 0; v < COMP_VEC_COUNT; v++)
@@ -317,14 +315,9 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
     size_t            bytes = (size_t)(e->shape[0] * (e->ndim == 2 ? e->shape[1] : 1)) * 4;
     const float      *src   = NULL;
     if (e->layer < 0) {
-      src = e->role == COMP_ROLE_TOK_EMBD      ? m->tok_embd
-            : e->role == COMP_ROLE_POS_EMBD    ? m->pos_embd
-            : e->role == COMP_ROLE_OUT_NORM    ? m->out_norm_w
-            : e->role == COMP_ROLE_OUT_NORM_B  ? m->out_norm_b
-            : e->role == COMP_ROLE_LM_HEAD_B   ? m->lm_head_b
-            : e->role == COMP_ROLE_EMBD_NORM   ? m->embd_norm_w
-            : e->role == COMP_ROLE_EMBD_NORM_B ? m->embd_norm_b
-                                               : m->lm_head;
+      src = e->role == COMP_ROLE_TOK_EMBD ? m->tok_embd : e->role == COMP_ROLE_POS_EMBD ? m->pos_embd : m->lm_head;
+      for (int v = 0; v < COMP_WIDE_VEC_COUNT; v++) /* or one of the model-wide vectors */
+        if (e->role == comp_wide_vec_role((comp_wide_vec)v)) src = comp_wide_vec_get(m, (comp_wide_vec)v);
     } else {
       if (!ly || ly->index != e->layer) {
         comp_model_layer_put(m, &ly);

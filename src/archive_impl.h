@@ -54,6 +54,8 @@ comp_arch arc_arch_from_name(const char *name);
 
 /* Dataset names of a layer's vectors under /layers/NNN ("attn_norm_w", ..., "q_norm_w"). */
 extern const char *const arc_vec_names[COMP_VEC_COUNT];
+/* /model's dataset of each model-wide vector (comp_wide_vec) */
+extern const char *const arc_wide_names[COMP_WIDE_VEC_COUNT];
 
 typedef struct arc_dense_info {
   bool    present, has_b;

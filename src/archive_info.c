@@ -161,10 +161,9 @@ comp_status comp_archive_describe(const char *path, struct cJSON **out)
     cJSON *ma = (snprintf(where, sizeof where, "%s:/model", path), arc_attrs_json(mg, where));
     cJSON_AddItemToObject(j, "model", ma ? ma : cJSON_CreateObject());
     if (H5Lexists(mg, "pos_embd", H5P_DEFAULT) > 0) wide += (r->hp.n_ctx + ad->pos_offset) * D;
-    if (H5Lexists(mg, "out_norm_b", H5P_DEFAULT) > 0) wide += D;
     if (H5Lexists(mg, "lm_head", H5P_DEFAULT) > 0) wide += V * D;
-    if (H5Lexists(mg, "lm_head_b", H5P_DEFAULT) > 0) wide += V;
-    for (int i = 0; i < 2; i++) wide += H5Lexists(mg, i ? "embd_norm_b" : "embd_norm_w", H5P_DEFAULT) > 0 ? D : 0;
+    for (int v = COMP_WIDE_OUT_NORM_B; v < COMP_WIDE_VEC_COUNT; v++) /* out_norm_w is in V * D + D */
+      wide += H5Lexists(mg, arc_wide_names[v], H5P_DEFAULT) > 0 ? comp_wide_vec_len(&r->hp, (comp_wide_vec)v) : 0;
     H5Gclose(mg);
   }
   int64_t stored = wide, full_layer = 0;

@@ -353,24 +353,27 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s && hp.attn_scalar > 0) s = arc_attr_put_f64(g, where, "attn_scalar", arc_float_clean(hp.attn_scalar));
   if (!s && hp.rope_theta_local > 0) /* Gemma-3: the windowed layers' RoPE base */
     s = arc_attr_put_f64(g, where, "rope_theta_local", arc_float_clean(hp.rope_theta_local));
-  /* which model-wide tensors exist is rank 0's view too */
-  int has[6] = {src->pos_embd != NULL,  src->out_norm_b != NULL,  !hp.tied,
-                src->lm_head_b != NULL, src->embd_norm_w != NULL, src->embd_norm_b != NULL};
-  MPI_Bcast(has, 6, MPI_INT, 0, a->comm);
-  const struct {
+  /* which model-wide tensors exist is rank 0's view too: the positions, an untied head, each vector */
+  enum { NW = COMP_WIDE_VEC_COUNT };
+  int has[2 + NW] = {src->pos_embd != NULL, !hp.tied};
+  for (int v = 0; v < NW; v++) has[2 + v] = comp_wide_vec_get(src, (comp_wide_vec)v) != NULL;
+  MPI_Bcast(has, 2 + NW, MPI_INT, 0, a->comm);
+  struct global_dset {
     const char  *name;
     bool         present;
     int64_t      rows, cols;
     const float *data; /* NULL: the (V, D) tensor of role streamed from src (comp_model_wide_rows) */
     comp_role    role;
-  } t[] = {{"tok_embd", true, V, D, NULL, COMP_ROLE_TOK_EMBD},
-           {"pos_embd", has[0], hp.n_ctx + ad->pos_offset, D, src->pos_embd, COMP_ROLE_POS_EMBD},
-           {"out_norm_w", true, D, 0, src->out_norm_w, COMP_ROLE_OUT_NORM},
-           {"out_norm_b", has[1], D, 0, src->out_norm_b, COMP_ROLE_OUT_NORM_B},
-           {"lm_head", has[2], V, D, NULL, COMP_ROLE_LM_HEAD},
-           {"lm_head_b", has[3], V, 0, src->lm_head_b, COMP_ROLE_LM_HEAD_B},
-           {"embd_norm_w", has[4], D, 0, src->embd_norm_w, COMP_ROLE_EMBD_NORM},
-           {"embd_norm_b", has[5], D, 0, src->embd_norm_b, COMP_ROLE_EMBD_NORM_B}};
+  } t[3 + NW] = {{"tok_embd", true, V, D, NULL, COMP_ROLE_TOK_EMBD},
+                 {"pos_embd", has[0], hp.n_ctx + ad->pos_offset, D, src->pos_embd, COMP_ROLE_POS_EMBD},
+                 {"lm_head", has[1], V, D, NULL, COMP_ROLE_LM_HEAD}};
+  for (int v = 0; v < NW; v++)
+    t[3 + v] = (struct global_dset){arc_wide_names[v],
+                                    has[2 + v],
+                                    comp_wide_vec_len(&hp, (comp_wide_vec)v),
+                                    0,
+                                    comp_wide_vec_get(src, (comp_wide_vec)v),
+                                    comp_wide_vec_role((comp_wide_vec)v)};
   for (size_t i = 0; !s && i < sizeof t / sizeof t[0]; i++) {
     if (!t[i].present) continue;
     int64_t dims[2] = {t[i].rows, t[i].cols};

@@ -121,32 +121,33 @@ comp_status comp_fwd_ws_create(const comp_hparams *hp, int64_t max_tok, int64_t 
   dmax               = dmax > F ? dmax : F;
   comp_fwd_ws *w     = calloc(1, sizeof *w);
   COMP_CHECK(w, COMP_ERR_NOMEM, "out of memory");
-  w->max_tok = max_tok;
-  w->max_seq = max_seq;
-  w->h       = malloc((size_t)(max_tok * D) * sizeof(float));
-  w->q       = malloc((size_t)(max_tok * Hd) * sizeof(float));
-  w->k       = malloc((size_t)(max_tok * KVd) * sizeof(float));
-  w->v       = malloc((size_t)(max_tok * KVd) * sizeof(float));
-  w->att     = malloc((size_t)(max_tok * Hd) * sizeof(float));
-  w->s       = malloc((size_t)(max_seq * max_seq) * sizeof(float));
-  w->f1      = malloc((size_t)(max_tok * F) * sizeof(float));
-  w->f2      = malloc((size_t)(max_tok * F) * sizeof(float));
-  w->o       = malloc((size_t)(max_tok * D) * sizeof(float));
-  w->gather  = malloc((size_t)(max_tok * dmax) * sizeof(float));
-  w->rcos    = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
-  w->rsin    = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
-  if (hp->rope != COMP_ROPE_NONE && hp->rope_theta_local > 0) {
+  w->max_tok       = max_tok;
+  w->max_seq       = max_seq;
+  w->h             = malloc((size_t)(max_tok * D) * sizeof(float));
+  w->q             = malloc((size_t)(max_tok * Hd) * sizeof(float));
+  w->k             = malloc((size_t)(max_tok * KVd) * sizeof(float));
+  w->v             = malloc((size_t)(max_tok * KVd) * sizeof(float));
+  w->att           = malloc((size_t)(max_tok * Hd) * sizeof(float));
+  w->s             = malloc((size_t)(max_seq * max_seq) * sizeof(float));
+  w->f1            = malloc((size_t)(max_tok * F) * sizeof(float));
+  w->f2            = malloc((size_t)(max_tok * F) * sizeof(float));
+  w->o             = malloc((size_t)(max_tok * D) * sizeof(float));
+  w->gather        = malloc((size_t)(max_tok * dmax) * sizeof(float));
+  w->rcos          = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+  w->rsin          = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
+  const bool local = hp->rope != COMP_ROPE_NONE && hp->rope_theta_local > 0; /* Gemma-3's second tables */
+  if (local) {
     w->lcos = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
     w->lsin = malloc((size_t)(max_seq * (hp->head_dim / 2 + 1)) * sizeof(float));
   }
   if (!w->h || !w->q || !w->k || !w->v || !w->att || !w->s || !w->f1 || !w->f2 || !w->o || !w->gather || !w->rcos ||
-      !w->rsin || (hp->rope != COMP_ROPE_NONE && hp->rope_theta_local > 0 && (!w->lcos || !w->lsin))) {
+      !w->rsin || (local && (!w->lcos || !w->lsin))) {
     comp_fwd_ws_destroy(&w);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory for forward scratch (%lld tokens)", (long long)max_tok);
   }
   w->rope_T = max_seq;
   rope_tables(hp, w, max_seq);
-  if (w->lcos) rope_tables_local(hp, w);
+  if (local) rope_tables_local(hp, w);
   if (comp_arch_get(hp->arch)->alibi && !(w->alibi = alibi_slopes(hp->n_head))) {
     comp_fwd_ws_destroy(&w);
     return comp_error_set(COMP_ERR_NOMEM, "out of memory");

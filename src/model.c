@@ -545,11 +545,12 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
     goto out;
   }
   if ((s = parse_rope_scaling(cfg, path, d, hp))) goto out;
-  const char *act  = k->act ? cfg_str(cfg, k->act) : NULL;
-  const char *want = comp_act_name(d->act);
+  const char *act = k->act ? cfg_str(cfg, k->act) : NULL;
   if (act && comp_act_from_name(act) != (int)d->act) {
-    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation %s \"%s\" is not supported for %s (expected %s%s)", path,
-                       k->act, act, d->name, want, d->act == COMP_ACT_GELU_TANH ? " or gelu_new" : "");
+    char want[128];
+    comp_act_names(d->act, want, sizeof want);
+    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: activation %s \"%s\" is not supported for %s (expected %s)", path,
+                       k->act, act, d->name, want);
     goto out;
   }
   if (a == COMP_ARCH_OPT) {
@@ -930,13 +931,11 @@ comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_mod
   const bool resident = wide == COMP_WIDE_RESIDENT;
   if ((resident && (s = read_role(m, COMP_ROLE_TOK_EMBD, -1, &m->tok_embd))) ||
       (s = read_role(m, COMP_ROLE_POS_EMBD, -1, &m->pos_embd)) ||
-      (s = read_role(m, COMP_ROLE_OUT_NORM, -1, &m->out_norm_w)) ||
-      (s = read_role(m, COMP_ROLE_OUT_NORM_B, -1, &m->out_norm_b)) ||
-      (resident && (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head))) ||
-      (s = read_role(m, COMP_ROLE_LM_HEAD_B, -1, &m->lm_head_b)) ||
-      (s = read_role(m, COMP_ROLE_EMBD_NORM, -1, &m->embd_norm_w)) ||
-      (s = read_role(m, COMP_ROLE_EMBD_NORM_B, -1, &m->embd_norm_b)))
+      (resident && (s = read_role(m, COMP_ROLE_LM_HEAD, -1, &m->lm_head))))
     goto fail;
+  for (int v = 0; v < COMP_WIDE_VEC_COUNT && !s; v++)
+    s = read_role(m, comp_wide_vec_role((comp_wide_vec)v), -1, comp_wide_vec_at(m, (comp_wide_vec)v));
+  if (s) goto fail;
   if (m->hp.tied) m->lm_head = m->tok_embd;
   *out = m;
   return COMP_OK;
@@ -1009,6 +1008,44 @@ float **comp_layer_vec_at(comp_layer *ly, comp_layer_vec v)
   }
 }
 
+comp_role comp_wide_vec_role(comp_wide_vec v)
+{
+  static const comp_role r[COMP_WIDE_VEC_COUNT] = {[COMP_WIDE_OUT_NORM]    = COMP_ROLE_OUT_NORM,
+                                                   [COMP_WIDE_OUT_NORM_B]  = COMP_ROLE_OUT_NORM_B,
+                                                   [COMP_WIDE_LM_HEAD_B]   = COMP_ROLE_LM_HEAD_B,
+                                                   [COMP_WIDE_EMBD_NORM]   = COMP_ROLE_EMBD_NORM,
+                                                   [COMP_WIDE_EMBD_NORM_B] = COMP_ROLE_EMBD_NORM_B};
+  return r[v];
+}
+
+int64_t comp_wide_vec_len(const comp_hparams *hp, comp_wide_vec v)
+{
+  int64_t sh[2] = {0, 0};
+  role_shape(hp, 0, comp_wide_vec_role(v), sh); /* one-dimensional: (D) or (V) */
+  return sh[0];
+}
+
+float **comp_wide_vec_at(comp_model *m, comp_wide_vec v)
+{
+  switch (v) {
+  case COMP_WIDE_OUT_NORM:
+    return &m->out_norm_w;
+  case COMP_WIDE_OUT_NORM_B:
+    return &m->out_norm_b;
+  case COMP_WIDE_LM_HEAD_B:
+    return &m->lm_head_b;
+  case COMP_WIDE_EMBD_NORM:
+    return &m->embd_norm_w;
+  default:
+    return &m->embd_norm_b;
+  }
+}
+
+const float *comp_wide_vec_get(const comp_model *m, comp_wide_vec v)
+{
+  return *comp_wide_vec_at((comp_model *)m, v); /* read only */
+}
+
 const float *comp_layer_vec_get(const comp_layer *ly, comp_layer_vec v)
 {
   return *comp_layer_vec_at((comp_layer *)ly, v); /* read only */
@@ -1042,11 +1079,7 @@ void comp_model_destroy(comp_model **mp)
   if (m->lm_head != m->tok_embd) free(m->lm_head);
   free(m->tok_embd);
   free(m->pos_embd);
-  free(m->out_norm_w);
-  free(m->out_norm_b);
-  free(m->lm_head_b);
-  free(m->embd_norm_w);
-  free(m->embd_norm_b);
+  for (int v = 0; v < COMP_WIDE_VEC_COUNT; v++) free(*comp_wide_vec_at(m, (comp_wide_vec)v));
   comp_wstore_destroy(&m->ws);
   if (m->reader.destroy) m->reader.destroy(m->reader.ctx);
   free(m->src_path);
@@ -1149,9 +1182,10 @@ int64_t comp_model_n_params(const comp_model *m)
   int64_t n = 0;
   if (m->reader.get) { /* no weight store: count the model-wide tensors that were loaded */
     const int64_t V = m->hp.n_vocab, D = m->hp.n_embd;
-    n += V * D + (m->pos_embd ? (m->hp.n_ctx + m->arch->pos_offset) * D : 0) + (m->out_norm_w ? D : 0) +
-         (m->out_norm_b ? D : 0) + (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0) + (m->lm_head_b ? V : 0) +
-         (m->embd_norm_w ? D : 0) + (m->embd_norm_b ? D : 0);
+    n += V * D + (m->pos_embd ? (m->hp.n_ctx + m->arch->pos_offset) * D : 0) +
+         (m->lm_head && m->lm_head != m->tok_embd ? V * D : 0);
+    for (int v = 0; v < COMP_WIDE_VEC_COUNT; v++)
+      n += comp_wide_vec_get(m, (comp_wide_vec)v) ? comp_wide_vec_len(&m->hp, (comp_wide_vec)v) : 0;
   }
   for (int r = 0; !m->reader.get && r < COMP_ROLE_FIRST_LAYER; r++) {
     comp_wtensor t;

@@ -2,6 +2,7 @@
 #include "comp/prune.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,35 +438,42 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
  * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention windows
  * (each layer's, hashed, when they differ), Gemma-2's caps and query scale, Gemma-3's local base, a
  * parallel block. */
+/* buf[*k...] += the formatted text (nothing once buf is full) */
+static void key_add(char *buf, size_t n, int *k, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  if (*k >= 0 && (size_t)*k < n) *k += vsnprintf(buf + *k, n - (size_t)*k, fmt, ap);
+  va_end(ap);
+}
+
 static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
 {
   const comp_hparams      *hp = &m->hp;
   const comp_rope_scaling *rs = &hp->rope_scaling;
-  int k = snprintf(buf, n, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld window %lld",
-                   (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
-                   rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
-                   (long long)hp->sliding_window);
-  if (hp->parallel && k > 0 && (size_t)k < n) k += snprintf(buf + k, n - (size_t)k, " parallel");       /* Phi, NeoX */
+  int                      k  = 0;
+  key_add(buf, n, &k, "norm_eps %.9g rope %d theta %.9g dims %lld scaling %d %.17g %.17g %.17g %lld window %lld",
+          (double)hp->norm_eps, (int)hp->rope, (double)hp->rope_theta, (long long)hp->rope_dim, (int)rs->kind,
+          rs->factor, rs->low_freq_factor, rs->high_freq_factor, (long long)rs->original_ctx,
+          (long long)hp->sliding_window);
+  if (hp->parallel) key_add(buf, n, &k, " parallel");                                                   /* Phi, NeoX */
   if (hp->attn_softcap > 0 || hp->final_softcap > 0 || hp->attn_scalar > 0 || hp->rope_theta_local > 0) /* Gemma */
-    if (k > 0 && (size_t)k < n)
-      k += snprintf(buf + k, n - (size_t)k, " softcap %.9g %.9g scalar %.9g local theta %.9g", (double)hp->attn_softcap,
-                    (double)hp->final_softcap, (double)hp->attn_scalar, (double)hp->rope_theta_local);
-  if (m->layer_window && k > 0 && (size_t)k < n) { /* each layer's window */
-    char        wins[65];
-    comp_sha256 c;
+    key_add(buf, n, &k, " softcap %.9g %.9g scalar %.9g local theta %.9g", (double)hp->attn_softcap,
+            (double)hp->final_softcap, (double)hp->attn_scalar, (double)hp->rope_theta_local);
+  char        hex[65];
+  comp_sha256 c;
+  if (m->layer_window) { /* each layer's window, hashed */
     comp_sha256_init(&c);
     comp_sha256_update(&c, m->layer_window, sizeof(int64_t) * (size_t)hp->n_layer);
-    comp_sha256_final(&c, wins);
-    k += snprintf(buf + k, n - (size_t)k, " windows %s", wins);
+    comp_sha256_final(&c, hex);
+    key_add(buf, n, &k, " windows %s", hex);
   }
-  if (rs->kind == COMP_ROPE_SCALING_LONGROPE && k > 0 && (size_t)k < n) { /* its factor lists, hashed */
-    char        lists[65];
-    comp_sha256 c;
+  if (rs->kind == COMP_ROPE_SCALING_LONGROPE) { /* its factor lists, hashed */
     comp_sha256_init(&c);
     comp_sha256_update(&c, rs->short_factor, sizeof(double) * (size_t)rs->n_pairs);
     comp_sha256_update(&c, rs->long_factor, sizeof(double) * (size_t)rs->n_pairs);
-    comp_sha256_final(&c, lists);
-    snprintf(buf + k, n - (size_t)k, " attention %.17g lists %s", rs->attention_factor, lists);
+    comp_sha256_final(&c, hex);
+    key_add(buf, n, &k, " attention %.17g lists %s", rs->attention_factor, hex);
   }
 }
 

@@ -94,6 +94,8 @@ typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU, COMP_A
 const char *comp_act_name(comp_act_kind a);
 /* The kind of an ACT2FN key: those names, and "gelu_new" (the same tanh approximation, Phi-2's); -1: another. */
 int comp_act_from_name(const char *name);
+/* Every name comp_act_from_name takes for kind a, " or "-separated, into buf (n bytes). */
+void comp_act_names(comp_act_kind a, char *buf, size_t n);
 typedef enum comp_ffn_kind { COMP_FFN_GATED, COMP_FFN_PLAIN } comp_ffn_kind; /* act(gate)*up | act(up) */
 typedef enum comp_rope_kind {
   COMP_ROPE_NONE,       /* learned absolute positions instead                              */

@@ -126,6 +126,20 @@ int64_t      comp_layer_vec_len(const comp_hparams *hp, comp_layer_vec v);
 float      **comp_layer_vec_at(comp_layer *ly, comp_layer_vec v);
 const float *comp_layer_vec_get(const comp_layer *ly, comp_layer_vec v); /* NULL: the layer has none */
 
+/* The model-wide vectors (the final norm's weight and bias, the head's bias, the embedding norm's
+ * weight and bias), in a fixed order: their role and length (n_embd, or n_vocab for the head's bias),
+ * and where a model holds each one (NULL: the model has none). */
+typedef enum comp_wide_vec {
+  COMP_WIDE_OUT_NORM,
+  COMP_WIDE_OUT_NORM_B,
+  COMP_WIDE_LM_HEAD_B,
+  COMP_WIDE_EMBD_NORM,
+  COMP_WIDE_EMBD_NORM_B,
+  COMP_WIDE_VEC_COUNT
+} comp_wide_vec;
+comp_role comp_wide_vec_role(comp_wide_vec v);
+int64_t   comp_wide_vec_len(const comp_hparams *hp, comp_wide_vec v);
+
 /* Where decoder layers come from when they are not in a weight store: a reader installed by another
  * module (the archive reader, comp/archive.h). get returns a new layer owned by the caller;
  * n_params counts the floats stored for layer l; destroy releases ctx. */
@@ -199,6 +213,9 @@ const comp_wtensor *comp_model_find_tensor(const comp_model *m, const char *name
 
 /* The attention window of layer l (comp_layer.window): keys i-W < j <= i for query i, 0 for all. */
 int64_t comp_model_layer_window(const comp_model *m, int l);
+
+float      **comp_wide_vec_at(comp_model *m, comp_wide_vec v);
+const float *comp_wide_vec_get(const comp_model *m, comp_wide_vec v); /* NULL: the model has none */
 
 /* Fetch decoder layer l (read from disk unless cached). Release with comp_model_layer_put. */
 comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out);
