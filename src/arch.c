@@ -109,22 +109,22 @@
   LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,                                     \
                                   [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED
 
-/* The parallel LayerNorm block the phi and gpt_neox rows share: LayerNorms with biases (eps 1e-5), a
- * plain MLP with activation act, rotate_half RoPE with base 10000 on the first frac of each head, HF
- * rope_scaling, attention and MLP adding to the residual together; and what it needs: every tensor
- * but the attention's biases (attn_b) and the head (absent when tied) */
+/* The parallel LayerNorm block the phi, gpt_neox and falcon rows share: LayerNorms with biases (eps
+ * 1e-5), a plain MLP with activation act, rotate_half RoPE with base 10000 on the first frac of each
+ * head, HF rope_scaling, attention and MLP adding to the residual together; and what it needs: every
+ * tensor but the attention's biases (attn_b), the MLP's (mlp_b) and the head (absent when tied) */
 #define LN_PLAIN_BLOCK(act_, frac)                                                                                     \
   .norm = COMP_NORM_LAYER, .act = act_, .ffn = COMP_FFN_PLAIN, .rope = COMP_ROPE_HALF, .norm_eps = 1e-5f,              \
   .rope_theta = 10000.0f, .rope_fraction = frac, .parallel = true, .rope_scaling = true
-#define LN_PLAIN_NEED(attn_b)                                                                                          \
+#define LN_PLAIN_NEED(attn_b, mlp_b)                                                                                   \
   [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                                \
   [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_LM_HEAD] = COMP_NEED_OPTIONAL,                               \
   [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED,                            \
   [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,                                    \
   [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_Q_B] = attn_b,   \
   [COMP_ROLE_ATTN_K_B] = attn_b, [COMP_ROLE_ATTN_V_B] = attn_b, [COMP_ROLE_ATTN_OUT_B] = attn_b,                       \
-  [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP_B] = COMP_NEED_REQUIRED,                                  \
-  [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_REQUIRED
+  [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP_B] = mlp_b, [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED,    \
+  [COMP_ROLE_FFN_DOWN_B] = mlp_b
 
 /* q, k and v in one tensor (and their biases in another), kv head by kv head (GPT-NeoX, BLOOM, InternLM2) */
 #define PER_HEAD_QKV                                                                                                   \
@@ -327,7 +327,7 @@ static const comp_arch_desc arch_phi = {
                [COMP_ROLE_FFN_UP_B]    = "model.layers.%d.mlp.fc1.bias",
                [COMP_ROLE_FFN_DOWN]    = "model.layers.%d.mlp.fc2.weight",
                [COMP_ROLE_FFN_DOWN_B]  = "model.layers.%d.mlp.fc2.bias"},
-    .need   = {LN_PLAIN_NEED(COMP_NEED_REQUIRED), [COMP_ROLE_LM_HEAD_B] = COMP_NEED_REQUIRED},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_LM_HEAD_B] = COMP_NEED_REQUIRED},
 };
 
 static const comp_arch_desc arch_gpt_neox = {
@@ -366,7 +366,7 @@ static const comp_arch_desc arch_gpt_neox = {
                [COMP_ROLE_FFN_UP_B]    = "gpt_neox.layers.%d.mlp.dense_h_to_4h.bias",
                [COMP_ROLE_FFN_DOWN]    = "gpt_neox.layers.%d.mlp.dense_4h_to_h.weight",
                [COMP_ROLE_FFN_DOWN_B]  = "gpt_neox.layers.%d.mlp.dense_4h_to_h.bias"},
-    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_REQUIRED), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
                [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
     .fused  = {PER_HEAD_QKV},
 };
@@ -420,7 +420,7 @@ static const comp_arch_desc arch_bloom = {
                       [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.dense_h_to_4h.bias",
                       [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.dense_4h_to_h.weight",
                       [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.dense_4h_to_h.bias"},
-    .need          = {LN_PLAIN_NEED(COMP_NEED_REQUIRED), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+    .need          = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
                       [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_EMBD_NORM] = COMP_NEED_REQUIRED,
                       [COMP_ROLE_EMBD_NORM_B] = COMP_NEED_REQUIRED},
     .fused         = {PER_HEAD_QKV},
@@ -456,6 +456,93 @@ static const comp_arch_desc arch_internlm2 = {
                  [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.feed_forward.w2.weight"},
     .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
     .fused    = {PER_HEAD_QKV},
+};
+
+/* transformers' modeling_falcon.py (FalconForCausalLM): three decoders behind one model_type, each a row
+ * picked by the config's new_decoder_architecture and num_ln_in_parallel_attn. All have LayerNorms with
+ * biases (layer_norm_epsilon), attention and MLP adding to the residual together (parallel_attn),
+ * query_key_value holding q, k and v kv head by kv head (each group's query heads, then its k and v;
+ * with one kv head that is q | k | v), rotate_half RoPE on the whole head with base rope_theta and HF
+ * rope_scaling, dense_h_to_4h -> activation (exact GELU) -> dense_4h_to_h, ffn_hidden_size wide (4 *
+ * hidden when absent), biases on every dense when config.bias, a tied head unless the config unties it,
+ * max_position_embeddings 2048 when absent. ALiBi (Falcon-RW) and the sequential block
+ * (parallel_attn false) are not implemented. */
+#define FALCON_BLOCK                                                                                                   \
+  LN_PLAIN_BLOCK(COMP_ACT_GELU, 0.0f),                                                                                 \
+      .ff_mult = 4, .n_ctx = 2048, .tie_default = true, .base_prefix = "transformer.",                                 \
+      .rules  = {{"alibi", COMP_CFG_FALSE, false}, {"parallel_attn", COMP_CFG_TRUE, true}},                            \
+      .opt_on = {{"bias",                                                                                              \
+                  false,                                                                                               \
+                  6,                                                                                                   \
+                  {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B,                   \
+                   COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},                                                        \
+      .fused  = {PER_HEAD_QKV}
+/* FalconConfig's keys (n_embed, n_layer and n_head in configs written before transformers 4.33);
+ * kv: the key of the kv heads, NULL where the row fixes them */
+#define FALCON_CFG(kv)                                                                                                 \
+  {                                                                                                                    \
+    .n_embd = "hidden_size|n_embed", .n_layer = "num_hidden_layers|n_layer", .n_head = "num_attention_heads|n_head",   \
+    .n_head_kv = kv, .n_ff = "ffn_hidden_size", .n_vocab = "vocab_size", .n_ctx = "max_position_embeddings",           \
+    .norm_eps = "layer_norm_epsilon", .rope_theta = "rope_theta", .tie_embd = "tie_word_embeddings",                   \
+    .act = "activation"                                                                                                \
+  }
+/* Falcon's tensors but the MLP's LayerNorm (a row with none: the MLP reads the attention's); attn_norm:
+ * the LayerNorm before the attention */
+#define FALCON_TENSORS(attn_norm)                                                                                      \
+  [COMP_ROLE_TOK_EMBD] = "transformer.word_embeddings.weight", [COMP_ROLE_OUT_NORM] = "transformer.ln_f.weight",       \
+  [COMP_ROLE_OUT_NORM_B] = "transformer.ln_f.bias", [COMP_ROLE_LM_HEAD] = "lm_head.weight",                            \
+  [COMP_ROLE_ATTN_NORM]   = "transformer.h.%d." attn_norm ".weight",                                                   \
+  [COMP_ROLE_ATTN_NORM_B] = "transformer.h.%d." attn_norm ".bias",                                                     \
+  [COMP_ROLE_ATTN_Q]      = "transformer.h.%d.self_attention.query_key_value.weight",                                  \
+  [COMP_ROLE_ATTN_K]      = "transformer.h.%d.self_attention.query_key_value.weight",                                  \
+  [COMP_ROLE_ATTN_V]      = "transformer.h.%d.self_attention.query_key_value.weight",                                  \
+  [COMP_ROLE_ATTN_Q_B]    = "transformer.h.%d.self_attention.query_key_value.bias",                                    \
+  [COMP_ROLE_ATTN_K_B]    = "transformer.h.%d.self_attention.query_key_value.bias",                                    \
+  [COMP_ROLE_ATTN_V_B]    = "transformer.h.%d.self_attention.query_key_value.bias",                                    \
+  [COMP_ROLE_ATTN_OUT]    = "transformer.h.%d.self_attention.dense.weight",                                            \
+  [COMP_ROLE_ATTN_OUT_B]  = "transformer.h.%d.self_attention.dense.bias",                                              \
+  [COMP_ROLE_FFN_UP]      = "transformer.h.%d.mlp.dense_h_to_4h.weight",                                               \
+  [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.dense_h_to_4h.bias",                                                 \
+  [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.dense_4h_to_h.weight",                                               \
+  [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.dense_4h_to_h.bias"
+
+static const comp_arch_desc arch_falcon = {
+    /* Falcon-7B (new_decoder_architecture false, multi_query): one input_layernorm whose output both the
+     * attention and the MLP read; one kv head shared by every query head (query_key_value = q | k | v) */
+    .name          = "falcon",
+    .hf_model_type = {"falcon", NULL},
+    .select        = {{"new_decoder_architecture", COMP_CFG_FALSE, false}, {"multi_query", COMP_CFG_TRUE, true}},
+    FALCON_BLOCK,
+    .n_head_kv = 1,
+    .cfg       = FALCON_CFG(NULL),
+    .tensor    = {FALCON_TENSORS("input_layernorm")},
+    .need      = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_falcon_new = {
+    /* Falcon-40B and -180B (new_decoder_architecture, num_ln_in_parallel_attn 2 or absent): num_kv_heads
+     * kv heads, the attention reading ln_attn(x) and the MLP ln_mlp(x) */
+    .name          = "falcon_new",
+    .hf_model_type = {"falcon", NULL},
+    .select = {{"new_decoder_architecture", COMP_CFG_TRUE, false}, {"num_ln_in_parallel_attn", COMP_CFG_INT, true, 2}},
+    FALCON_BLOCK,
+    .cfg    = FALCON_CFG("num_kv_heads|n_head_kv"),
+    .tensor = {FALCON_TENSORS("ln_attn"), [COMP_ROLE_FFN_NORM] = "transformer.h.%d.ln_mlp.weight",
+               [COMP_ROLE_FFN_NORM_B] = "transformer.h.%d.ln_mlp.bias"},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+               [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+};
+
+static const comp_arch_desc arch_falcon_new_1ln = {
+    /* Falcon2-11B (new_decoder_architecture, num_ln_in_parallel_attn 1): num_kv_heads kv heads, one
+     * input_layernorm for both */
+    .name          = "falcon_new_1ln",
+    .hf_model_type = {"falcon", NULL},
+    .select = {{"new_decoder_architecture", COMP_CFG_TRUE, false}, {"num_ln_in_parallel_attn", COMP_CFG_INT, false, 1}},
+    FALCON_BLOCK,
+    .cfg    = FALCON_CFG("num_kv_heads|n_head_kv"),
+    .tensor = {FALCON_TENSORS("input_layernorm")},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL)},
 };
 
 static const comp_arch_desc arch_opt = {
@@ -617,11 +704,15 @@ static const comp_arch_desc arch_chatglm = {
 
 /* one row per family, indexed by comp_arch */
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
-    [COMP_ARCH_LLAMA] = &arch_llama,       [COMP_ARCH_QWEN2] = &arch_qwen2,     [COMP_ARCH_QWEN3] = &arch_qwen3,
-    [COMP_ARCH_OPT] = &arch_opt,           [COMP_ARCH_LLAMA2C] = &arch_llama2c, [COMP_ARCH_CHATGLM] = &arch_chatglm,
-    [COMP_ARCH_MISTRAL] = &arch_mistral,   [COMP_ARCH_PHI3] = &arch_phi3,       [COMP_ARCH_GEMMA] = &arch_gemma,
-    [COMP_ARCH_GEMMA2] = &arch_gemma2,     [COMP_ARCH_GEMMA3] = &arch_gemma3,   [COMP_ARCH_PHI] = &arch_phi,
-    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox, [COMP_ARCH_BLOOM] = &arch_bloom,     [COMP_ARCH_INTERNLM2] = &arch_internlm2,
+    [COMP_ARCH_LLAMA] = &arch_llama,           [COMP_ARCH_QWEN2] = &arch_qwen2,
+    [COMP_ARCH_QWEN3] = &arch_qwen3,           [COMP_ARCH_OPT] = &arch_opt,
+    [COMP_ARCH_LLAMA2C] = &arch_llama2c,       [COMP_ARCH_CHATGLM] = &arch_chatglm,
+    [COMP_ARCH_MISTRAL] = &arch_mistral,       [COMP_ARCH_PHI3] = &arch_phi3,
+    [COMP_ARCH_GEMMA] = &arch_gemma,           [COMP_ARCH_GEMMA2] = &arch_gemma2,
+    [COMP_ARCH_GEMMA3] = &arch_gemma3,         [COMP_ARCH_PHI] = &arch_phi,
+    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox,     [COMP_ARCH_BLOOM] = &arch_bloom,
+    [COMP_ARCH_INTERNLM2] = &arch_internlm2,   [COMP_ARCH_FALCON] = &arch_falcon,
+    [COMP_ARCH_FALCON_NEW] = &arch_falcon_new, [COMP_ARCH_FALCON_NEW_1LN] = &arch_falcon_new_1ln,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -658,11 +749,17 @@ void comp_act_names(comp_act_kind a, char *buf, size_t n)
 
 const comp_arch_desc *comp_arch_get(comp_arch a) { return a < COMP_ARCH_COUNT ? arch_table[a] : NULL; }
 
-comp_arch comp_arch_from_hf(const char *model_type)
+static bool row_has_type(const comp_arch_desc *d, const char *model_type)
 {
-  for (int a = 0; a < COMP_ARCH_COUNT && model_type; a++)
-    for (int i = 0; i < 3 && arch_table[a]->hf_model_type[i]; i++)
-      if (strcmp(arch_table[a]->hf_model_type[i], model_type) == 0) return (comp_arch)a;
+  for (int i = 0; i < 3 && d->hf_model_type[i]; i++)
+    if (strcmp(d->hf_model_type[i], model_type) == 0) return true;
+  return false;
+}
+
+comp_arch comp_arch_next_hf(const char *model_type, comp_arch after)
+{
+  for (int a = after == COMP_ARCH_COUNT ? 0 : (int)after + 1; a < COMP_ARCH_COUNT && model_type; a++)
+    if (row_has_type(arch_table[a], model_type)) return (comp_arch)a;
   return COMP_ARCH_COUNT;
 }
 
@@ -672,6 +769,9 @@ void comp_arch_hf_names(char *buf, size_t n)
   if (n) buf[0] = '\0';
   for (int a = 0; a < COMP_ARCH_COUNT; a++)
     for (int i = 0; i < 3 && arch_table[a]->hf_model_type[i]; i++) {
+      bool listed = false; /* rows that share a model_type (Falcon's) list it once */
+      for (int b = 0; b < a && !listed; b++) listed = row_has_type(arch_table[b], arch_table[a]->hf_model_type[i]);
+      if (listed) continue;
       int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "", arch_table[a]->hf_model_type[i]);
       if (w < 0 || (size_t)w >= n - used) return; /* truncated: buf holds what fit */
       used += (size_t)w;

@@ -91,26 +91,95 @@ static comp_status read_opt_switches(const cJSON *cfg, const char *path, const c
   return COMP_OK;
 }
 
+/* Whether the config holds switch r (comp_arch_cfg_rule); *absent: the key is absent or null. */
+static comp_status rule_holds(const cJSON *cfg, const char *path, const comp_arch_cfg_rule *r, bool *holds,
+                              bool *absent)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, r->key);
+  *absent        = !v || cJSON_IsNull(v);
+  if (r->want == COMP_CFG_UNSET) {
+    *holds = *absent || cJSON_IsFalse(v) || (cJSON_IsNumber(v) && v->valuedouble == 0);
+    return COMP_OK;
+  }
+  if (r->want == COMP_CFG_INT) {
+    COMP_CHECK(*absent || (cJSON_IsNumber(v) && v->valuedouble == (double)(int)v->valuedouble), COMP_ERR_FORMAT,
+               "%s: field \"%s\" must be an integer", path, r->key);
+    *holds = *absent ? r->dflt : (int)v->valuedouble == r->value;
+    return COMP_OK;
+  }
+  COMP_CHECK(*absent || cJSON_IsBool(v), COMP_ERR_FORMAT, "%s: field \"%s\" must be true or false", path, r->key);
+  *holds = (*absent ? r->dflt : cJSON_IsTrue(v)) == (r->want == COMP_CFG_TRUE);
+  return COMP_OK;
+}
+
 /* The structural switches of the architecture's row (comp_arch_cfg_rule) against the config. */
 static comp_status check_rules(const cJSON *cfg, const char *path, const comp_arch_desc *d)
 {
   for (int i = 0; i < (int)(sizeof d->rules / sizeof d->rules[0]) && d->rules[i].key; i++) {
-    const comp_arch_cfg_rule *r      = &d->rules[i];
-    const cJSON              *v      = cJSON_GetObjectItemCaseSensitive(cfg, r->key);
-    const bool                absent = !v || cJSON_IsNull(v);
-    if (r->want == COMP_CFG_UNSET) {
-      COMP_CHECK(absent || cJSON_IsFalse(v) || (cJSON_IsNumber(v) && v->valuedouble == 0), COMP_ERR_UNSUPPORTED,
-                 "%s: \"%s\" is set; comp does not implement it for %s (it must be absent, null or 0)", path, r->key,
-                 d->name);
-      continue;
-    }
-    COMP_CHECK(absent || cJSON_IsBool(v), COMP_ERR_FORMAT, "%s: field \"%s\" must be true or false", path, r->key);
-    const bool val = absent ? r->dflt : cJSON_IsTrue(v), want = r->want == COMP_CFG_TRUE;
-    COMP_CHECK(val == want, COMP_ERR_UNSUPPORTED, "%s: %s = %s%s is not supported for %s (comp implements %s = %s)",
-               path, r->key, val ? "true" : "false", absent ? " (the default)" : "", d->name, r->key,
-               want ? "true" : "false");
+    const comp_arch_cfg_rule *r  = &d->rules[i];
+    bool                      ok = false, absent = false;
+    COMP_CALL(rule_holds(cfg, path, r, &ok, &absent));
+    if (ok) continue;
+    if (r->want == COMP_CFG_UNSET)
+      return comp_error_set(COMP_ERR_UNSUPPORTED,
+                            "%s: \"%s\" is set; comp does not implement it for %s (it must be absent, null or 0)", path,
+                            r->key, d->name);
+    if (r->want == COMP_CFG_INT)
+      return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: %s is not supported for %s (comp implements %s = %d)", path,
+                            r->key, d->name, r->key, r->value);
+    const bool want = r->want == COMP_CFG_TRUE;
+    return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: %s = %s%s is not supported for %s (comp implements %s = %s)", path,
+                          r->key, want ? "false" : "true", absent ? " (the default)" : "", d->name, r->key,
+                          want ? "true" : "false");
   }
   return COMP_OK;
+}
+
+/* "key value" of switch r as the config has it (absent: the modeling code's default, where the row
+ * knows it), appended to buf (n bytes) */
+static void describe_switch(const cJSON *cfg, const comp_arch_cfg_rule *r, char *buf, size_t n)
+{
+  const size_t used = strlen(buf);
+  const cJSON *v    = cJSON_GetObjectItemCaseSensitive(cfg, r->key);
+  char        *txt  = v && !cJSON_IsNull(v) ? cJSON_PrintUnformatted(v) : NULL;
+  const char  *dflt = r->want == COMP_CFG_INT ? "absent" : (r->dflt ? "true (the default)" : "false (the default)");
+  snprintf(buf + used, n - used, "%s%s = %s", used ? ", " : "", r->key, txt ? txt : dflt);
+  cJSON_free(txt);
+}
+
+/* The row for model_type mt: the first of the rows that share it whose select switches the config
+ * all holds (Falcon's decoders); none: one error line naming the config's switches and the rows. */
+static comp_status pick_row(const cJSON *cfg, const char *path, const char *mt, comp_arch *out)
+{
+  *out = comp_arch_next_hf(mt, COMP_ARCH_COUNT);
+  if (*out == COMP_ARCH_COUNT) {
+    char known[256];
+    comp_arch_hf_names(known, sizeof known);
+    return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: unknown architecture model_type \"%s\" (supported: %s)", path, mt,
+                          known);
+  }
+  char have[256] = "", rows[512] = "";
+  for (comp_arch a = *out; a != COMP_ARCH_COUNT; a = comp_arch_next_hf(mt, a)) {
+    const comp_arch_desc *d   = comp_arch_get(a);
+    bool                  all = true, absent = false;
+    for (int i = 0; i < (int)(sizeof d->select / sizeof d->select[0]) && d->select[i].key && all; i++)
+      COMP_CALL(rule_holds(cfg, path, &d->select[i], &all, &absent));
+    if (all) return *out = a, COMP_OK;
+    size_t used = strlen(rows);
+    snprintf(rows + used, sizeof rows - used, "%s%s:", used ? "; " : "", d->name);
+    for (int i = 0; i < (int)(sizeof d->select / sizeof d->select[0]) && d->select[i].key; i++) {
+      const comp_arch_cfg_rule *r = &d->select[i];
+      used                        = strlen(rows);
+      if (r->want == COMP_CFG_INT)
+        snprintf(rows + used, sizeof rows - used, " %s %d%s", r->key, r->value, r->dflt ? " or absent" : "");
+      else
+        snprintf(rows + used, sizeof rows - used, " %s %s", r->key, r->want == COMP_CFG_TRUE ? "true" : "false");
+      if (!strstr(have, r->key)) describe_switch(cfg, r, have, sizeof have);
+    }
+  }
+  *out = COMP_ARCH_COUNT;
+  return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: %s with %s is not supported (comp implements %s)", path, mt, have,
+                        rows);
 }
 
 /* Each layer's attention window (*win, n_layer of them; NULL when every layer has hp->sliding_window).
@@ -476,12 +545,8 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
     cJSON_Delete(cfg);
     return comp_error_set(COMP_ERR_FORMAT, "%s: missing field \"model_type\"", path);
   }
-  comp_arch a = comp_arch_from_hf(mt);
-  if (a == COMP_ARCH_COUNT) {
-    char known[256];
-    comp_arch_hf_names(known, sizeof known);
-    s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: unknown architecture model_type \"%s\" (supported: %s)", path, mt,
-                       known);
+  comp_arch a;
+  if ((s = pick_row(cfg, path, mt, &a))) {
     cJSON_Delete(cfg);
     return s;
   }
@@ -495,10 +560,10 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
   if ((s = cfg_int(cfg, path, k->n_embd, true, 0, &hp->n_embd)) ||
       (s = cfg_int(cfg, path, k->n_layer, true, 0, &hp->n_layer)) ||
       (s = cfg_int(cfg, path, k->n_head, true, 0, &hp->n_head)) ||
-      (s = cfg_int(cfg, path, k->n_ff, k->n_ff != NULL, d->ff_mult * hp->n_embd, &hp->n_ff)) ||
+      (s = cfg_int(cfg, path, k->n_ff, k->n_ff != NULL && !d->ff_mult, d->ff_mult * hp->n_embd, &hp->n_ff)) ||
       (s = cfg_int(cfg, path, k->n_vocab, true, 0, &hp->n_vocab)) ||
-      (s = cfg_int(cfg, path, k->n_ctx, k->n_ctx != NULL, d->n_ctx, &hp->n_ctx)) ||
-      (s = cfg_int(cfg, path, k->n_head_kv, false, hp->n_head, &hp->n_head_kv)) ||
+      (s = cfg_int(cfg, path, k->n_ctx, k->n_ctx != NULL && !d->n_ctx, d->n_ctx, &hp->n_ctx)) ||
+      (s = cfg_int(cfg, path, k->n_head_kv, false, d->n_head_kv ? d->n_head_kv : hp->n_head, &hp->n_head_kv)) ||
       (s = cfg_int(cfg, path, k->head_dim, false, d->head_dim ? d->head_dim : hp->n_embd / hp->n_head,
                    &hp->head_dim)) ||
       (s = cfg_float(cfg, path, k->norm_eps, d->norm_eps, &hp->norm_eps)) ||

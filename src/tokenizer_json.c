@@ -6,7 +6,7 @@
  *   2. normalize each piece in between; split it again on the "normalized" added tokens;
  *   3. pre-tokenize each remaining piece (ByteLevel: GPT-2 regex, bytes -> printable code points;
  *      Metaspace: " " -> replacement, prefix, optional split; Split: a known regex, see
- *      split_patterns);
+ *      split_patterns; Punctuation and Digits: runs of punctuation or of numbers apart);
  *   4. BPE each pre-token: one symbol per code point, merges by rank (lowest first, leftmost on
  *      ties), then byte_fallback / unk for code points outside the vocabulary (fuse_unk);
  *   5. the post-processor template adds the special tokens (BOS ...) around the whole.
@@ -25,7 +25,7 @@
 #define META "\xe2\x96\x81" /* U+2581, SentencePiece's space */
 
 enum { N_PREPEND, N_REPLACE, N_NFC };                                          /* normalizer steps */
-enum { P_BYTELEVEL, P_METASPACE, P_SPLIT };                                    /* pre-tokenizer steps */
+enum { P_BYTELEVEL, P_METASPACE, P_SPLIT, P_PUNCT, P_DIGITS };                 /* pre-tokenizer steps */
 enum { D_REPLACE, D_BYTEFALLBACK, D_FUSE, D_STRIP, D_BYTELEVEL, D_METASPACE }; /* decoder steps */
 enum { SCHEME_ALWAYS, SCHEME_FIRST, SCHEME_NEVER };                            /* Metaspace prepend_scheme */
 enum { MAX_PRE = 8 };
@@ -46,6 +46,7 @@ typedef struct tok_pre {
   int    scheme, split; /* Metaspace prepend_scheme, split (Rust: MergedWithNext) */
   /* Split: the matcher of its regex (a split_patterns row) */
   size_t (*match)(const char *s, size_t n);
+  int individual; /* Digits: individual_digits (each number character a pre-token of its own) */
 } tok_pre;
 
 /* One decoder step. */
@@ -287,6 +288,13 @@ static int bloom_excluded(uint32_t c)
     if (c == punct[i]) return 1;
   return comp_uni_is_white_space(c);
 }
+/* Falcon's "[0-9][0-9][0-9]": three ASCII digits */
+static size_t split_three_digits(const char *s, size_t n)
+{
+  for (size_t i = 0; i < 3; i++)
+    if (i >= n || s[i] < '0' || s[i] > '9') return 0;
+  return 3;
+}
 static size_t split_bloom(const char *s, size_t n)
 {
   size_t l, i = s[0] == ' ' ? 1 : 0, j; /* a space is excluded from the run: no backtracking to do */
@@ -321,6 +329,7 @@ static const struct split_pattern {
      "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
      split_o200k},
     {"BLOOM", " ?[^(\\s|[.,!?\u2026\u3002\uFF0C\u3001\u0964\u06D4\u060C])]+", split_bloom},
+    {"Falcon digits", "[0-9][0-9][0-9]", split_three_digits},
 };
 enum { N_SPLIT_PATTERNS = (int)(sizeof split_patterns / sizeof split_patterns[0]) };
 
@@ -469,9 +478,19 @@ static comp_status parse_pre_tokenizer(tok_json *j, const cJSON *p, const char *
   } else if (strcmp(ty, "Split") == 0) {
     st->type = P_SPLIT;
     COMP_CALL(parse_split(p, path, &st->match));
+  } else if (strcmp(ty, "Punctuation") == 0) { /* Falcon's */
+    const char *behavior = jstr(p, "behavior");
+    COMP_CHECK(behavior && strcmp(behavior, "Contiguous") == 0, COMP_ERR_UNSUPPORTED,
+               "%s: pre_tokenizer Punctuation with behavior %s is not supported (Contiguous)", path,
+               behavior ? behavior : "(none)");
+    st->type = P_PUNCT;
+  } else if (strcmp(ty, "Digits") == 0) {
+    st->type       = P_DIGITS;
+    st->individual = jtrue(p, "individual_digits");
   } else {
     return comp_error_set(COMP_ERR_UNSUPPORTED,
-                          "%s: pre_tokenizer %s is not supported (supported: Sequence, ByteLevel, Metaspace, Split)",
+                          "%s: pre_tokenizer %s is not supported (supported: Sequence, ByteLevel, Metaspace, Split, "
+                          "Punctuation, Digits)",
                           path, ty);
   }
   j->n_pre++;
@@ -1016,6 +1035,16 @@ static comp_status pre_run(enc *e, int k, const char *s, size_t n, int section)
       gap = a += w;
     }
     return pre_run(e, k + 1, s + gap, n - gap, section);
+  }
+  if (p->type == P_PUNCT || p->type == P_DIGITS) { /* runs of the class (or each one alone), and runs of the rest */
+    int (*in_class)(uint32_t) = p->type == P_PUNCT ? comp_uni_is_punctuation : comp_uni_is_number;
+    for (size_t a = 0, b, l; a < n; a = b) {
+      const int in = in_class(comp_utf8_next(s + a, n - a, &l));
+      for (b = a + l; b < n && !(in && p->individual) && in_class(comp_utf8_next(s + b, n - b, &l)) == in; b += l) {
+      }
+      COMP_CALL(pre_run(e, k + 1, s + a, b - a, section));
+    }
+    return COMP_OK;
   }
   /* Metaspace: " " -> replacement, prefix it (always / first section only), split before each one */
   size_t spaces = 0;

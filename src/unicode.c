@@ -102,6 +102,14 @@ int comp_uni_is_number(uint32_t cp)
   return IN_TABLE(number, cp);
 }
 
+int comp_uni_is_punctuation(uint32_t cp)
+{
+  if (cp < 0x80)
+    return (cp >= 0x21 && cp <= 0x2f) || (cp >= 0x3a && cp <= 0x40) || (cp >= 0x5b && cp <= 0x60) ||
+           (cp >= 0x7b && cp <= 0x7e);
+  return IN_TABLE(punct, cp);
+}
+
 int comp_uni_is_space(uint32_t cp)
 {
   if (cp < 0x80) return cp == ' ' || (cp >= 0x9 && cp <= 0xd);

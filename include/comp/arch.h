@@ -17,22 +17,25 @@
 #include <stddef.h>
 
 typedef enum comp_arch {
-  COMP_ARCH_LLAMA,     /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
-  COMP_ARCH_QWEN2,     /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
-  COMP_ARCH_OPT,       /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
-  COMP_ARCH_LLAMA2C,   /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
-  COMP_ARCH_CHATGLM,   /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
-                          query groups, fused gate|up, interleaved RoPE on half of each head */
-  COMP_ARCH_QWEN3,     /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
-  COMP_ARCH_MISTRAL,   /* MistralForCausalLM: LLaMA block, attention within a sliding window */
-  COMP_ARCH_PHI3,      /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
-  COMP_ARCH_GEMMA,     /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
-  COMP_ARCH_GEMMA2,    /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
-  COMP_ARCH_GEMMA3,    /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
-  COMP_ARCH_PHI,       /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
-  COMP_ARCH_GPT_NEOX,  /* GPTNeoXForCausalLM (Pythia, GPT-NeoX-20B): parallel residual, per-head fused qkv */
-  COMP_ARCH_BLOOM,     /* BloomForCausalLM: ALiBi, an embedding LayerNorm, per-head fused qkv */
-  COMP_ARCH_INTERNLM2, /* InternLM2ForCausalLM: LLaMA block, q/k/v fused group by group (wqkv) */
+  COMP_ARCH_LLAMA,          /* LlamaForCausalLM (MHA/GQA, rotate_half RoPE)                        */
+  COMP_ARCH_QWEN2,          /* Qwen2ForCausalLM: LLaMA block with q/k/v biases                    */
+  COMP_ARCH_OPT,            /* OPTForCausalLM: pre-LayerNorm, biases, ReLU, learned positions     */
+  COMP_ARCH_LLAMA2C,        /* llama2.c .bin checkpoints: LLaMA block with interleaved RoPE       */
+  COMP_ARCH_CHATGLM,        /* ChatGLM2/3 (ChatGLMForConditionalGeneration): fused qkv with multi-
+                               query groups, fused gate|up, interleaved RoPE on half of each head */
+  COMP_ARCH_QWEN3,          /* Qwen3ForCausalLM: LLaMA block with per-head RMSNorm of q and k     */
+  COMP_ARCH_MISTRAL,        /* MistralForCausalLM: LLaMA block, attention within a sliding window */
+  COMP_ARCH_PHI3,           /* Phi3ForCausalLM: fused qkv_proj and gate_up_proj, partial RoPE       */
+  COMP_ARCH_GEMMA,          /* GemmaForCausalLM: RMSNorm by 1 + w, GELU (tanh) gate, scaled embedding */
+  COMP_ARCH_GEMMA2,         /* Gemma2ForCausalLM: Gemma's block, norms after each block, soft-capping   */
+  COMP_ARCH_GEMMA3,         /* Gemma3ForCausalLM: Gemma-2's block with q/k norms, 5 local layers : 1 global */
+  COMP_ARCH_PHI,            /* PhiForCausalLM (Phi-1.5, Phi-2): parallel attention and MLP on one LayerNorm */
+  COMP_ARCH_GPT_NEOX,       /* GPTNeoXForCausalLM (Pythia, GPT-NeoX-20B): parallel residual, per-head fused qkv */
+  COMP_ARCH_BLOOM,          /* BloomForCausalLM: ALiBi, an embedding LayerNorm, per-head fused qkv */
+  COMP_ARCH_INTERNLM2,      /* InternLM2ForCausalLM: LLaMA block, q/k/v fused group by group (wqkv) */
+  COMP_ARCH_FALCON,         /* FalconForCausalLM, Falcon-7B: parallel block on one LayerNorm, multi-query */
+  COMP_ARCH_FALCON_NEW,     /* Falcon-40B/180B (new_decoder_architecture): GQA, ln_attn and ln_mlp */
+  COMP_ARCH_FALCON_NEW_1LN, /* Falcon2-11B: new_decoder_architecture with one LayerNorm */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -124,12 +127,13 @@ typedef struct comp_arch_config_keys {
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
  * model whose config (or, when the key is absent, whose modeling code's default) says otherwise is
  * refused. UNSET: absent, null, false or 0 (a feature comp does not implement, such as ChatGLM's
- * p-tuning prefix). */
-typedef enum comp_cfg_want { COMP_CFG_TRUE, COMP_CFG_FALSE, COMP_CFG_UNSET } comp_cfg_want;
+ * p-tuning prefix); INT: the integer value (Falcon's num_ln_in_parallel_attn). */
+typedef enum comp_cfg_want { COMP_CFG_TRUE, COMP_CFG_FALSE, COMP_CFG_UNSET, COMP_CFG_INT } comp_cfg_want;
 typedef struct comp_arch_cfg_rule {
   const char   *key; /* NULL ends the list */
   comp_cfg_want want;
-  bool          dflt; /* value when the key is absent (TRUE/FALSE rules) */
+  bool          dflt;  /* TRUE/FALSE: the value when the key is absent; INT: whether absent or null matches */
+  int           value; /* INT: the value wanted */
 } comp_arch_cfg_rule;
 
 /* A config.json switch that turns optional tensors on (LLaMA's attention_bias, OPT's enable_bias):
@@ -156,31 +160,35 @@ typedef struct comp_arch_fused {
 } comp_arch_fused;
 
 typedef struct comp_arch_desc {
-  const char    *name;             /* "llama"                                         */
-  const char    *hf_model_type[3]; /* config.json "model_type" values (NULL-ended)  */
-  comp_norm_kind norm;
-  comp_act_kind  act;
-  comp_ffn_kind  ffn;
-  comp_rope_kind rope;
-  int            pos_offset;     /* OPT: learned position rows start at 2            */
-  float          norm_eps;       /* default when config has no key                  */
-  float          rope_theta;     /* default rope base                               */
-  float          rope_fraction;  /* share of each head RoPE rotates (0: all of it)  */
-  int            head_dim;       /* default head_dim (0: hidden size / heads)       */
-  int            sliding_window; /* default when config has no key (0: none)       */
-  int            window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
-  bool           tie_default;    /* tie_word_embeddings when config is silent       */
-  bool           embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
-  bool           parallel;       /* default: x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h */
-  bool           alibi; /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
-  int            ff_mult;      /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
-  int            n_ctx;        /* longest sequence where the config gives none (ALiBi models) */
-  const char    *base_prefix;  /* checkpoints saved from the base model lack it (BLOOM's "transformer.") */
-  float          attn_softcap; /* defaults when config has no key (0: none)       */
-  float          final_softcap;
-  float          attn_scalar; /* 0: head_dim */
-  float rope_theta_local;     /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */
-  bool  rope_scaling;         /* reads HF rope_scaling (linear, llama3, longrope): else refused */
+  const char *name;             /* "llama"                                         */
+  const char *hf_model_type[3]; /* config.json "model_type" values (NULL-ended)  */
+  /* rows that share a model_type (Falcon's three decoders): the config picks the first row whose
+   * select switches all hold (none: the model_type's only row) */
+  comp_arch_cfg_rule select[2];
+  comp_norm_kind     norm;
+  comp_act_kind      act;
+  comp_ffn_kind      ffn;
+  comp_rope_kind     rope;
+  int                pos_offset;     /* OPT: learned position rows start at 2            */
+  float              norm_eps;       /* default when config has no key                  */
+  float              rope_theta;     /* default rope base                               */
+  float              rope_fraction;  /* share of each head RoPE rotates (0: all of it)  */
+  int                head_dim;       /* default head_dim (0: hidden size / heads)       */
+  int                n_head_kv;      /* default kv heads (0: all heads; Falcon-7B: 1)   */
+  int                sliding_window; /* default when config has no key (0: none)       */
+  int                window_period;  /* no layer_types: all windowed (0), or all but i: (i+1) % p == 0 */
+  bool               tie_default;    /* tie_word_embeddings when config is silent       */
+  bool               embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
+  bool               parallel;       /* default: x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h */
+  bool        alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
+  int         ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
+  int         n_ctx;   /* longest sequence where the config gives none (ALiBi models) */
+  const char *base_prefix;  /* checkpoints saved from the base model lack it (BLOOM's "transformer.") */
+  float       attn_softcap; /* defaults when config has no key (0: none)       */
+  float       final_softcap;
+  float       attn_scalar;      /* 0: head_dim */
+  float       rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */
+  bool        rope_scaling;     /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */
@@ -191,9 +199,11 @@ typedef struct comp_arch_desc {
 
 /* The descriptor of one architecture. */
 const comp_arch_desc *comp_arch_get(comp_arch a);
-/* Map config.json "model_type" to an architecture; COMP_ARCH_COUNT if unknown. */
-comp_arch comp_arch_from_hf(const char *model_type);
-/* The config.json "model_type" values the table knows, ", "-separated, into buf (n bytes). */
+/* The rows after `after` (COMP_ARCH_COUNT: from the first) whose model_type values hold model_type, one
+ * at a time; COMP_ARCH_COUNT when there are no more. The caller picks among them by their select
+ * switches. */
+comp_arch comp_arch_next_hf(const char *model_type, comp_arch after);
+/* The config.json "model_type" values the table knows, each once, ", "-separated, into buf (n bytes). */
 void comp_arch_hf_names(char *buf, size_t n);
 /* Weight / bias roles of a dense. */
 comp_role   comp_dense_weight_role(comp_dense_id d);

@@ -22,9 +22,12 @@ size_t comp_utf8_put(char *out, uint32_t cp);
  * U+FFFD as WHATWG TextDecoder and Rust String::from_utf8_lossy do. Returns the bytes written. */
 size_t comp_utf8_lossy(const char *in, size_t n, char *out);
 
-int comp_uni_is_letter(uint32_t cp);      /* general category L*  (\p{L})                        */
-int comp_uni_is_number(uint32_t cp);      /* general category N*  (\p{N})                        */
-int comp_uni_is_space(uint32_t cp);       /* ECMAScript \s / String.trim whitespace               */
+int comp_uni_is_letter(uint32_t cp); /* general category L*  (\p{L})                        */
+int comp_uni_is_number(uint32_t cp); /* general category N*  (\p{N})                        */
+int comp_uni_is_space(uint32_t cp);  /* ECMAScript \s / String.trim whitespace               */
+/* general category P*, and the ASCII symbols $ + < = > ^ ` | ~ (Rust's is_ascii_punctuation): the
+ * tokenizers library's Punctuation pre-tokenizer */
+int comp_uni_is_punctuation(uint32_t cp);
 int comp_uni_is_white_space(uint32_t cp); /* Unicode White_Space: \s in Oniguruma and Rust regex */
 int comp_uni_nfc_inert(uint32_t cp);      /* 1: no NFC change can involve cp (see the generator)  */
 /* The word classes of the o200k (GPT-4o) pre-tokenizer pattern: a letter's case by general category

@@ -43,6 +43,12 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              query_key_value holding q, k, v head by head, attention and MLP in parallel on two
              LayerNorms, RoPE on a quarter of each head, exact GELU; pruned with a layer removed and
              exported (the fused tensors written back head by head)
+  falcon     model_type falcon (oracle_falcon_nll from modeling_falcon.py), its three decoders: Falcon-7B's
+             (one LayerNorm, one kv head, a tied head, a config without max_position_embeddings and
+             ffn_hidden_size, and as older configs name the keys), Falcon-40B's (new_decoder_architecture:
+             GQA 4/2 kv head by kv head in query_key_value, ln_attn and ln_mlp, biases, an untied head) and
+             Falcon2-11B's (num_ln_in_parallel_attn 1); 4 layers each; the 7B and 40B kinds pruned with a
+             layer removed and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -329,6 +335,53 @@ def internlm2_to_llama(cfg, t):
     return out
 
 
+def falcon_kv(cfg):
+    """FalconAttention's kv heads: num_kv_heads (new_decoder_architecture; FalconConfig's default: all),
+    else one (multi_query, the default) or all."""
+    if cfg.get("new_decoder_architecture", False):
+        return cfg.get("num_kv_heads", cfg["num_attention_heads"])
+    return 1 if cfg.get("multi_query", True) else cfg["num_attention_heads"]
+
+
+def oracle_falcon_nll(cfg, t, ids, layout="grouped", mlp_on_attn_norm=False):
+    """Mean NLL over the W windows of L tokens of a FalconForCausalLM (modeling_falcon.py), float64:
+    query_key_value's rows as _split_heads views them (new_decoder_architecture: (kv heads, g + 2, hd),
+    each group's g query heads, then its k and v; multi_query: (heads + 2, hd)), each kv head serving
+    its group's query heads; layout="stacked": read as q | k | v instead (a wrong oracle). RoPE on the
+    whole head; x + attn(ln_attn(x)) + mlp(ln_mlp(x)) where the decoder has two LayerNorms (new arch
+    and num_ln_in_parallel_attn 2 or absent), else both on input_layernorm(x) (mlp_on_attn_norm: the MLP
+    on the attention's LayerNorm even so, a wrong oracle); exact GELU; biases where config.bias; ln_f, the
+    head tied to the embedding unless tie_word_embeddings is false."""
+    nh, D = cfg.get("num_attention_heads", cfg.get("n_head")), cfg.get("hidden_size", cfg.get("n_embed"))
+    hd, nkv = D // nh, falcon_kv(dict(cfg, num_attention_heads=nh))
+    nl = cfg.get("num_hidden_layers", cfg.get("n_layer"))
+    g = nh // nkv
+    T, _, ln, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4), eps="layer_norm_epsilon")
+    lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if cfg.get("bias", False) else 0)
+    gelu = lambda x: 0.5 * x * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+    two = cfg.get("new_decoder_architecture", False) and cfg.get("num_ln_in_parallel_attn") in (None, 2)
+    head = T["transformer.word_embeddings.weight"] if cfg.get("tie_word_embeddings", True) else T["lm_head.weight"]
+
+    def logits(seq):
+        x = T["transformer.word_embeddings.weight"][seq]
+        for l in range(nl):
+            p = f"transformer.h.{l}."
+            ha = ln(x, p + ("ln_attn" if two else "input_layernorm"))
+            hm = ln(x, p + "ln_mlp") if two and not mlp_on_attn_norm else ha
+            qkv = lin(ha, p + "self_attention.query_key_value")  # (L, (nh + 2 nkv) hd)
+            if layout == "grouped":
+                qkv = qkv.reshape(L, nkv, g + 2, hd)
+                q, k, v = qkv[:, :, :g].reshape(L, nh, hd), qkv[:, :, g], qkv[:, :, g + 1]
+            else:
+                q = qkv[:, :nh * hd].reshape(L, nh, hd)
+                k, v = (qkv[:, (nh + i * nkv) * hd:(nh + (i + 1) * nkv) * hd].reshape(L, nkv, hd) for i in range(2))
+            k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)  # kv head j serves query heads j*g .. j*g+g-1
+            o = lin(attend(*(a.transpose(1, 0, 2) for a in (q, k, v)), rope, mask), p + "self_attention.dense")
+            x = x + o + lin(gelu(lin(hm, p + "mlp.dense_h_to_4h")), p + "mlp.dense_4h_to_h")
+        return ln(x, "transformer.ln_f") @ head.T
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -338,6 +391,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_phi_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt_neox":
         return oracle_neox_nll(cfg, t, ids)
+    if cfg["model_type"] == "falcon":
+        return oracle_falcon_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1081,6 +1136,89 @@ if pe:
     archive_is_export("internlm2", arc, exp, ecfg, et)
 
 
+# ---- falcon: the three decoders of modeling_falcon.py, one row each; 4 layers of 4 heads --------------------
+def falcon_model(name, seed, new, nkv, two_ln, bias, tied, ff=None, extra=None, nl=4, d=64, nh=4, V=1024):
+    """A FalconForCausalLM: query_key_value kv head by kv head (each group's query heads, then its k and
+    v), q and k rows scaled by QK; LayerNorms ln_attn and ln_mlp (two_ln) or input_layernorm; dense
+    biases when bias; lm_head when not tied; the config as FalconConfig writes it for these switches."""
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    hd, f, g = d // nh, ff or 4 * d, nh // nkv
+    t = {"transformer.word_embeddings.weight": gen(V, d, sc=0.25 if tied else 1.0),
+         "transformer.ln_f.weight": 1 + gen(d, sc=0.2),
+         "transformer.ln_f.bias": gen(d, sc=0.2)}
+    if not tied:
+        t["lm_head.weight"] = gen(V, d, sc=d ** -0.5)
+    for l in range(nl):
+        p = f"transformer.h.{l}."
+        for n in (("ln_attn", "ln_mlp") if two_ln else ("input_layernorm",)):
+            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + gen(d, sc=0.5), gen(d, sc=0.5)
+        q, k = gen(nh * hd, d, sc=QK * d ** -0.5), gen(nkv * hd, d, sc=QK * d ** -0.5)
+        v = gen(nkv * hd, d, sc=d ** -0.5)
+        t[p + "self_attention.query_key_value.weight"] = np.concatenate(
+            [m for j in range(nkv) for m in (q[j * g * hd:(j + 1) * g * hd], k[j * hd:(j + 1) * hd],
+                                             v[j * hd:(j + 1) * hd])])
+        shapes = {"self_attention.query_key_value": (nh + 2 * nkv) * hd, "self_attention.dense": d,
+                  "mlp.dense_h_to_4h": f, "mlp.dense_4h_to_h": d}
+        for n, (o, i) in {"self_attention.dense": (d, d), "mlp.dense_h_to_4h": (f, d),
+                          "mlp.dense_4h_to_h": (d, f)}.items():
+            t[p + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+        if bias:
+            for n, o in shapes.items():
+                t[p + n + ".bias"] = gen(o, sc=0.1)
+    cfg = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "hidden_size": d, "num_hidden_layers": nl,
+           "num_attention_heads": nh, "vocab_size": V, "layer_norm_epsilon": 1e-5, "alibi": False,
+           "new_decoder_architecture": new, "multi_query": True, "parallel_attn": True, "bias": bias,
+           "num_kv_heads": nkv if new else nh, "bos_token_id": 0, "eos_token_id": 0}
+    if ff:
+        cfg["ffn_hidden_size"] = ff
+    if not tied:
+        cfg["tie_word_embeddings"] = False
+    cfg.update(extra or {})
+    return write_model(name, cfg, t)
+
+
+# Falcon-7B's kind: its config has no max_position_embeddings (2048), ffn_hidden_size (4 * hidden) or rope_theta;
+# num_kv_heads as transformers writes it for a multi_query model (all heads), which FalconAttention ignores
+f7 = falcon_model("falcon-7b", 21, False, 1, False, False, True)
+# Falcon-40B's: new_decoder_architecture, GQA 4/2, two LayerNorms, biases, an untied head, a narrower MLP
+f40 = falcon_model("falcon-40b", 22, True, 2, True, True, False, ff=96,
+                   extra={"rope_theta": 1000.0, "max_position_embeddings": 256})
+# Falcon2-11B's: new_decoder_architecture with num_ln_in_parallel_attn 1 (one LayerNorm), GQA 4/2
+f11 = falcon_model("falcon2-11b", 23, True, 2, False, False, False, ff=192,
+                   extra={"num_ln_in_parallel_attn": 1, "rope_theta": 500042.0, "max_position_embeddings": 8192,
+                          "activation": "gelu"})
+F_KINDS = (("falcon (7B's kind)", f7, "falcon"), ("falcon (40B's kind)", f40, "falcon_new"),
+           ("falcon (11B's kind)", f11, "falcon_new_1ln"))
+for label, (fpath, fcfg, ft), _ in F_KINDS:
+    ref, got = oracle_nll(fcfg, ft, ids), comp_nll(fpath)
+    check(got is not None and abs(got - ref) / ref < 1e-5, f"{label}: mean NLL {got} vs numpy oracle {ref:.8f}")
+    if fcfg["new_decoder_architecture"]:  # one kv head reads the same either way; two do not
+        oz = oracle_falcon_nll(fcfg, ft, ids, layout="stacked")
+        check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: the oracle reading query_key_value as q | k "
+              f"| v gives {oz:.6f}, not comp's {got}")
+fz = oracle_falcon_nll(f40[1], f40[2], ids, mlp_on_attn_norm=True)
+fg = comp_nll(f40[0])
+check(fg is not None and abs(fz - fg) / fg > 5e-4, f"falcon (40B's kind): an oracle feeding the MLP ln_attn's output "
+      f"gives {fz:.6f}, not comp's {fg}")
+old = {("n_embed" if k == "hidden_size" else "n_layer" if k == "num_hidden_layers" else "n_head"
+        if k == "num_attention_heads" else k): v for k, v in f7[1].items()}
+nz, n7 = comp_nll(with_config(f7[0], old, "old-keys")), comp_nll(f7[0])
+check(nz is not None and nz == n7, f"falcon (7B's kind) with n_embed, n_layer, n_head as older configs write: {nz} == "
+      f"{n7}")
+for label, (fpath, fcfg, ft), kind in F_KINDS[:2]:
+    pe = prune_export(fpath, kind, 0.3, 1)
+    if pe:
+        arc, exp, ecfg, et = pe
+        with h5py.File(arc, "r") as h:
+            arch = h["source"].attrs.get("arch")
+        arch = arch.decode() if isinstance(arch, bytes) else arch
+        check(ecfg.get("num_hidden_layers") == 3 and arch == kind and ("lm_head.weight" in et) != fcfg.get(
+            "tie_word_embeddings", True), f"{label} pruned (a layer removed) and exported: archive arch {arch}, "
+              f"{ecfg.get('num_hidden_layers')} layers, lm_head {'written' if 'lm_head.weight' in et else 'tied'}")
+        archive_is_export(label, arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1163,6 +1301,17 @@ bad("bloom with a rope_scaling", dict(blm, rope_scaling={"rope_type": "linear", 
     "bloom has no RoPE (ALiBi)")
 bad("gemma2 with 3 layer_types for 5 layers", dict(g2m, layer_types=["full_attention"] * 3),
     "layer_types has 3 entries for 5 layers", dry_run=True, kind="config")
+bad("falcon with ALiBi (Falcon-RW)", dict(f7[1], alibi=True), "alibi = true is not supported for falcon",
+    kind="config")
+bad("falcon with a sequential block", dict(f40[1], parallel_attn=False),
+    "parallel_attn = false is not supported for falcon_new", kind="config")
+bad("falcon, multi-head without new_decoder_architecture", dict(f7[1], multi_query=False),
+    "falcon with new_decoder_architecture = false, multi_query = false, num_ln_in_parallel_attn = absent is not "
+    "supported (comp implements falcon: new_decoder_architecture false multi_query true; ", dry_run=True, kind="config")
+bad("falcon with num_ln_in_parallel_attn 3", dict(f40[1], num_ln_in_parallel_attn=3),
+    "num_ln_in_parallel_attn = 3 is not supported", kind="config")
+bad("falcon with a ReLU", dict(f7[1], activation="relu"), 'activation activation "relu" is not supported for falcon',
+    kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",
@@ -1173,7 +1322,7 @@ check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.s
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
 TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
-         "internlm2", "opt", "chatglm"]
+         "internlm2", "falcon", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

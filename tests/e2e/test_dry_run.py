@@ -233,6 +233,16 @@ def main():
                      "max_position_embeddings": 32768, "rms_norm_eps": 1e-5, "rope_theta": 1000000, "bias": False,
                      "hidden_act": "silu", "rope_scaling": {"type": "dynamic", "factor": 2.0},
                      "tie_word_embeddings": False}
+    # Falcon-7B (tiiuae/falcon-7b config.json): 71 heads of 64 sharing one kv head, one LayerNorm a layer, a
+    # 4 * hidden MLP, no biases, a tied head (6.92B: Hugging Face's 7.22B counts the head's stored copy);
+    # Falcon-40B: new_decoder_architecture, 128 heads and 8 kv heads, ln_attn and ln_mlp
+    falcon7b = {"model_type": "falcon", "hidden_size": 4544, "num_hidden_layers": 32, "num_attention_heads": 71,
+                "vocab_size": 65024, "layer_norm_epsilon": 1e-5, "alibi": False, "bias": False, "multi_query": True,
+                "new_decoder_architecture": False, "parallel_attn": True}
+    falcon40b = dict(falcon7b, hidden_size=8192, num_hidden_layers=60, num_attention_heads=128, num_kv_heads=8,
+                     new_decoder_architecture=True)
+    f7 = 65024 * 4544 + 2 * 4544 + 32 * (2 * 4544 + 4544 * (71 + 2) * 64 + 4544 * 4544 + 2 * 4544 * 4 * 4544)
+    f40 = 65024 * 8192 + 2 * 8192 + 60 * (4 * 8192 + 8192 * (128 + 16) * 64 + 8192 * 8192 + 2 * 8192 * 4 * 8192)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -254,7 +264,9 @@ def main():
             ("Phi-2", phi2, 2779683840), ("Phi-1.5", phi15, 1418270720),  # Hugging Face's safetensors totals
             ("Pythia-70m", pythia70m, 70426624), ("Pythia-1.4b", pythia14b, 1414647808),  # GPTNeoXForCausalLM's
             ("BLOOM-560m", bloom560m, 559214592), ("BLOOM-7b1", bloom7b1, 7069016064),
-            ("InternLM2.5-7B", internlm25_7b, 7737708544)):
+            ("InternLM2.5-7B", internlm25_7b, 7737708544), ("Falcon-7B", falcon7b, f7), ("Falcon-40B", falcon40b, f40),
+            ("Falcon-40B with bias", dict(falcon40b, bias=True),
+             f40 + 60 * ((128 + 16) * 64 + 8192 + 4 * 8192 + 8192))):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

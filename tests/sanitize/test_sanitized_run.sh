@@ -66,6 +66,12 @@ json.dump(tj, open(f"{d}/o200k.json", "w", encoding="utf-8"), ensure_ascii=False
 bloom = " ?[^(\\s|[.,!?\u2026\u3002\uff0c\u3001\u0964\u06d4\u060c])]+"  # BLOOM's Split regex
 tj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = bloom
 json.dump(tj, open(f"{d}/bloom.json", "w", encoding="utf-8"), ensure_ascii=False)
+tj["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [  # Falcon's
+    {"type": "Punctuation", "behavior": "Contiguous"},
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    {"type": "Digits", "individual_digits": False},
+    {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated", "invert": False}]}
+json.dump(tj, open(f"{d}/falcon.json", "w", encoding="utf-8"), ensure_ascii=False)
 cfg = json.load(open(f"{m}/config.json"))
 cfg["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                        "original_max_position_embeddings": 64}
@@ -77,6 +83,8 @@ printf 'camelCase HTTPServer \307\205ungla \314\201x .\314\201a We\047LL !\n/x\n
 "$COMP" tokenize --tokenizer "$T/l3/o200k.json" --text "$T/edge.txt" --decode >/dev/null
 printf 'a\342\200\246b\343\200\202c (x|y) !?. ,w\n' >> "$T/edge.txt"
 "$COMP" tokenize --tokenizer "$T/l3/bloom.json" --text "$T/edge.txt" --decode >/dev/null
+printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' >> "$T/edge.txt"
+"$COMP" tokenize --tokenizer "$T/l3/falcon.json" --text "$T/edge.txt" --decode >/dev/null
 "$COMP" tokenize --tokenizer "$T/l3/tokenizer.json" --text "$M/sample.txt" >/dev/null
 "$COMP" prune --model "$T/l3" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 --out "$T/l3.h5"
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null
@@ -87,9 +95,10 @@ printf 'a\342\200\246b\343\200\202c (x|y) !?. ,w\n' >> "$T/edge.txt"
 # original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
 # embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
 # norms, local layers rotating with their own base), Phi-2 (attention and MLP in parallel on one LayerNorm, a
-# head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms) and BLOOM
-# (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl"
+# head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms), BLOOM
+# (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names) and Falcon-40B's decoder (q, k, v fused kv head
+# by kv head, ln_attn and ln_mlp)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -176,8 +185,27 @@ st_save(f"{t}/bl/model.safetensors", bl)
 json.dump({"model_type": "bloom", "architectures": ["BloomForCausalLM"], "hidden_size": D, "n_layer":
            cfg["num_hidden_layers"], "n_head": H, "vocab_size": V, "layer_norm_epsilon": 1e-5, "bos_token_id": 0,
            "eos_token_id": 0}, open(f"{t}/bl/config.json", "w"))
+G, F = cfg.get("num_key_value_heads", H), cfg["intermediate_size"]
+fa = {"transformer.word_embeddings.weight": E, "lm_head.weight": E.copy(), "transformer.ln_f.weight":
+      w["model.norm.weight"], "transformer.ln_f.bias": b(D)}
+for l in range(cfg["num_hidden_layers"]):  # the default model's layers as Falcon-40B's decoder, a plain MLP
+    p, o = f"model.layers.{l}.", f"transformer.h.{l}."
+    q, k, v = (w[p + f"self_attn.{x}_proj.weight"].reshape(-1, hd, D) for x in "qkv")
+    fa[o + "self_attention.query_key_value.weight"] = np.concatenate(
+        [m for j in range(G) for m in (*q[j * (H // G):(j + 1) * (H // G)], k[j], v[j])])
+    for n, src in (("ln_attn", "input_layernorm"), ("ln_mlp", "post_attention_layernorm")):
+        fa[o + n + ".weight"], fa[o + n + ".bias"] = w[p + src + ".weight"], b(D)
+    for dst, src in (("self_attention.dense", "self_attn.o_proj"), ("mlp.dense_h_to_4h", "mlp.up_proj"),
+                     ("mlp.dense_4h_to_h", "mlp.down_proj")):
+        fa[o + dst + ".weight"] = w[p + src + ".weight"]
+st_save(f"{t}/fa/model.safetensors", fa)
+json.dump({"model_type": "falcon", "architectures": ["FalconForCausalLM"], "hidden_size": D, "num_hidden_layers":
+           cfg["num_hidden_layers"], "num_attention_heads": H, "num_kv_heads": G, "new_decoder_architecture": True,
+           "ffn_hidden_size": F, "vocab_size": V, "max_position_embeddings": cfg["max_position_embeddings"],
+           "layer_norm_epsilon": 1e-5, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0},
+          open(f"{t}/fa/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"

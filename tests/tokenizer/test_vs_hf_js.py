@@ -4,10 +4,12 @@ pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 
 >= 500 TinyStories paragraphs (plus the whole held-out text), for the SentencePiece-kind tokenizer in
 ../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json, and for
 variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
-vocabulary without merges), Qwen2, GPT-2, o200k (GPT-4o, Phi-4-mini) and BLOOM tokenizer.json files do, and the
-SentencePiece-kind one as transformers' GemmaConverter writes Gemma's (no dummy prefix). The variants must
-differ from each other where their patterns do (so each pattern is really exercised), and a Split regex comp does
-not know is refused."""
+vocabulary without merges), Qwen2, GPT-2, o200k (GPT-4o, Phi-4-mini) and BLOOM tokenizer.json files do, or as
+Falcon's does (Punctuation, ByteLevel, Digits, Split of three digits), and the SentencePiece-kind one as
+transformers' GemmaConverter writes Gemma's (no dummy prefix). The variants must differ from each other where their
+patterns do (so each pattern is really exercised), and a Split regex comp does not know is refused. One deviation
+of the JS package from the Rust library transformers runs is corrected in the reference (rust_compat.mjs): Digits
+splits on Unicode numbers (char::is_numeric), not only on ASCII 0-9; that this matters is checked too."""
 import json, os, random, shutil, subprocess, sys, tempfile, unicodedata
 
 COMP, SH, SRC = os.environ["COMP"], os.environ.get("COMP_SHARED", ""), os.environ["COMP_SRC"]
@@ -31,7 +33,8 @@ def paragraphs(path, n):
 wiki = paragraphs(f"{D}/wikitext-2-raw-test-joined/wikitext-test.txt", 600)
 tiny = paragraphs(f"{D}/tinystories-valid-excerpt/tinystories_val.txt", 600)
 held = open(f"{D}/trained/tinystories_heldout.txt", encoding="utf-8", newline="").read()
-edge = ["", " ", "  x", "a\r\nb", "\t\tindent", "caf\u00e9 na\u00efve \u00fcber", "\u4e2d\u6587 \u65e5\u672c\u8a9e",
+edge = ["", " ", "  x", "\u0432\u0432 \u00f22 \u00b2\u00b31 \u0412\u0430\u043d\u044f 2024 \u00bd7", "a\r\nb",
+        "\t\tindent", "caf\u00e9 na\u00efve \u00fcber", "\u4e2d\u6587 \u65e5\u672c\u8a9e",
         "emoji \U0001F600\U0001F680 ok", "don't we'll I'M 's", "1234567 89", "x !!! ??? ...", "  \n  y  ",
         "\u00a0nbsp", "zero\u200bwidth", "<|endoftext|> literal", "<s> and </s>",
         "DON'T YOU'LL I'M He'S 'Re 'VE 'd 'x 'Tis 'SUP I'LLX 'REally 'VEry 'Mmm 'Dunno",
@@ -114,10 +117,28 @@ def split_variant(name, regex, behavior="Isolated", words=()):
     return d
 
 
-def words_of(regex):
-    """Every pre-token the reference cuts from the texts with this Split: a vocabulary in which any other cut
-    gives other ids."""
-    d = split_variant("pretok", regex)
+# Falcon's tokenizer.json (tiiuae/falcon-7b): runs of punctuation apart, GPT-2's ByteLevel, runs of numbers apart,
+# then every three digits
+FALCON_PRE = {"type": "Sequence", "pretokenizers": [
+    {"type": "Punctuation", "behavior": "Contiguous"},
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    {"type": "Digits", "individual_digits": False},
+    {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated", "invert": False}]}
+
+
+def falcon_variant(name, words=(), pre=None):
+    """models/default's tokenizer with Falcon's pre-tokenizer (or pre), whole words added as for split_variant."""
+    d = split_variant(name, SPLITS["gpt2-split"], words=words)
+    tj = json.load(open(f"{d}/tokenizer.json", encoding="utf-8"))
+    tj["pre_tokenizer"] = pre or FALCON_PRE
+    json.dump(tj, open(f"{d}/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+    return d
+
+
+def words_of(regex, d=None):
+    """Every pre-token the reference cuts from the texts with this Split (or the tokenizer in d): a vocabulary in
+    which any other cut gives other ids."""
+    d = d or split_variant("pretok", regex)
     json.dump(wiki + tiny + edge + [held], open(f"{tmp}/pt_in.json", "w"))
     subprocess.run(["node", f"{HERE}/pretokenize.mjs", d, f"{tmp}/pt_in.json", f"{tmp}/pt_out.json"], check=True,
                    cwd=HERE)
@@ -128,6 +149,7 @@ def words_of(regex):
 # vocabularies of every Llama-3 / Qwen2 pre-token, and the Llama-3 one under the other two regexes
 l3_words, q2_words, o2_words = words_of(SPLITS["llama3"]), words_of(SPLITS["qwen2"]), words_of(SPLITS["o200k"])
 bl_words = words_of(SPLITS["bloom"])
+fa_words = words_of(None, falcon_variant("pretok-falcon"))
 tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0120princess", "123", "\u010a\u010a"]),
              split_variant("gpt2-split", SPLITS["gpt2-split"]),
              split_variant("llama3-words", SPLITS["llama3"], words=l3_words),
@@ -137,9 +159,11 @@ tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0
              split_variant("o200k", SPLITS["o200k"]), split_variant("o200k-words", SPLITS["o200k"], words=o2_words),
              split_variant("llama3-on-o200k-words", SPLITS["llama3"], words=o2_words), nfc_variant(), gemma_variant(),
              split_variant("bloom", SPLITS["bloom"]), split_variant("bloom-words", SPLITS["bloom"], words=bl_words),
-             split_variant("llama3-on-bloom-words", SPLITS["llama3"], words=bl_words)]
+             split_variant("llama3-on-bloom-words", SPLITS["llama3"], words=bl_words), falcon_variant("falcon"),
+             falcon_variant("falcon-words", words=fa_words),
+             split_variant("gpt2-on-falcon-words", SPLITS["gpt2-split"], words=fa_words)]
 print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2, {len(o2_words)} o200k, "
-      f"{len(bl_words)} BLOOM pre-tokens", flush=True)
+      f"{len(bl_words)} BLOOM, {len(fa_words)} Falcon pre-tokens", flush=True)
 ids_of = {}  # (tokenizer, corpus) -> comp's ids
 for td in tok_dirs:
     if not os.path.isfile(f"{td}/tokenizer.json"):
@@ -181,10 +205,20 @@ def differ(a, b, corpus):
 # each pattern is exercised: in the Llama-3 pre-token vocabulary, the other regexes' cuts give other ids
 for a, b in (("llama3-words", "qwen2-on-llama3-words"), ("llama3-words", "gpt2-on-llama3-words"),
              ("llama3", "gpt2-split"), ("o200k-words", "llama3-on-o200k-words"), ("gemma-style", "trained"),
-             ("bloom-words", "llama3-on-bloom-words")):
+             ("bloom-words", "llama3-on-bloom-words"), ("falcon-words", "gpt2-on-falcon-words")):
     for corpus in ("edge-case", "wikitext-2"):
         n = differ(a, b, corpus)
         check(n > 0, f"{a} and {b} give different ids on {n} {corpus} texts")
+# Falcon's Digits after ByteLevel: the byte characters \u00b2 \u00b3 \u00b9 \u00bc-\u00be (UTF-8 continuation bytes of
+# many letters, e.g. Cyrillic \u0432) are numbers to Rust's char::is_numeric, which comp follows, not to the JS
+# package's \d: without the correction the reference differs from comp on those texts
+json.dump(edge, open(f"{tmp}/fa_in.json", "w"))
+r = subprocess.run(["node", f"{HERE}/encode.mjs", f"{tmp}/falcon-words", f"{tmp}/fa_in.json", f"{tmp}/fa_out.json"],
+                   cwd=HERE, env=dict(os.environ, COMP_JS_DIGITS="ascii"))
+js_ascii = json.load(open(f"{tmp}/fa_out.json")) if r.returncode == 0 else []
+n = sum(a != b for a, b in zip(js_ascii, ids_of.get(("falcon-words", "edge-case"), [])))
+check(n > 0, f"Falcon's Digits: the JS package's own reading (ASCII \\d) differs from comp's (Rust's char::is_numeric) "
+      f"on {n} edge-case texts")
 # the GPT-2 pattern as a Split (\s = White_Space) cuts as ByteLevel's own (\s of ECMAScript) on text without U+0085
 n = differ("gpt2-split", "default", "wikitext-2") + differ("gpt2-split", "default", "tinystories")
 check(n == 0, f"GPT-2 as a Split regex and ByteLevel's built-in GPT-2 regex agree on the paragraphs ({n} differ)")
@@ -222,6 +256,14 @@ check(not mism and len(got) == len(texts), f"NFC normalizer on {len(texts)} stri
 n = sum(a != b for a, b in zip(raw, want))
 check(n > len(texts) // 2, f"NFC changes the ids of {n} of the {len(texts)} strings")
 # a Split comp cannot reproduce is refused with one error line
+for label, pre in (("Punctuation with behavior Isolated", {"type": "Punctuation", "behavior": "Isolated"}),
+                  ("Whitespace", {"type": "Whitespace"})):
+    d = falcon_variant("refused-" + pre["type"], pre=pre)
+    r = subprocess.run([COMP, "tokenize", "--tokenizer", f"{d}/tokenizer.json", "--string", "x"],
+                       capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode != 0 and len(lines) == 1 and pre["type"] in lines[0], f"pre_tokenizer {label} is refused: rc "
+          f"{r.returncode}, {lines}")
 for label, regex, behavior in (("an unknown regex", SPLITS["llama3"].replace("{1,3}", "{1,4}"), "Isolated"),
                                ("behavior Removed", SPLITS["llama3"], "Removed")):
     d = split_variant("refused", regex, behavior)
