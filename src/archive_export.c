@@ -84,8 +84,7 @@ static void set_item(cJSON *cfg, const char *key, cJSON *v)
 static cJSON *json_float(double v)
 {
   char buf[40];
-  snprintf(buf, sizeof buf, "%.15g", v);
-  if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+  comp_double_text(v, buf);
   if (!strpbrk(buf, ".eEn")) strcat(buf, ".0");
   return cJSON_CreateRaw(buf);
 }
@@ -150,7 +149,7 @@ static comp_status export_config(const arc_reader *r, const char *path)
   /* longrope: transformers 4 reads the original context (which picks the factor set) at the top level */
   if (rs && r->hp.rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE)
     set_item(cfg, "original_max_position_embeddings", cJSON_CreateNumber((double)r->hp.rope_scaling.original_ctx));
-  char *txt = cJSON_Print(cfg);
+  char *txt = comp_json_print(cfg, 1);
   cJSON_Delete(cfg);
   COMP_CHECK(txt, COMP_ERR_NOMEM, "out of memory");
   size_t n    = strlen(txt);

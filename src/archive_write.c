@@ -247,7 +247,7 @@ static char *llama2c_config(const comp_hparams *hp)
   cJSON_AddStringToObject(j, "hidden_act", "silu");
   cJSON_AddStringToObject(j, "torch_dtype", "float32");
   cJSON_AddStringToObject(j, "comp_source_format", "llama2.c (RoPE on interleaved pairs; HF export permutes q/k rows)");
-  char *txt = cJSON_Print(j);
+  char *txt = comp_json_print(j, 1);
   cJSON_Delete(j);
   return txt;
 }

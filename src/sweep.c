@@ -547,7 +547,7 @@ comp_status comp_sweep_mark_done(const comp_sweep *s, const comp_sweep_cell *c, 
   cJSON_AddStringToObject(j, "finished", created);
   const char *job = getenv("SLURM_JOB_ID");
   cJSON_AddStringToObject(j, "slurm_job_id", job ? job : "");
-  char *line = cJSON_PrintUnformatted(j);
+  char *line = comp_json_print(j, 0);
   cJSON_Delete(j);
   COMP_CHECK(line, COMP_ERR_NOMEM, "out of memory");
   FILE       *f  = fopen(tmp, "w");

@@ -1,6 +1,7 @@
 /* util.c - see comp/util.h */
 #include "comp/util.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -222,3 +223,36 @@ void comp_mem_budget_detect_at(const char *root, int64_t node_rss, comp_mem_budg
 }
 
 void comp_mem_budget_detect(int64_t node_rss, comp_mem_budget *b) { comp_mem_budget_detect_at("", node_rss, b); }
+
+void comp_double_text(double v, char buf[40])
+{
+  for (int p = 15; p <= 17; p++) {
+    snprintf(buf, 40, "%.*g", p, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+}
+
+/* Number items of the tree from c on as raw text that reads back exactly (comp_double_text). */
+static int exact_numbers(cJSON *c)
+{
+  for (; c; c = c->next) {
+    if (cJSON_IsNumber(c) && isfinite(c->valuedouble)) {
+      char buf[40];
+      comp_double_text(c->valuedouble, buf);
+      char *txt = malloc(strlen(buf) + 1);
+      if (!txt) return -1;
+      c->valuestring = strcpy(txt, buf);
+      c->type        = cJSON_Raw | (c->type & ~0xFF);
+    }
+    if (c->child && exact_numbers(c->child) != 0) return -1;
+  }
+  return 0;
+}
+
+char *comp_json_print(const cJSON *j, int formatted)
+{
+  cJSON *d   = cJSON_Duplicate(j, 1);
+  char  *txt = d && exact_numbers(d) == 0 ? (formatted ? cJSON_Print(d) : cJSON_PrintUnformatted(d)) : NULL;
+  cJSON_Delete(d);
+  return txt;
+}

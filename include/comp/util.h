@@ -1,5 +1,5 @@
 /*
- * comp/util.h - small process utilities: whole-file reads, wall clock, peak memory, sha256.
+ * comp/util.h - small process utilities: whole-file reads, wall clock, peak memory, sha256, JSON text.
  */
 #ifndef COMP_UTIL_H
 #define COMP_UTIL_H
@@ -24,6 +24,15 @@ double comp_now(void);
 int64_t comp_peak_rss(void);
 /* Resident set size now (VmRSS), 0 if unknown. */
 int64_t comp_current_rss(void);
+
+/* j as JSON text (formatted: cJSON_Print's layout, else one line), malloc'd (free with cJSON_free;
+ * NULL when out of memory), every finite number in the fewest digits that read back as the same double.
+ * cJSON alone prints 15 significant digits whenever they read back within an ulp, so a value it wrote
+ * (a perplexity, a loss) could come back one ulp off. */
+struct cJSON;
+char *comp_json_print(const struct cJSON *j, int formatted);
+/* v in the fewest of 15, 16 or 17 significant digits ("%.*g") that strtod reads back as v. */
+void comp_double_text(double v, char buf[40]);
 
 /* "SIZE" -> bytes: a number with an optional binary suffix K, M, G or T (KiB ... TiB; "1.5G",
  * "512M", "4096"). COMP_ERR_ARG on anything else or a value that is not positive. */

@@ -202,7 +202,7 @@ int comp_cmd_bench(int argc, char **argv)
   else if (json) {
     cJSON_AddNumberToObject(j, "peak_rss_bytes", (double)comp_peak_rss());
     cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
-    char *str = cJSON_PrintUnformatted(j);
+    char *str = comp_json_print(j, 0);
     printf("%s\n", str);
     free(str);
   }

@@ -239,7 +239,7 @@ int comp_cmd_bench_prune(int argc, char **argv)
     cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
     cJSON_AddItemToObject(j, "phases", ph);
     if (json) {
-      char *txt = cJSON_PrintUnformatted(j);
+      char *txt = comp_json_print(j, 0);
       printf("%s\n", txt);
       free(txt);
     }

@@ -160,7 +160,7 @@ int comp_cmd_eval(int argc, char **argv)
       cJSON_AddStringToObject(j, "comp_version", COMP_VERSION);
       cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
       if (out) cJSON_AddStringToObject(j, "out", out);
-      char *str = cJSON_PrintUnformatted(j);
+      char *str = comp_json_print(j, 0);
       printf("%s\n", str);
       free(str);
       cJSON_Delete(j);

@@ -11,6 +11,7 @@
 #include "comp/dist.h"
 #include "comp/eval_archive.h"
 #include "comp/log.h"
+#include "comp/util.h"
 
 static double num(const cJSON *o, const char *key)
 {
@@ -47,7 +48,7 @@ static void print_human(const cJSON *j)
   int          col = 9;
   cJSON_ArrayForEach(hpa, cJSON_GetObjectItemCaseSensitive(j, "model"))
   {
-    char *t = cJSON_PrintUnformatted(hpa);
+    char *t = comp_json_print(hpa, 0);
     int   w = (int)(strlen(hpa->string) + strlen(t) + 2);
     if (col + w > 110) printf("\n        "), col = 9;
     col += printf(" %s %s", hpa->string, t);
@@ -95,7 +96,7 @@ static void print_human(const cJSON *j)
       printf("]");
       const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
       if (v && cJSON_GetArraySize(v) <= 8) {
-        char *t = cJSON_PrintUnformatted(v);
+        char *t = comp_json_print(v, 0);
         printf(" = %s", t);
         free(t);
       }
@@ -106,7 +107,7 @@ static void print_human(const cJSON *j)
     const cJSON *a;
     cJSON_ArrayForEach(a, attrs)
     {
-      char *t = cJSON_PrintUnformatted(a);
+      char *t = comp_json_print(a, 0);
       printf("    @%s = %.*s%s\n", a->string, 100, t, strlen(t) > 100 ? "..." : "");
       free(t);
     }
@@ -173,7 +174,7 @@ int comp_cmd_info(int argc, char **argv)
     else
       print_human(j);
     if (json) {
-      char *t = cJSON_PrintUnformatted(j);
+      char *t = comp_json_print(j, 0);
       printf("%s\n", t);
       free(t);
     }

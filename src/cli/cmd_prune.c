@@ -272,7 +272,7 @@ static comp_status dry_run_report(const char *model, const char *tok_path, const
              {"flops_stage_c_per_layer", pc.flops_stage_c_per_layer},
              {"layers_per_rank", pc.layers_per_rank}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) cJSON_AddNumberToObject(j, f[i].k, f[i].v);
-    char *txt = cJSON_PrintUnformatted(j);
+    char *txt = comp_json_print(j, 0);
     printf("%s\n", txt);
     free(txt);
     cJSON_Delete(j);
@@ -603,7 +603,7 @@ int comp_cmd_prune(int argc, char **argv)
     cJSON *wf = cJSON_AddArrayToObject(j, "weights_files"); /* what model_sha256 hashes, in order */
     for (int i = 0; m->ws && i < comp_wstore_file_count(m->ws); i++)
       cJSON_AddItemToArray(wf, cJSON_CreateString(comp_wstore_file_path(m->ws, i)));
-    options_json = cJSON_PrintUnformatted(j);
+    options_json = comp_json_print(j, 0);
     cJSON_Delete(j);
     comp_log("prune: %s, method %s, ratio %.3f, %lld calibration windows of %lld tokens, %d rank(s)", model,
              comp_prune_method_name(o.method), ratio, (long long)samples, (long long)len, size);
@@ -650,7 +650,7 @@ int comp_cmd_prune(int argc, char **argv)
       cJSON_AddNumberToObject(j, "peak_rss_bytes_rank0", (double)comp_peak_rss());
       cJSON_AddStringToObject(j, "comp_commit", comp_git_commit());
       cJSON_AddItemToObject(j, "options", cJSON_Parse(options_json));
-      char *str2 = cJSON_PrintUnformatted(j);
+      char *str2 = comp_json_print(j, 0);
       printf("%s\n", str2);
       free(str2);
       cJSON_Delete(j);

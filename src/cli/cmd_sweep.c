@@ -284,7 +284,7 @@ static comp_status do_list(const comp_sweep *sw, const char *dir, int json)
     cJSON_AddStringToObject(j, "variant", c.variant ? c.variant->name : "dense");
     cJSON_AddNumberToObject(j, "ratio", c.ratio);
     cJSON_AddNumberToObject(j, "seed", (double)c.seed);
-    char *t = cJSON_PrintUnformatted(j);
+    char *t = comp_json_print(j, 0);
     printf("%s\n", t ? t : "{}");
     free(t);
     cJSON_Delete(j);
