@@ -545,6 +545,95 @@ static const comp_arch_desc arch_falcon_new_1ln = {
     .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL)},
 };
 
+static const comp_arch_desc arch_gptj = {
+    /* transformers' modeling_gptj.py (GPT-J-6B): one LayerNorm (ln_1) whose output both the attention and
+     * the MLP read, their outputs added to the residual together; q, k, v and out_proj without biases;
+     * RoPE on the first rotary_dim dims of each head, pairs (2i, 2i + 1) (rotate_every_two), base 10000;
+     * fc_in -> gelu_new -> fc_out with biases, 4 * n_embd wide unless n_inner says; ln_f and an untied
+     * head with a bias. GPTJConfig's keys are GPT-2's (n_embd, n_layer, n_head, n_positions). */
+    .name          = "gptj",
+    .hf_model_type = {"gptj", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_GELU_TANH,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_INTERLEAVED,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .parallel      = true,
+    .ff_mult       = 4,
+    .tie_default   = false,
+    .cfg           = {.n_embd    = "n_embd|hidden_size",
+                      .n_layer   = "n_layer|num_hidden_layers",
+                      .n_head    = "n_head|num_attention_heads",
+                      .n_ff      = "n_inner",
+                      .n_vocab   = "vocab_size",
+                      .n_ctx     = "n_positions|max_position_embeddings",
+                      .norm_eps  = "layer_norm_epsilon",
+                      .rope_dims = "rotary_dim",
+                      .tie_embd  = "tie_word_embeddings",
+                      .act       = "activation_function"},
+    .tensor        = {[COMP_ROLE_TOK_EMBD]    = "transformer.wte.weight",
+                      [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",
+                      [COMP_ROLE_OUT_NORM_B]  = "transformer.ln_f.bias",
+                      [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+                      [COMP_ROLE_LM_HEAD_B]   = "lm_head.bias",
+                      [COMP_ROLE_ATTN_NORM]   = "transformer.h.%d.ln_1.weight",
+                      [COMP_ROLE_ATTN_NORM_B] = "transformer.h.%d.ln_1.bias",
+                      [COMP_ROLE_ATTN_Q]      = "transformer.h.%d.attn.q_proj.weight",
+                      [COMP_ROLE_ATTN_K]      = "transformer.h.%d.attn.k_proj.weight",
+                      [COMP_ROLE_ATTN_V]      = "transformer.h.%d.attn.v_proj.weight",
+                      [COMP_ROLE_ATTN_OUT]    = "transformer.h.%d.attn.out_proj.weight",
+                      [COMP_ROLE_FFN_UP]      = "transformer.h.%d.mlp.fc_in.weight",
+                      [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.fc_in.bias",
+                      [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.fc_out.weight",
+                      [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.fc_out.bias"},
+    .need          = {LN_PLAIN_NEED(COMP_NEED_ABSENT, COMP_NEED_REQUIRED), [COMP_ROLE_LM_HEAD_B] = COMP_NEED_REQUIRED},
+};
+
+static const comp_arch_desc arch_stablelm = {
+    /* transformers' modeling_stablelm.py (StableLM-3B-4E1T, StableLM-2-1.6B, StableLM Zephyr, Stable Code):
+     * LLaMA's tensors and SiLU gate with LayerNorms (with biases, layer_norm_eps), q, k, v biases when
+     * use_qkv_bias, RoPE on the first partial_rotary_factor (0.25) of each head; use_parallel_residual
+     * (false): attention and MLP both on input_layernorm's output, added to the residual together, and
+     * no post_attention_layernorm. qk_layernorm (a LayerNorm per head) is not implemented. */
+    .name          = "stablelm",
+    .hf_model_type = {"stablelm", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_fraction = 0.25f,
+    .rope_scaling  = true,
+    .cfg   = {SHAPE_KEYS("layer_norm_eps", "rope_theta"), .act = "hidden_act", .rope_fraction = "partial_rotary_factor",
+              .parallel = "use_parallel_residual"},
+    .rules = {{"qk_layernorm", COMP_CFG_FALSE, false}},
+    .opt_on = {{"use_qkv_bias", false, 3, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B}}},
+    .tensor = {LLAMA_TENSORS, [COMP_ROLE_OUT_NORM_B] = "model.norm.bias",
+               [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",
+               [COMP_ROLE_FFN_NORM_B]  = "model.layers.%d.post_attention_layernorm.bias"},
+    /* the norm before the MLP: there exactly when the block is sequential (find_role) */
+    .need = {[COMP_ROLE_TOK_EMBD]    = COMP_NEED_REQUIRED,
+             [COMP_ROLE_OUT_NORM]    = COMP_NEED_REQUIRED,
+             [COMP_ROLE_OUT_NORM_B]  = COMP_NEED_REQUIRED,
+             [COMP_ROLE_LM_HEAD]     = COMP_NEED_OPTIONAL,
+             [COMP_ROLE_ATTN_NORM]   = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_Q]      = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_K]      = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_V]      = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_OUT]    = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_Q_B]    = COMP_NEED_OPTIONAL,
+             [COMP_ROLE_ATTN_K_B]    = COMP_NEED_OPTIONAL,
+             [COMP_ROLE_ATTN_V_B]    = COMP_NEED_OPTIONAL,
+             [COMP_ROLE_FFN_NORM]    = COMP_NEED_OPTIONAL,
+             [COMP_ROLE_FFN_NORM_B]  = COMP_NEED_OPTIONAL,
+             [COMP_ROLE_FFN_GATE]    = COMP_NEED_REQUIRED,
+             [COMP_ROLE_FFN_UP]      = COMP_NEED_REQUIRED,
+             [COMP_ROLE_FFN_DOWN]    = COMP_NEED_REQUIRED},
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -704,15 +793,26 @@ static const comp_arch_desc arch_chatglm = {
 
 /* one row per family, indexed by comp_arch */
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
-    [COMP_ARCH_LLAMA] = &arch_llama,           [COMP_ARCH_QWEN2] = &arch_qwen2,
-    [COMP_ARCH_QWEN3] = &arch_qwen3,           [COMP_ARCH_OPT] = &arch_opt,
-    [COMP_ARCH_LLAMA2C] = &arch_llama2c,       [COMP_ARCH_CHATGLM] = &arch_chatglm,
-    [COMP_ARCH_MISTRAL] = &arch_mistral,       [COMP_ARCH_PHI3] = &arch_phi3,
-    [COMP_ARCH_GEMMA] = &arch_gemma,           [COMP_ARCH_GEMMA2] = &arch_gemma2,
-    [COMP_ARCH_GEMMA3] = &arch_gemma3,         [COMP_ARCH_PHI] = &arch_phi,
-    [COMP_ARCH_GPT_NEOX] = &arch_gpt_neox,     [COMP_ARCH_BLOOM] = &arch_bloom,
-    [COMP_ARCH_INTERNLM2] = &arch_internlm2,   [COMP_ARCH_FALCON] = &arch_falcon,
-    [COMP_ARCH_FALCON_NEW] = &arch_falcon_new, [COMP_ARCH_FALCON_NEW_1LN] = &arch_falcon_new_1ln,
+    [COMP_ARCH_LLAMA]          = &arch_llama,
+    [COMP_ARCH_QWEN2]          = &arch_qwen2,
+    [COMP_ARCH_QWEN3]          = &arch_qwen3,
+    [COMP_ARCH_OPT]            = &arch_opt,
+    [COMP_ARCH_LLAMA2C]        = &arch_llama2c,
+    [COMP_ARCH_CHATGLM]        = &arch_chatglm,
+    [COMP_ARCH_MISTRAL]        = &arch_mistral,
+    [COMP_ARCH_PHI3]           = &arch_phi3,
+    [COMP_ARCH_GEMMA]          = &arch_gemma,
+    [COMP_ARCH_GEMMA2]         = &arch_gemma2,
+    [COMP_ARCH_GEMMA3]         = &arch_gemma3,
+    [COMP_ARCH_PHI]            = &arch_phi,
+    [COMP_ARCH_GPT_NEOX]       = &arch_gpt_neox,
+    [COMP_ARCH_BLOOM]          = &arch_bloom,
+    [COMP_ARCH_INTERNLM2]      = &arch_internlm2,
+    [COMP_ARCH_FALCON]         = &arch_falcon,
+    [COMP_ARCH_FALCON_NEW]     = &arch_falcon_new,
+    [COMP_ARCH_FALCON_NEW_1LN] = &arch_falcon_new_1ln,
+    [COMP_ARCH_GPTJ]           = &arch_gptj,
+    [COMP_ARCH_STABLELM]       = &arch_stablelm,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -787,6 +887,12 @@ static const comp_role dense_roles[COMP_DENSE_COUNT][2] = {
     [COMP_DENSE_UP]   = {COMP_ROLE_FFN_UP, COMP_ROLE_FFN_UP_B},
     [COMP_DENSE_DOWN] = {COMP_ROLE_FFN_DOWN, COMP_ROLE_FFN_DOWN_B},
 };
+bool comp_arch_needs_ffn_norm(const comp_arch_desc *a, comp_role r, bool parallel)
+{
+  return (r == COMP_ROLE_FFN_NORM || r == COMP_ROLE_FFN_NORM_B) && a->tensor[r] && a->need[r] == COMP_NEED_OPTIONAL &&
+         !parallel;
+}
+
 comp_role comp_dense_weight_role(comp_dense_id d) { return dense_roles[d][0]; }
 comp_role comp_dense_bias_role(comp_dense_id d) { return dense_roles[d][1]; }
 

@@ -469,7 +469,8 @@ static comp_status read_layer_info(arc_reader *r, hid_t g, const char *where, in
   }
   for (int v = 0; v < COMP_VEC_COUNT; v++) {
     comp_role vr = comp_layer_vec_role((comp_layer_vec)v);
-    COMP_CALL(check_shape(g, where, arc_vec_names[v], role_required(ad, vr),
+    COMP_CALL(check_shape(g, where, arc_vec_names[v],
+                          role_required(ad, vr) || comp_arch_needs_ffn_norm(ad, vr, r->hp.parallel),
                           comp_layer_vec_len(&r->hp, (comp_layer_vec)v), -1, &li->has_vec[v]));
     COMP_CHECK(!li->has_vec[v] || role_expected(ad, vr), COMP_ERR_FORMAT,
                "%s: unexpected dataset %s for architecture %s", where, arc_vec_names[v], ad->name);

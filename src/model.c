@@ -583,7 +583,16 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
       (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)))
     goto out;
   hp->rope_theta *= ratio;
-  hp->rope_dim     = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
+  hp->rope_dim = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);
+  if (k->rope_dims && hp->rope != COMP_ROPE_NONE) { /* GPT-J: rotary_dim dims of each head */
+    const cJSON *rd = cfg_item(cfg, k->rope_dims);
+    if (!rd || cJSON_IsNull(rd)) {
+      s = comp_error_set(COMP_ERR_UNSUPPORTED, "%s: %s %s is not supported for %s (RoPE over a whole head)", path,
+                         k->rope_dims, rd ? "null" : "absent", d->name);
+      goto out;
+    }
+    if ((s = cfg_int(cfg, path, k->rope_dims, true, 0, &hp->rope_dim))) goto out;
+  }
   const cJSON *tie = cJSON_GetObjectItemCaseSensitive(cfg, k->tie_embd);
   hp->tied         = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : d->tie_default;
   const cJSON *par = k->parallel ? cJSON_GetObjectItemCaseSensitive(cfg, k->parallel) : NULL;
@@ -605,8 +614,13 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
     goto out;
   }
   if (hp->rope != COMP_ROPE_NONE && (hp->rope_dim < 2 || hp->rope_dim % 2 != 0 || hp->rope_dim > hp->head_dim)) {
-    s = comp_error_set(COMP_ERR_FORMAT, "%s: RoPE on %lld of the %lld dims of a head (fraction %g): must be even", path,
-                       (long long)hp->rope_dim, (long long)hp->head_dim, (double)frac);
+    char how[64];
+    if (k->rope_dims)
+      snprintf(how, sizeof how, "%s", k->rope_dims);
+    else
+      snprintf(how, sizeof how, "fraction %g", (double)frac);
+    s = comp_error_set(COMP_ERR_FORMAT, "%s: RoPE on %lld of the %lld dims of a head (%s): must be even", path,
+                       (long long)hp->rope_dim, (long long)hp->head_dim, how);
     goto out;
   }
   if ((s = parse_rope_scaling(cfg, path, d, hp))) goto out;
@@ -834,8 +848,9 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
   if (!tmpl || m->arch->need[r] == COMP_NEED_ABSENT) return COMP_OK;
   char name[256];
   snprintf(name, sizeof name, tmpl, l);
-  const comp_wtensor *ft       = comp_model_find_tensor(m, name);
-  bool                required = m->arch->need[r] == COMP_NEED_REQUIRED && !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
+  const comp_wtensor *ft = comp_model_find_tensor(m, name);
+  bool required = (m->arch->need[r] == COMP_NEED_REQUIRED || comp_arch_needs_ffn_norm(m->arch, r, m->hp.parallel)) &&
+                  !(r == COMP_ROLE_LM_HEAD && m->hp.tied);
   if (r == COMP_ROLE_LM_HEAD && !m->hp.tied) required = true;
   if (r == COMP_ROLE_LM_HEAD && m->hp.tied) ft = NULL; /* tied: the embedding is the head */
   const char *file = comp_wstore_file_path(m->ws, 0);
@@ -920,7 +935,9 @@ static int64_t role_params(const comp_hparams *hp, comp_role r)
   const comp_arch_desc *a     = comp_arch_get(hp->arch);
   int64_t               sh[2] = {1, 1};
   if (r == COMP_ROLE_LM_HEAD && hp->tied) return 0;
-  if (!a->tensor[r] || (a->need[r] != COMP_NEED_REQUIRED && r != COMP_ROLE_LM_HEAD && !(hp->opt_on >> r & 1))) return 0;
+  if (!a->tensor[r] || (a->need[r] != COMP_NEED_REQUIRED && r != COMP_ROLE_LM_HEAD && !(hp->opt_on >> r & 1) &&
+                        !comp_arch_needs_ffn_norm(a, r, hp->parallel)))
+    return 0;
   int nd = role_shape(hp, a->pos_offset, r, sh);
   return nd == 0 ? 0 : nd == 1 ? sh[0] : sh[0] * sh[1];
 }

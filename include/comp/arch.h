@@ -36,6 +36,8 @@ typedef enum comp_arch {
   COMP_ARCH_FALCON,         /* FalconForCausalLM, Falcon-7B: parallel block on one LayerNorm, multi-query */
   COMP_ARCH_FALCON_NEW,     /* Falcon-40B/180B (new_decoder_architecture): GQA, ln_attn and ln_mlp */
   COMP_ARCH_FALCON_NEW_1LN, /* Falcon2-11B: new_decoder_architecture with one LayerNorm */
+  COMP_ARCH_GPTJ,           /* GPTJForCausalLM: parallel block on one LayerNorm, interleaved partial RoPE */
+  COMP_ARCH_STABLELM,       /* StableLmForCausalLM: LLaMA's block with LayerNorms, partial RoPE, qkv biases */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -110,11 +112,12 @@ typedef enum comp_need { COMP_NEED_ABSENT = 0, COMP_NEED_REQUIRED, COMP_NEED_OPT
 
 /* config.json keys that hold each hyper-parameter (NULL: not in config, use the default).
  * rope_ratio multiplies the base (ChatGLM: base = 10000 * rope_ratio); rope_fraction is the share
- * of each head that RoPE rotates; sliding_window, the keys each query of a windowed layer attends to
- * (null: all; which layers: config's layer_types, else the row's window_period). */
+ * of each head that RoPE rotates, rope_dims the number of its dims (GPT-J's rotary_dim); sliding_window,
+ * the keys each query of a windowed layer attends to (null: all; which layers: config's layer_types,
+ * else the row's window_period). */
 typedef struct comp_arch_config_keys {
   const char *n_embd, *n_layer, *n_head, *n_head_kv, *head_dim, *n_ff, *n_vocab, *n_ctx, *norm_eps, *rope_theta,
-      *rope_ratio, *rope_fraction, *tie_embd, *sliding_window;
+      *rope_ratio, *rope_fraction, *rope_dims, *tie_embd, *sliding_window;
   const char *act; /* the activation's name: the row's act, or refused (absent or null: the row's) */
   /* Gemma-2: tanh soft-capping of the attention scores and of the logits (null: none), the query
    * scale's denominator (scores times query_pre_attn_scalar^-1/2) */
@@ -205,6 +208,9 @@ const comp_arch_desc *comp_arch_get(comp_arch a);
 comp_arch comp_arch_next_hf(const char *model_type, comp_arch after);
 /* The config.json "model_type" values the table knows, each once, ", "-separated, into buf (n bytes). */
 void comp_arch_hf_names(char *buf, size_t n);
+/* Whether role r is an optional norm before the MLP that a sequential block (parallel false) needs:
+ * StableLM's post_attention_layernorm, absent from its parallel block, whose MLP reads the attention's. */
+bool comp_arch_needs_ffn_norm(const comp_arch_desc *a, comp_role r, bool parallel);
 /* Weight / bias roles of a dense. */
 comp_role   comp_dense_weight_role(comp_dense_id d);
 comp_role   comp_dense_bias_role(comp_dense_id d);

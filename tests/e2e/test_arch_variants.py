@@ -49,6 +49,12 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              GQA 4/2 kv head by kv head in query_key_value, ln_attn and ln_mlp, biases, an untied head) and
              Falcon2-11B's (num_ln_in_parallel_attn 1); 4 layers each; the 7B and 40B kinds pruned with a
              layer removed and exported
+  gptj       model_type gptj (GPT-J; oracle_gptj_nll from modeling_gptj.py): 4 layers, attention and MLP in
+             parallel on one LayerNorm, RoPE on the first rotary_dim (8 of 16) dims of each head in pairs
+             (2i, 2i + 1), gelu_new, a head with a bias; pruned with a layer removed and exported
+  stablelm   model_type stablelm (oracle_stablelm_nll from modeling_stablelm.py): 4 layers of LLaMA's block
+             with LayerNorms, q/k/v biases, GQA 4/2, RoPE on a quarter of each head; sequential (pruned with
+             a layer removed and exported) and with use_parallel_residual (no post_attention_layernorm)
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -382,6 +388,71 @@ def oracle_falcon_nll(cfg, t, ids, layout="grouped", mlp_on_attn_norm=False):
     return windows_nll(logits)
 
 
+def oracle_gptj_nll(cfg, t, ids, pairs="interleaved"):
+    """Mean NLL over the W windows of L tokens of a GPTJForCausalLM (modeling_gptj.py), float64: per layer
+    h = ln_1(x), x + out_proj(attn(q, k, v of h)) + fc_out(gelu_new(fc_in(h))); RoPE on the first
+    rotary_dim dims of each head, rotate_every_two: pairs (2i, 2i + 1) (pairs="half": rotate_half's
+    (i, i + r/2), a wrong oracle); ln_f and lm_head with its bias."""
+    nh, D, r = cfg["n_head"], cfg["n_embd"], cfg["rotary_dim"]
+    hd = D // nh
+    T, lin, ln, rope_half, mask = ln_tools(cfg, t, r, 1e4, eps="layer_norm_epsilon")
+    f = np.outer(np.arange(L), 1.0 / (1e4 ** (np.arange(0, r, 2) / r)))  # (L, r/2)
+    cos, sin = np.cos(f), np.sin(f)
+
+    def rope_pairs(x):  # (heads, L, hd): x[2i], x[2i + 1] rotated by position * inv_freq[i]
+        a, b = x[..., 0:r:2], x[..., 1:r:2]
+        out = x.copy()
+        out[..., 0:r:2], out[..., 1:r:2] = a * cos - b * sin, b * cos + a * sin
+        return out
+    rope = rope_pairs if pairs == "interleaved" else rope_half
+    mm = lambda x, k: x @ T[k + ".weight"].T
+    gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+
+    def logits(seq):
+        x = T["transformer.wte.weight"][seq]
+        for l in range(cfg["n_layer"]):
+            p = f"transformer.h.{l}."
+            h = ln(x, p + "ln_1")
+            q, k, v = (mm(h, p + f"attn.{n}_proj").reshape(L, nh, hd).transpose(1, 0, 2) for n in "qkv")
+            x = x + mm(attend(q, k, v, rope, mask), p + "attn.out_proj") + lin(gelu(lin(h, p + "mlp.fc_in")),
+                                                                              p + "mlp.fc_out")
+        return lin(ln(x, "transformer.ln_f"), "lm_head")
+    return windows_nll(logits)
+
+
+def oracle_stablelm_nll(cfg, t, ids, parallel=None):
+    """Mean NLL over the W windows of L tokens of a StableLmForCausalLM (modeling_stablelm.py), float64:
+    LLaMA's block with LayerNorms (biases), q/k/v biases where present, each kv head serving its group,
+    RoPE (rotate_half) on the first partial_rotary_factor of each head; use_parallel_residual: x +
+    attn(h) + mlp(h), h = input_layernorm(x), else the sequential block through post_attention_layernorm
+    (parallel overrides the config: a wrong oracle)."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    T, _, ln, rope, mask = ln_tools(cfg, t, int(hd * cfg.get("partial_rotary_factor", 0.25)),
+                                    cfg.get("rope_theta", 1e4))
+    mm = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
+    par = cfg.get("use_parallel_residual", False) if parallel is None else parallel
+    head = T["lm_head.weight"] if "lm_head.weight" in T else T["model.embed_tokens.weight"]
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            h = ln(x, p + "input_layernorm")
+            q, k, v = (mm(h, p + f"self_attn.{n}_proj").reshape(L, -1, hd).transpose(1, 0, 2) for n in "qkv")
+            k, v = np.repeat(k, nh // nkv, axis=0), np.repeat(v, nh // nkv, axis=0)
+            o = mm(attend(q, k, v, rope, mask), p + "self_attn.o_proj")
+            mlp = lambda y: mm(mm(y, p + "mlp.gate_proj") / (1 + np.exp(-mm(y, p + "mlp.gate_proj")))
+                               * mm(y, p + "mlp.up_proj"), p + "mlp.down_proj")
+            if par:
+                x = x + o + mlp(h)
+            else:
+                x = x + o
+                x = x + mlp(ln(x, p + "post_attention_layernorm"))
+        return ln(x, "model.norm") @ head.T
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -393,6 +464,10 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_neox_nll(cfg, t, ids)
     if cfg["model_type"] == "falcon":
         return oracle_falcon_nll(cfg, t, ids)
+    if cfg["model_type"] == "gptj":
+        return oracle_gptj_nll(cfg, t, ids)
+    if cfg["model_type"] == "stablelm":
+        return oracle_stablelm_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1219,6 +1294,102 @@ for label, (fpath, fcfg, ft), kind in F_KINDS[:2]:
         archive_is_export(label, arc, exp, ecfg, et)
 
 
+# ---- gptj: attention and MLP in parallel on one LayerNorm, RoPE on rotary_dim dims in pairs (2i, 2i + 1),
+# gelu_new, a head with a bias; 4 layers of 4 heads of 16 --------------------------------------------------
+def gptj_model(seed, nl=4, d=64, nh=4, rot=8, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"transformer.wte.weight": gen(V, d), "transformer.ln_f.weight": 1 + gen(d, sc=0.2),
+         "transformer.ln_f.bias": gen(d, sc=0.2), "lm_head.weight": gen(V, d, sc=d ** -0.5), "lm_head.bias": gen(V)}
+    for l in range(nl):
+        p = f"transformer.h.{l}."
+        t[p + "ln_1.weight"], t[p + "ln_1.bias"] = 1 + gen(d, sc=0.2), gen(d, sc=0.2)
+        for n in "qkv":
+            t[p + f"attn.{n}_proj.weight"] = gen(d, d, sc=(QK if n != "v" else 1) * d ** -0.5)
+        t[p + "attn.out_proj.weight"] = gen(d, d, sc=d ** -0.5)
+        for n, (o, i) in {"mlp.fc_in": (4 * d, d), "mlp.fc_out": (d, 4 * d)}.items():
+            t[p + n + ".weight"], t[p + n + ".bias"] = gen(o, i, sc=i ** -0.5), gen(o, sc=0.1)
+    cfg = {"architectures": ["GPTJForCausalLM"], "model_type": "gptj", "n_embd": d, "n_layer": nl, "n_head": nh,
+           "rotary_dim": rot, "n_inner": None, "n_positions": 128, "vocab_size": V, "layer_norm_epsilon": 1e-5,
+           "activation_function": "gelu_new", "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("gptj", cfg, t)
+
+
+gjpath, gjm, gjt = gptj_model(24)
+ref, got = oracle_nll(gjm, gjt, ids), comp_nll(gjpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"gptj: mean NLL {got} vs numpy oracle {ref:.8f} (parallel "
+      f"block, RoPE on 8 of 16 dims in pairs (2i, 2i + 1), a head bias)")
+oz = oracle_gptj_nll(gjm, gjt, ids, pairs="half")
+check(got is not None and abs(oz - got) / got > 5e-4, f"gptj: the oracle rotating halves (rotate_half) gives {oz:.6f}, "
+      f"not comp's {got}")
+for what, c in (("rotary_dim 16 (the whole head)", dict(gjm, rotary_dim=16)),
+                ("n_inner 256 spelled out", dict(gjm, n_inner=256))):
+    nz, oz = comp_nll(with_config(gjpath, c, str(len(os.listdir(tmp))))), oracle_nll(c, gjt, ids)
+    same = "n_inner" in what
+    check(nz is not None and (nz == got if same else abs(nz - got) / got > 1e-4) and abs(nz - oz) / oz < 1e-5,
+          f"gptj with {what}: {'the same loss' if same else 'the loss changes'} ({got:.6f} -> {nz}), as in the oracle "
+          f"({oz:.6f})")
+pe = prune_export(gjpath, "gptj", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    check(len(kept) == 3 and ecfg.get("n_layer") == 3 and np.array_equal(et.get("lm_head.bias"), gjt["lm_head.bias"])
+          and ecfg.get("rotary_dim") == 8, f"gptj pruned (kept layers {kept}) and exported: n_layer "
+          f"{ecfg.get('n_layer')}, rotary_dim {ecfg.get('rotary_dim')}, the head's bias carried")
+    archive_is_export("gptj", arc, exp, ecfg, et)
+
+
+# ---- stablelm: LLaMA's block with LayerNorms, q/k/v biases, RoPE on a quarter of each head; sequential, and
+# with use_parallel_residual (no post_attention_layernorm); 4 layers, GQA 4/2 ----------------------------------
+def stablelm_model(name, seed, parallel, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    hd = d // nh
+    t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
+         "model.norm.bias": gen(d, sc=0.2), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        for n in ("input_layernorm",) + (() if parallel else ("post_attention_layernorm",)):
+            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + gen(d, sc=0.3), gen(d, sc=0.3)
+        for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+            t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
+            t[p + f"self_attn.{n}_proj.bias"] = gen(o, sc=0.1)
+        t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
+        for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
+            t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+    cfg = {"architectures": ["StableLmForCausalLM"], "model_type": "stablelm", "hidden_size": d,
+           "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv,
+           "vocab_size": V, "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "rope_theta": 10000,
+           "partial_rotary_factor": 0.25, "hidden_act": "silu", "use_qkv_bias": True, "qk_layernorm": False,
+           "use_parallel_residual": parallel, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model(name, cfg, t)
+
+
+for label, sm in (("stablelm", stablelm_model("stablelm", 25, False)),
+                  ("stablelm with use_parallel_residual", stablelm_model("stablelm-par", 26, True))):
+    ref, got = oracle_nll(sm[1], sm[2], ids), comp_nll(sm[0])
+    check(got is not None and abs(got - ref) / ref < 1e-5, f"{label}: mean NLL {got} vs numpy oracle {ref:.8f}")
+    if sm[1]["use_parallel_residual"]:  # read as the sequential block, its missing MLP norm is one error line
+        r = run(["eval", "--model", with_config(sm[0], dict(sm[1], use_parallel_residual=False), "seq"), "--text",
+                 TEXT, "--seq-len", str(L), "--quiet"])
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.0.post_attention_layernorm"
+              in lines[0], f"{label}: the same weights as a sequential block: {' | '.join(lines)[:200]}")
+    else:
+        oz = oracle_stablelm_nll(sm[1], sm[2], ids, parallel=True)
+        check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: a parallel-block oracle gives {oz:.6f}, not "
+              f"comp's {got}")
+        slpath, slm, slt = sm
+pe = prune_export(slpath, "stablelm", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and model_attr(arc, "parallel") == 0 and any(
+        k.endswith("post_attention_layernorm.bias") for k in et), f"stablelm pruned (a layer removed) and exported: "
+          f"{ecfg.get('num_hidden_layers')} layers, archive parallel {model_attr(arc, 'parallel')}, the MLP's norm "
+          f"carried")
+    archive_is_export("stablelm", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1312,6 +1483,14 @@ bad("falcon with num_ln_in_parallel_attn 3", dict(f40[1], num_ln_in_parallel_att
     "num_ln_in_parallel_attn = 3 is not supported", kind="config")
 bad("falcon with a ReLU", dict(f7[1], activation="relu"), 'activation activation "relu" is not supported for falcon',
     kind="config")
+bad("gptj with rotary_dim null", dict(gjm, rotary_dim=None), "rotary_dim null is not supported for gptj",
+    dry_run=True, kind="config")
+bad("gptj with rotary_dim 5 of 16", dict(gjm, rotary_dim=5), "RoPE on 5 of the 16 dims of a head (rotary_dim)",
+    kind="config")
+bad("gptj with a rope_scaling", dict(gjm, rope_scaling={"rope_type": "linear", "factor": 2.0}),
+    "but gptj does not scale its RoPE")
+bad("stablelm with qk_layernorm", dict(slm, qk_layernorm=True), "qk_layernorm = true is not supported for stablelm",
+    kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",
@@ -1322,7 +1501,7 @@ check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.s
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
 TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
-         "internlm2", "falcon", "opt", "chatglm"]
+         "internlm2", "falcon", "gptj", "stablelm", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

@@ -243,6 +243,19 @@ def main():
                      new_decoder_architecture=True)
     f7 = 65024 * 4544 + 2 * 4544 + 32 * (2 * 4544 + 4544 * (71 + 2) * 64 + 4544 * 4544 + 2 * 4544 * 4 * 4544)
     f40 = 65024 * 8192 + 2 * 8192 + 60 * (4 * 8192 + 8192 * (128 + 16) * 64 + 8192 * 8192 + 2 * 8192 * 4 * 8192)
+    # GPT-J-6B (EleutherAI/gpt-j-6b config.json): GPT-2's key names, rotary_dim 64, an untied head with a bias,
+    # biases on the MLP only; 6,050,882,784 by the formula (Hugging Face's 6.05B)
+    gptj6b = {"model_type": "gptj", "n_embd": 4096, "n_layer": 28, "n_head": 16, "rotary_dim": 64, "n_inner": None,
+              "n_positions": 2048, "vocab_size": 50400, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
+              "tie_word_embeddings": False}
+    gj = 2 * 50400 * 4096 + 50400 + 2 * 4096 + 28 * (2 * 4096 + 4 * 4096 * 4096 + 2 * 4096 * 16384 + 16384 + 4096)
+    # StableLM-2-1.6B (stabilityai/stablelm-2-1_6b config.json): LayerNorms with biases, q/k/v biases, untied; with
+    # use_parallel_residual there is no post_attention_layernorm
+    stablelm2 = {"model_type": "stablelm", "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 24,
+                 "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 100352,
+                 "max_position_embeddings": 4096, "layer_norm_eps": 1e-5, "partial_rotary_factor": 0.25,
+                 "use_qkv_bias": True, "qk_layernorm": False, "use_parallel_residual": False,
+                 "tie_word_embeddings": False, "hidden_act": "silu"}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -266,7 +279,10 @@ def main():
             ("BLOOM-560m", bloom560m, 559214592), ("BLOOM-7b1", bloom7b1, 7069016064),
             ("InternLM2.5-7B", internlm25_7b, 7737708544), ("Falcon-7B", falcon7b, f7), ("Falcon-40B", falcon40b, f40),
             ("Falcon-40B with bias", dict(falcon40b, bias=True),
-             f40 + 60 * ((128 + 16) * 64 + 8192 + 4 * 8192 + 8192))):
+             f40 + 60 * ((128 + 16) * 64 + 8192 + 4 * 8192 + 8192)), ("GPT-J-6B", gptj6b, gj),
+            ("StableLM-2-1.6B", stablelm2, 1644515328),  # Hugging Face's safetensors total
+            ("StableLM-2-1.6B with use_parallel_residual", dict(stablelm2, use_parallel_residual=True),
+             1644515328 - 24 * 2 * 2048)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

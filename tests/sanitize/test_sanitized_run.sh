@@ -96,9 +96,10 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
 # norms, local layers rotating with their own base), Phi-2 (attention and MLP in parallel on one LayerNorm, a
 # head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms), BLOOM
-# (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names) and Falcon-40B's decoder (q, k, v fused kv head
-# by kv head, ln_attn and ln_mlp)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa"
+# (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names), Falcon-40B's decoder (q, k, v fused kv head
+# by kv head, ln_attn and ln_mlp), GPT-J (interleaved RoPE on a quarter of each head, a head bias) and StableLM
+# (LayerNorms with biases, RoPE on a quarter of each head, the sequential block)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -204,8 +205,31 @@ json.dump({"model_type": "falcon", "architectures": ["FalconForCausalLM"], "hidd
            "ffn_hidden_size": F, "vocab_size": V, "max_position_embeddings": cfg["max_position_embeddings"],
            "layer_norm_epsilon": 1e-5, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0},
           open(f"{t}/fa/config.json", "w"))
+gj = {"transformer.wte.weight": E, "lm_head.weight": E.copy(), "lm_head.bias": b(V), "transformer.ln_f.weight":
+      w["model.norm.weight"], "transformer.ln_f.bias": b(D)}
+for l in range(cfg["num_hidden_layers"]):  # GPT-NeoX's MHA layers under GPT-J's names
+    q, o = f"gpt_neox.layers.{l}.", f"transformer.h.{l}."
+    qkv = nx[q + "attention.query_key_value.weight"].reshape(H, 3, hd, D)
+    for i, n in enumerate("qkv"):
+        gj[o + f"attn.{n}_proj.weight"] = qkv[:, i].reshape(H * hd, D)
+    gj[o + "attn.out_proj.weight"] = nx[q + "attention.dense.weight"]
+    gj[o + "ln_1.weight"], gj[o + "ln_1.bias"] = nx[q + "input_layernorm.weight"], nx[q + "input_layernorm.bias"]
+    for dst, src in (("mlp.fc_in", "mlp.dense_h_to_4h"), ("mlp.fc_out", "mlp.dense_4h_to_h")):
+        gj[o + dst + ".weight"], gj[o + dst + ".bias"] = nx[q + src + ".weight"], nx[q + src + ".bias"]
+st_save(f"{t}/gj/model.safetensors", gj)
+json.dump({"model_type": "gptj", "architectures": ["GPTJForCausalLM"], "n_embd": D, "n_layer": cfg["num_hidden_layers"],
+           "n_head": H, "rotary_dim": hd // 4, "n_inner": F, "n_positions": cfg["max_position_embeddings"],
+           "vocab_size": V, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "tie_word_embeddings": False,
+           "bos_token_id": 0, "eos_token_id": 0}, open(f"{t}/gj/config.json", "w"))
+sl = dict(w, **{k.replace(".weight", ".bias"): b(D) for k in w
+                if k.endswith("layernorm.weight") or k == "model.norm.weight"})
+sl["lm_head.weight"] = E.copy()
+st_save(f"{t}/sl/model.safetensors", sl)
+json.dump(dict(cfg, model_type="stablelm", architectures=["StableLmForCausalLM"], layer_norm_eps=1e-5,
+               partial_rotary_factor=0.25, use_qkv_bias=False, tie_word_embeddings=False),
+          open(f"{t}/sl/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
