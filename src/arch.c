@@ -634,6 +634,67 @@ static const comp_arch_desc arch_stablelm = {
              [COMP_ROLE_FFN_DOWN]    = COMP_NEED_REQUIRED},
 };
 
+static const comp_arch_desc arch_gpt2 = {
+    /* transformers' modeling_gpt2.py (GPT2LMHeadModel: GPT-2, DistilGPT2, and checkpoints saved from
+     * GPT2Model, without "transformer."): the token and learned position embeddings added, pre-LayerNorm
+     * layers (ln_1, ln_2, biases everywhere), q | k | v side by side in c_attn, a 4 * n_embd MLP (n_inner)
+     * with gelu_new, ln_f and a head tied to the embedding. Every dense is a Conv1D: weight stored (in,
+     * out), read and written back as such. scale_attn_by_inverse_layer_idx and cross-attention are not
+     * implemented. */
+    .name          = "gpt2",
+    .hf_model_type = {"gpt2", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_GELU_TANH,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_NONE,
+    .norm_eps      = 1e-5f,
+    .ff_mult       = 4,
+    .tie_default   = true,
+    .conv1d        = true,
+    .base_prefix   = "transformer.",
+    .cfg           = {.n_embd   = "n_embd|hidden_size",
+                      .n_layer  = "n_layer|num_hidden_layers",
+                      .n_head   = "n_head|num_attention_heads",
+                      .n_ff     = "n_inner",
+                      .n_vocab  = "vocab_size",
+                      .n_ctx    = "n_positions|max_position_embeddings",
+                      .norm_eps = "layer_norm_epsilon",
+                      .tie_embd = "tie_word_embeddings",
+                      .act      = "activation_function"},
+    .rules         = {{"scale_attn_weights", COMP_CFG_TRUE, true},
+                      {"scale_attn_by_inverse_layer_idx", COMP_CFG_FALSE, false},
+                      {"add_cross_attention", COMP_CFG_FALSE, false}},
+    .tensor        = {[COMP_ROLE_TOK_EMBD]    = "transformer.wte.weight",
+                      [COMP_ROLE_POS_EMBD]    = "transformer.wpe.weight",
+                      [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",
+                      [COMP_ROLE_OUT_NORM_B]  = "transformer.ln_f.bias",
+                      [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
+                      [COMP_ROLE_ATTN_NORM]   = "transformer.h.%d.ln_1.weight",
+                      [COMP_ROLE_ATTN_NORM_B] = "transformer.h.%d.ln_1.bias",
+                      [COMP_ROLE_ATTN_Q]      = "transformer.h.%d.attn.c_attn.weight",
+                      [COMP_ROLE_ATTN_K]      = "transformer.h.%d.attn.c_attn.weight",
+                      [COMP_ROLE_ATTN_V]      = "transformer.h.%d.attn.c_attn.weight",
+                      [COMP_ROLE_ATTN_Q_B]    = "transformer.h.%d.attn.c_attn.bias",
+                      [COMP_ROLE_ATTN_K_B]    = "transformer.h.%d.attn.c_attn.bias",
+                      [COMP_ROLE_ATTN_V_B]    = "transformer.h.%d.attn.c_attn.bias",
+                      [COMP_ROLE_ATTN_OUT]    = "transformer.h.%d.attn.c_proj.weight",
+                      [COMP_ROLE_ATTN_OUT_B]  = "transformer.h.%d.attn.c_proj.bias",
+                      [COMP_ROLE_FFN_NORM]    = "transformer.h.%d.ln_2.weight",
+                      [COMP_ROLE_FFN_NORM_B]  = "transformer.h.%d.ln_2.bias",
+                      [COMP_ROLE_FFN_UP]      = "transformer.h.%d.mlp.c_fc.weight",
+                      [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.c_fc.bias",
+                      [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.c_proj.weight",
+                      [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.c_proj.bias"},
+    .need          = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,
+                      [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+    .fused         = {[COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
+                      [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
+                      [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
+                      [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}},
+                      [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
+                      [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}}},
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -813,6 +874,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_FALCON_NEW_1LN] = &arch_falcon_new_1ln,
     [COMP_ARCH_GPTJ]           = &arch_gptj,
     [COMP_ARCH_STABLELM]       = &arch_stablelm,
+    [COMP_ARCH_GPT2]           = &arch_gpt2,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -222,7 +222,9 @@ static comp_status export_plan(const arc_reader *r, const comp_model *m, exp_ten
       const arc_dense_info *di = &li->dense[d];
       if (!di->present) continue;
       comp_role wr = comp_dense_weight_role((comp_dense_id)d), br = comp_dense_bias_role((comp_dense_id)d);
-      if (ad->fused[wr].n == 0 || ad->fused[wr].part[0] == wr) /* a fused tensor goes with its first part */
+      if ((ad->fused[wr].n == 0 || ad->fused[wr].part[0] == wr) && ad->conv1d) /* stored (in, out) */
+        add_tensor(t, &n, ad, wr, l, di->d_in_full, fused_rows(ad, li, wr));
+      else if (ad->fused[wr].n == 0 || ad->fused[wr].part[0] == wr) /* a fused tensor goes with its first part */
         add_tensor(t, &n, ad, wr, l, fused_rows(ad, li, wr), di->d_in_full);
       if (di->has_b && (ad->fused[br].n == 0 || ad->fused[br].part[0] == br))
         add_tensor(t, &n, ad, br, l, fused_rows(ad, li, br), 0);
@@ -358,6 +360,16 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
             memcpy(o, buf + (p0 + h * hr) * cols, (size_t)(hr * cols) * sizeof(float));
             o += hr * cols;
           }
+        src = perm;
+      }
+      if (src && e->ndim == 2 && comp_arch_get(r->hp.arch)->conv1d) { /* a Conv1D weight: written (in, out) */
+        if (!perm && !(perm = malloc(sizeof(float) * (size_t)(maxw + 1)))) {
+          s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
+          break;
+        }
+        const int64_t out = e->shape[1], in = e->shape[0];
+        for (int64_t o = 0; o < out; o++)
+          for (int64_t c = 0; c < in; c++) perm[c * out + o] = src[o * in + c];
         src = perm;
       }
     }

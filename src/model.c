@@ -873,6 +873,13 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
       sh[0] += ps[0];
     }
   }
+  /* a Conv1D dense (GPT-2) stores its weight (in, out): the parts side by side */
+  bool tr = false;
+  for (int d = 0; d < COMP_DENSE_COUNT; d++) tr |= m->arch->conv1d && nd == 2 && r == comp_dense_weight_role(d);
+  if (tr) {
+    const int64_t out = sh[0];
+    sh[0] = sh[1], sh[1] = out;
+  }
   bool ok = ft->ndim == nd;
   for (int i = 0; ok && i < nd; i++) ok = ft->shape[i] == sh[i];
   if (!ok) {
@@ -884,7 +891,9 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
     return comp_error_set(COMP_ERR_FORMAT, "%s: tensor %s has shape [%s] but the config implies [%s]",
                           comp_wstore_file_path(m->ws, ft->file), name, got, want);
   }
-  if (fu->n > 0 && fu->per_head)
+  if (tr)
+    COMP_CALL(comp_wtensor_cols_t(ft, row0, rows, t));
+  else if (fu->n > 0 && fu->per_head)
     COMP_CALL(comp_wtensor_row_blocks(ft, row0, rows / H, sh[0] / H, H, t));
   else if (fu->n > 0)
     COMP_CALL(comp_wtensor_rows(ft, row0, rows, t));

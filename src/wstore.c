@@ -185,6 +185,22 @@ comp_status comp_wtensor_row_blocks(const comp_wtensor *t, int64_t row0, int64_t
   return COMP_OK;
 }
 
+comp_status comp_wtensor_cols_t(const comp_wtensor *t, int64_t col0, int64_t n_cols, comp_wtensor *view)
+{
+  COMP_CHECK(t->blk_rows == 0 && t->tr_cols == 0 && t->ndim == 2 && col0 >= 0 && n_cols > 0 &&
+                 col0 + n_cols <= t->shape[1],
+             COMP_ERR_INTERNAL, "tensor %s: columns %lld..%lld out of range", t->name, (long long)col0,
+             (long long)(col0 + n_cols));
+  *view          = *t;
+  view->shape[0] = n_cols;
+  view->shape[1] = t->shape[0];
+  view->numel    = n_cols * t->shape[0];
+  view->nbytes   = (uint64_t)view->numel * (uint64_t)comp_dtype_size(t->dtype);
+  view->tr_cols  = t->shape[1];
+  view->tr_col0  = col0;
+  return COMP_OK;
+}
+
 int                 comp_wstore_count(const comp_wstore *ws) { return ws->n; }
 const comp_wtensor *comp_wstore_at(const comp_wstore *ws, int i) { return &ws->t[i]; }
 const char         *comp_wstore_file_path(const comp_wstore *ws, int file) { return ws->paths[file]; }
@@ -205,8 +221,31 @@ static comp_status pread_all(int fd, void *buf, size_t n, uint64_t off, const ch
   return COMP_OK;
 }
 
+/* Transposed view t (comp_wtensor_cols_t): stored rows a chunk at a time, the view's columns out. */
+static comp_status read_cols_t(const comp_wstore *ws, const comp_wtensor *t, float *dst)
+{
+  const int64_t R = t->shape[1], C = t->tr_cols, n = t->shape[0], chunk = C < (1 << 20) ? (1 << 20) / C : 1;
+  float        *tmp = malloc(sizeof(float) * (size_t)(chunk * C));
+  COMP_CHECK(tmp, COMP_ERR_NOMEM, "out of memory reading %s", t->name);
+  comp_wtensor stored = *t; /* the whole stored (R, C) tensor */
+  stored.tr_cols = 0, stored.tr_col0 = 0, stored.shape[0] = R, stored.shape[1] = C, stored.numel = R * C;
+  stored.nbytes = (uint64_t)stored.numel * (uint64_t)comp_dtype_size(t->dtype);
+  comp_status s = COMP_OK;
+  for (int64_t i0 = 0; i0 < R && s == COMP_OK; i0 += chunk) {
+    const int64_t m = R - i0 < chunk ? R - i0 : chunk;
+    comp_wtensor  rows;
+    s = comp_wtensor_rows(&stored, i0, m, &rows);
+    if (!s) s = comp_wstore_read(ws, &rows, tmp);
+    for (int64_t i = 0; s == COMP_OK && i < m; i++) /* stored row i0 + i: column tr_col0 + j -> dst (j, i0 + i) */
+      for (int64_t j = 0; j < n; j++) dst[j * R + i0 + i] = tmp[i * C + t->tr_col0 + j];
+  }
+  free(tmp);
+  return s;
+}
+
 comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float *dst)
 {
+  if (t->tr_cols > 0) return read_cols_t(ws, t, dst);
   if (t->blk_rows > 0) { /* block by block, each a contiguous view */
     const int64_t row = t->numel / t->shape[0], esz = comp_dtype_size(t->dtype);
     for (int64_t b = 0; b < t->shape[0] / t->blk_rows; b++) {

@@ -38,6 +38,7 @@ typedef enum comp_arch {
   COMP_ARCH_FALCON_NEW_1LN, /* Falcon2-11B: new_decoder_architecture with one LayerNorm */
   COMP_ARCH_GPTJ,           /* GPTJForCausalLM: parallel block on one LayerNorm, interleaved partial RoPE */
   COMP_ARCH_STABLELM,       /* StableLmForCausalLM: LLaMA's block with LayerNorms, partial RoPE, qkv biases */
+  COMP_ARCH_GPT2,           /* GPT2LMHeadModel: learned positions, Conv1D denses stored (in, out) */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -183,6 +184,7 @@ typedef struct comp_arch_desc {
   bool               tie_default;    /* tie_word_embeddings when config is silent       */
   bool               embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
   bool               parallel;       /* default: x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h */
+  bool               conv1d;         /* dense weights stored (in, out), fused parts side by side (GPT-2's Conv1D) */
   bool        alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
   int         ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
   int         n_ctx;   /* longest sequence where the config gives none (ALiBi models) */

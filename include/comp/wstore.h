@@ -38,6 +38,9 @@ typedef struct comp_wtensor {
   int64_t    blk_rows; /* 0: contiguous; else shape[0] / blk_rows blocks of blk_rows rows, the first at
                           offset, each blk_stride rows of the file after the last (comp_wtensor_row_blocks) */
   int64_t blk_stride;
+  int64_t tr_cols; /* 0: as stored; else the view is columns [tr_col0, tr_col0 + shape[0]) of a stored
+                      (shape[1], tr_cols) tensor, transposed (comp_wtensor_cols_t: GPT-2's Conv1D) */
+  int64_t tr_col0;
 } comp_wtensor;
 
 typedef struct comp_wstore comp_wstore;
@@ -65,6 +68,10 @@ comp_status comp_wtensor_rows(const comp_wtensor *t, int64_t row0, int64_t n_row
  * b < n_blk (a part of a tensor whose parts alternate head by head: GPT-NeoX's query_key_value). */
 comp_status comp_wtensor_row_blocks(const comp_wtensor *t, int64_t row0, int64_t blk_rows, int64_t stride,
                                     int64_t n_blk, comp_wtensor *view);
+
+/* A view of columns [col0, col0 + n_cols) of contiguous 2-D t, stored (rows, cols), as the
+ * (n_cols, rows) matrix of their transpose (a Conv1D weight, stored (in, out), read as (out, in)). */
+comp_status comp_wtensor_cols_t(const comp_wtensor *t, int64_t col0, int64_t n_cols, comp_wtensor *view);
 
 /* Read tensor t converted to fp32 into dst (t->numel floats). */
 comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float *dst);

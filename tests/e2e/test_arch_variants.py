@@ -55,6 +55,10 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   stablelm   model_type stablelm (oracle_stablelm_nll from modeling_stablelm.py): 4 layers of LLaMA's block
              with LayerNorms, q/k/v biases, GQA 4/2, RoPE on a quarter of each head; sequential (pruned with
              a layer removed and exported) and with use_parallel_residual (no post_attention_layernorm)
+  gpt2       model_type gpt2 (oracle_gpt2_nll from modeling_gpt2.py): 4 layers, learned positions, every dense a
+             Conv1D (weight stored (in, out); q | k | v side by side in c_attn), gelu_new, a tied head; saved
+             as GPT2Model saves (no "transformer."), read also with the prefix; pruned with a layer removed and
+             exported (the Conv1D weights written back (in, out))
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -453,6 +457,31 @@ def oracle_stablelm_nll(cfg, t, ids, parallel=None):
     return windows_nll(logits)
 
 
+def oracle_gpt2_nll(cfg, t, ids, linear=False):
+    """Mean NLL over the W windows of L tokens of a GPT2LMHeadModel (modeling_gpt2.py), float64: wte +
+    wpe, per layer x + c_proj(attn(c_attn(ln_1(x)))), then x + mlp(ln_2(x)), gelu_new; every Conv1D
+    computes x @ W + b with W stored (in, out) (linear=True: x @ W.T for the square c_proj, a wrong
+    oracle); ln_f and the tied head. Tensors may lack the "transformer." prefix."""
+    nh, D = cfg["n_head"], cfg["n_embd"]
+    hd = D // nh
+    t = {k if k.startswith(("transformer.", "lm_head")) else "transformer." + k: v for k, v in t.items()}
+    T, _, ln, rope, mask = ln_tools(cfg, t, 0, 1e4, eps="layer_norm_epsilon")
+    conv = lambda x, k: x @ (T[k + ".weight"].T if linear and k.endswith("attn.c_proj") else T[k + ".weight"]) \
+        + T[k + ".bias"]
+    gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+
+    def logits(seq):
+        x = T["transformer.wte.weight"][seq] + T["transformer.wpe.weight"][:L]
+        for l in range(cfg["n_layer"]):
+            p = f"transformer.h.{l}."
+            qkv = conv(ln(x, p + "ln_1"), p + "attn.c_attn")  # (L, 3D): q | k | v
+            q, k, v = (qkv[:, i * D:(i + 1) * D].reshape(L, nh, hd).transpose(1, 0, 2) for i in range(3))
+            x = x + conv(attend(q, k, v, rope, mask), p + "attn.c_proj")
+            x = x + conv(gelu(conv(ln(x, p + "ln_2"), p + "mlp.c_fc")), p + "mlp.c_proj")
+        return ln(x, "transformer.ln_f") @ T["transformer.wte.weight"].T
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -468,6 +497,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_gptj_nll(cfg, t, ids)
     if cfg["model_type"] == "stablelm":
         return oracle_stablelm_nll(cfg, t, ids)
+    if cfg["model_type"] == "gpt2":
+        return oracle_gpt2_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1390,6 +1421,51 @@ if pe:
     archive_is_export("stablelm", arc, exp, ecfg, et)
 
 
+# ---- gpt2: learned positions, Conv1D denses (weights stored (in, out)), q | k | v side by side in c_attn, gelu_new,
+# a tied head; saved as GPT2Model saves (no "transformer."); 4 layers of 4 heads ------------------------------------
+def gpt2_model(seed, nl=4, d=64, nh=4, V=1024, P=128):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"wte.weight": gen(V, d, sc=0.3), "wpe.weight": gen(P, d, sc=0.3), "ln_f.weight": 1 + gen(d, sc=0.2),
+         "ln_f.bias": gen(d, sc=0.2)}
+    for l in range(nl):
+        p = f"h.{l}."
+        for n in ("ln_1", "ln_2"):
+            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + gen(d, sc=0.2), gen(d, sc=0.2)
+        qkv = np.concatenate([gen(d, d, sc=(QK if i < 2 else 1) * d ** -0.5) for i in range(3)], axis=1)
+        t[p + "attn.c_attn.weight"], t[p + "attn.c_attn.bias"] = qkv, gen(3 * d, sc=0.1)  # (in, out)
+        for n, (i, o) in {"attn.c_proj": (d, d), "mlp.c_fc": (d, 4 * d), "mlp.c_proj": (4 * d, d)}.items():
+            t[p + n + ".weight"], t[p + n + ".bias"] = gen(i, o, sc=i ** -0.5), gen(o, sc=0.1)
+    cfg = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": d, "n_layer": nl, "n_head": nh,
+           "n_inner": None, "n_positions": P, "vocab_size": V, "layer_norm_epsilon": 1e-5,
+           "activation_function": "gelu_new", "scale_attn_weights": True, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("gpt2", cfg, t)
+
+
+g2path, g2cfg, g2t = gpt2_model(27)
+ref, got = oracle_nll(g2cfg, g2t, ids), comp_nll(g2path)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"gpt2: mean NLL {got} vs numpy oracle {ref:.8f} (Conv1D "
+      f"denses, learned positions, GPT2Model's names)")
+oz = oracle_gpt2_nll(g2cfg, g2t, ids, linear=True)
+check(got is not None and abs(oz - got) / got > 5e-4, f"gpt2: an oracle reading c_proj as nn.Linear (out, in) gives "
+      f"{oz:.6f}, not comp's {got}")
+pre = f"{tmp}/gpt2-prefixed"
+shutil.copytree(g2path, pre)
+st_save(f"{pre}/model.safetensors", {"transformer." + k: v for k, v in g2t.items()})
+nz = comp_nll(pre)
+check(nz is not None and nz == got, f"gpt2 with GPT2LMHeadModel's transformer.-prefixed names: {nz} == {got}")
+pe = prune_export(g2path, "gpt2", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    shapes = {k: et[k].shape for k in et if k.endswith(("c_attn.weight", "mlp.c_fc.weight"))}
+    check(len(kept) == 3 and ecfg.get("n_layer") == 3 and all(
+        v == ((64, 192) if "c_attn" in k else (64, 256)) for k, v in shapes.items()) and len(shapes) == 6,
+          f"gpt2 pruned (kept layers {kept}) and exported: n_layer {ecfg.get('n_layer')}, Conv1D weights written "
+          f"(in, out): {sorted(set(shapes.values()))}")
+    archive_is_export("gpt2", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1491,6 +1567,10 @@ bad("gptj with a rope_scaling", dict(gjm, rope_scaling={"rope_type": "linear", "
     "but gptj does not scale its RoPE")
 bad("stablelm with qk_layernorm", dict(slm, qk_layernorm=True), "qk_layernorm = true is not supported for stablelm",
     kind="config")
+bad("gpt2 with scale_attn_by_inverse_layer_idx", dict(g2cfg, scale_attn_by_inverse_layer_idx=True),
+    "scale_attn_by_inverse_layer_idx = true is not supported for gpt2", kind="config")
+bad("gpt2 with a rope_scaling", dict(g2cfg, rope_scaling={"rope_type": "linear", "factor": 2.0}),
+    "gpt2 has no RoPE (learned positions)")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",
@@ -1501,7 +1581,7 @@ check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.s
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
 TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
-         "internlm2", "falcon", "gptj", "stablelm", "opt", "chatglm"]
+         "internlm2", "falcon", "gptj", "stablelm", "gpt2", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

@@ -256,6 +256,12 @@ def main():
                  "max_position_embeddings": 4096, "layer_norm_eps": 1e-5, "partial_rotary_factor": 0.25,
                  "use_qkv_bias": True, "qk_layernorm": False, "use_parallel_residual": False,
                  "tie_word_embeddings": False, "hidden_act": "silu"}
+    # GPT-2 (openai-community/gpt2 config.json) and GPT-2 XL: learned positions, Conv1D denses with biases, a tied
+    # head: 124,439,808 and 1,557,611,200, the counts published for them
+    gpt2s = {"model_type": "gpt2", "n_embd": 768, "n_layer": 12, "n_head": 12, "n_positions": 1024,
+             "vocab_size": 50257, "n_inner": None, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
+             "scale_attn_weights": True}
+    gpt2xl = dict(gpt2s, n_embd=1600, n_layer=48, n_head=25)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -282,7 +288,7 @@ def main():
              f40 + 60 * ((128 + 16) * 64 + 8192 + 4 * 8192 + 8192)), ("GPT-J-6B", gptj6b, gj),
             ("StableLM-2-1.6B", stablelm2, 1644515328),  # Hugging Face's safetensors total
             ("StableLM-2-1.6B with use_parallel_residual", dict(stablelm2, use_parallel_residual=True),
-             1644515328 - 24 * 2 * 2048)):
+             1644515328 - 24 * 2 * 2048), ("GPT-2", gpt2s, 124439808), ("GPT-2 XL", gpt2xl, 1557611200)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -98,8 +98,9 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms), BLOOM
 # (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names), Falcon-40B's decoder (q, k, v fused kv head
 # by kv head, ln_attn and ln_mlp), GPT-J (interleaved RoPE on a quarter of each head, a head bias) and StableLM
-# (LayerNorms with biases, RoPE on a quarter of each head, the sequential block)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl"
+# (LayerNorms with biases, RoPE on a quarter of each head, the sequential block) and GPT-2 (learned positions,
+# Conv1D weights stored (in, out), read by column blocks and written back transposed)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -228,8 +229,25 @@ st_save(f"{t}/sl/model.safetensors", sl)
 json.dump(dict(cfg, model_type="stablelm", architectures=["StableLmForCausalLM"], layer_norm_eps=1e-5,
                partial_rotary_factor=0.25, use_qkv_bias=False, tie_word_embeddings=False),
           open(f"{t}/sl/config.json", "w"))
+P = cfg["max_position_embeddings"]
+gp = {"wte.weight": E, "wpe.weight": (0.02 * rng.standard_normal((P, D))).astype(np.float32),
+      "ln_f.weight": w["model.norm.weight"], "ln_f.bias": b(D)}
+for l in range(cfg["num_hidden_layers"]):  # GPT-J's layers (from GPT-NeoX's) as GPT-2's sequential block
+    o, q = f"h.{l}.", f"transformer.h.{l}."
+    gp[o + "attn.c_attn.weight"] = np.concatenate([gj[q + f"attn.{x}_proj.weight"] for x in "qkv"]).T.copy()
+    gp[o + "attn.c_attn.bias"] = b(3 * D)
+    gp[o + "attn.c_proj.weight"], gp[o + "attn.c_proj.bias"] = gj[q + "attn.out_proj.weight"].T.copy(), b(D)
+    gp[o + "mlp.c_fc.weight"] = gj[q + "mlp.fc_in.weight"].T.copy()
+    gp[o + "mlp.c_proj.weight"] = gj[q + "mlp.fc_out.weight"].T.copy()
+    gp[o + "mlp.c_fc.bias"], gp[o + "mlp.c_proj.bias"] = gj[q + "mlp.fc_in.bias"], gj[q + "mlp.fc_out.bias"]
+    for n in ("ln_1", "ln_2"):
+        gp[o + n + ".weight"], gp[o + n + ".bias"] = gj[q + "ln_1.weight"], b(D)
+st_save(f"{t}/gp/model.safetensors", gp)
+json.dump({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_embd": D, "n_layer": cfg["num_hidden_layers"],
+           "n_head": H, "n_inner": F, "n_positions": P, "vocab_size": V, "activation_function": "gelu_new",
+           "layer_norm_epsilon": 1e-5, "bos_token_id": 0, "eos_token_id": 0}, open(f"{t}/gp/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
