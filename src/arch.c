@@ -695,6 +695,30 @@ static const comp_arch_desc arch_gpt2 = {
                       [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}}},
 };
 
+static const comp_arch_desc arch_cohere = {
+    /* transformers' modeling_cohere.py (CohereForCausalLM: Command-R, Aya 23, Aya Expanse): one LayerNorm
+     * without a bias (CohereLayerNorm) whose output both the attention and the SiLU-gated MLP read, added to
+     * the residual together; RoPE on whole heads in pairs (2i, 2i + 1) (repeat_interleave), base rope_theta;
+     * no dense biases unless attention_bias; a tied head; the logits times logit_scale (0.0625). use_qk_norm
+     * (Command-R+'s per-head LayerNorms) and rope_scaling are not implemented. */
+    .name          = "cohere",
+    .hf_model_type = {"cohere", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_INTERLEAVED,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .parallel      = true,
+    .tie_default   = true,
+    .logit_scale   = 0.0625f,
+    .cfg           = {SHAPE_KEYS("layer_norm_eps", "rope_theta"), .act = "hidden_act", .logit_scale = "logit_scale"},
+    .rules         = {{"use_qk_norm", COMP_CFG_FALSE, false}},
+    .opt_on        = ATTN_BIAS_OPT_ON,
+    .tensor        = {LLAMA_TENSORS_FFN_NORM(NULL)},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -875,6 +899,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_GPTJ]           = &arch_gptj,
     [COMP_ARCH_STABLELM]       = &arch_stablelm,
     [COMP_ARCH_GPT2]           = &arch_gpt2,
+    [COMP_ARCH_COHERE]         = &arch_cohere,
 };
 
 const char *comp_act_name(comp_act_kind a)

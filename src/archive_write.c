@@ -353,6 +353,8 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
   if (!s && hp.attn_scalar > 0) s = arc_attr_put_f64(g, where, "attn_scalar", arc_float_clean(hp.attn_scalar));
   if (!s && hp.rope_theta_local > 0) /* Gemma-3: the windowed layers' RoPE base */
     s = arc_attr_put_f64(g, where, "rope_theta_local", arc_float_clean(hp.rope_theta_local));
+  if (!s && hp.logit_scale > 0)
+    s = arc_attr_put_f64(g, where, "logit_scale", arc_float_clean(hp.logit_scale)); /* Cohere */
   /* which model-wide tensors exist is rank 0's view too: the positions, an untied head, each vector */
   enum { NW = COMP_WIDE_VEC_COUNT };
   int has[2 + NW] = {src->pos_embd != NULL, !hp.tied};

@@ -402,6 +402,8 @@ void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *
   if (m->lm_head_b) /* Phi-2: the head's bias */
     for (int64_t t = 0; t < n; t++)
       for (int64_t i = 0; i < V; i++) logits[t * V + i] += m->lm_head_b[i];
+  if (m->hp.logit_scale > 0) /* Cohere: logits times logit_scale */
+    for (int64_t i = 0; i < n * V; i++) logits[i] *= m->hp.logit_scale;
   const float cap = m->hp.final_softcap;
   if (cap > 0) /* Gemma-2: logits / cap, tanh, times cap */
     for (int64_t i = 0; i < n * V; i++) logits[i] = tanhf(logits[i] / cap) * cap;

@@ -102,8 +102,9 @@ static comp_status rule_holds(const cJSON *cfg, const char *path, const comp_arc
     return COMP_OK;
   }
   if (r->want == COMP_CFG_INT) {
-    COMP_CHECK(*absent || (cJSON_IsNumber(v) && v->valuedouble == (double)(int)v->valuedouble), COMP_ERR_FORMAT,
-               "%s: field \"%s\" must be an integer", path, r->key);
+    COMP_CHECK(*absent ||
+                   (cJSON_IsNumber(v) && fabs(v->valuedouble) < 1e9 && v->valuedouble == (double)(int)v->valuedouble),
+               COMP_ERR_FORMAT, "%s: field \"%s\" must be an integer", path, r->key);
     *holds = *absent ? r->dflt : (int)v->valuedouble == r->value;
     return COMP_OK;
   }
@@ -580,7 +581,8 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
       (s = layer_windows(cfg, path, d, hp, win)) ||
       (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
       (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||
-      (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)))
+      (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)) ||
+      (s = cfg_float(cfg, path, k->logit_scale, d->logit_scale, &hp->logit_scale)))
     goto out;
   hp->rope_theta *= ratio;
   hp->rope_dim = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);

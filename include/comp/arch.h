@@ -39,6 +39,7 @@ typedef enum comp_arch {
   COMP_ARCH_GPTJ,           /* GPTJForCausalLM: parallel block on one LayerNorm, interleaved partial RoPE */
   COMP_ARCH_STABLELM,       /* StableLmForCausalLM: LLaMA's block with LayerNorms, partial RoPE, qkv biases */
   COMP_ARCH_GPT2,           /* GPT2LMHeadModel: learned positions, Conv1D denses stored (in, out) */
+  COMP_ARCH_COHERE,         /* CohereForCausalLM: parallel block on a bias-free LayerNorm, interleaved RoPE */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -123,6 +124,7 @@ typedef struct comp_arch_config_keys {
   /* Gemma-2: tanh soft-capping of the attention scores and of the logits (null: none), the query
    * scale's denominator (scores times query_pre_attn_scalar^-1/2) */
   const char *attn_softcap, *final_softcap, *attn_scalar;
+  const char *logit_scale; /* Cohere: the logits' multiplier */
   /* Gemma-3: the windowed layers' pattern (window_period) and their own RoPE base (rope_theta_local) */
   const char *window_period, *rope_theta_local;
   const char *parallel; /* GPT-NeoX's use_parallel_residual: the row's parallel, or a sequential block */
@@ -192,6 +194,7 @@ typedef struct comp_arch_desc {
   float       attn_softcap; /* defaults when config has no key (0: none)       */
   float       final_softcap;
   float       attn_scalar;      /* 0: head_dim */
+  float       logit_scale;      /* the logits' multiplier when the config has no key (0: none; Cohere's 0.0625) */
   float       rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */
   bool        rope_scaling;     /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;

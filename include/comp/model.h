@@ -76,6 +76,7 @@ typedef struct comp_hparams {
   float             attn_softcap;   /* scores s -> cap·tanh(s/cap) before the mask (0: none)  */
   float             final_softcap;  /* the same for the logits (0: none)                      */
   float             attn_scalar;    /* scores times attn_scalar^-1/2 (0: head_dim, the usual)  */
+  float             logit_scale;    /* logits times logit_scale (Cohere; 0: none)              */
   float    rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and rope_scaling */
   bool     tied;             /* lm_head shares tok_embd                                */
   bool     parallel;         /* x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h (Phi-2, GPT-NeoX) */

@@ -59,6 +59,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              Conv1D (weight stored (in, out); q | k | v side by side in c_attn), gelu_new, a tied head; saved
              as GPT2Model saves (no "transformer."), read also with the prefix; pruned with a layer removed and
              exported (the Conv1D weights written back (in, out))
+  cohere     model_type cohere (oracle_cohere_nll from modeling_cohere.py): 4 layers, attention and SiLU-gated MLP
+             in parallel on one LayerNorm without a bias, RoPE on whole heads in pairs (2i, 2i + 1), GQA 4/2, a
+             tied head, the logits times logit_scale; pruned with a layer removed and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -482,6 +485,45 @@ def oracle_gpt2_nll(cfg, t, ids, linear=False):
     return windows_nll(logits)
 
 
+def oracle_cohere_nll(cfg, t, ids, pairs="interleaved", scale=True):
+    """Mean NLL over the W windows of L tokens of a CohereForCausalLM (modeling_cohere.py), float64: per layer
+    h = CohereLayerNorm(x) (no bias), x + o_proj(attn(h)) + down(silu(gate(h)) * up(h)); RoPE on whole heads,
+    pairs (2i, 2i + 1) (pairs="half": rotate_half, a wrong oracle), each kv head serving its group; the final
+    norm, the tied head, the logits times logit_scale (scale=False: not, a wrong oracle)."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    eps = cfg.get("layer_norm_eps", 1e-5)
+    ln = lambda x, k: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps) * T[k + ".weight"]
+    f = np.outer(np.arange(L), 1.0 / (cfg.get("rope_theta", 1e4) ** (np.arange(0, hd, 2) / hd)))
+    cos, sin = np.cos(f), np.sin(f)
+
+    def rope(x):
+        if pairs != "interleaved":
+            c2, s2 = np.concatenate([cos, cos], -1), np.concatenate([sin, sin], -1)
+            return x * c2 + np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1) * s2
+        a, b = x[..., 0::2], x[..., 1::2]
+        out = np.empty_like(x)
+        out[..., 0::2], out[..., 1::2] = a * cos - b * sin, b * cos + a * sin
+        return out
+    mm = lambda x, k: x @ T[k + ".weight"].T
+    mask = np.triu(np.full((L, L), -np.inf), 1)
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            h = ln(x, p + "input_layernorm")
+            q, k, v = (mm(h, p + f"self_attn.{n}_proj").reshape(L, -1, hd).transpose(1, 0, 2) for n in "qkv")
+            k, v = np.repeat(k, nh // nkv, axis=0), np.repeat(v, nh // nkv, axis=0)
+            g = mm(h, p + "mlp.gate_proj")
+            x = x + mm(attend(q, k, v, rope, mask), p + "self_attn.o_proj") + mm(
+                g / (1 + np.exp(-g)) * mm(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+        z = ln(x, "model.norm") @ T["model.embed_tokens.weight"].T
+        return z * cfg.get("logit_scale", 0.0625) if scale else z
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -499,6 +541,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_stablelm_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt2":
         return oracle_gpt2_nll(cfg, t, ids)
+    if cfg["model_type"] == "cohere":
+        return oracle_cohere_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1466,6 +1510,48 @@ if pe:
     archive_is_export("gpt2", arc, exp, ecfg, et)
 
 
+# ---- cohere: attention and SiLU-gated MLP in parallel on one bias-free LayerNorm, RoPE on whole heads in pairs
+# (2i, 2i + 1), GQA 4/2, a tied head, the logits times logit_scale; 4 layers -------------------------------------
+def cohere_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    hd = d // nh
+    t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        t[p + "input_layernorm.weight"] = 1 + gen(d, sc=0.3)
+        for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+            t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
+        t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
+        for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
+            t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+    cfg = {"architectures": ["CohereForCausalLM"], "model_type": "cohere", "hidden_size": d, "intermediate_size": ff,
+           "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
+           "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "rope_theta": 1000.0, "logit_scale": 0.25,
+           "hidden_act": "silu", "use_qk_norm": False, "attention_bias": False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("cohere", cfg, t)
+
+
+copath, com, cot = cohere_model(28)
+ref, got = oracle_nll(com, cot, ids), comp_nll(copath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"cohere: mean NLL {got} vs numpy oracle {ref:.8f} (parallel "
+      f"block on a bias-free LayerNorm, interleaved RoPE, logit_scale 0.25)")
+for what, kw in (("rotating halves (rotate_half)", {"pairs": "half"}), ("without logit_scale", {"scale": False})):
+    oz = oracle_cohere_nll(com, cot, ids, **kw)
+    check(got is not None and abs(oz - got) / got > 5e-4, f"cohere: the oracle {what} gives {oz:.6f}, not comp's {got}")
+c5 = {k: v for k, v in com.items() if k != "logit_scale"}  # CohereConfig's default, 0.0625
+nz, oz = comp_nll(with_config(copath, c5, "default-scale")), oracle_nll(c5, cot, ids)
+check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"cohere without a logit_scale key "
+      f"(0.0625): the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+pe = prune_export(copath, "cohere", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and model_attr(arc, "logit_scale") == 0.25 and "lm_head.weight" not in et,
+          f"cohere pruned (a layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, archive logit_scale "
+          f"{model_attr(arc, 'logit_scale')}, the head tied")
+    archive_is_export("cohere", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1557,6 +1643,9 @@ bad("falcon, multi-head without new_decoder_architecture", dict(f7[1], multi_que
     "supported (comp implements falcon: new_decoder_architecture false multi_query true; ", dry_run=True, kind="config")
 bad("falcon with num_ln_in_parallel_attn 3", dict(f40[1], num_ln_in_parallel_attn=3),
     "num_ln_in_parallel_attn = 3 is not supported", kind="config")
+for x in (1.5, 1e300):
+    bad(f"falcon with num_ln_in_parallel_attn {x}", dict(f40[1], num_ln_in_parallel_attn=x),
+        'field "num_ln_in_parallel_attn" must be an integer', kind="config")
 bad("falcon with a ReLU", dict(f7[1], activation="relu"), 'activation activation "relu" is not supported for falcon',
     kind="config")
 bad("gptj with rotary_dim null", dict(gjm, rotary_dim=None), "rotary_dim null is not supported for gptj",
@@ -1571,6 +1660,10 @@ bad("gpt2 with scale_attn_by_inverse_layer_idx", dict(g2cfg, scale_attn_by_inver
     "scale_attn_by_inverse_layer_idx = true is not supported for gpt2", kind="config")
 bad("gpt2 with a rope_scaling", dict(g2cfg, rope_scaling={"rope_type": "linear", "factor": 2.0}),
     "gpt2 has no RoPE (learned positions)")
+bad("cohere with use_qk_norm", dict(com, use_qk_norm=True), "use_qk_norm = true is not supported for cohere",
+    kind="config")
+bad("cohere with logit_scale 0", dict(com, logit_scale=0), 'field "logit_scale" must be a positive number',
+    kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",
@@ -1581,7 +1674,7 @@ check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.s
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
 TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
-         "internlm2", "falcon", "gptj", "stablelm", "gpt2", "opt", "chatglm"]
+         "internlm2", "falcon", "gptj", "stablelm", "gpt2", "cohere", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

@@ -262,6 +262,14 @@ def main():
              "vocab_size": 50257, "n_inner": None, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
              "scale_attn_weights": True}
     gpt2xl = dict(gpt2s, n_embd=1600, n_layer=48, n_head=25)
+    # Command-R (CohereForAI/c4ai-command-r-v01 config.json) and Aya-23-8B: one bias-free LayerNorm a layer, tied
+    cmdr = {"model_type": "cohere", "hidden_size": 8192, "intermediate_size": 22528, "num_hidden_layers": 40,
+            "num_attention_heads": 64, "num_key_value_heads": 64, "vocab_size": 256000,
+            "max_position_embeddings": 8192, "layer_norm_eps": 1e-5, "rope_theta": 8000000.0, "logit_scale": 0.0625,
+            "use_qk_norm": False, "hidden_act": "silu", "tie_word_embeddings": True}
+    aya8b = dict(cmdr, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                 num_key_value_heads=8, rope_theta=10000.0)
+    cohere_n = lambda D, F, L, H, G: 256000 * D + D + L * (D + 2 * D * D + 2 * D * (D // H) * G + 3 * D * F)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -288,7 +296,9 @@ def main():
              f40 + 60 * ((128 + 16) * 64 + 8192 + 4 * 8192 + 8192)), ("GPT-J-6B", gptj6b, gj),
             ("StableLM-2-1.6B", stablelm2, 1644515328),  # Hugging Face's safetensors total
             ("StableLM-2-1.6B with use_parallel_residual", dict(stablelm2, use_parallel_residual=True),
-             1644515328 - 24 * 2 * 2048), ("GPT-2", gpt2s, 124439808), ("GPT-2 XL", gpt2xl, 1557611200)):
+             1644515328 - 24 * 2 * 2048), ("GPT-2", gpt2s, 124439808), ("GPT-2 XL", gpt2xl, 1557611200),
+            ("Command-R", cmdr, cohere_n(8192, 22528, 40, 64, 64)),
+            ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8))):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -5,7 +5,8 @@ pure-JS implementation of tokenizer.json): ids must be equal on every one of >= 
 ../shared/data/trained and for the project's own byte-level (GPT-2 style) models/default/tokenizer.json, and for
 variants of it that pre-tokenize with a Split regex as Llama-3 (with ignore_merges and whole words added to the
 vocabulary without merges), Qwen2, GPT-2, o200k (GPT-4o, Phi-4-mini) and BLOOM tokenizer.json files do, or as
-Falcon's does (Punctuation, ByteLevel, Digits, Split of three digits), and the SentencePiece-kind one as
+Falcon's does (Punctuation, ByteLevel, Digits, Split of three digits) or StarCoder2's (Digits, each number alone,
+then ByteLevel), and the SentencePiece-kind one as
 transformers' GemmaConverter writes Gemma's (no dummy prefix). The variants must differ from each other where their
 patterns do (so each pattern is really exercised), and a Split regex comp does not know is refused. One deviation
 of the JS package from the Rust library transformers runs is corrected in the reference (rust_compat.mjs): Digits
@@ -126,6 +127,12 @@ FALCON_PRE = {"type": "Sequence", "pretokenizers": [
     {"type": "Split", "pattern": {"Regex": "[0-9][0-9][0-9]"}, "behavior": "Isolated", "invert": False}]}
 
 
+# the Digits-first chain (StarCoder2's tokenizer.json): each number character a pre-token, then GPT-2's ByteLevel
+DIGITS_PRE = {"type": "Sequence", "pretokenizers": [
+    {"type": "Digits", "individual_digits": True},
+    {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+
+
 def falcon_variant(name, words=(), pre=None):
     """models/default's tokenizer with Falcon's pre-tokenizer (or pre), whole words added as for split_variant."""
     d = split_variant(name, SPLITS["gpt2-split"], words=words)
@@ -150,6 +157,7 @@ def words_of(regex, d=None):
 l3_words, q2_words, o2_words = words_of(SPLITS["llama3"]), words_of(SPLITS["qwen2"]), words_of(SPLITS["o200k"])
 bl_words = words_of(SPLITS["bloom"])
 fa_words = words_of(None, falcon_variant("pretok-falcon"))
+dg_words = words_of(None, falcon_variant("pretok-digits", pre=DIGITS_PRE))
 tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0120princess", "123", "\u010a\u010a"]),
              split_variant("gpt2-split", SPLITS["gpt2-split"]),
              split_variant("llama3-words", SPLITS["llama3"], words=l3_words),
@@ -161,9 +169,11 @@ tok_dirs += [split_variant("llama3", SPLITS["llama3"], words=["\u0120once", "\u0
              split_variant("bloom", SPLITS["bloom"]), split_variant("bloom-words", SPLITS["bloom"], words=bl_words),
              split_variant("llama3-on-bloom-words", SPLITS["llama3"], words=bl_words), falcon_variant("falcon"),
              falcon_variant("falcon-words", words=fa_words),
-             split_variant("gpt2-on-falcon-words", SPLITS["gpt2-split"], words=fa_words)]
+             split_variant("gpt2-on-falcon-words", SPLITS["gpt2-split"], words=fa_words),
+             falcon_variant("digits-words", words=dg_words, pre=DIGITS_PRE),
+             split_variant("gpt2-on-digits-words", SPLITS["gpt2-split"], words=dg_words)]
 print(f"pre-token vocabularies: {len(l3_words)} Llama-3, {len(q2_words)} Qwen2, {len(o2_words)} o200k, "
-      f"{len(bl_words)} BLOOM, {len(fa_words)} Falcon pre-tokens", flush=True)
+      f"{len(bl_words)} BLOOM, {len(fa_words)} Falcon, {len(dg_words)} Digits-first pre-tokens", flush=True)
 ids_of = {}  # (tokenizer, corpus) -> comp's ids
 for td in tok_dirs:
     if not os.path.isfile(f"{td}/tokenizer.json"):
@@ -205,8 +215,10 @@ def differ(a, b, corpus):
 # each pattern is exercised: in the Llama-3 pre-token vocabulary, the other regexes' cuts give other ids
 for a, b in (("llama3-words", "qwen2-on-llama3-words"), ("llama3-words", "gpt2-on-llama3-words"),
              ("llama3", "gpt2-split"), ("o200k-words", "llama3-on-o200k-words"), ("gemma-style", "trained"),
-             ("bloom-words", "llama3-on-bloom-words"), ("falcon-words", "gpt2-on-falcon-words")):
-    for corpus in ("edge-case", "wikitext-2"):
+             ("bloom-words", "llama3-on-bloom-words"), ("falcon-words", "gpt2-on-falcon-words"),
+             ("digits-words", "gpt2-on-digits-words")):
+    # (WikiText's numbers give the same ids either way: this vocabulary merges nothing onto a digit)
+    for corpus in ("edge-case",) + (("wikitext-2",) if a != "digits-words" else ()):
         n = differ(a, b, corpus)
         check(n > 0, f"{a} and {b} give different ids on {n} {corpus} texts")
 # Falcon's Digits after ByteLevel: the byte characters \u00b2 \u00b3 \u00b9 \u00bc-\u00be (UTF-8 continuation bytes of
