@@ -215,6 +215,27 @@ def attend(q, k, v, rope, mask, bias=0):
     return (pr @ v).transpose(1, 0, 2).reshape(L, -1)
 
 
+def rope_pairs(theta, r):
+    """RoPE on the first r dims of each head in pairs (2i, 2i + 1) (GPT-J's rotate_every_two, Cohere's
+    repeat_interleave), base theta: (heads, L, hd) -> the same."""
+    f = np.outer(np.arange(L), 1.0 / (theta ** (np.arange(0, r, 2) / r)))  # (L, r/2)
+    cos, sin = np.cos(f), np.sin(f)
+
+    def rope(x):
+        a, b = x[..., 0:r:2], x[..., 1:r:2]
+        out = x.copy()
+        out[..., 0:r:2], out[..., 1:r:2] = a * cos - b * sin, b * cos + a * sin
+        return out
+    return rope
+
+
+def gqa_heads(mm, h, p, hd, group):
+    """q, k, v of layer prefix p from h (LLaMA's q_proj / k_proj / v_proj through mm), (heads, L, hd) each, every
+    kv head repeated for the group query heads it serves."""
+    q, k, v = (mm(h, p + f"self_attn.{n}_proj").reshape(L, -1, hd).transpose(1, 0, 2) for n in "qkv")
+    return q, np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
+
+
 def oracle_phi_nll(cfg, t, ids, parallel=True):
     """Mean NLL over the W windows of L tokens of a PhiForCausalLM (modeling_phi.py), float64: per layer
     h = LayerNorm(x), x + dense(attn(q, k, v of h)) + fc2(gelu_new(fc1(h))), RoPE on the first
@@ -403,15 +424,7 @@ def oracle_gptj_nll(cfg, t, ids, pairs="interleaved"):
     nh, D, r = cfg["n_head"], cfg["n_embd"], cfg["rotary_dim"]
     hd = D // nh
     T, lin, ln, rope_half, mask = ln_tools(cfg, t, r, 1e4, eps="layer_norm_epsilon")
-    f = np.outer(np.arange(L), 1.0 / (1e4 ** (np.arange(0, r, 2) / r)))  # (L, r/2)
-    cos, sin = np.cos(f), np.sin(f)
-
-    def rope_pairs(x):  # (heads, L, hd): x[2i], x[2i + 1] rotated by position * inv_freq[i]
-        a, b = x[..., 0:r:2], x[..., 1:r:2]
-        out = x.copy()
-        out[..., 0:r:2], out[..., 1:r:2] = a * cos - b * sin, b * cos + a * sin
-        return out
-    rope = rope_pairs if pairs == "interleaved" else rope_half
+    rope = rope_pairs(1e4, r) if pairs == "interleaved" else rope_half
     mm = lambda x, k: x @ T[k + ".weight"].T
     gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
 
@@ -446,8 +459,7 @@ def oracle_stablelm_nll(cfg, t, ids, parallel=None):
         for l in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{l}."
             h = ln(x, p + "input_layernorm")
-            q, k, v = (mm(h, p + f"self_attn.{n}_proj").reshape(L, -1, hd).transpose(1, 0, 2) for n in "qkv")
-            k, v = np.repeat(k, nh // nkv, axis=0), np.repeat(v, nh // nkv, axis=0)
+            q, k, v = gqa_heads(mm, h, p, hd, nh // nkv)
             o = mm(attend(q, k, v, rope, mask), p + "self_attn.o_proj")
             mlp = lambda y: mm(mm(y, p + "mlp.gate_proj") / (1 + np.exp(-mm(y, p + "mlp.gate_proj")))
                                * mm(y, p + "mlp.up_proj"), p + "mlp.down_proj")
@@ -495,27 +507,16 @@ def oracle_cohere_nll(cfg, t, ids, pairs="interleaved", scale=True):
     T = {k: v.astype(np.float64) for k, v in t.items()}
     eps = cfg.get("layer_norm_eps", 1e-5)
     ln = lambda x, k: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps) * T[k + ".weight"]
-    f = np.outer(np.arange(L), 1.0 / (cfg.get("rope_theta", 1e4) ** (np.arange(0, hd, 2) / hd)))
-    cos, sin = np.cos(f), np.sin(f)
-
-    def rope(x):
-        if pairs != "interleaved":
-            c2, s2 = np.concatenate([cos, cos], -1), np.concatenate([sin, sin], -1)
-            return x * c2 + np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1) * s2
-        a, b = x[..., 0::2], x[..., 1::2]
-        out = np.empty_like(x)
-        out[..., 0::2], out[..., 1::2] = a * cos - b * sin, b * cos + a * sin
-        return out
+    _, _, _, rope_half, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
+    rope = rope_pairs(cfg.get("rope_theta", 1e4), hd) if pairs == "interleaved" else rope_half
     mm = lambda x, k: x @ T[k + ".weight"].T
-    mask = np.triu(np.full((L, L), -np.inf), 1)
 
     def logits(seq):
         x = T["model.embed_tokens.weight"][seq]
         for l in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{l}."
             h = ln(x, p + "input_layernorm")
-            q, k, v = (mm(h, p + f"self_attn.{n}_proj").reshape(L, -1, hd).transpose(1, 0, 2) for n in "qkv")
-            k, v = np.repeat(k, nh // nkv, axis=0), np.repeat(v, nh // nkv, axis=0)
+            q, k, v = gqa_heads(mm, h, p, hd, nh // nkv)
             g = mm(h, p + "mlp.gate_proj")
             x = x + mm(attend(q, k, v, rope, mask), p + "self_attn.o_proj") + mm(
                 g / (1 + np.exp(-g)) * mm(h, p + "mlp.up_proj"), p + "mlp.down_proj")
