@@ -4,10 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* LLaMA's tensor names; ffn_norm: the norm before the MLP (Gemma-2 names it otherwise) */
-#define LLAMA_TENSORS_FFN_NORM(ffn_norm)                                                                               \
-  [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",                      \
-  [COMP_ROLE_LM_HEAD] = "lm_head.weight", [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",            \
+/* LLaMA's dense tensors (q, k, v, o, gate, up, down with their optional biases) */
+#define LLAMA_DENSE_TENSORS                                                                                            \
   [COMP_ROLE_ATTN_Q]     = "model.layers.%d.self_attn.q_proj.weight",                                                  \
   [COMP_ROLE_ATTN_Q_B]   = "model.layers.%d.self_attn.q_proj.bias",                                                    \
   [COMP_ROLE_ATTN_K]     = "model.layers.%d.self_attn.k_proj.weight",                                                  \
@@ -15,13 +13,18 @@
   [COMP_ROLE_ATTN_V]     = "model.layers.%d.self_attn.v_proj.weight",                                                  \
   [COMP_ROLE_ATTN_V_B]   = "model.layers.%d.self_attn.v_proj.bias",                                                    \
   [COMP_ROLE_ATTN_OUT]   = "model.layers.%d.self_attn.o_proj.weight",                                                  \
-  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias", [COMP_ROLE_FFN_NORM] = ffn_norm,                   \
+  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias",                                                    \
   [COMP_ROLE_FFN_GATE]   = "model.layers.%d.mlp.gate_proj.weight",                                                     \
   [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                                       \
   [COMP_ROLE_FFN_UP]     = "model.layers.%d.mlp.up_proj.weight",                                                       \
   [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",                                                         \
   [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",                                                     \
   [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"
+/* LLaMA's tensor names; ffn_norm: the norm before the MLP (Gemma-2 names it otherwise) */
+#define LLAMA_TENSORS_FFN_NORM(ffn_norm)                                                                               \
+  [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",                      \
+  [COMP_ROLE_LM_HEAD] = "lm_head.weight", [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",            \
+  LLAMA_DENSE_TENSORS, [COMP_ROLE_FFN_NORM]                     = ffn_norm
 #define LLAMA_TENSORS LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
 
 #define LLAMA_NEED(qkv_bias)                                                                                           \
@@ -719,6 +722,29 @@ static const comp_arch_desc arch_cohere = {
     .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
 };
 
+static const comp_arch_desc arch_olmo = {
+    /* transformers' modeling_olmo.py (OLMo-1B, OLMo-7B, OLMo-1.7-7B; the -hf checkpoints): LLaMA's block and
+     * dense tensors with OlmoLayerNorm, a LayerNorm with neither weight nor bias (eps 1e-5), wherever LLaMA
+     * has an RMSNorm, so no norm tensors at all; no dense biases unless attention_bias; an untied head
+     * unless tied. clip_qkv (clamping q, k and v) is not implemented. */
+    .name          = "olmo",
+    .hf_model_type = {"olmo", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_SILU,
+    .ffn           = COMP_FFN_GATED,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_scaling  = true,
+    .cfg           = {SHAPE_KEYS(NULL, "rope_theta"), .act = "hidden_act"},
+    .rules         = {{"clip_qkv", COMP_CFG_UNSET, false}},
+    .opt_on        = ATTN_BIAS_OPT_ON,
+    .tensor        = {[COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight",
+                      [COMP_ROLE_LM_HEAD]  = "lm_head.weight",
+                      LLAMA_DENSE_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -900,6 +926,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_STABLELM]       = &arch_stablelm,
     [COMP_ARCH_GPT2]           = &arch_gpt2,
     [COMP_ARCH_COHERE]         = &arch_cohere,
+    [COMP_ARCH_OLMO]           = &arch_olmo,
 };
 
 const char *comp_act_name(comp_act_kind a)

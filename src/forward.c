@@ -189,7 +189,8 @@ static void norm_rows(comp_norm_kind kind, float *o, const float *x, const float
       mu /= (double)D;
       for (int64_t i = 0; i < D; i++) var += ((double)xr[i] - mu) * ((double)xr[i] - mu);
       double r = 1.0 / sqrt(var / (double)D + (double)eps);
-      for (int64_t i = 0; i < D; i++) orow[i] = (float)(((double)xr[i] - mu) * r) * w[i] + (b ? b[i] : 0.0f);
+      for (int64_t i = 0; i < D; i++) /* no weight (OLMo's): ones */
+        orow[i] = (float)(((double)xr[i] - mu) * r) * (w ? w[i] : 1.0f) + (b ? b[i] : 0.0f);
     }
   }
 }

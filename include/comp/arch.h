@@ -40,6 +40,7 @@ typedef enum comp_arch {
   COMP_ARCH_STABLELM,       /* StableLmForCausalLM: LLaMA's block with LayerNorms, partial RoPE, qkv biases */
   COMP_ARCH_GPT2,           /* GPT2LMHeadModel: learned positions, Conv1D denses stored (in, out) */
   COMP_ARCH_COHERE,         /* CohereForCausalLM: parallel block on a bias-free LayerNorm, interleaved RoPE */
+  COMP_ARCH_OLMO,           /* OlmoForCausalLM: LLaMA's block with LayerNorms that have no weights */
   COMP_ARCH_COUNT
 } comp_arch;
 

@@ -62,6 +62,8 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   cohere     model_type cohere (oracle_cohere_nll from modeling_cohere.py): 4 layers, attention and SiLU-gated MLP
              in parallel on one LayerNorm without a bias, RoPE on whole heads in pairs (2i, 2i + 1), GQA 4/2, a
              tied head, the logits times logit_scale; pruned with a layer removed and exported
+  olmo       model_type olmo (oracle_olmo_nll from modeling_olmo.py): 4 layers of LLaMA's block with LayerNorms that
+             have neither weight nor bias (no norm tensors), GQA 4/2, untied; pruned with a layer removed and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -525,6 +527,30 @@ def oracle_cohere_nll(cfg, t, ids, pairs="interleaved", scale=True):
     return windows_nll(logits)
 
 
+def oracle_olmo_nll(cfg, t, ids, rms=False):
+    """Mean NLL over the W windows of L tokens of an OlmoForCausalLM (modeling_olmo.py), float64: LLaMA's block
+    with OlmoLayerNorm (a LayerNorm without weight or bias, eps 1e-5) for each norm (rms=True: an RMSNorm, a
+    wrong oracle), each kv head serving its group, rotate_half RoPE, the SiLU gate, an untied head."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    _, _, _, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
+    norm = (lambda x: x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-5)) if rms else (
+        lambda x: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5))
+    mm = lambda x, k: x @ T[k + ".weight"].T
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            x = x + mm(attend(*gqa_heads(mm, norm(x), p, hd, nh // nkv), rope, mask), p + "self_attn.o_proj")
+            h = norm(x)
+            g = mm(h, p + "mlp.gate_proj")
+            x = x + mm(g / (1 + np.exp(-g)) * mm(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+        return norm(x) @ T["lm_head.weight"].T
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -544,6 +570,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_gpt2_nll(cfg, t, ids)
     if cfg["model_type"] == "cohere":
         return oracle_cohere_nll(cfg, t, ids)
+    if cfg["model_type"] == "olmo":
+        return oracle_olmo_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1553,6 +1581,40 @@ if pe:
     archive_is_export("cohere", arc, exp, ecfg, et)
 
 
+# ---- olmo: LLaMA's block with LayerNorms that have neither weight nor bias (no norm tensors), GQA 4/2, untied --
+def olmo_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    hd = d // nh
+    t = {"model.embed_tokens.weight": gen(V, d), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+            t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
+        t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
+        for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
+            t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+    cfg = {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "hidden_size": d, "intermediate_size": ff,
+           "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
+           "max_position_embeddings": 128, "rope_theta": 10000.0, "hidden_act": "silu", "attention_bias": False,
+           "clip_qkv": None, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("olmo", cfg, t)
+
+
+olpath, olm, olt = olmo_model(29)
+ref, got = oracle_nll(olm, olt, ids), comp_nll(olpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"olmo: mean NLL {got} vs numpy oracle {ref:.8f} (LayerNorms "
+      f"without weight or bias)")
+oz = oracle_olmo_nll(olm, olt, ids, rms=True)
+check(got is not None and abs(oz - got) / got > 5e-4, f"olmo: an oracle with RMSNorms gives {oz:.6f}, not comp's {got}")
+pe = prune_export(olpath, "olmo", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and not any("norm" in k for k in et), f"olmo pruned (a layer removed) "
+          f"and exported: {ecfg.get('num_hidden_layers')} layers, no norm tensors")
+    archive_is_export("olmo", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1665,6 +1727,8 @@ bad("cohere with use_qk_norm", dict(com, use_qk_norm=True), "use_qk_norm = true 
     kind="config")
 bad("cohere with logit_scale 0", dict(com, logit_scale=0), 'field "logit_scale" must be a positive number',
     kind="config")
+bad("olmo with clip_qkv", dict(olm, clip_qkv=8.0), '"clip_qkv" is set; comp does not implement it for olmo',
+    kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",
@@ -1675,7 +1739,7 @@ check(r.returncode == 1 and len(lines) == 1 and "missing tensor model.layers.1.s
       f"qwen3 without layer 1's k_norm: {' | '.join(lines)[:240]}")
 # --help and the unknown-model_type error name every family, from the architecture table
 TYPES = ["llama", "mistral", "qwen2", "qwen3", "phi3", "phi", "gemma", "gemma2", "gemma3_text", "gpt_neox", "bloom",
-         "internlm2", "falcon", "gptj", "stablelm", "gpt2", "cohere", "opt", "chatglm"]
+         "internlm2", "falcon", "gptj", "stablelm", "gpt2", "cohere", "olmo", "opt", "chatglm"]
 for cmd in ("prune", "eval", "generate"):
     line = next((ln for ln in run([cmd, "--help"]).stdout.splitlines() if ln.strip().startswith("--model")), "")
     check(all(f" {t}," in line or f" {t})" in line for t in TYPES), f"comp {cmd} --help: {line.strip()[:160]}")

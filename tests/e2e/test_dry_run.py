@@ -270,6 +270,13 @@ def main():
     aya8b = dict(cmdr, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
                  num_key_value_heads=8, rope_theta=10000.0)
     cohere_n = lambda D, F, L, H, G: 256000 * D + D + L * (D + 2 * D * D + 2 * D * (D // H) * G + 3 * D * F)
+    # OLMo-7B and OLMo-1B (allenai/OLMo-7B-hf, OLMo-1B-hf config.json): LayerNorms without parameters, the 7B's
+    # head untied, the 1B's tied: 6,888,095,744 and 1,176,764,416
+    olmo7b = {"model_type": "olmo", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+              "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 50304,
+              "max_position_embeddings": 2048, "clip_qkv": None, "tie_word_embeddings": False, "hidden_act": "silu"}
+    olmo1b = dict(olmo7b, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=16,
+                  num_key_value_heads=16, tie_word_embeddings=True)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -298,7 +305,8 @@ def main():
             ("StableLM-2-1.6B with use_parallel_residual", dict(stablelm2, use_parallel_residual=True),
              1644515328 - 24 * 2 * 2048), ("GPT-2", gpt2s, 124439808), ("GPT-2 XL", gpt2xl, 1557611200),
             ("Command-R", cmdr, cohere_n(8192, 22528, 40, 64, 64)),
-            ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8))):
+            ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8)), ("OLMo-7B", olmo7b, 6888095744),
+            ("OLMo-1B", olmo1b, 1176764416)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
