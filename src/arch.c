@@ -27,10 +27,11 @@
   LLAMA_DENSE_TENSORS, [COMP_ROLE_FFN_NORM]                     = ffn_norm
 #define LLAMA_TENSORS LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
 
-#define LLAMA_NEED(qkv_bias)                                                                                           \
+/* What LLaMA's tensors need; ffn_norm: the norm before the MLP's (StableLM's: only in its sequential block) */
+#define LLAMA_NEED_FFN_NORM(qkv_bias, ffn_norm)                                                                        \
   [COMP_ROLE_TOK_EMBD] = COMP_NEED_REQUIRED, [COMP_ROLE_OUT_NORM] = COMP_NEED_REQUIRED,                                \
   [COMP_ROLE_LM_HEAD]       = COMP_NEED_OPTIONAL, /* absent when tied */                                               \
-      [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,                           \
+      [COMP_ROLE_ATTN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM] = ffn_norm,                                     \
   [COMP_ROLE_ATTN_Q] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_K] = COMP_NEED_REQUIRED,                                    \
   [COMP_ROLE_ATTN_V] = COMP_NEED_REQUIRED, [COMP_ROLE_ATTN_OUT] = COMP_NEED_REQUIRED,                                  \
   [COMP_ROLE_FFN_GATE] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED,                                  \
@@ -38,6 +39,7 @@
   [COMP_ROLE_ATTN_V_B] = qkv_bias, [COMP_ROLE_ATTN_OUT_B] = COMP_NEED_OPTIONAL,                                        \
   [COMP_ROLE_FFN_GATE_B] = COMP_NEED_OPTIONAL, [COMP_ROLE_FFN_UP_B] = COMP_NEED_OPTIONAL,                              \
   [COMP_ROLE_FFN_DOWN_B] = COMP_NEED_OPTIONAL
+#define LLAMA_NEED(qkv_bias) LLAMA_NEED_FFN_NORM(qkv_bias, COMP_NEED_REQUIRED)
 
 /* transformers' LlamaConfig: attention_bias (q, k, v, o) and mlp_bias (gate, up, down), both false */
 #define LLAMA_OPT_ON                                                                                                   \
@@ -135,10 +137,15 @@
   [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}, true}, [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}, true},                        \
   [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}, true}, [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}, true}
 
+/* q | k | v stacked in one tensor (ChatGLM, Phi-3, GPT-2), and their biases in another */
+#define STACKED_QKV                                                                                                    \
+  [COMP_ROLE_ATTN_Q] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_K] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}}
+#define STACKED_QKV_B                                                                                                  \
+  [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}}, [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},                                \
+  [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}}
 /* Fused rows (ChatGLM, Phi-3): q | k | v in one tensor, gate | up in another */
 #define FUSED_QKV_GATE_UP                                                                                              \
-  [COMP_ROLE_ATTN_Q] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_K] = {3, {QKV_PARTS}}, [COMP_ROLE_ATTN_V] = {3, {QKV_PARTS}}, \
-  [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}}, [COMP_ROLE_FFN_UP] = {2, {GATE_UP_PARTS}}
+  STACKED_QKV, [COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}}, [COMP_ROLE_FFN_UP] = {2, {GATE_UP_PARTS}}
 
 static const comp_arch_desc arch_llama = {
     .name          = "llama",
@@ -616,25 +623,9 @@ static const comp_arch_desc arch_stablelm = {
     .tensor = {LLAMA_TENSORS, [COMP_ROLE_OUT_NORM_B] = "model.norm.bias",
                [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",
                [COMP_ROLE_FFN_NORM_B]  = "model.layers.%d.post_attention_layernorm.bias"},
-    /* the norm before the MLP: there exactly when the block is sequential (find_role) */
-    .need = {[COMP_ROLE_TOK_EMBD]    = COMP_NEED_REQUIRED,
-             [COMP_ROLE_OUT_NORM]    = COMP_NEED_REQUIRED,
-             [COMP_ROLE_OUT_NORM_B]  = COMP_NEED_REQUIRED,
-             [COMP_ROLE_LM_HEAD]     = COMP_NEED_OPTIONAL,
-             [COMP_ROLE_ATTN_NORM]   = COMP_NEED_REQUIRED,
-             [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED,
-             [COMP_ROLE_ATTN_Q]      = COMP_NEED_REQUIRED,
-             [COMP_ROLE_ATTN_K]      = COMP_NEED_REQUIRED,
-             [COMP_ROLE_ATTN_V]      = COMP_NEED_REQUIRED,
-             [COMP_ROLE_ATTN_OUT]    = COMP_NEED_REQUIRED,
-             [COMP_ROLE_ATTN_Q_B]    = COMP_NEED_OPTIONAL,
-             [COMP_ROLE_ATTN_K_B]    = COMP_NEED_OPTIONAL,
-             [COMP_ROLE_ATTN_V_B]    = COMP_NEED_OPTIONAL,
-             [COMP_ROLE_FFN_NORM]    = COMP_NEED_OPTIONAL,
-             [COMP_ROLE_FFN_NORM_B]  = COMP_NEED_OPTIONAL,
-             [COMP_ROLE_FFN_GATE]    = COMP_NEED_REQUIRED,
-             [COMP_ROLE_FFN_UP]      = COMP_NEED_REQUIRED,
-             [COMP_ROLE_FFN_DOWN]    = COMP_NEED_REQUIRED},
+    /* the norm before the MLP: there exactly when the block is sequential (comp_arch_needs_ffn_norm) */
+    .need = {LLAMA_NEED_FFN_NORM(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED,
+             [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_OPTIONAL},
 };
 
 static const comp_arch_desc arch_gpt2 = {
@@ -690,12 +681,7 @@ static const comp_arch_desc arch_gpt2 = {
                       [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.c_proj.bias"},
     .need          = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,
                       [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
-    .fused         = {[COMP_ROLE_ATTN_Q]   = {3, {QKV_PARTS}},
-                      [COMP_ROLE_ATTN_K]   = {3, {QKV_PARTS}},
-                      [COMP_ROLE_ATTN_V]   = {3, {QKV_PARTS}},
-                      [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}},
-                      [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
-                      [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}}},
+    .fused         = {STACKED_QKV, STACKED_QKV_B},
 };
 
 static const comp_arch_desc arch_cohere = {
@@ -719,7 +705,7 @@ static const comp_arch_desc arch_cohere = {
     .rules         = {{"use_qk_norm", COMP_CFG_FALSE, false}},
     .opt_on        = ATTN_BIAS_OPT_ON,
     .tensor        = {LLAMA_TENSORS_FFN_NORM(NULL)},
-    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .need = {LLAMA_NEED_FFN_NORM(COMP_NEED_OPTIONAL, COMP_NEED_ABSENT)}, /* the MLP reads the attention's norm */
 };
 
 static const comp_arch_desc arch_olmo = {
@@ -898,8 +884,7 @@ static const comp_arch_desc arch_chatglm = {
             [COMP_ROLE_FFN_UP]    = COMP_NEED_REQUIRED,
             [COMP_ROLE_FFN_DOWN]  = COMP_NEED_REQUIRED,
         },
-    .fused = {FUSED_QKV_GATE_UP, [COMP_ROLE_ATTN_Q_B] = {3, {QKV_B_PARTS}}, [COMP_ROLE_ATTN_K_B] = {3, {QKV_B_PARTS}},
-              [COMP_ROLE_ATTN_V_B] = {3, {QKV_B_PARTS}}},
+    .fused = {FUSED_QKV_GATE_UP, STACKED_QKV_B},
 };
 
 /* one row per family, indexed by comp_arch */
@@ -1001,6 +986,16 @@ static const comp_role dense_roles[COMP_DENSE_COUNT][2] = {
     [COMP_DENSE_UP]   = {COMP_ROLE_FFN_UP, COMP_ROLE_FFN_UP_B},
     [COMP_DENSE_DOWN] = {COMP_ROLE_FFN_DOWN, COMP_ROLE_FFN_DOWN_B},
 };
+int comp_dense_of_role(comp_role r, bool *bias)
+{
+  for (int d = 0; d < COMP_DENSE_COUNT; d++)
+    if (r == dense_roles[d][0] || r == dense_roles[d][1]) {
+      if (bias) *bias = r == dense_roles[d][1];
+      return d;
+    }
+  return -1;
+}
+
 bool comp_arch_needs_ffn_norm(const comp_arch_desc *a, comp_role r, bool parallel)
 {
   return (r == COMP_ROLE_FFN_NORM || r == COMP_ROLE_FFN_NORM_B) && a->tensor[r] && a->need[r] == COMP_NEED_OPTIONAL &&

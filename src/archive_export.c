@@ -173,17 +173,6 @@ static void add_tensor(exp_tensor *t, int *n, const comp_arch_desc *ad, comp_rol
   e->shape[1] = cols;
 }
 
-/* The dense whose weight (or bias, *bias set) role r is; -1 for a role that is not a dense's. */
-static int role_dense(comp_role r, bool *bias)
-{
-  for (int d = 0; d < COMP_DENSE_COUNT; d++)
-    if (r == comp_dense_weight_role((comp_dense_id)d) || r == comp_dense_bias_role((comp_dense_id)d)) {
-      *bias = r == comp_dense_bias_role((comp_dense_id)d);
-      return d;
-    }
-  return -1;
-}
-
 /* Rows of the tensor that holds dense role r: its dense's d_out, or its fused parts' together. */
 static int64_t fused_rows(const comp_arch_desc *ad, const arc_layer_info *li, comp_role r)
 {
@@ -192,7 +181,7 @@ static int64_t fused_rows(const comp_arch_desc *ad, const arc_layer_info *li, co
   bool                   bias  = false;
   const int              npart = fu->n > 0 ? fu->n : 1;
   for (int i = 0; i < npart; i++) {
-    int d = role_dense(fu->n > 0 ? fu->part[i] : r, &bias);
+    int d = comp_dense_of_role(fu->n > 0 ? fu->part[i] : r, &bias);
     rows += d >= 0 ? li->dense[d].d_out : 0;
   }
   return rows;
@@ -333,7 +322,7 @@ static comp_status export_safetensors(comp_model *m, const arc_reader *r, const 
       int64_t                prow[3] = {0, 0, 0}, cols = 1; /* each part's rows, the row length */
       for (int pi = 0; !src && pi < npart; pi++) {
         bool bias = false;
-        int  d    = role_dense(fu->n > 0 ? fu->part[pi] : e->role, &bias);
+        int  d    = comp_dense_of_role(fu->n > 0 ? fu->part[pi] : e->role, &bias);
         if (d < 0 || !ly->dense[d].w || (bias && !ly->dense[d].b)) break; /* reported as "no data" below */
         const comp_dense *dn = &ly->dense[d];
         bool              qk = permute && (d == COMP_DENSE_Q || d == COMP_DENSE_K);

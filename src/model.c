@@ -876,8 +876,8 @@ static comp_status find_role(const comp_model *m, comp_role r, int l, comp_wtens
     }
   }
   /* a Conv1D dense (GPT-2) stores its weight (in, out): the parts side by side */
-  bool tr = false;
-  for (int d = 0; d < COMP_DENSE_COUNT; d++) tr |= m->arch->conv1d && nd == 2 && r == comp_dense_weight_role(d);
+  bool       bias = false;
+  const bool tr   = m->arch->conv1d && nd == 2 && comp_dense_of_role(r, &bias) >= 0 && !bias;
   if (tr) {
     const int64_t out = sh[0];
     sh[0] = sh[1], sh[1] = out;

@@ -221,23 +221,20 @@ static comp_status pread_all(int fd, void *buf, size_t n, uint64_t off, const ch
   return COMP_OK;
 }
 
-/* Transposed view t (comp_wtensor_cols_t): stored rows a chunk at a time, the view's columns out. */
+/* Transposed view t (comp_wtensor_cols_t): each stored row's span of the view's columns (one read per
+ * row, only those bytes: c_attn's q, k and v each read their own third), written as a column of dst. */
 static comp_status read_cols_t(const comp_wstore *ws, const comp_wtensor *t, float *dst)
 {
-  const int64_t R = t->shape[1], C = t->tr_cols, n = t->shape[0], chunk = C < (1 << 20) ? (1 << 20) / C : 1;
-  float        *tmp = malloc(sizeof(float) * (size_t)(chunk * C));
+  const int64_t R = t->shape[1], n = t->shape[0], esz = comp_dtype_size(t->dtype);
+  float        *tmp = malloc(sizeof(float) * (size_t)n);
   COMP_CHECK(tmp, COMP_ERR_NOMEM, "out of memory reading %s", t->name);
-  comp_wtensor stored = *t; /* the whole stored (R, C) tensor */
-  stored.tr_cols = 0, stored.tr_col0 = 0, stored.shape[0] = R, stored.shape[1] = C, stored.numel = R * C;
-  stored.nbytes = (uint64_t)stored.numel * (uint64_t)comp_dtype_size(t->dtype);
+  comp_wtensor span = *t; /* stored row i, columns [tr_col0, tr_col0 + n) */
+  span.tr_cols = 0, span.ndim = 1, span.shape[0] = n, span.numel = n, span.nbytes = (uint64_t)(n * esz);
   comp_status s = COMP_OK;
-  for (int64_t i0 = 0; i0 < R && s == COMP_OK; i0 += chunk) {
-    const int64_t m = R - i0 < chunk ? R - i0 : chunk;
-    comp_wtensor  rows;
-    s = comp_wtensor_rows(&stored, i0, m, &rows);
-    if (!s) s = comp_wstore_read(ws, &rows, tmp);
-    for (int64_t i = 0; s == COMP_OK && i < m; i++) /* stored row i0 + i: column tr_col0 + j -> dst (j, i0 + i) */
-      for (int64_t j = 0; j < n; j++) dst[j * R + i0 + i] = tmp[i * C + t->tr_col0 + j];
+  for (int64_t i = 0; i < R && s == COMP_OK; i++) {
+    span.offset = t->offset + (uint64_t)((i * t->tr_cols + t->tr_col0) * esz);
+    s           = comp_wstore_read(ws, &span, tmp);
+    for (int64_t j = 0; s == COMP_OK && j < n; j++) dst[j * R + i] = tmp[j];
   }
   free(tmp);
   return s;
@@ -263,7 +260,7 @@ comp_status comp_wstore_read(const comp_wstore *ws, const comp_wtensor *t, float
   const char *path = ws->paths[t->file];
   if (t->dtype == COMP_DTYPE_F32) return pread_all(fd, dst, t->nbytes, t->offset, path);
   enum { CHUNK = 1 << 20 };
-  uint16_t *tmp = malloc(CHUNK * sizeof *tmp);
+  uint16_t *tmp = malloc((size_t)(t->numel < CHUNK ? t->numel : CHUNK) * sizeof *tmp + 1);
   COMP_CHECK(tmp, COMP_ERR_NOMEM, "out of memory reading %s", t->name);
   comp_status s = COMP_OK;
   for (int64_t i = 0; i < t->numel && s == COMP_OK; i += CHUNK) {

@@ -217,6 +217,8 @@ void comp_arch_hf_names(char *buf, size_t n);
 /* Whether role r is an optional norm before the MLP that a sequential block (parallel false) needs:
  * StableLM's post_attention_layernorm, absent from its parallel block, whose MLP reads the attention's. */
 bool comp_arch_needs_ffn_norm(const comp_arch_desc *a, comp_role r, bool parallel);
+/* The dense whose weight or bias role r is (*bias: which; may be NULL); -1 for a role of no dense. */
+int comp_dense_of_role(comp_role r, bool *bias);
 /* Weight / bias roles of a dense. */
 comp_role   comp_dense_weight_role(comp_dense_id d);
 comp_role   comp_dense_bias_role(comp_dense_id d);

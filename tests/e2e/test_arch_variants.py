@@ -1445,22 +1445,29 @@ if pe:
 
 # ---- stablelm: LLaMA's block with LayerNorms, q/k/v biases, RoPE on a quarter of each head; sequential, and
 # with use_parallel_residual (no post_attention_layernorm); 4 layers, GQA 4/2 ----------------------------------
+def llama_denses(t, gen, p, d, nh, nkv, ff, qkv_bias=False):
+    """LLaMA's denses of layer prefix p into t, drawn by gen(*shape, sc): q, k, v (rows of q and k scaled by QK; GQA
+    nh / nkv; each followed by its bias when qkv_bias), o_proj, and the SiLU gate's gate / up / down (ff wide)."""
+    hd = d // nh
+    for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+        t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
+        if qkv_bias:
+            t[p + f"self_attn.{n}_proj.bias"] = gen(o, sc=0.1)
+    t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
+    for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
+        t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+
+
 def stablelm_model(name, seed, parallel, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
     rng = np.random.default_rng(seed)
     gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
-    hd = d // nh
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
          "model.norm.bias": gen(d, sc=0.2), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
     for l in range(nl):
         p = f"model.layers.{l}."
         for n in ("input_layernorm",) + (() if parallel else ("post_attention_layernorm",)):
             t[p + n + ".weight"], t[p + n + ".bias"] = 1 + gen(d, sc=0.3), gen(d, sc=0.3)
-        for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
-            t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
-            t[p + f"self_attn.{n}_proj.bias"] = gen(o, sc=0.1)
-        t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
-        for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
-            t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+        llama_denses(t, gen, p, d, nh, nkv, ff, qkv_bias=True)
     cfg = {"architectures": ["StableLmForCausalLM"], "model_type": "stablelm", "hidden_size": d,
            "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv,
            "vocab_size": V, "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "rope_theta": 10000,
@@ -1544,16 +1551,11 @@ if pe:
 def cohere_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
     rng = np.random.default_rng(seed)
     gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
-    hd = d // nh
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2)}
     for l in range(nl):
         p = f"model.layers.{l}."
         t[p + "input_layernorm.weight"] = 1 + gen(d, sc=0.3)
-        for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
-            t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
-        t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
-        for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
-            t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+        llama_denses(t, gen, p, d, nh, nkv, ff)
     cfg = {"architectures": ["CohereForCausalLM"], "model_type": "cohere", "hidden_size": d, "intermediate_size": ff,
            "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
            "max_position_embeddings": 128, "layer_norm_eps": 1e-5, "rope_theta": 1000.0, "logit_scale": 0.25,
@@ -1585,15 +1587,10 @@ if pe:
 def olmo_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
     rng = np.random.default_rng(seed)
     gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
-    hd = d // nh
     t = {"model.embed_tokens.weight": gen(V, d), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
     for l in range(nl):
         p = f"model.layers.{l}."
-        for n, o in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
-            t[p + f"self_attn.{n}_proj.weight"] = gen(o, d, sc=(QK if n != "v" else 1) * d ** -0.5)
-        t[p + "self_attn.o_proj.weight"] = gen(d, d, sc=d ** -0.5)
-        for n, (o, i) in {"gate_proj": (ff, d), "up_proj": (ff, d), "down_proj": (d, ff)}.items():
-            t[p + "mlp." + n + ".weight"] = gen(o, i, sc=i ** -0.5)
+        llama_denses(t, gen, p, d, nh, nkv, ff)
     cfg = {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "hidden_size": d, "intermediate_size": ff,
            "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
            "max_position_embeddings": 128, "rope_theta": 10000.0, "hidden_act": "silu", "attention_bias": False,
