@@ -731,6 +731,26 @@ static const comp_arch_desc arch_olmo = {
     .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
 };
 
+static const comp_arch_desc arch_granite = {
+    /* transformers' modeling_granite.py (Granite 3.0, 3.1, 3.2, 3.3 dense models; PowerLM): LLaMA's block and
+     * tensors (attention_bias, mlp_bias) with four multipliers: the embedding rows times embedding_multiplier,
+     * the scores times attention_multiplier (instead of 1/sqrt(head_dim)), each block's output times
+     * residual_multiplier before the residual add, the logits divided by logits_scaling; each 1 when absent */
+    .name          = "granite",
+    .hf_model_type = {"granite", NULL},
+    LLAMA_BLOCK,
+    .norm_eps      = 1e-6f,
+    .embd_mult     = 1.0f,
+    .residual_mult = 1.0f,
+    .attn_mult     = 1.0f,
+    .logit_div     = 1.0f,
+    .cfg           = {LLAMA_CFG_KEYS, .embd_mult = "embedding_multiplier", .residual_mult = "residual_multiplier",
+                      .attn_mult = "attention_multiplier", .logit_div = "logits_scaling"},
+    .tensor        = {LLAMA_TENSORS},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .opt_on        = LLAMA_OPT_ON,
+};
+
 static const comp_arch_desc arch_opt = {
     .name          = "opt",
     .hf_model_type = {"opt", NULL},
@@ -912,6 +932,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_GPT2]           = &arch_gpt2,
     [COMP_ARCH_COHERE]         = &arch_cohere,
     [COMP_ARCH_OLMO]           = &arch_olmo,
+    [COMP_ARCH_GRANITE]        = &arch_granite,
 };
 
 const char *comp_act_name(comp_act_kind a)

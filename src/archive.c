@@ -428,12 +428,14 @@ static comp_status read_hparams(arc_reader *r, hid_t g, const char *where, comp_
     COMP_CHECK(hp->sliding_window > 0, COMP_ERR_FORMAT, "%s: attribute sliding_window = %lld must be positive", where,
                (long long)hp->sliding_window);
   }
-  /* Gemma-2's soft-caps and query scale, Gemma-3's local RoPE base, Cohere's logit scale (absent: none, as in
-   * archives before them) */
-  const char *const fk[5] = {"attn_softcap", "final_softcap", "attn_scalar", "rope_theta_local", "logit_scale"};
-  float *const      fv[5] = {&hp->attn_softcap, &hp->final_softcap, &hp->attn_scalar, &hp->rope_theta_local,
-                             &hp->logit_scale};
-  for (int i = 0; i < 5; i++) {
+  /* Gemma-2's soft-caps and query scale, Gemma-3's local RoPE base, Cohere's logit scale, Granite's multipliers
+   * and logit divisor (absent: none, as in archives before them) */
+  const char *const fk[] = {"attn_softcap", "final_softcap", "attn_scalar", "rope_theta_local", "logit_scale",
+                            "embd_mult",    "residual_mult", "attn_mult",   "logit_div"};
+  float *const fv[] = {&hp->attn_softcap, &hp->final_softcap, &hp->attn_scalar, &hp->rope_theta_local, &hp->logit_scale,
+                       &hp->embd_mult,    &hp->residual_mult, &hp->attn_mult,   &hp->logit_div};
+  _Static_assert(sizeof fk / sizeof fk[0] == sizeof fv / sizeof fv[0], "a pointer per attribute");
+  for (size_t i = 0; i < sizeof fk / sizeof fk[0]; i++) {
     double x = 0;
     if (H5Aexists(g, fk[i]) <= 0) continue;
     COMP_CALL(arc_attr_get_f64(g, where, fk[i], &x));

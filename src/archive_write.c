@@ -355,6 +355,16 @@ comp_status comp_archive_put_globals(comp_archive *a, const comp_model *src)
     s = arc_attr_put_f64(g, where, "rope_theta_local", arc_float_clean(hp.rope_theta_local));
   if (!s && hp.logit_scale > 0)
     s = arc_attr_put_f64(g, where, "logit_scale", arc_float_clean(hp.logit_scale)); /* Cohere */
+  /* Granite's multipliers and logit divisor */
+  const struct {
+    const char *name;
+    float       v;
+  } gattr[] = {{"embd_mult", hp.embd_mult},
+               {"residual_mult", hp.residual_mult},
+               {"attn_mult", hp.attn_mult},
+               {"logit_div", hp.logit_div}};
+  for (size_t i = 0; !s && i < sizeof gattr / sizeof gattr[0]; i++)
+    if (gattr[i].v > 0) s = arc_attr_put_f64(g, where, gattr[i].name, arc_float_clean(gattr[i].v));
   /* which model-wide tensors exist is rank 0's view too: the positions, an untied head, each vector */
   enum { NW = COMP_WIDE_VEC_COUNT };
   int has[2 + NW] = {src->pos_embd != NULL, !hp.tied};

@@ -240,8 +240,11 @@ static void rope_apply(comp_rope_kind kind, float *x, int64_t B, int64_t T, int6
 static void attention(const comp_hparams *hp, comp_fwd_ws *w, int64_t B, int64_t T, int64_t W)
 {
   const int64_t H = hp->n_head, Hkv = hp->n_head_kv, hd = hp->head_dim, Hd = H * hd, KVd = Hkv * hd;
-  /* 1/sqrt(head_dim), or Gemma-2's query_pre_attn_scalar^-1/2 (a Python float, then fp32) */
-  const float scale = hp->attn_scalar > 0 ? (float)(1.0 / sqrt((double)hp->attn_scalar)) : 1.0f / sqrtf((float)hd);
+  /* 1/sqrt(head_dim), Gemma-2's query_pre_attn_scalar^-1/2 (a Python float, then fp32), or Granite's
+   * attention_multiplier */
+  const float scale = hp->attn_mult > 0     ? hp->attn_mult
+                      : hp->attn_scalar > 0 ? (float)(1.0 / sqrt((double)hp->attn_scalar))
+                                            : 1.0f / sqrtf((float)hd);
   const float cap   = hp->attn_softcap;
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++) {
@@ -293,6 +296,15 @@ static inline float act_apply(comp_act_kind a, float x)
   return x;
 }
 
+/* x (n) += o (n), or o times Granite's residual_multiplier */
+static void residual_add(const comp_hparams *hp, float *x, const float *o, int64_t n)
+{
+  if (hp->residual_mult > 0)
+    for (int64_t i = 0; i < n; i++) x[i] += o[i] * hp->residual_mult;
+  else
+    for (int64_t i = 0; i < n; i++) x[i] += o[i];
+}
+
 static void tap(const comp_taps *taps, comp_tap_point where, int layer, int dense, const float *x, int64_t n,
                 int64_t width)
 {
@@ -318,6 +330,8 @@ comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t 
         norm_rows(m->arch->norm, row, row, m->embd_norm_w, m->embd_norm_b, 1, D, m->hp.norm_eps);
       if (m->arch->embd_scale) /* Gemma: times sqrt(D) as an fp32 tensor */
         for (int64_t i = 0; i < D; i++) row[i] *= scale;
+      if (m->hp.embd_mult > 0) /* Granite: times embedding_multiplier */
+        for (int64_t i = 0; i < D; i++) row[i] *= m->hp.embd_mult;
       if (m->pos_embd) {
         const float *pe = m->pos_embd + (p + m->arch->pos_offset) * D;
         for (int64_t i = 0; i < D; i++) row[i] += pe[i];
@@ -366,7 +380,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   /* a parallel block's FFN reads the layer's input x: h = ffn_norm(x) (GPT-NeoX), or the attention's
    * h where the layer has one norm only (Phi-2) */
   if (hp->parallel && ly->ffn_norm_w) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
-  for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
+  residual_add(hp, x, w->o, n * D);
 
   /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x) */
   if (!hp->parallel) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
@@ -385,7 +399,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_DOWN, hid, n, F);
   comp_dense_apply(&ly->dense[COMP_DENSE_DOWN], hid, n, w->o, w->gather);
   if (ly->ffn_post_norm_w) norm_rows(a->norm, w->o, w->o, ly->ffn_post_norm_w, NULL, n, D, hp->norm_eps);
-  for (int64_t i = 0; i < n * D; i++) x[i] += w->o[i];
+  residual_add(hp, x, w->o, n * D);
   tap(taps, COMP_TAP_LAYER_OUT, l, -1, x, n, D);
   return COMP_OK;
 }
@@ -405,6 +419,8 @@ void comp_forward_logits(const comp_model *m, const float *x, int64_t n, float *
       for (int64_t i = 0; i < V; i++) logits[t * V + i] += m->lm_head_b[i];
   if (m->hp.logit_scale > 0) /* Cohere: logits times logit_scale */
     for (int64_t i = 0; i < n * V; i++) logits[i] *= m->hp.logit_scale;
+  if (m->hp.logit_div > 0) /* Granite: logits divided by logits_scaling */
+    for (int64_t i = 0; i < n * V; i++) logits[i] /= m->hp.logit_div;
   const float cap = m->hp.final_softcap;
   if (cap > 0) /* Gemma-2: logits / cap, tanh, times cap */
     for (int64_t i = 0; i < n * V; i++) logits[i] = tanhf(logits[i] / cap) * cap;

@@ -54,8 +54,8 @@ static comp_status cfg_float(const cJSON *cfg, const char *path, const char *key
   *out           = dflt;
   const cJSON *v = cfg_item(cfg, key);
   if (!v || cJSON_IsNull(v)) return COMP_OK;
-  COMP_CHECK(cJSON_IsNumber(v) && v->valuedouble > 0, COMP_ERR_FORMAT, "%s: field \"%s\" must be a positive number",
-             path, key);
+  COMP_CHECK(cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble < 1e30, COMP_ERR_FORMAT,
+             "%s: field \"%s\" must be a positive number below 1e30", path, key);
   *out = (float)v->valuedouble;
   return COMP_OK;
 }
@@ -582,7 +582,11 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
       (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
       (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||
       (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)) ||
-      (s = cfg_float(cfg, path, k->logit_scale, d->logit_scale, &hp->logit_scale)))
+      (s = cfg_float(cfg, path, k->logit_scale, d->logit_scale, &hp->logit_scale)) ||
+      (s = cfg_float(cfg, path, k->embd_mult, d->embd_mult, &hp->embd_mult)) ||
+      (s = cfg_float(cfg, path, k->residual_mult, d->residual_mult, &hp->residual_mult)) ||
+      (s = cfg_float(cfg, path, k->attn_mult, d->attn_mult, &hp->attn_mult)) ||
+      (s = cfg_float(cfg, path, k->logit_div, d->logit_div, &hp->logit_div)))
     goto out;
   hp->rope_theta *= ratio;
   hp->rope_dim = hp->rope == COMP_ROPE_NONE ? 0 : (int64_t)((double)hp->head_dim * (double)frac);

@@ -437,7 +437,7 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
 /* What config.json adds to the weights that the forward pass depends on (model_sha256 hashes the
  * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention windows
  * (each layer's, hashed, when they differ), Gemma-2's caps and query scale, Gemma-3's local base, a
- * parallel block. */
+ * parallel block, Granite's multipliers. */
 /* buf[*k...] += the formatted text (nothing once buf is full) */
 static void key_add(char *buf, size_t n, int *k, const char *fmt, ...)
 {
@@ -460,6 +460,9 @@ static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
   if (hp->attn_softcap > 0 || hp->final_softcap > 0 || hp->attn_scalar > 0 || hp->rope_theta_local > 0) /* Gemma */
     key_add(buf, n, &k, " softcap %.9g %.9g scalar %.9g local theta %.9g", (double)hp->attn_softcap,
             (double)hp->final_softcap, (double)hp->attn_scalar, (double)hp->rope_theta_local);
+  if (hp->embd_mult > 0 || hp->residual_mult > 0 || hp->attn_mult > 0) /* Granite */
+    key_add(buf, n, &k, " mult %.9g %.9g %.9g", (double)hp->embd_mult, (double)hp->residual_mult,
+            (double)hp->attn_mult);
   char        hex[65];
   comp_sha256 c;
   if (m->layer_window) { /* each layer's window, hashed */

@@ -41,6 +41,7 @@ typedef enum comp_arch {
   COMP_ARCH_GPT2,           /* GPT2LMHeadModel: learned positions, Conv1D denses stored (in, out) */
   COMP_ARCH_COHERE,         /* CohereForCausalLM: parallel block on a bias-free LayerNorm, interleaved RoPE */
   COMP_ARCH_OLMO,           /* OlmoForCausalLM: LLaMA's block with LayerNorms that have no weights */
+  COMP_ARCH_GRANITE, /* GraniteForCausalLM: LLaMA's block with embedding, residual, attention and logit multipliers */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -126,6 +127,9 @@ typedef struct comp_arch_config_keys {
    * scale's denominator (scores times query_pre_attn_scalar^-1/2) */
   const char *attn_softcap, *final_softcap, *attn_scalar;
   const char *logit_scale; /* Cohere: the logits' multiplier */
+  /* Granite: the embedding's multiplier, each block's output's before the residual add, the scores' (in place
+   * of 1/sqrt(head_dim)) and the logits' divisor */
+  const char *embd_mult, *residual_mult, *attn_mult, *logit_div;
   /* Gemma-3: the windowed layers' pattern (window_period) and their own RoPE base (rope_theta_local) */
   const char *window_period, *rope_theta_local;
   const char *parallel; /* GPT-NeoX's use_parallel_residual: the row's parallel, or a sequential block */
@@ -197,7 +201,9 @@ typedef struct comp_arch_desc {
   float       attn_scalar;      /* 0: head_dim */
   float       logit_scale;      /* the logits' multiplier when the config has no key (0: none; Cohere's 0.0625) */
   float       rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */
-  bool        rope_scaling;     /* reads HF rope_scaling (linear, llama3, longrope): else refused */
+  /* Granite's multipliers and logit divisor when the config has no key (0: none) */
+  float                 embd_mult, residual_mult, attn_mult, logit_div;
+  bool                  rope_scaling; /* reads HF rope_scaling (linear, llama3, longrope): else refused */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */

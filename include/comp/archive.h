@@ -34,6 +34,10 @@
  *                            (int) instead: the even source layers' window, the odd ones attend to all;
  *                            only when set (Gemma-2, Gemma-3): attn_softcap, final_softcap,
  *                            attn_scalar, rope_theta_local (float64: the windowed layers' RoPE base);
+ *                            only when set: logit_scale (float64: the logits' multiplier, Cohere),
+ *                            embd_mult, residual_mult, attn_mult, logit_div (float64: Granite's
+ *                            embedding_multiplier, residual_multiplier, attention_multiplier,
+ *                            logits_scaling);
  *                            for architectures with a parallel block (Phi, GPT-NeoX): parallel (int:
  *                            1 when attention and MLP read the layer's input; absent: the row's)
  *      tok_embd       (V, D) f32

@@ -77,6 +77,10 @@ typedef struct comp_hparams {
   float             final_softcap;  /* the same for the logits (0: none)                      */
   float             attn_scalar;    /* scores times attn_scalar^-1/2 (0: head_dim, the usual)  */
   float             logit_scale;    /* logits times logit_scale (Cohere; 0: none)              */
+  float             embd_mult;      /* embedding rows times embd_mult (Granite; 0: none)       */
+  float             residual_mult;  /* each block's output times it before the residual add (Granite; 0: none) */
+  float             attn_mult;      /* scores times attn_mult instead of 1/sqrt(hd) (Granite; 0: none) */
+  float             logit_div;      /* logits divided by logit_div (Granite's logits_scaling; 0: none) */
   float    rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and rope_scaling */
   bool     tied;             /* lm_head shares tok_embd                                */
   bool     parallel;         /* x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h (Phi-2, GPT-NeoX) */

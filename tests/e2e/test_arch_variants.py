@@ -64,6 +64,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              tied head, the logits times logit_scale; pruned with a layer removed and exported
   olmo       model_type olmo (oracle_olmo_nll from modeling_olmo.py): 4 layers of LLaMA's block with LayerNorms that
              have neither weight nor bias (no norm tensors), GQA 4/2, untied; pruned with a layer removed and exported
+  granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
+             tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
+             layer removed and exported
 Weights are random (seeded) at a scale where every tensor moves the loss; `comp eval` on the first
 windows of models/default/sample.txt must give the oracle's mean NLL within 1e-5 relative, and a
 copy with the q/k/v biases zeroed (a copy without rope_scaling, with q_norm / k_norm set to ones,
@@ -551,6 +554,40 @@ def oracle_olmo_nll(cfg, t, ids, rms=False):
     return windows_nll(logits)
 
 
+GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
+                "attention_multiplier": "attention", "logits_scaling": "logits"}
+
+
+def oracle_granite_nll(cfg, t, ids, off=()):
+    """Mean NLL over the W windows of L tokens of a GraniteForCausalLM (modeling_granite.py), float64: LLaMA's
+    block (RMSNorm, rotate_half RoPE, GQA, the SiLU gate) with the embedding times embedding_multiplier, the scores
+    times attention_multiplier (not 1/sqrt(head_dim)), each block's output times residual_multiplier before the
+    residual add, and the logits divided by logits_scaling; each 1 when absent. off: the GRANITE_MULT values of
+    multipliers left out (a wrong oracle)."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    m = {k: 1.0 if v in off else float(np.float32(cfg.get(k, 1.0))) for k, v in GRANITE_MULT.items()}
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    _, _, _, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
+    rms = lambda x, k: x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"]) * T[k + ".weight"]
+    mm = lambda x, k: x @ T[k + ".weight"].T
+    # attend() scales by 1/sqrt(hd): the queries times sqrt(hd) * attention_multiplier give the multiplier instead
+    qs = (np.sqrt(hd) * m["attention_multiplier"]) if "attention" not in off else 1.0
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq] * m["embedding_multiplier"]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            q, k, v = gqa_heads(mm, rms(x, p + "input_layernorm"), p, hd, nh // nkv)
+            x = x + mm(attend(q * qs, k, v, rope, mask), p + "self_attn.o_proj") * m["residual_multiplier"]
+            h = rms(x, p + "post_attention_layernorm")
+            g = mm(h, p + "mlp.gate_proj")
+            x = x + mm(g / (1 + np.exp(-g)) * mm(h, p + "mlp.up_proj"), p + "mlp.down_proj") * m["residual_multiplier"]
+        head = T.get("lm_head.weight", T["model.embed_tokens.weight"])
+        return rms(x, "model.norm") @ head.T / m["logits_scaling"]
+    return windows_nll(logits)
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
@@ -572,6 +609,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_cohere_nll(cfg, t, ids)
     if cfg["model_type"] == "olmo":
         return oracle_olmo_nll(cfg, t, ids)
+    if cfg["model_type"] == "granite":
+        return oracle_granite_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1612,6 +1651,49 @@ if pe:
     archive_is_export("olmo", arc, exp, ecfg, et)
 
 
+# ---- granite: LLaMA's block with the embedding, residual and attention multipliers and the logit divisor, GQA 4/2,
+# a tied head; 4 layers -----------------------------------------------------------------------------------------
+def granite_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"model.embed_tokens.weight": gen(V, d, sc=0.3), "model.norm.weight": 1 + gen(d, sc=0.2)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        for n in ("input_layernorm", "post_attention_layernorm"):
+            t[p + n + ".weight"] = 1 + gen(d, sc=0.3)
+        llama_denses(t, gen, p, d, nh, nkv, ff)
+    cfg = {"architectures": ["GraniteForCausalLM"], "model_type": "granite", "hidden_size": d, "intermediate_size": ff,
+           "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
+           "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "hidden_act": "silu",
+           "attention_bias": False, "mlp_bias": False, "tie_word_embeddings": True, "embedding_multiplier": 6.0,
+           "residual_multiplier": 0.3, "attention_multiplier": 0.4, "logits_scaling": 2.0, "bos_token_id": 0,
+           "eos_token_id": 0}
+    return write_model("granite", cfg, t)
+
+
+grpath, grm, grt = granite_model(30)
+ref, got = oracle_nll(grm, grt, ids), comp_nll(grpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"granite: mean NLL {got} vs numpy oracle {ref:.8f} (embedding, "
+      f"residual and attention multipliers, logit divisor)")
+for key, what in GRANITE_MULT.items():
+    oz = oracle_granite_nll(grm, grt, ids, off=(what,))
+    check(got is not None and abs(oz - got) / got > 5e-4, f"granite: the oracle without {key} gives {oz:.6f}, not "
+          f"comp's {got}")
+g5 = {k: v for k, v in grm.items() if k not in GRANITE_MULT}  # GraniteConfig's defaults: 1 each
+nz, oz = comp_nll(with_config(grpath, g5, "default-mult")), oracle_nll(g5, grt, ids)
+check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"granite without the multiplier "
+      f"keys (1 each): the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+pe = prune_export(grpath, "granite", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    mults = [model_attr(arc, a) for a in ("embd_mult", "residual_mult", "attn_mult", "logit_div")]
+    check(ecfg.get("num_hidden_layers") == 3 and mults == [6.0, 0.3, 0.4, 2.0] and all(
+        ecfg.get(k) == grm[k] for k in GRANITE_MULT) and "lm_head.weight" not in et, f"granite pruned (a layer "
+          f"removed) and exported: {ecfg.get('num_hidden_layers')} layers, archive multipliers {mults}, the config's "
+          f"carried, the head tied")
+    archive_is_export("granite", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -1726,6 +1808,10 @@ bad("cohere with logit_scale 0", dict(com, logit_scale=0), 'field "logit_scale" 
     kind="config")
 bad("olmo with clip_qkv", dict(olm, clip_qkv=8.0), '"clip_qkv" is set; comp does not implement it for olmo',
     kind="config")
+bad("granite with attention_multiplier 0", dict(grm, attention_multiplier=0),
+    'field "attention_multiplier" must be a positive number', kind="config")
+bad("granite with residual_multiplier 1e300", dict(grm, residual_multiplier=1e300),
+    'field "residual_multiplier" must be a positive number below 1e30', kind="config")
 q = f"{tmp}/qwen3-no-k-norm"  # a Qwen3 checkpoint without one of its per-head norms
 shutil.copytree(models["qwen3"][0], q)
 st_save(f"{q}/model.safetensors",

@@ -277,6 +277,14 @@ def main():
               "max_position_embeddings": 2048, "clip_qkv": None, "tie_word_embeddings": False, "hidden_act": "silu"}
     olmo1b = dict(olmo7b, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=16,
                   num_key_value_heads=16, tie_word_embeddings=True)
+    # Granite-3.0-8B and -2B (ibm-granite/granite-3.0-8b-base, -2b-base config.json): LLaMA's tensors (the
+    # multipliers are not parameters), GQA 32/8, a tied head: 8,170,848,256 and 2,533,531,648, the cards' 8.17B, 2.53B
+    gr8b = {"model_type": "granite", "hidden_size": 4096, "intermediate_size": 12800, "num_hidden_layers": 40,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 49155, "max_position_embeddings": 4096,
+            "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "attention_bias": False, "mlp_bias": False,
+            "embedding_multiplier": 12.0, "residual_multiplier": 0.22, "attention_multiplier": 0.0078125,
+            "logits_scaling": 16.0, "hidden_act": "silu", "tie_word_embeddings": True}
+    gr2b = dict(gr8b, hidden_size=2048, intermediate_size=8192, attention_multiplier=0.015625, logits_scaling=8.0)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -306,7 +314,8 @@ def main():
              1644515328 - 24 * 2 * 2048), ("GPT-2", gpt2s, 124439808), ("GPT-2 XL", gpt2xl, 1557611200),
             ("Command-R", cmdr, cohere_n(8192, 22528, 40, 64, 64)),
             ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8)), ("OLMo-7B", olmo7b, 6888095744),
-            ("OLMo-1B", olmo1b, 1176764416)):
+            ("OLMo-1B", olmo1b, 1176764416), ("Granite-3.0-8B", gr8b, 8170848256),
+            ("Granite-3.0-2B", gr2b, 2533531648)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

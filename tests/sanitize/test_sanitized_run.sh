@@ -101,7 +101,7 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # (LayerNorms with biases, RoPE on a quarter of each head, the sequential block) and GPT-2 (learned positions,
 # Conv1D weights stored (in, out), read by column blocks and written back transposed) and Cohere (the parallel
 # block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol"
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" "$T/gr"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -253,8 +253,11 @@ json.dump(dict(cfg, model_type="cohere", architectures=["CohereForCausalLM"], la
 st_save(f"{t}/ol/model.safetensors", {k: v for k, v in w.items() if "norm" not in k})
 json.dump(dict(cfg, model_type="olmo", architectures=["OlmoForCausalLM"], clip_qkv=None),
           open(f"{t}/ol/config.json", "w"))
+st_save(f"{t}/gr/model.safetensors", w)
+json.dump(dict(cfg, model_type="granite", architectures=["GraniteForCausalLM"], embedding_multiplier=4.0,
+               residual_multiplier=0.5, attention_multiplier=0.2, logits_scaling=2.0), open(f"{t}/gr/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
