@@ -731,6 +731,32 @@ static const comp_arch_desc arch_olmo = {
     .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
 };
 
+static const comp_arch_desc arch_olmo2 = {
+    /* transformers' modeling_olmo2.py (OLMo-2 1B, 7B, 13B, 32B; the -hf checkpoints): LLaMA's dense tensors and
+     * SiLU gate, no norm before the attention or the MLP: each reads the residual itself and its output is
+     * RMSNormed (post_attention_layernorm, post_feedforward_layernorm) before the residual add; q and k RMSNormed
+     * over their whole width, all heads at once (q_norm (H*hd), k_norm (Hkv*hd)), before RoPE; no dense biases
+     * unless attention_bias; an untied head unless tied */
+    .name          = "olmo2",
+    .hf_model_type = {"olmo2", NULL},
+    LLAMA_BLOCK,
+    .norm_eps     = 1e-5f,
+    .no_pre_norm  = true,
+    .qk_norm_full = true,
+    .cfg          = LLAMA_CFG,
+    .opt_on       = ATTN_BIAS_OPT_ON,
+    .tensor       = {[COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight",
+                     [COMP_ROLE_OUT_NORM] = "model.norm.weight",
+                     [COMP_ROLE_LM_HEAD]  = "lm_head.weight",
+                     LLAMA_DENSE_TENSORS,
+                     QK_NORM_TENSORS,
+                     [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",
+                     [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"},
+    .need =
+        {LLAMA_NEED(COMP_NEED_OPTIONAL),
+         QK_NORM_NEED, [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
+};
+
 static const comp_arch_desc arch_granite = {
     /* transformers' modeling_granite.py (Granite 3.0, 3.1, 3.2, 3.3 dense models; PowerLM): LLaMA's block and
      * tensors (attention_bias, mlp_bias) with four multipliers: the embedding rows times embedding_multiplier,
@@ -933,6 +959,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_COHERE]         = &arch_cohere,
     [COMP_ARCH_OLMO]           = &arch_olmo,
     [COMP_ARCH_GRANITE]        = &arch_granite,
+    [COMP_ARCH_OLMO2]          = &arch_olmo2,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -296,6 +296,16 @@ static inline float act_apply(comp_act_kind a, float x)
   return x;
 }
 
+/* h (n, D) = norm(x) before the attention or the MLP, or x itself where the row has none (OLMo-2) */
+static void pre_norm(const comp_arch_desc *a, float *h, const float *x, const float *w, const float *b, int64_t n,
+                     int64_t D, float eps)
+{
+  if (a->no_pre_norm)
+    memcpy(h, x, sizeof(float) * (size_t)(n * D));
+  else
+    norm_rows(a->norm, h, x, w, b, n, D, eps);
+}
+
 /* x (n) += o (n), or o times Granite's residual_multiplier */
 static void residual_add(const comp_hparams *hp, float *x, const float *o, int64_t n)
 {
@@ -346,14 +356,15 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   const comp_hparams   *hp = &m->hp;
   const comp_arch_desc *a  = m->arch;
   const int64_t         n = B * T, D = hp->n_embd, F = hp->n_ff;
+  const int64_t         Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
   const int             l = ly->index;
   COMP_CHECK(n <= w->max_tok && T <= w->max_seq, COMP_ERR_INTERNAL, "forward scratch too small (%lld tokens)",
              (long long)n);
   tap(taps, COMP_TAP_LAYER_IN, l, -1, x, n, D);
 
-  /* attention block: x += o(attn(rope(qn(q(h))), rope(kn(k(h))), v(h))),  h = norm(x), qn/kn: per-head
-   * norms where the layer has them (else identity) */
-  norm_rows(a->norm, w->h, x, ly->attn_norm_w, ly->attn_norm_b, n, D, hp->norm_eps);
+  /* attention block: x += o(attn(rope(qn(q(h))), rope(kn(k(h))), v(h))),  h = norm(x) (OLMo-2: x), qn/kn:
+   * per-head norms where the layer has them (OLMo-2: over all heads at once; else identity) */
+  pre_norm(a, w->h, x, ly->attn_norm_w, ly->attn_norm_b, n, D, hp->norm_eps);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_Q, w->h, n, D);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_K, w->h, n, D);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_V, w->h, n, D);
@@ -361,10 +372,11 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   comp_dense_apply(&ly->dense[COMP_DENSE_K], w->h, n, w->k, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_V], w->h, n, w->v, w->gather);
   /* Qwen3, Gemma-3: each head of q (n·H rows of hd) and of k (n·Hkv rows) normalised before RoPE, by
-   * the model's RMSNorm (Gemma's: times 1 + w) */
+   * the model's RMSNorm (Gemma's: times 1 + w); OLMo-2: all heads at once (n rows of H·hd, of Hkv·hd) */
   const comp_norm_kind qk = a->norm == COMP_NORM_RMS_UNIT_OFFSET ? COMP_NORM_RMS_UNIT_OFFSET : COMP_NORM_RMS;
-  if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * hp->n_head, hp->head_dim, hp->norm_eps);
-  if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * hp->n_head_kv, hp->head_dim, hp->norm_eps);
+  const int64_t        qh = a->qk_norm_full ? 1 : hp->n_head, kh = a->qk_norm_full ? 1 : hp->n_head_kv;
+  if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
+  if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
   if (hp->rope != COMP_ROPE_NONE) {
     const bool local = w->lcos && ly->window > 0; /* Gemma-3's local layers: their own base, no scaling */
     if (!local && rope_long(hp, T) != w->rope_long) rope_tables(hp, w, T); /* longrope: the factors of T tokens */
@@ -373,9 +385,9 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
     rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, rc, rs);
   }
   attention(hp, w, B, T, ly->window);
-  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, hp->n_head * hp->head_dim);
+  tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, Hd);
   comp_dense_apply(&ly->dense[COMP_DENSE_O], w->att, n, w->o, w->gather);
-  if (ly->attn_post_norm_w) /* Gemma-2: the block's output normed before the residual add */
+  if (ly->attn_post_norm_w) /* Gemma-2, OLMo-2: the block's output normed before the residual add */
     norm_rows(a->norm, w->o, w->o, ly->attn_post_norm_w, NULL, n, D, hp->norm_eps);
   /* a parallel block's FFN reads the layer's input x: h = ffn_norm(x) (GPT-NeoX), or the attention's
    * h where the layer has one norm only (Phi-2) */
@@ -383,7 +395,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   residual_add(hp, x, w->o, n * D);
 
   /* FFN block: x += down(act(gate(h)) * up(h))  or  x += down(act(up(h))),  h = norm(x) */
-  if (!hp->parallel) norm_rows(a->norm, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
+  if (!hp->parallel) pre_norm(a, w->h, x, ly->ffn_norm_w, ly->ffn_norm_b, n, D, hp->norm_eps);
   float *hid = w->f2; /* (n, F) input of down */
   if (a->ffn == COMP_FFN_GATED) {
     tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_GATE, w->h, n, D);

@@ -817,9 +817,11 @@ static int role_shape(const comp_hparams *hp, int pos_offset, comp_role r, int64
   case COMP_ROLE_FFN_DOWN:
     sh[0] = D, sh[1] = F;
     return 2;
-  case COMP_ROLE_ATTN_Q_NORM:
+  case COMP_ROLE_ATTN_Q_NORM: /* each head's, or all of q at once (OLMo-2) */
+    sh[0] = comp_arch_get(hp->arch)->qk_norm_full ? Hd : hp->head_dim;
+    return 1;
   case COMP_ROLE_ATTN_K_NORM:
-    sh[0] = hp->head_dim;
+    sh[0] = comp_arch_get(hp->arch)->qk_norm_full ? KVd : hp->head_dim;
     return 1;
   case COMP_ROLE_ATTN_POST_NORM:
   case COMP_ROLE_FFN_POST_NORM:

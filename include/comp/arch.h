@@ -42,6 +42,7 @@ typedef enum comp_arch {
   COMP_ARCH_COHERE,         /* CohereForCausalLM: parallel block on a bias-free LayerNorm, interleaved RoPE */
   COMP_ARCH_OLMO,           /* OlmoForCausalLM: LLaMA's block with LayerNorms that have no weights */
   COMP_ARCH_GRANITE, /* GraniteForCausalLM: LLaMA's block with embedding, residual, attention and logit multipliers */
+  COMP_ARCH_OLMO2,   /* Olmo2ForCausalLM: norms after the attention and the MLP only, whole-width q/k norms */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -74,8 +75,8 @@ typedef enum comp_role {
   COMP_ROLE_FFN_UP_B,
   COMP_ROLE_FFN_DOWN,
   COMP_ROLE_FFN_DOWN_B,
-  COMP_ROLE_ATTN_Q_NORM,    /* (head_dim): RMSNorm of each query head before RoPE (Qwen3) */
-  COMP_ROLE_ATTN_K_NORM,    /* (head_dim): the same for each key head                   */
+  COMP_ROLE_ATTN_Q_NORM,    /* (head_dim): RMSNorm of each query head before RoPE (Qwen3); qk_norm_full: (H*hd) */
+  COMP_ROLE_ATTN_K_NORM,    /* (head_dim): the same for each key head; qk_norm_full: (Hkv*hd)                 */
   COMP_ROLE_ATTN_POST_NORM, /* (D): norm of the attention block's output before the residual add (Gemma-2) */
   COMP_ROLE_FFN_POST_NORM,  /* (D): the same for the FFN block's output                                    */
   COMP_ROLE_COUNT
@@ -192,6 +193,8 @@ typedef struct comp_arch_desc {
   bool               embd_scale;     /* embedding rows times sqrt(hidden size) (Gemma)   */
   bool               parallel;       /* default: x + attn(h) + ffn(h'), h = attn_norm(x), h' = ffn_norm(x) or h */
   bool               conv1d;         /* dense weights stored (in, out), fused parts side by side (GPT-2's Conv1D) */
+  bool               no_pre_norm;    /* OLMo-2: the attention and the MLP read the residual itself, no norm before */
+  bool               qk_norm_full;   /* q_norm / k_norm over all heads of q (H*hd) and k (Hkv*hd) at once (OLMo-2) */
   bool        alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
   int         ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
   int         n_ctx;   /* longest sequence where the config gives none (ALiBi models) */

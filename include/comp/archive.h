@@ -51,8 +51,11 @@
  *      000, 001, ...  one group per KEPT layer, in model order; attrs: orig_index (int: its index
  *                     in the source model), and with a /model sliding_window: window (int: the keys
  *                     each query of this layer attends to, 0: all; absent: /model's sliding_window)
- *         attn_norm_w (D) f32, attn_norm_b (D) f32 if any, ffn_norm_w (D) f32, ffn_norm_b (D) f32 if any,
- *         q_norm_w, k_norm_w (head_dim) f32 if any (Qwen3's per-head RMSNorm of q and k)
+ *         attn_norm_w (D) f32, attn_norm_b (D) f32 if any, ffn_norm_w (D) f32, ffn_norm_b (D) f32 if any
+ *                     (none in OLMo's and OLMo-2's),
+ *         q_norm_w, k_norm_w (head_dim) f32 if any (Qwen3's per-head RMSNorm of q and k; OLMo-2's norm all
+ *                     heads at once: (n_head * head_dim) and (n_head_kv * head_dim)),
+ *         attn_post_norm_w, ffn_post_norm_w (D) f32 if any (Gemma-2's and OLMo-2's norms of each block's output)
  *         q, k, v, o, gate, up, down      one group per dense the architecture has (the names of
  *                     comp_dense_name()); attrs d_in_full, d_out (int)
  *            w        (d_out, k) f32 = W[:, in_idx] · diag(m̂): the kept input columns, with the

@@ -114,7 +114,8 @@ typedef struct comp_layer {
 } comp_layer;
 
 /* A layer's vectors besides its denses (norm weights and biases), in a fixed order: their role and
- * length (n_embd, or head_dim for the per-head q/k norms), and where a layer holds each one. */
+ * length (n_embd, or head_dim for the per-head q/k norms: H*hd and Hkv*hd where the row's qk_norm_full
+ * normalises all heads at once, OLMo-2), and where a layer holds each one. */
 typedef enum comp_layer_vec {
   COMP_VEC_ATTN_NORM,
   COMP_VEC_ATTN_NORM_B,

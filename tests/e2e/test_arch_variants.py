@@ -64,6 +64,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              tied head, the logits times logit_scale; pruned with a layer removed and exported
   olmo       model_type olmo (oracle_olmo_nll from modeling_olmo.py): 4 layers of LLaMA's block with LayerNorms that
              have neither weight nor bias (no norm tensors), GQA 4/2, untied; pruned with a layer removed and exported
+  olmo2      model_type olmo2 (oracle_olmo2_nll from modeling_olmo2.py): 4 layers, no norm before the attention or
+             the MLP, RMSNorms of their outputs, q and k RMSNormed over all heads at once, GQA 4/2, untied; pruned
+             with a layer removed and exported
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -554,6 +557,49 @@ def oracle_olmo_nll(cfg, t, ids, rms=False):
     return windows_nll(logits)
 
 
+def oracle_olmo2_nll(cfg, t, ids, variant=None):
+    """Mean NLL over the W windows of L tokens of an Olmo2ForCausalLM (modeling_olmo2.py), float64: per layer
+    x + post_attention_layernorm(o_proj(attn(rope(q_norm(q(x))), rope(k_norm(k(x))), v(x)))), then the same with
+    the SiLU-gated MLP and post_feedforward_layernorm: no norm before either block; q_norm / k_norm RMSNorms over
+    all heads of q and k at once, before RoPE; each kv head serving its group; the final RMSNorm, an untied head.
+    Wrong oracles: variant "per-head" normalises each head of q and k on its own (Qwen3's way, times the weight's
+    slice), "pre-norm" puts the two layer norms before their blocks (LLaMA's place)."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    _, _, _, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
+    unit = lambda x: x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"])
+    rms = lambda x, k: unit(x) * T[k + ".weight"]
+    mm = lambda x, k: x @ T[k + ".weight"].T
+
+    def qk_norm(y, k, heads):  # (L, heads * hd)
+        if variant != "per-head":
+            return rms(y, k)
+        return unit(y.reshape(L, heads, hd)).reshape(L, heads * hd) * T[k + ".weight"]
+
+    def heads(y, n):
+        return y.reshape(L, n, hd).transpose(1, 0, 2)
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        pre = variant == "pre-norm"
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            h = rms(x, p + "post_attention_layernorm") if pre else x
+            q = heads(qk_norm(mm(h, p + "self_attn.q_proj"), p + "self_attn.q_norm", nh), nh)
+            k = heads(qk_norm(mm(h, p + "self_attn.k_proj"), p + "self_attn.k_norm", nkv), nkv)
+            v = heads(mm(h, p + "self_attn.v_proj"), nkv)
+            o = mm(attend(q, np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0), rope, mask),
+                   p + "self_attn.o_proj")
+            x = x + (o if pre else rms(o, p + "post_attention_layernorm"))
+            h = rms(x, p + "post_feedforward_layernorm") if pre else x
+            g = mm(h, p + "mlp.gate_proj")
+            o = mm(g / (1 + np.exp(-g)) * mm(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+            x = x + (o if pre else rms(o, p + "post_feedforward_layernorm"))
+        return rms(x, "model.norm") @ T["lm_head.weight"].T
+    return windows_nll(logits)
+
+
 GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
                 "attention_multiplier": "attention", "logits_scaling": "logits"}
 
@@ -611,6 +657,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_olmo_nll(cfg, t, ids)
     if cfg["model_type"] == "granite":
         return oracle_granite_nll(cfg, t, ids)
+    if cfg["model_type"] == "olmo2":
+        return oracle_olmo2_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -1692,6 +1740,59 @@ if pe:
           f"removed) and exported: {ecfg.get('num_hidden_layers')} layers, archive multipliers {mults}, the config's "
           f"carried, the head tied")
     archive_is_export("granite", arc, exp, ecfg, et)
+
+
+# ---- olmo2: no norm before the attention or the MLP, RMSNorms of their outputs, q and k RMSNormed over all heads at
+# once, GQA 4/2, untied; 4 layers --------------------------------------------------------------------------------
+def olmo2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
+         "lm_head.weight": gen(V, d, sc=d ** -0.5)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        llama_denses(t, gen, p, d, nh, nkv, ff)
+        for n in ("q", "k"):  # heads of unequal size: normalising all at once differs from head by head
+            t[p + f"self_attn.{n}_proj.weight"][:d // nh] *= 0.25
+        for n in ("post_attention_layernorm", "post_feedforward_layernorm"):
+            t[p + n + ".weight"] = 1 + gen(d, sc=0.3)
+        t[p + "self_attn.q_norm.weight"] = 2 + gen(d, sc=0.5)  # (H*hd): the whole of q
+        t[p + "self_attn.k_norm.weight"] = 2 + gen(d // nh * nkv, sc=0.5)  # (Hkv*hd)
+    cfg = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "hidden_size": d, "intermediate_size": ff,
+           "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
+           "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 500000.0, "hidden_act": "silu",
+           "attention_bias": False, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("olmo2", cfg, t)
+
+
+o2path, o2m, o2t = olmo2_model(31)
+ref, got = oracle_nll(o2m, o2t, ids), comp_nll(o2path)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"olmo2: mean NLL {got} vs numpy oracle {ref:.8f} (norms after "
+      f"the blocks only, q and k normed over all heads at once)")
+for variant, what in (("per-head", "normalising each head of q and k on its own"),
+                      ("pre-norm", "with the layer norms before their blocks")):
+    oz = oracle_olmo2_nll(o2m, o2t, ids, variant=variant)
+    check(got is not None and abs(oz - got) / got > 5e-4, f"olmo2: the oracle {what} gives {oz:.6f}, not comp's {got}")
+pe = prune_export(o2path, "olmo2", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    with h5py.File(arc, "r") as h:
+        qn = {h["layers"][g]["q_norm_w"].shape for g in h["layers"]} | {h["layers"][g]["k_norm_w"].shape
+                                                                          for g in h["layers"]}
+    check(ecfg.get("num_hidden_layers") == 3 and qn == {(64,), (32,)} and not any(
+        "input_layernorm" in k for k in et) and sum(k.endswith("q_norm.weight") for k in et) == 3, f"olmo2 pruned (a "
+          f"layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, archive q/k norm shapes {sorted(qn)}, "
+          f"no pre-norms")
+    archive_is_export("olmo2", arc, exp, ecfg, et)
+bad_t = {k: v for k, v in o2t.items() if k != "model.layers.1.self_attn.q_norm.weight"}
+bad_t["model.layers.1.self_attn.q_norm.weight"] = o2t["model.layers.1.self_attn.q_norm.weight"][:16]  # one head's
+q = f"{tmp}/olmo2-head-q-norm"
+shutil.copytree(o2path, q)
+st_save(f"{q}/model.safetensors", bad_t)
+r = run(["eval", "--model", q, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "q_norm" in lines[0] and "64" in lines[0], f"olmo2 with a per-head "
+      f"q_norm (16 values, not 64): {' | '.join(lines)[:240]}")
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------

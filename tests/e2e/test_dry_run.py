@@ -285,6 +285,14 @@ def main():
             "embedding_multiplier": 12.0, "residual_multiplier": 0.22, "attention_multiplier": 0.0078125,
             "logits_scaling": 16.0, "hidden_act": "silu", "tie_word_embeddings": True}
     gr2b = dict(gr8b, hidden_size=2048, intermediate_size=8192, attention_multiplier=0.015625, logits_scaling=8.0)
+    # OLMo-2-1124-7B and -13B (allenai/OLMo-2-1124-7B, -13B config.json): four RMSNorms a layer, two of them the
+    # whole-width q_norm and k_norm, an untied head: 7,298,617,344 and 13,716,198,400, the cards' 7.3B and 13.7B
+    olmo2_7b = {"model_type": "olmo2", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+                "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 100352,
+                "max_position_embeddings": 4096, "rms_norm_eps": 1e-6, "rope_theta": 500000, "attention_bias": False,
+                "tie_word_embeddings": False, "hidden_act": "silu"}
+    olmo2_13b = dict(olmo2_7b, hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
+                     num_attention_heads=40, num_key_value_heads=40)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -315,7 +323,8 @@ def main():
             ("Command-R", cmdr, cohere_n(8192, 22528, 40, 64, 64)),
             ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8)), ("OLMo-7B", olmo7b, 6888095744),
             ("OLMo-1B", olmo1b, 1176764416), ("Granite-3.0-8B", gr8b, 8170848256),
-            ("Granite-3.0-2B", gr2b, 2533531648)):
+            ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
+            ("OLMo-2-1124-13B", olmo2_13b, 13716198400)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

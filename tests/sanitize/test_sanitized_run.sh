@@ -100,8 +100,10 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # by kv head, ln_attn and ln_mlp), GPT-J (interleaved RoPE on a quarter of each head, a head bias) and StableLM
 # (LayerNorms with biases, RoPE on a quarter of each head, the sequential block) and GPT-2 (learned positions,
 # Conv1D weights stored (in, out), read by column blocks and written back transposed) and Cohere (the parallel
-# block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters)
-mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" "$T/gr"
+# block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters) and
+# Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once)
+mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
+  "$T/gr" "$T/o2"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -256,8 +258,14 @@ json.dump(dict(cfg, model_type="olmo", architectures=["OlmoForCausalLM"], clip_q
 st_save(f"{t}/gr/model.safetensors", w)
 json.dump(dict(cfg, model_type="granite", architectures=["GraniteForCausalLM"], embedding_multiplier=4.0,
                residual_multiplier=0.5, attention_multiplier=0.2, logits_scaling=2.0), open(f"{t}/gr/config.json", "w"))
+o2 = {k: v for k, v in w.items() if "input_layernorm" not in k and "pre_feedforward" not in k}
+for l in range(cfg["num_hidden_layers"]):
+    for n, h in (("q", cfg["num_attention_heads"]), ("k", cfg["num_key_value_heads"])):
+        o2[f"model.layers.{l}.self_attn.{n}_norm.weight"] = (1 + 0.1 * rng.standard_normal(h * hd)).astype(np.float32)
+st_save(f"{t}/o2/model.safetensors", o2)
+json.dump(dict(cfg, model_type="olmo2", architectures=["Olmo2ForCausalLM"]), open(f"{t}/o2/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
