@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* LLaMA's dense tensors (q, k, v, o, gate, up, down with their optional biases) */
-#define LLAMA_DENSE_TENSORS                                                                                            \
+/* LLaMA's attention tensors (q, k, v, o with their optional biases) */
+#define LLAMA_ATTN_TENSORS                                                                                             \
   [COMP_ROLE_ATTN_Q]     = "model.layers.%d.self_attn.q_proj.weight",                                                  \
   [COMP_ROLE_ATTN_Q_B]   = "model.layers.%d.self_attn.q_proj.bias",                                                    \
   [COMP_ROLE_ATTN_K]     = "model.layers.%d.self_attn.k_proj.weight",                                                  \
@@ -13,19 +13,27 @@
   [COMP_ROLE_ATTN_V]     = "model.layers.%d.self_attn.v_proj.weight",                                                  \
   [COMP_ROLE_ATTN_V_B]   = "model.layers.%d.self_attn.v_proj.bias",                                                    \
   [COMP_ROLE_ATTN_OUT]   = "model.layers.%d.self_attn.o_proj.weight",                                                  \
-  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias",                                                    \
-  [COMP_ROLE_FFN_GATE]   = "model.layers.%d.mlp.gate_proj.weight",                                                     \
-  [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                                       \
-  [COMP_ROLE_FFN_UP]     = "model.layers.%d.mlp.up_proj.weight",                                                       \
-  [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",                                                         \
-  [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",                                                     \
-  [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"
-/* LLaMA's tensor names; ffn_norm: the norm before the MLP (Gemma-2 names it otherwise) */
-#define LLAMA_TENSORS_FFN_NORM(ffn_norm)                                                                               \
+  [COMP_ROLE_ATTN_OUT_B] = "model.layers.%d.self_attn.o_proj.bias"
+/* LLaMA's dense tensors (q, k, v, o, gate, up, down with their optional biases) */
+#define LLAMA_DENSE_TENSORS                                                                                            \
+  LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_GATE] = "model.layers.%d.mlp.gate_proj.weight",                                   \
+                      [COMP_ROLE_FFN_GATE_B] = "model.layers.%d.mlp.gate_proj.bias",                                   \
+                      [COMP_ROLE_FFN_UP]     = "model.layers.%d.mlp.up_proj.weight",                                   \
+                      [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",                                     \
+                      [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",                                 \
+                      [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"
+/* LLaMA's embedding, head and norm tensors; ffn_norm: the norm before the MLP (Gemma-2 names it otherwise) */
+#define LLAMA_NORM_TENSORS(ffn_norm)                                                                                   \
   [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",                      \
   [COMP_ROLE_LM_HEAD] = "lm_head.weight", [COMP_ROLE_ATTN_NORM] = "model.layers.%d.input_layernorm.weight",            \
-  LLAMA_DENSE_TENSORS, [COMP_ROLE_FFN_NORM]                     = ffn_norm
-#define LLAMA_TENSORS LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
+  [COMP_ROLE_FFN_NORM] = ffn_norm
+/* their biases where the norms are LayerNorms (StableLM, StarCoder2) */
+#define LLAMA_NORM_BIASES                                                                                              \
+  [COMP_ROLE_OUT_NORM_B] = "model.norm.bias", [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",        \
+  [COMP_ROLE_FFN_NORM_B] = "model.layers.%d.post_attention_layernorm.bias"
+/* LLaMA's tensor names */
+#define LLAMA_TENSORS_FFN_NORM(ffn_norm) LLAMA_NORM_TENSORS(ffn_norm), LLAMA_DENSE_TENSORS
+#define LLAMA_TENSORS                    LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
 
 /* What LLaMA's tensors need; ffn_norm: the norm before the MLP's (StableLM's: only in its sequential block) */
 #define LLAMA_NEED_FFN_NORM(qkv_bias, ffn_norm)                                                                        \
@@ -620,9 +628,7 @@ static const comp_arch_desc arch_stablelm = {
               .parallel = "use_parallel_residual"},
     .rules = {{"qk_layernorm", COMP_CFG_FALSE, false}},
     .opt_on = {{"use_qkv_bias", false, 3, {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B}}},
-    .tensor = {LLAMA_TENSORS, [COMP_ROLE_OUT_NORM_B] = "model.norm.bias",
-               [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",
-               [COMP_ROLE_FFN_NORM_B]  = "model.layers.%d.post_attention_layernorm.bias"},
+    .tensor = {LLAMA_TENSORS, LLAMA_NORM_BIASES},
     /* the norm before the MLP: there exactly when the block is sequential (comp_arch_needs_ffn_norm) */
     .need = {LLAMA_NEED_FFN_NORM(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_OUT_NORM_B] = COMP_NEED_REQUIRED,
              [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_OPTIONAL},
@@ -755,6 +761,36 @@ static const comp_arch_desc arch_olmo2 = {
     .need =
         {LLAMA_NEED(COMP_NEED_OPTIONAL),
          QK_NORM_NEED, [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
+};
+
+static const comp_arch_desc arch_starcoder2 = {
+    /* transformers' modeling_starcoder2.py (StarCoder2 3B, 7B, 15B): LLaMA's attention (GQA, rotate_half RoPE,
+     * HF rope_scaling) with LayerNorms (biases, norm_epsilon), q, k, v, o and the plain MLP c_fc -> tanh GELU ->
+     * c_proj with biases when use_bias (true), a tied head unless the config unties it; with sliding_window set
+     * (none by default) every layer's query i attends to keys i - W < j <= i */
+    .name          = "starcoder2",
+    .hf_model_type = {"starcoder2", NULL},
+    .norm          = COMP_NORM_LAYER,
+    .act           = COMP_ACT_GELU_TANH,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_scaling  = true,
+    .tie_default   = true,
+    .cfg    = {SHAPE_KEYS("norm_epsilon", "rope_theta"), .act = "hidden_act", .sliding_window = "sliding_window"},
+    .opt_on = {{"use_bias",
+                true,
+                6,
+                {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B, COMP_ROLE_FFN_UP_B,
+                 COMP_ROLE_FFN_DOWN_B}}},
+    .tensor = {LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES,
+               LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp.c_fc.weight",
+               [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.c_fc.bias",
+               [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.c_proj.weight",
+               [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.c_proj.bias"},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+               [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
 };
 
 static const comp_arch_desc arch_granite = {
@@ -960,6 +996,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_OLMO]           = &arch_olmo,
     [COMP_ARCH_GRANITE]        = &arch_granite,
     [COMP_ARCH_OLMO2]          = &arch_olmo2,
+    [COMP_ARCH_STARCODER2]     = &arch_starcoder2,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -43,6 +43,7 @@ typedef enum comp_arch {
   COMP_ARCH_OLMO,           /* OlmoForCausalLM: LLaMA's block with LayerNorms that have no weights */
   COMP_ARCH_GRANITE, /* GraniteForCausalLM: LLaMA's block with embedding, residual, attention and logit multipliers */
   COMP_ARCH_OLMO2,   /* Olmo2ForCausalLM: norms after the attention and the MLP only, whole-width q/k norms */
+  COMP_ARCH_STARCODER2, /* Starcoder2ForCausalLM: LLaMA's attention with LayerNorms, biases, a GELU MLP, a window */
   COMP_ARCH_COUNT
 } comp_arch;
 

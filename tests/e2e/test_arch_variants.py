@@ -67,6 +67,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   olmo2      model_type olmo2 (oracle_olmo2_nll from modeling_olmo2.py): 4 layers, no norm before the attention or
              the MLP, RMSNorms of their outputs, q and k RMSNormed over all heads at once, GQA 4/2, untied; pruned
              with a layer removed and exported
+  starcoder2 model_type starcoder2 (oracle_starcoder2_nll from modeling_starcoder2.py): 4 layers of LLaMA's attention
+             with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, sliding_window 24 (null: all
+             keys); pruned with a layer removed and exported
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -600,6 +603,29 @@ def oracle_olmo2_nll(cfg, t, ids, variant=None):
     return windows_nll(logits)
 
 
+def oracle_starcoder2_nll(cfg, t, ids):
+    """Mean NLL over the W windows of L tokens of a Starcoder2ForCausalLM (modeling_starcoder2.py), float64: per layer
+    x + o_proj(attn(h)), h = input_layernorm(x), then x + c_proj(gelu(c_fc(post_attention_layernorm(x)))); LayerNorms
+    and denses with biases, rotate_half RoPE on whole heads, each kv head serving its group, the window's keys only
+    where sliding_window is set; the final LayerNorm, the tied head."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    T, lin, ln, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4), eps="norm_epsilon")
+    if cfg.get("sliding_window"):  # masking_utils.sliding_window_overlay: key j visible from query i iff j > i - W
+        mask = mask + np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"])
+    gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            q, k, v = gqa_heads(lin, ln(x, p + "input_layernorm"), p, hd, nh // nkv)
+            x = x + lin(attend(q, k, v, rope, mask), p + "self_attn.o_proj")
+            x = x + lin(gelu(lin(ln(x, p + "post_attention_layernorm"), p + "mlp.c_fc")), p + "mlp.c_proj")
+        return ln(x, "model.norm") @ T.get("lm_head.weight", T["model.embed_tokens.weight"]).T
+    return windows_nll(logits)
+
+
 GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
                 "attention_multiplier": "attention", "logits_scaling": "logits"}
 
@@ -657,6 +683,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_olmo_nll(cfg, t, ids)
     if cfg["model_type"] == "granite":
         return oracle_granite_nll(cfg, t, ids)
+    if cfg["model_type"] == "starcoder2":
+        return oracle_starcoder2_nll(cfg, t, ids)
     if cfg["model_type"] == "olmo2":
         return oracle_olmo2_nll(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
@@ -1793,6 +1821,49 @@ r = run(["eval", "--model", q, "--text", TEXT, "--seq-len", str(L), "--quiet"])
 lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "q_norm" in lines[0] and "64" in lines[0], f"olmo2 with a per-head "
       f"q_norm (16 values, not 64): {' | '.join(lines)[:240]}")
+
+
+# ---- starcoder2: LLaMA's attention with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, a
+# sliding window of 24 keys; 4 layers -------------------------------------------------------------------------------
+def starcoder2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"model.embed_tokens.weight": gen(V, d, sc=0.3), "model.norm.weight": 1 + gen(d, sc=0.2),
+         "model.norm.bias": gen(d, sc=0.2)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        for n in ("input_layernorm", "post_attention_layernorm"):
+            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + gen(d, sc=0.3), gen(d, sc=0.3)
+        for n, (o, i) in {"self_attn.q_proj": (d, d), "self_attn.k_proj": (d // nh * nkv, d),
+                          "self_attn.v_proj": (d // nh * nkv, d), "self_attn.o_proj": (d, d), "mlp.c_fc": (ff, d),
+                          "mlp.c_proj": (d, ff)}.items():
+            t[p + n + ".weight"] = gen(o, i, sc=(QK if n[-6:] in ("q_proj", "k_proj") else 1) * i ** -0.5)
+            t[p + n + ".bias"] = gen(o, sc=0.1)
+    cfg = {"architectures": ["Starcoder2ForCausalLM"], "model_type": "starcoder2", "hidden_size": d,
+           "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv,
+           "vocab_size": V, "max_position_embeddings": 128, "norm_epsilon": 1e-5, "rope_theta": 10000.0,
+           "hidden_act": "gelu_pytorch_tanh", "sliding_window": 24, "use_bias": True, "bos_token_id": 0,
+           "eos_token_id": 0}
+    return write_model("starcoder2", cfg, t)
+
+
+scpath, scm, sct = starcoder2_model(32)
+ref, got = oracle_nll(scm, sct, ids), comp_nll(scpath)
+check(got is not None and abs(got - ref) / ref < 1e-5, f"starcoder2: mean NLL {got} vs numpy oracle {ref:.8f} "
+      f"(LayerNorms, biases, tanh-GELU MLP, a window of 24 keys)")
+s0 = dict(scm, sliding_window=None)  # Starcoder2Config's default: every key
+nz, oz = comp_nll(with_config(scpath, s0, "no-window")), oracle_nll(s0, sct, ids)
+check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"starcoder2 with sliding_window "
+      f"null: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+pe = prune_export(scpath, "starcoder2", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and model_attr(arc, "sliding_window") == 24 and ecfg.get(
+        "sliding_window") == 24 and "lm_head.weight" not in et and sum(k.endswith("c_fc.bias") for k in et) == 3,
+          f"starcoder2 pruned (a layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, window "
+          f"{model_attr(arc, 'sliding_window')} in the archive and {ecfg.get('sliding_window')} in the config, the head "
+          f"tied, the biases carried")
+    archive_is_export("starcoder2", arc, exp, ecfg, et)
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------

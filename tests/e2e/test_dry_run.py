@@ -293,6 +293,15 @@ def main():
                 "tie_word_embeddings": False, "hidden_act": "silu"}
     olmo2_13b = dict(olmo2_7b, hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
                      num_attention_heads=40, num_key_value_heads=40)
+    # StarCoder2-3B and -7B (bigcode/starcoder2-3b, -7b config.json): LayerNorms and every dense with biases, GQA,
+    # a tied head (Starcoder2Config leaves tie_word_embeddings at its default, true): 3,030,371,328 and
+    # 7,173,923,840, the cards' 3.03B and 7.17B
+    sc3b = {"model_type": "starcoder2", "hidden_size": 3072, "intermediate_size": 12288, "num_hidden_layers": 30,
+            "num_attention_heads": 24, "num_key_value_heads": 2, "vocab_size": 49152, "max_position_embeddings": 16384,
+            "norm_epsilon": 1e-5, "rope_theta": 999999.4420358813, "sliding_window": 4096, "use_bias": True,
+            "hidden_act": "gelu_pytorch_tanh"}
+    sc7b = dict(sc3b, hidden_size=4608, intermediate_size=18432, num_hidden_layers=32, num_attention_heads=36,
+                num_key_value_heads=4, rope_theta=1000000)
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -324,7 +333,8 @@ def main():
             ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8)), ("OLMo-7B", olmo7b, 6888095744),
             ("OLMo-1B", olmo1b, 1176764416), ("Granite-3.0-8B", gr8b, 8170848256),
             ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
-            ("OLMo-2-1124-13B", olmo2_13b, 13716198400)):
+            ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("StarCoder2-3B", sc3b, 3030371328),
+            ("StarCoder2-7B", sc7b, 7173923840)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
