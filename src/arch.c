@@ -634,60 +634,89 @@ static const comp_arch_desc arch_stablelm = {
              [COMP_ROLE_ATTN_NORM_B] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_OPTIONAL},
 };
 
+/* The GPT-2 block the gpt2 and gpt_bigcode rows share: the token and learned position embeddings added,
+ * pre-LayerNorm layers (ln_1, ln_2, biases everywhere), q, k, v in c_attn, a 4 * n_embd MLP (n_inner) with the
+ * tanh GELU, ln_f and a head tied to the embedding; checkpoints saved from the base model lack "transformer." */
+#define GPT2_BLOCK                                                                                                     \
+  .norm = COMP_NORM_LAYER, .act = COMP_ACT_GELU_TANH, .ffn = COMP_FFN_PLAIN, .rope = COMP_ROPE_NONE,                   \
+  .norm_eps = 1e-5f, .ff_mult = 4, .tie_default = true, .base_prefix = "transformer.",                                 \
+  .cfg    = {.n_embd   = "n_embd|hidden_size",                                                                         \
+             .n_layer  = "n_layer|num_hidden_layers",                                                                  \
+             .n_head   = "n_head|num_attention_heads",                                                                 \
+             .n_ff     = "n_inner",                                                                                    \
+             .n_vocab  = "vocab_size",                                                                                 \
+             .n_ctx    = "n_positions|max_position_embeddings",                                                        \
+             .norm_eps = "layer_norm_epsilon",                                                                         \
+             .tie_embd = "tie_word_embeddings",                                                                        \
+             .act      = "activation_function"},                                                                            \
+  .tensor = {[COMP_ROLE_TOK_EMBD]    = "transformer.wte.weight",                                                       \
+             [COMP_ROLE_POS_EMBD]    = "transformer.wpe.weight",                                                       \
+             [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",                                                      \
+             [COMP_ROLE_OUT_NORM_B]  = "transformer.ln_f.bias",                                                        \
+             [COMP_ROLE_LM_HEAD]     = "lm_head.weight",                                                               \
+             [COMP_ROLE_ATTN_NORM]   = "transformer.h.%d.ln_1.weight",                                                 \
+             [COMP_ROLE_ATTN_NORM_B] = "transformer.h.%d.ln_1.bias",                                                   \
+             [COMP_ROLE_ATTN_Q]      = "transformer.h.%d.attn.c_attn.weight",                                          \
+             [COMP_ROLE_ATTN_K]      = "transformer.h.%d.attn.c_attn.weight",                                          \
+             [COMP_ROLE_ATTN_V]      = "transformer.h.%d.attn.c_attn.weight",                                          \
+             [COMP_ROLE_ATTN_Q_B]    = "transformer.h.%d.attn.c_attn.bias",                                            \
+             [COMP_ROLE_ATTN_K_B]    = "transformer.h.%d.attn.c_attn.bias",                                            \
+             [COMP_ROLE_ATTN_V_B]    = "transformer.h.%d.attn.c_attn.bias",                                            \
+             [COMP_ROLE_ATTN_OUT]    = "transformer.h.%d.attn.c_proj.weight",                                          \
+             [COMP_ROLE_ATTN_OUT_B]  = "transformer.h.%d.attn.c_proj.bias",                                            \
+             [COMP_ROLE_FFN_NORM]    = "transformer.h.%d.ln_2.weight",                                                 \
+             [COMP_ROLE_FFN_NORM_B]  = "transformer.h.%d.ln_2.bias",                                                   \
+             [COMP_ROLE_FFN_UP]      = "transformer.h.%d.mlp.c_fc.weight",                                             \
+             [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.c_fc.bias",                                               \
+             [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.c_proj.weight",                                           \
+             [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.c_proj.bias"},                                             \
+  .need   = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,         \
+             [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED}
+
 static const comp_arch_desc arch_gpt2 = {
     /* transformers' modeling_gpt2.py (GPT2LMHeadModel: GPT-2, DistilGPT2, and checkpoints saved from
-     * GPT2Model, without "transformer."): the token and learned position embeddings added, pre-LayerNorm
-     * layers (ln_1, ln_2, biases everywhere), q | k | v side by side in c_attn, a 4 * n_embd MLP (n_inner)
-     * with gelu_new, ln_f and a head tied to the embedding. Every dense is a Conv1D: weight stored (in,
-     * out), read and written back as such. scale_attn_by_inverse_layer_idx and cross-attention are not
-     * implemented. */
+     * GPT2Model, without "transformer."): GPT-2's block with gelu_new, q | k | v side by side in c_attn. Every
+     * dense is a Conv1D: weight stored (in, out), read and written back as such.
+     * scale_attn_by_inverse_layer_idx and cross-attention are not implemented. */
     .name          = "gpt2",
     .hf_model_type = {"gpt2", NULL},
-    .norm          = COMP_NORM_LAYER,
-    .act           = COMP_ACT_GELU_TANH,
-    .ffn           = COMP_FFN_PLAIN,
-    .rope          = COMP_ROPE_NONE,
-    .norm_eps      = 1e-5f,
-    .ff_mult       = 4,
-    .tie_default   = true,
-    .conv1d        = true,
-    .base_prefix   = "transformer.",
-    .cfg           = {.n_embd   = "n_embd|hidden_size",
-                      .n_layer  = "n_layer|num_hidden_layers",
-                      .n_head   = "n_head|num_attention_heads",
-                      .n_ff     = "n_inner",
-                      .n_vocab  = "vocab_size",
-                      .n_ctx    = "n_positions|max_position_embeddings",
-                      .norm_eps = "layer_norm_epsilon",
-                      .tie_embd = "tie_word_embeddings",
-                      .act      = "activation_function"},
-    .rules         = {{"scale_attn_weights", COMP_CFG_TRUE, true},
-                      {"scale_attn_by_inverse_layer_idx", COMP_CFG_FALSE, false},
-                      {"add_cross_attention", COMP_CFG_FALSE, false}},
-    .tensor        = {[COMP_ROLE_TOK_EMBD]    = "transformer.wte.weight",
-                      [COMP_ROLE_POS_EMBD]    = "transformer.wpe.weight",
-                      [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",
-                      [COMP_ROLE_OUT_NORM_B]  = "transformer.ln_f.bias",
-                      [COMP_ROLE_LM_HEAD]     = "lm_head.weight",
-                      [COMP_ROLE_ATTN_NORM]   = "transformer.h.%d.ln_1.weight",
-                      [COMP_ROLE_ATTN_NORM_B] = "transformer.h.%d.ln_1.bias",
-                      [COMP_ROLE_ATTN_Q]      = "transformer.h.%d.attn.c_attn.weight",
-                      [COMP_ROLE_ATTN_K]      = "transformer.h.%d.attn.c_attn.weight",
-                      [COMP_ROLE_ATTN_V]      = "transformer.h.%d.attn.c_attn.weight",
-                      [COMP_ROLE_ATTN_Q_B]    = "transformer.h.%d.attn.c_attn.bias",
-                      [COMP_ROLE_ATTN_K_B]    = "transformer.h.%d.attn.c_attn.bias",
-                      [COMP_ROLE_ATTN_V_B]    = "transformer.h.%d.attn.c_attn.bias",
-                      [COMP_ROLE_ATTN_OUT]    = "transformer.h.%d.attn.c_proj.weight",
-                      [COMP_ROLE_ATTN_OUT_B]  = "transformer.h.%d.attn.c_proj.bias",
-                      [COMP_ROLE_FFN_NORM]    = "transformer.h.%d.ln_2.weight",
-                      [COMP_ROLE_FFN_NORM_B]  = "transformer.h.%d.ln_2.bias",
-                      [COMP_ROLE_FFN_UP]      = "transformer.h.%d.mlp.c_fc.weight",
-                      [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.c_fc.bias",
-                      [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.c_proj.weight",
-                      [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.c_proj.bias"},
-    .need          = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,
-                      [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
-    .fused         = {STACKED_QKV, STACKED_QKV_B},
+    GPT2_BLOCK,
+    .conv1d = true,
+    .rules  = {{"scale_attn_weights", COMP_CFG_TRUE, true},
+               {"scale_attn_by_inverse_layer_idx", COMP_CFG_FALSE, false},
+               {"add_cross_attention", COMP_CFG_FALSE, false}},
+    .fused  = {STACKED_QKV, STACKED_QKV_B},
+};
+
+/* GPTBigCodeConfig's switches that the gpt_bigcode rows do not implement */
+#define GPT_BIGCODE_RULES                                                                                              \
+  {                                                                                                                    \
+    {"scale_attn_weights", COMP_CFG_TRUE, true}, {"add_cross_attention", COMP_CFG_FALSE, false},                       \
+  }
+
+static const comp_arch_desc arch_gpt_bigcode = {
+    /* transformers' modeling_gpt_bigcode.py with multi_query (true by default: StarCoder, StarCoderBase,
+     * SantaCoder, WizardCoder, OctoCoder): GPT-2's block with nn.Linear denses (weights (out, in)), the
+     * activation_function gelu_pytorch_tanh (or gelu_fast, the same function), one key/value head: c_attn's
+     * rows are q (n_embd) | k (head_dim) | v (head_dim) */
+    .name          = "gpt_bigcode",
+    .hf_model_type = {"gpt_bigcode", NULL},
+    .select        = {{"multi_query", COMP_CFG_TRUE, true}},
+    GPT2_BLOCK,
+    .n_head_kv = 1,
+    .rules     = GPT_BIGCODE_RULES,
+    .fused     = {STACKED_QKV, STACKED_QKV_B},
+};
+
+static const comp_arch_desc arch_gpt_bigcode_mha = {
+    /* modeling_gpt_bigcode.py with multi_query false: a key and a value head per query head, c_attn's rows
+     * viewed as (n_head, 3 * head_dim): q_h | k_h | v_h head by head, as GPT-NeoX's query_key_value */
+    .name          = "gpt_bigcode_mha",
+    .hf_model_type = {"gpt_bigcode", NULL},
+    .select        = {{"multi_query", COMP_CFG_FALSE, true}},
+    GPT2_BLOCK,
+    .rules = GPT_BIGCODE_RULES,
+    .fused = {PER_HEAD_QKV},
 };
 
 static const comp_arch_desc arch_cohere = {
@@ -971,32 +1000,34 @@ static const comp_arch_desc arch_chatglm = {
 
 /* one row per family, indexed by comp_arch */
 static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
-    [COMP_ARCH_LLAMA]          = &arch_llama,
-    [COMP_ARCH_QWEN2]          = &arch_qwen2,
-    [COMP_ARCH_QWEN3]          = &arch_qwen3,
-    [COMP_ARCH_OPT]            = &arch_opt,
-    [COMP_ARCH_LLAMA2C]        = &arch_llama2c,
-    [COMP_ARCH_CHATGLM]        = &arch_chatglm,
-    [COMP_ARCH_MISTRAL]        = &arch_mistral,
-    [COMP_ARCH_PHI3]           = &arch_phi3,
-    [COMP_ARCH_GEMMA]          = &arch_gemma,
-    [COMP_ARCH_GEMMA2]         = &arch_gemma2,
-    [COMP_ARCH_GEMMA3]         = &arch_gemma3,
-    [COMP_ARCH_PHI]            = &arch_phi,
-    [COMP_ARCH_GPT_NEOX]       = &arch_gpt_neox,
-    [COMP_ARCH_BLOOM]          = &arch_bloom,
-    [COMP_ARCH_INTERNLM2]      = &arch_internlm2,
-    [COMP_ARCH_FALCON]         = &arch_falcon,
-    [COMP_ARCH_FALCON_NEW]     = &arch_falcon_new,
-    [COMP_ARCH_FALCON_NEW_1LN] = &arch_falcon_new_1ln,
-    [COMP_ARCH_GPTJ]           = &arch_gptj,
-    [COMP_ARCH_STABLELM]       = &arch_stablelm,
-    [COMP_ARCH_GPT2]           = &arch_gpt2,
-    [COMP_ARCH_COHERE]         = &arch_cohere,
-    [COMP_ARCH_OLMO]           = &arch_olmo,
-    [COMP_ARCH_GRANITE]        = &arch_granite,
-    [COMP_ARCH_OLMO2]          = &arch_olmo2,
-    [COMP_ARCH_STARCODER2]     = &arch_starcoder2,
+    [COMP_ARCH_LLAMA]           = &arch_llama,
+    [COMP_ARCH_QWEN2]           = &arch_qwen2,
+    [COMP_ARCH_QWEN3]           = &arch_qwen3,
+    [COMP_ARCH_OPT]             = &arch_opt,
+    [COMP_ARCH_LLAMA2C]         = &arch_llama2c,
+    [COMP_ARCH_CHATGLM]         = &arch_chatglm,
+    [COMP_ARCH_MISTRAL]         = &arch_mistral,
+    [COMP_ARCH_PHI3]            = &arch_phi3,
+    [COMP_ARCH_GEMMA]           = &arch_gemma,
+    [COMP_ARCH_GEMMA2]          = &arch_gemma2,
+    [COMP_ARCH_GEMMA3]          = &arch_gemma3,
+    [COMP_ARCH_PHI]             = &arch_phi,
+    [COMP_ARCH_GPT_NEOX]        = &arch_gpt_neox,
+    [COMP_ARCH_BLOOM]           = &arch_bloom,
+    [COMP_ARCH_INTERNLM2]       = &arch_internlm2,
+    [COMP_ARCH_FALCON]          = &arch_falcon,
+    [COMP_ARCH_FALCON_NEW]      = &arch_falcon_new,
+    [COMP_ARCH_FALCON_NEW_1LN]  = &arch_falcon_new_1ln,
+    [COMP_ARCH_GPTJ]            = &arch_gptj,
+    [COMP_ARCH_STABLELM]        = &arch_stablelm,
+    [COMP_ARCH_GPT2]            = &arch_gpt2,
+    [COMP_ARCH_COHERE]          = &arch_cohere,
+    [COMP_ARCH_OLMO]            = &arch_olmo,
+    [COMP_ARCH_GRANITE]         = &arch_granite,
+    [COMP_ARCH_OLMO2]           = &arch_olmo2,
+    [COMP_ARCH_STARCODER2]      = &arch_starcoder2,
+    [COMP_ARCH_GPT_BIGCODE]     = &arch_gpt_bigcode,
+    [COMP_ARCH_GPT_BIGCODE_MHA] = &arch_gpt_bigcode_mha,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -1009,11 +1040,11 @@ const char *comp_act_name(comp_act_kind a)
 }
 
 /* ACT2FN keys for the same function: gelu_new is 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))), the
- * tanh GELU gelu_pytorch_tanh computes */
+ * tanh GELU gelu_pytorch_tanh computes, and gelu_fast the same written 0.5x(1 + tanh(0.79788456x(1 + 0.044715x^2))) */
 static const struct {
   const char   *name;
   comp_act_kind kind;
-} act_aliases[] = {{"gelu_new", COMP_ACT_GELU_TANH}};
+} act_aliases[] = {{"gelu_new", COMP_ACT_GELU_TANH}, {"gelu_fast", COMP_ACT_GELU_TANH}};
 
 int comp_act_from_name(const char *name)
 {

@@ -43,7 +43,9 @@ typedef enum comp_arch {
   COMP_ARCH_OLMO,           /* OlmoForCausalLM: LLaMA's block with LayerNorms that have no weights */
   COMP_ARCH_GRANITE, /* GraniteForCausalLM: LLaMA's block with embedding, residual, attention and logit multipliers */
   COMP_ARCH_OLMO2,   /* Olmo2ForCausalLM: norms after the attention and the MLP only, whole-width q/k norms */
-  COMP_ARCH_STARCODER2, /* Starcoder2ForCausalLM: LLaMA's attention with LayerNorms, biases, a GELU MLP, a window */
+  COMP_ARCH_STARCODER2,  /* Starcoder2ForCausalLM: LLaMA's attention with LayerNorms, biases, a GELU MLP, a window */
+  COMP_ARCH_GPT_BIGCODE, /* GPTBigCodeForCausalLM, multi_query (StarCoder, SantaCoder): GPT-2's block, one kv head */
+  COMP_ARCH_GPT_BIGCODE_MHA, /* GPTBigCodeForCausalLM without multi_query: q, k, v head by head in c_attn */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -103,7 +105,8 @@ typedef enum comp_norm_kind { COMP_NORM_RMS, COMP_NORM_LAYER, COMP_NORM_RMS_UNIT
 typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU, COMP_ACT_GELU_TANH } comp_act_kind;
 /* The activation's name in config.json (transformers' ACT2FN key): "silu", "relu", "gelu", "gelu_pytorch_tanh". */
 const char *comp_act_name(comp_act_kind a);
-/* The kind of an ACT2FN key: those names, and "gelu_new" (the same tanh approximation, Phi-2's); -1: another. */
+/* The kind of an ACT2FN key: those names, and "gelu_new" and "gelu_fast" (the same tanh approximation, Phi-2's and
+ * SantaCoder's); -1: another. */
 int comp_act_from_name(const char *name);
 /* Every name comp_act_from_name takes for kind a, " or "-separated, into buf (n bytes). */
 void comp_act_names(comp_act_kind a, char *buf, size_t n);

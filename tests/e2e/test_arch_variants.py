@@ -70,6 +70,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   starcoder2 model_type starcoder2 (oracle_starcoder2_nll from modeling_starcoder2.py): 4 layers of LLaMA's attention
              with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, sliding_window 24 (null: all
              keys); pruned with a layer removed and exported
+  gpt_bigcode  model_type gpt_bigcode (oracle_bigcode_nll from modeling_gpt_bigcode.py): GPT-2's block with nn.Linear
+             denses, 4 layers; multi_query (StarCoder's: c_attn = q | k | v of one kv head) and not (q, k, v head
+             by head); both pruned with a layer removed and exported
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -626,6 +629,38 @@ def oracle_starcoder2_nll(cfg, t, ids):
     return windows_nll(logits)
 
 
+def oracle_bigcode_nll(cfg, t, ids, layout=None):
+    """Mean NLL over the W windows of L tokens of a GPTBigCodeForCausalLM (modeling_gpt_bigcode.py), float64: wte +
+    wpe, per layer x + c_proj(attn(c_attn(ln_1(x)))), then x + c_proj(gelu(c_fc(ln_2(x)))) with the tanh GELU and
+    nn.Linear denses; c_attn's rows with multi_query: q (n_embd) | k (head_dim) | v (head_dim), the one kv head
+    serving every query head (layout "kv-swapped": v before k, a wrong oracle), without: q_h | k_h | v_h head by
+    head (layout "stacked": q | k | v, a wrong oracle); ln_f and the tied head."""
+    nh, D = cfg["n_head"], cfg["n_embd"]
+    hd, mq = D // nh, cfg.get("multi_query", True)
+    T, lin, ln, rope, mask = ln_tools(cfg, t, 0, 1e4, eps="layer_norm_epsilon")
+    gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+    heads = lambda y: y.reshape(L, -1, hd).transpose(1, 0, 2)
+
+    def logits(seq):
+        x = T["transformer.wte.weight"][seq] + T["transformer.wpe.weight"][:L]
+        for l in range(cfg["n_layer"]):
+            p = f"transformer.h.{l}."
+            qkv = lin(ln(x, p + "ln_1"), p + "attn.c_attn")
+            if mq:
+                q, k, v = heads(qkv[:, :D]), heads(qkv[:, D:D + hd]), heads(qkv[:, D + hd:])
+                k, v = (v, k) if layout == "kv-swapped" else (k, v)
+                k, v = np.repeat(k, nh, 0), np.repeat(v, nh, 0)
+            elif layout == "stacked":
+                q, k, v = (heads(qkv[:, i * D:(i + 1) * D]) for i in range(3))
+            else:
+                qkv = qkv.reshape(L, nh, 3 * hd).transpose(1, 0, 2)  # (nh, L, 3 hd): view(..., heads, 3 * head_dim)
+                q, k, v = qkv[..., :hd], qkv[..., hd:2 * hd], qkv[..., 2 * hd:]
+            x = x + lin(attend(q, k, v, rope, mask), p + "attn.c_proj")
+            x = x + lin(gelu(lin(ln(x, p + "ln_2"), p + "mlp.c_fc")), p + "mlp.c_proj")
+        return ln(x, "transformer.ln_f") @ T["transformer.wte.weight"].T
+    return windows_nll(logits)
+
+
 GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
                 "attention_multiplier": "attention", "logits_scaling": "logits"}
 
@@ -683,6 +718,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_olmo_nll(cfg, t, ids)
     if cfg["model_type"] == "granite":
         return oracle_granite_nll(cfg, t, ids)
+    if cfg["model_type"] == "gpt_bigcode":
+        return oracle_bigcode_nll(cfg, t, ids)
     if cfg["model_type"] == "starcoder2":
         return oracle_starcoder2_nll(cfg, t, ids)
     if cfg["model_type"] == "olmo2":
@@ -1861,9 +1898,55 @@ if pe:
     check(ecfg.get("num_hidden_layers") == 3 and model_attr(arc, "sliding_window") == 24 and ecfg.get(
         "sliding_window") == 24 and "lm_head.weight" not in et and sum(k.endswith("c_fc.bias") for k in et) == 3,
           f"starcoder2 pruned (a layer removed) and exported: {ecfg.get('num_hidden_layers')} layers, window "
-          f"{model_attr(arc, 'sliding_window')} in the archive and {ecfg.get('sliding_window')} in the config, the head "
-          f"tied, the biases carried")
+          f"{model_attr(arc, 'sliding_window')} in the archive and {ecfg.get('sliding_window')} in the config, the "
+          f"head tied, the biases carried")
     archive_is_export("starcoder2", arc, exp, ecfg, et)
+
+
+# ---- gpt_bigcode: GPT-2's block with nn.Linear denses; multi_query (c_attn = q | k | v of one kv head) and not
+# (q, k, v head by head); 4 layers of 4 heads --------------------------------------------------------------------------
+def bigcode_model(name, seed, mq, nl=4, d=64, nh=4, V=1024, P=128):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    hd = d // nh
+    t = {"transformer.wte.weight": gen(V, d, sc=0.3), "transformer.wpe.weight": gen(P, d, sc=0.3),
+         "transformer.ln_f.weight": 1 + gen(d, sc=0.2), "transformer.ln_f.bias": gen(d, sc=0.2)}
+    for l in range(nl):
+        p = f"transformer.h.{l}."
+        for n in ("ln_1", "ln_2"):
+            t[p + n + ".weight"], t[p + n + ".bias"] = 1 + gen(d, sc=0.2), gen(d, sc=0.2)
+        qkv = gen(d + 2 * hd if mq else 3 * d, d, sc=QK * d ** -0.5)  # (out, in)
+        t[p + "attn.c_attn.weight"], t[p + "attn.c_attn.bias"] = qkv, gen(qkv.shape[0], sc=0.1)
+        for n, (o, i) in {"attn.c_proj": (d, d), "mlp.c_fc": (4 * d, d), "mlp.c_proj": (d, 4 * d)}.items():
+            t[p + n + ".weight"], t[p + n + ".bias"] = gen(o, i, sc=i ** -0.5), gen(o, sc=0.1)
+    cfg = {"architectures": ["GPTBigCodeForCausalLM"], "model_type": "gpt_bigcode", "n_embd": d, "n_layer": nl,
+           "n_head": nh, "n_inner": None, "n_positions": P, "vocab_size": V, "layer_norm_epsilon": 1e-5,
+           "activation_function": "gelu_pytorch_tanh", "multi_query": mq, "scale_attn_weights": True,
+           "attention_softmax_in_fp32": True, "scale_attention_softmax_in_fp32": True, "bos_token_id": 0,
+           "eos_token_id": 0}
+    return write_model(name, cfg, t)
+
+
+for name, mq, wrong in (("gpt_bigcode", True, "kv-swapped"), ("gpt_bigcode-mha", False, "stacked")):
+    bcpath, bcm, bct = bigcode_model(name, 33 + mq, mq)
+    ref, got = oracle_nll(bcm, bct, ids), comp_nll(bcpath)
+    check(got is not None and abs(got - ref) / ref < 1e-5, f"{name}: mean NLL {got} vs numpy oracle {ref:.8f} "
+          f"(multi_query {mq})")
+    oz = oracle_bigcode_nll(bcm, bct, ids, layout=wrong)
+    check(got is not None and abs(oz - got) / got > 5e-4, f"{name}: the oracle reading c_attn {wrong} gives {oz:.6f}, "
+          f"not comp's {got}")
+    pe = prune_export(bcpath, name, 0.3, 1)
+    if pe:
+        arc, exp, ecfg, et = pe
+        with h5py.File(arc, "r") as h:
+            kind = h["source"].attrs.get("arch")
+            kind = kind.decode() if isinstance(kind, bytes) else kind
+        shapes = {et[k].shape for k in et if k.endswith("c_attn.weight")}
+        want = ("gpt_bigcode", (96, 64)) if mq else ("gpt_bigcode_mha", (192, 64))
+        check(ecfg.get("n_layer") == 3 and (kind, *shapes) == want and ecfg.get("multi_query") == mq,
+              f"{name} pruned (a layer removed) and exported: {ecfg.get('n_layer')} layers, archive arch {kind}, "
+              f"c_attn written back {sorted(shapes)}")
+        archive_is_export(name, arc, exp, ecfg, et)
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
@@ -1923,7 +2006,8 @@ bad("phi3 longrope with a zero long factor", dict(lcfg, rope_scaling=dict(LR, lo
 bad("phi3 with two rotary factors", dict(cfg, rope_parameters={"rope_type": "default", "partial_rotary_factor": 0.75}),
     "rope_parameters' partial_rotary_factor 0.75 differs", kind="config")
 bad("gemma with an exact GELU", dict(gm, hidden_activation="gelu"),
-    'activation hidden_activation "gelu" is not supported for gemma (expected gelu_pytorch_tanh or gelu_new)',
+    'activation hidden_activation "gelu" is not supported for gemma (expected gelu_pytorch_tanh or gelu_new or '
+    'gelu_fast)',
     kind="config")
 bad("qwen3 with a sliding-window layer", dict(qcfg, layer_types=["full_attention", "sliding_attention"]),
     'layer_types[1] = "sliding_attention" is not supported for qwen3 without a sliding_window', dry_run=True,

@@ -302,6 +302,12 @@ def main():
             "hidden_act": "gelu_pytorch_tanh"}
     sc7b = dict(sc3b, hidden_size=4608, intermediate_size=18432, num_hidden_layers=32, num_attention_heads=36,
                 num_key_value_heads=4, rope_theta=1000000)
+    # StarCoder (bigcode/starcoder config.json): GPT-2's block with one key/value head (multi_query), learned
+    # positions, a tied head: 15,517,456,384, the card's 15.5B; without multi_query (a head per query head) 3 * 6144
+    # c_attn rows a layer instead of 6144 + 2 * 128
+    starcoder = {"model_type": "gpt_bigcode", "n_embd": 6144, "n_layer": 40, "n_head": 48, "n_inner": 24576,
+                 "n_positions": 8192, "vocab_size": 49152, "layer_norm_epsilon": 1e-5, "multi_query": True,
+                 "activation_function": "gelu_pytorch_tanh", "scale_attn_weights": True}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -334,7 +340,9 @@ def main():
             ("OLMo-1B", olmo1b, 1176764416), ("Granite-3.0-8B", gr8b, 8170848256),
             ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
             ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("StarCoder2-3B", sc3b, 3030371328),
-            ("StarCoder2-7B", sc7b, 7173923840)):
+            ("StarCoder2-7B", sc7b, 7173923840), ("StarCoder", starcoder, 15517456384),
+            ("StarCoder without multi_query", dict(starcoder, multi_query=False),
+             15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400))):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

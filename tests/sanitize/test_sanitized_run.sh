@@ -101,9 +101,10 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # (LayerNorms with biases, RoPE on a quarter of each head, the sequential block) and GPT-2 (learned positions,
 # Conv1D weights stored (in, out), read by column blocks and written back transposed) and Cohere (the parallel
 # block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters) and
-# Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once)
+# Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once) and
+# GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn)
 mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
-  "$T/gr" "$T/o2"
+  "$T/gr" "$T/o2" "$T/bc"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -264,8 +265,20 @@ for l in range(cfg["num_hidden_layers"]):
         o2[f"model.layers.{l}.self_attn.{n}_norm.weight"] = (1 + 0.1 * rng.standard_normal(h * hd)).astype(np.float32)
 st_save(f"{t}/o2/model.safetensors", o2)
 json.dump(dict(cfg, model_type="olmo2", architectures=["Olmo2ForCausalLM"]), open(f"{t}/o2/config.json", "w"))
+bc = {"transformer." + k: v for k, v in gp.items()}  # GPT-2's weights as nn.Linear, one key/value head kept
+for k in [k for k in bc if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight"))]:
+    bc[k] = bc[k].T.copy()
+for l in range(cfg["num_hidden_layers"]):
+    for n in ("weight", "bias"):
+        a = bc[f"transformer.h.{l}.attn.c_attn.{n}"]
+        bc[f"transformer.h.{l}.attn.c_attn.{n}"] = np.concatenate([a[:D], a[D:D + hd], a[2 * D:2 * D + hd]])
+st_save(f"{t}/bc/model.safetensors", bc)
+json.dump({"model_type": "gpt_bigcode", "architectures": ["GPTBigCodeForCausalLM"], "n_embd": D, "n_head": H,
+           "n_layer": cfg["num_hidden_layers"], "n_inner": F, "n_positions": P, "vocab_size": V, "multi_query": True,
+           "activation_function": "gelu_pytorch_tanh", "layer_norm_epsilon": 1e-5, "bos_token_id": 0,
+           "eos_token_id": 0}, open(f"{t}/bc/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 bc; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
