@@ -822,6 +822,40 @@ static const comp_arch_desc arch_starcoder2 = {
                [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
 };
 
+/* The GLM-4 block the glm and glm4 rows share (transformers' modeling_glm.py, modeling_glm4.py): LLaMA's
+ * RMSNorms, q, k, v (biases when attention_bias, true by default) and o (no bias), gate | up in the rows of
+ * gate_up_proj (chunk(2): silu(first half) * second half); RoPE on the first partial_rotary_factor (0.5) of each
+ * head in pairs (2i, 2i + 1), base rope_theta; head_dim 128 by default; an untied head */
+#define GLM_BLOCK                                                                                                      \
+  .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_INTERLEAVED,                   \
+  .rope_theta = 10000.0f, .rope_fraction = 0.5f, .norm_eps = 1.5625e-7f, .head_dim = 128, .rope_scaling = true,        \
+  .tie_default = false, .cfg = {LLAMA_CFG_KEYS, .rope_fraction = "partial_rotary_factor"},                             \
+  .opt_on = {{"attention_bias", true, 3, {QKV_B_PARTS}}},                                                              \
+  .fused  = {[COMP_ROLE_FFN_GATE] = {2, {GATE_UP_PARTS}}, [COMP_ROLE_FFN_UP] = {2, {GATE_UP_PARTS}}}
+#define GLM_TENSORS                                                                                                    \
+  LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"),                                               \
+      LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_GATE] = "model.layers.%d.mlp.gate_up_proj.weight",                            \
+                          [COMP_ROLE_FFN_UP]   = "model.layers.%d.mlp.gate_up_proj.weight",                            \
+                          [COMP_ROLE_FFN_DOWN] = "model.layers.%d.mlp.down_proj.weight"
+
+static const comp_arch_desc arch_glm = {
+    /* GLM-4-9B, GLM-4-9B-Chat (the -hf checkpoints, GlmForCausalLM): the GLM-4 block, LLaMA's layer */
+    .name = "glm",           .hf_model_type = {"glm", NULL},           GLM_BLOCK,
+    .tensor = {GLM_TENSORS}, .need = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_glm4 = {
+    /* GLM-4-0414 and GLM-Z1 (9B, 32B; Glm4ForCausalLM): the GLM-4 block with each block's output RMSNormed
+     * before the residual add (post_self_attn_layernorm, post_mlp_layernorm: Gemma-2's post-norm roles) */
+    .name          = "glm4",
+    .hf_model_type = {"glm4", NULL},
+    GLM_BLOCK,
+    .tensor = {GLM_TENSORS, [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_self_attn_layernorm.weight",
+               [COMP_ROLE_FFN_POST_NORM] = "model.layers.%d.post_mlp_layernorm.weight"},
+    .need   = {LLAMA_NEED(COMP_NEED_OPTIONAL), [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED,
+               [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
+};
+
 static const comp_arch_desc arch_granite = {
     /* transformers' modeling_granite.py (Granite 3.0, 3.1, 3.2, 3.3 dense models; PowerLM): LLaMA's block and
      * tensors (attention_bias, mlp_bias) with four multipliers: the embedding rows times embedding_multiplier,
@@ -1028,6 +1062,8 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_STARCODER2]      = &arch_starcoder2,
     [COMP_ARCH_GPT_BIGCODE]     = &arch_gpt_bigcode,
     [COMP_ARCH_GPT_BIGCODE_MHA] = &arch_gpt_bigcode_mha,
+    [COMP_ARCH_GLM]             = &arch_glm,
+    [COMP_ARCH_GLM4]            = &arch_glm4,
 };
 
 const char *comp_act_name(comp_act_kind a)

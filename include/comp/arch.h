@@ -46,6 +46,8 @@ typedef enum comp_arch {
   COMP_ARCH_STARCODER2,  /* Starcoder2ForCausalLM: LLaMA's attention with LayerNorms, biases, a GELU MLP, a window */
   COMP_ARCH_GPT_BIGCODE, /* GPTBigCodeForCausalLM, multi_query (StarCoder, SantaCoder): GPT-2's block, one kv head */
   COMP_ARCH_GPT_BIGCODE_MHA, /* GPTBigCodeForCausalLM without multi_query: q, k, v head by head in c_attn */
+  COMP_ARCH_GLM,             /* GlmForCausalLM (GLM-4-9B): LLaMA's layer, fused gate | up, interleaved RoPE on half */
+  COMP_ARCH_GLM4,            /* Glm4ForCausalLM (GLM-4-0414): GLM's block with norms after each block too */
   COMP_ARCH_COUNT
 } comp_arch;
 

@@ -73,6 +73,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   gpt_bigcode  model_type gpt_bigcode (oracle_bigcode_nll from modeling_gpt_bigcode.py): GPT-2's block with nn.Linear
              denses, 4 layers; multi_query (StarCoder's: c_attn = q | k | v of one kv head) and not (q, k, v head
              by head); both pruned with a layer removed and exported
+  glm, glm4  model_type glm (GLM-4-9B) and glm4 (GLM-4-0414; oracle_glm_nll from modeling_glm.py and modeling_glm4.py):
+             4 layers, q/k/v biases, gate | up fused, RoPE on half of each head in pairs (2i, 2i + 1), GQA 4/2,
+             head_dim 16; glm4 with norms after each block; both pruned with a layer removed and exported
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -661,6 +664,37 @@ def oracle_bigcode_nll(cfg, t, ids, layout=None):
     return windows_nll(logits)
 
 
+def oracle_glm_nll(cfg, t, ids, pairs="interleaved", post=True):
+    """Mean NLL over the W windows of L tokens of a GlmForCausalLM / Glm4ForCausalLM (modeling_glm.py,
+    modeling_glm4.py), float64: LLaMA's layer (RMSNorms, q/k/v with biases, o without) with gate | up in the rows of
+    gate_up_proj (silu(first half) * second half), RoPE on the first partial_rotary_factor of each head in pairs
+    (2i, 2i + 1) (pairs="half": rotate_half, a wrong oracle), each kv head serving its group; glm4 also RMSNorms
+    each block's output before the residual add (post_self_attn_layernorm, post_mlp_layernorm; post=False: not, a
+    wrong oracle); the final norm, an untied head."""
+    nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    T = {k: v.astype(np.float64) for k, v in t.items()}
+    r = int(hd * cfg.get("partial_rotary_factor", 0.5))
+    _, _, _, rope_half, mask = ln_tools(cfg, t, r, cfg.get("rope_theta", 1e4))
+    rope = rope_pairs(cfg.get("rope_theta", 1e4), r) if pairs == "interleaved" else rope_half
+    rms = lambda x, k: x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"]) * T[k + ".weight"]
+    lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
+    g4 = post and cfg["model_type"] == "glm4"
+    F = cfg["intermediate_size"]
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            o = lin(attend(*gqa_heads(lin, rms(x, p + "input_layernorm"), p, hd, nh // nkv), rope, mask),
+                    p + "self_attn.o_proj")
+            x = x + (rms(o, p + "post_self_attn_layernorm") if g4 else o)
+            gu = lin(rms(x, p + "post_attention_layernorm"), p + "mlp.gate_up_proj")
+            o = lin(gu[:, :F] / (1 + np.exp(-gu[:, :F])) * gu[:, F:], p + "mlp.down_proj")
+            x = x + (rms(o, p + "post_mlp_layernorm") if g4 else o)
+        return rms(x, "model.norm") @ T["lm_head.weight"].T
+    return windows_nll(logits)
+
+
 GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
                 "attention_multiplier": "attention", "logits_scaling": "logits"}
 
@@ -718,6 +752,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_olmo_nll(cfg, t, ids)
     if cfg["model_type"] == "granite":
         return oracle_granite_nll(cfg, t, ids)
+    if cfg["model_type"] in ("glm", "glm4"):
+        return oracle_glm_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt_bigcode":
         return oracle_bigcode_nll(cfg, t, ids)
     if cfg["model_type"] == "starcoder2":
@@ -1946,6 +1982,50 @@ for name, mq, wrong in (("gpt_bigcode", True, "kv-swapped"), ("gpt_bigcode-mha",
         check(ecfg.get("n_layer") == 3 and (kind, *shapes) == want and ecfg.get("multi_query") == mq,
               f"{name} pruned (a layer removed) and exported: {ecfg.get('n_layer')} layers, archive arch {kind}, "
               f"c_attn written back {sorted(shapes)}")
+        archive_is_export(name, arc, exp, ecfg, et)
+
+
+# ---- glm, glm4: LLaMA's layer with q/k/v biases, gate | up fused, RoPE on half of each head in pairs, GQA 4/2; glm4
+# with norms after each block too; 4 layers -----------------------------------------------------------------------
+def glm_model(name, seed, g4, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    rng = np.random.default_rng(seed)
+    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
+         "lm_head.weight": gen(V, d, sc=d ** -0.5)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        norms = ("input_layernorm", "post_attention_layernorm") + (
+            ("post_self_attn_layernorm", "post_mlp_layernorm") if g4 else ())
+        for n in norms:
+            t[p + n + ".weight"] = 1 + gen(d, sc=0.3)
+        llama_denses(t, gen, p, d, nh, nkv, ff, qkv_bias=True)
+        t[p + "mlp.gate_up_proj.weight"] = np.concatenate([t.pop(p + "mlp.gate_proj.weight"),
+                                                           t.pop(p + "mlp.up_proj.weight")])
+    cfg = {"architectures": ["Glm4ForCausalLM" if g4 else "GlmForCausalLM"], "model_type": "glm4" if g4 else "glm",
+           "hidden_size": d, "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh,
+           "num_key_value_heads": nkv, "head_dim": d // nh, "partial_rotary_factor": 0.5, "vocab_size": V,
+           "max_position_embeddings": 128, "rms_norm_eps": 1.5625e-07, "rope_theta": 500.0, "hidden_act": "silu",
+           "attention_bias": True, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": [0, 1]}
+    return write_model(name, cfg, t)
+
+
+for name, g4 in (("glm", False), ("glm4", True)):
+    gpath, gcfg, gt = glm_model(name, 35 + g4, g4)
+    ref, got = oracle_nll(gcfg, gt, ids), comp_nll(gpath)
+    check(got is not None and abs(got - ref) / ref < 1e-5, f"{name}: mean NLL {got} vs numpy oracle {ref:.8f} (fused "
+          f"gate | up, q/k/v biases, RoPE on half of each head in pairs{', norms after each block' if g4 else ''})")
+    for what, kw in (("rotating halves (rotate_half)", {"pairs": "half"}),) + (
+            (("without the norms after each block", {"post": False}),) if g4 else ()):
+        oz = oracle_glm_nll(gcfg, gt, ids, **kw)
+        check(got is not None and abs(oz - got) / got > 5e-4, f"{name}: the oracle {what} gives {oz:.6f}, not comp's "
+              f"{got}")
+    pe = prune_export(gpath, name, 0.3, 1)
+    if pe:
+        arc, exp, ecfg, et = pe
+        fused = {et[k].shape for k in et if k.endswith("gate_up_proj.weight")}
+        check(ecfg.get("num_hidden_layers") == 3 and fused == {(256, 64)} and sum(
+            k.endswith("post_mlp_layernorm.weight") for k in et) == (3 if g4 else 0), f"{name} pruned (a layer "
+              f"removed) and exported: {ecfg.get('num_hidden_layers')} layers, gate | up written back fused {fused}")
         archive_is_export(name, arc, exp, ecfg, et)
 
 

@@ -308,6 +308,12 @@ def main():
     starcoder = {"model_type": "gpt_bigcode", "n_embd": 6144, "n_layer": 40, "n_head": 48, "n_inner": 24576,
                  "n_positions": 8192, "vocab_size": 49152, "layer_norm_epsilon": 1e-5, "multi_query": True,
                  "activation_function": "gelu_pytorch_tanh", "scale_attn_weights": True}
+    # GLM-4-9B (THUDM/glm-4-9b-hf config.json): q/k/v biases, gate | up fused, GQA 32/2, an untied head: 9,399,951,360,
+    # the card's 9.4B; GLM-4-0414's layer adds two norms of hidden_size
+    glm9b = {"model_type": "glm", "hidden_size": 4096, "intermediate_size": 13696, "num_hidden_layers": 40,
+             "num_attention_heads": 32, "num_key_value_heads": 2, "head_dim": 128, "partial_rotary_factor": 0.5,
+             "vocab_size": 151552, "max_position_embeddings": 131072, "rms_norm_eps": 1.5625e-07,
+             "attention_bias": True, "tie_word_embeddings": False, "hidden_act": "silu"}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -342,7 +348,8 @@ def main():
             ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("StarCoder2-3B", sc3b, 3030371328),
             ("StarCoder2-7B", sc7b, 7173923840), ("StarCoder", starcoder, 15517456384),
             ("StarCoder without multi_query", dict(starcoder, multi_query=False),
-             15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400))):
+             15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400)), ("GLM-4-9B", glm9b, 9399951360),
+            ("GLM-4-9B as glm4", dict(glm9b, model_type="glm4"), 9399951360 + 40 * 2 * 4096)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
