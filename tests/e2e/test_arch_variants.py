@@ -837,6 +837,26 @@ def comp_nll(model):
 QK = 3  # q/k weights scaled up: sharper attention, which RoPE and a sliding window move more
 
 
+def draws(seed):
+    """gen(*shape, sc=1.0): float32 standard normal draws times sc, from a generator seeded with seed."""
+    rng = np.random.default_rng(seed)
+    return lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+
+
+def matches_oracle(label, path, cfg, t, what=None):
+    """comp eval of the model at path == the numpy oracle on its config cfg and tensors t (mean NLL within 1e-5
+    relative), what: the features the label stands for; comp's NLL (None when comp eval failed)."""
+    ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
+    check(got is not None and abs(got - ref) / ref < 1e-5, f"{label}: mean NLL {got} vs numpy oracle {ref:.8f}"
+          + (f" ({what})" if what else ""))
+    return got
+
+
+def disagrees(label, got, oz, what):
+    """A wrong oracle (what: which one) gives oz, more than 5e-4 relative away from comp's got."""
+    check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: {what} gives {oz:.6f}, not comp's {got}")
+
+
 def prune(model, arc, ratio, remove):
     """comp prune on 4 calibration windows of L tokens, no layer protected; the finished run."""
     return run(["prune", "--model", model, "--calib", TEXT, "--out", arc, "--ratio", str(ratio), "--remove-layers",
@@ -1097,7 +1117,7 @@ path, cfg, t = make("phi3", "phi3", 4, 2, False, False, False, 8, qk_scale=QK, e
 cfg = dict(cfg, architectures=["Phi3ForCausalLM"], rms_norm_eps=1e-5)
 json.dump(cfg, open(f"{path}/config.json", "w"), indent=1)
 st_save(f"{path}/model.safetensors", phi3_fuse(t))
-ref, got = oracle_nll(cfg, t, ids), comp_nll(path)
+ref, got = oracle_nll(cfg, t, ids), comp_nll(path)  # ref: what the changed configs below move away from
 check(got is not None and abs(got - ref) / ref < 1e-5, f"phi3: mean NLL {got} vs numpy oracle {ref:.8f} (fused "
       f"qkv_proj and gate_up_proj, RoPE on 8 of 16 dims, sliding_window 24)")
 for what, c in (("partial_rotary_factor 1", dict(cfg, partial_rotary_factor=1.0)),
@@ -1127,9 +1147,8 @@ rng = np.random.default_rng(9)
 LR = {"type": "longrope", "short_factor": list(1 + rng.random(4)), "long_factor": list(2 + 4 * rng.random(4))}
 lcfg = dict(cfg, rope_scaling=LR, original_max_position_embeddings=32)  # factor 128 / 32: attention factor 1.18
 lpath = with_config(path, lcfg, "longrope")
-ref, got = oracle_nll(lcfg, t, ids), comp_nll(lpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"phi3 longrope, {L}-token windows beyond the original 32: "
-      f"mean NLL {got} vs numpy oracle {ref:.8f} (the long factors, cos and sin times 1.18)")
+got = matches_oracle(f"phi3 longrope, {L}-token windows beyond the original 32", lpath, lcfg, t, "the long factors, "
+                     "cos and sin times 1.18")
 for what, c in (("short and long swapped", dict(lcfg, rope_scaling=dict(LR, short_factor=LR["long_factor"],
                                                                         long_factor=LR["short_factor"]))),
                 ("original context 64 (the short factors)", dict(lcfg, original_max_position_embeddings=64)),
@@ -1167,9 +1186,7 @@ gt["model.embed_tokens.weight"] /= 8  # times sqrt(64) in the forward pass: unit
 gm = dict(gm, architectures=["GemmaForCausalLM"], hidden_act="gelu", hidden_activation="gelu_pytorch_tanh")
 json.dump(gm, open(f"{gpath}/config.json", "w"), indent=1)
 st_save(f"{gpath}/model.safetensors", gt)
-ref, got = oracle_nll(gm, gt, ids), comp_nll(gpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma: mean NLL {got} vs numpy oracle {ref:.8f} "
-      f"(GemmaRMSNorm, embedding times sqrt(64), gelu_pytorch_tanh, MQA, tied)")
+got = matches_oracle("gemma", gpath, gm, gt, "GemmaRMSNorm, embedding times sqrt(64), gelu_pytorch_tanh, MQA, tied")
 for off in ("norm", "scale", "gelu"):  # each Gemma feature moves the loss: an oracle without it disagrees
     oz = oracle_nll(gm, gt, ids, gemma=[f for f in ("norm", "scale", "gelu") if f != off])
     check(got is not None and abs(oz - got) / got > 1e-4, f"gemma: the oracle without its {off} gives {oz:.6f}, "
@@ -1213,13 +1230,11 @@ g2m = dict(g2m, model_type="gemma2", architectures=["Gemma2ForCausalLM"], hidden
            sliding_window=16)  # local layers see 16 of a window's 64 keys
 json.dump(g2m, open(f"{g2path}/config.json", "w"), indent=1)
 st_save(f"{g2path}/model.safetensors", g2t)
-ref, got = oracle_nll(g2m, g2t, ids), comp_nll(g2path)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma2: mean NLL {got} vs numpy oracle {ref:.8f} (four "
-      f"norms a layer, scores times 20^-1/2 capped at 2, logits capped at 8, layers 0, 2, 4 windowed to 16 keys)")
+got = matches_oracle("gemma2", g2path, g2m, g2t, "four norms a layer, scores times 20^-1/2 capped at 2, logits "
+                     "capped at 8, layers 0, 2, 4 windowed to 16 keys")
 for what, lt in (("every layer windowed", ["sliding_attention"] * 5), ("no layer windowed", ["full_attention"] * 5)):
     oz = oracle_nll(dict(g2m, layer_types=lt), g2t, ids)
-    check(got is not None and abs(oz - got) / got > 5e-4, f"gemma2: the oracle with {what} gives {oz:.6f}, "
-          f"not comp's {got}")
+    disagrees("gemma2", got, oz, f"the oracle with {what}")
 for what, c in (("no attention soft-cap", dict(g2m, attn_logit_softcapping=None)),
                 ("no logit soft-cap", dict(g2m, final_logit_softcapping=None)),
                 ("query_pre_attn_scalar 2", dict(g2m, query_pre_attn_scalar=2)),
@@ -1265,15 +1280,12 @@ g3m.update(model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], hidden
            rope_scaling={"rope_type": "linear", "factor": 8.0})  # no sliding_window_pattern: 6
 json.dump(g3m, open(f"{g3path}/config.json", "w"), indent=1)
 st_save(f"{g3path}/model.safetensors", g3t)
-ref, got = oracle_nll(g3m, g3t, ids), comp_nll(g3path)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"gemma3_text: mean NLL {got} vs numpy oracle {ref:.8f} "
-      f"(q/k norms times 1 + w, layers 0-4 and 6 windowed to 16 keys with base 100, layer 5 global with base 1000 "
-      f"and linear scaling 8)")
+got = matches_oracle("gemma3_text", g3path, g3m, g3t, "q/k norms times 1 + w, layers 0-4 and 6 windowed to 16 keys "
+                     "with base 100, layer 5 global with base 1000 and linear scaling 8")
 glob = dict(g3m, model_type="gemma2", layer_types=["sliding_attention" if w else "full_attention"
                                                    for w in windowed(g3m)])  # one RoPE for every layer
 oz = oracle_nll(glob, g3t, ids)
-check(got is not None and abs(oz - got) / got > 5e-4, f"gemma3_text: the oracle rotating every layer with the "
-      f"global base and scaling gives {oz:.6f}, not comp's {got}")
+disagrees("gemma3_text", got, oz, "the oracle rotating every layer with the global base and scaling")
 for what, c in (("sliding_window_pattern 2", dict(g3m, sliding_window_pattern=2)),
                 ("rope_local_base_freq 10000 (the default)", {k: v for k, v in g3m.items()
                                                               if k != "rope_local_base_freq"}),
@@ -1311,8 +1323,7 @@ if pe:
 # ---- phi (Phi-1.5, Phi-2): attention and MLP in parallel on one LayerNorm, biases everywhere, partial RoPE,
 # gelu_new, a head with a bias; 4 layers ------------------------------------------------------------------
 def phi_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
-    rng = np.random.default_rng(seed)
-    g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    g = draws(seed)
     t = {"model.embed_tokens.weight": g(V, d), "model.final_layernorm.weight": 1 + g(d, sc=0.2),
          "model.final_layernorm.bias": g(d, sc=0.2), "lm_head.weight": g(V, d, sc=d ** -0.5),
          "lm_head.bias": g(V, sc=0.5)}
@@ -1331,12 +1342,10 @@ def phi_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
 
 
 phpath, phm, pht = phi_model(15)
-ref, got = oracle_nll(phm, pht, ids), comp_nll(phpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"phi: mean NLL {got} vs numpy oracle {ref:.8f} (attention "
-      f"and MLP in parallel on one LayerNorm, RoPE on 8 of 16 dims, gelu_new, a head with a bias)")
+got = matches_oracle("phi", phpath, phm, pht, "attention and MLP in parallel on one LayerNorm, RoPE on 8 of 16 "
+                     "dims, gelu_new, a head with a bias")
 oz = oracle_phi_nll(phm, pht, ids, parallel=False)
-check(got is not None and abs(oz - got) / got > 5e-4, f"phi: the oracle with a sequential block gives {oz:.6f}, not "
-      f"comp's {got}")
+disagrees("phi", got, oz, "the oracle with a sequential block")
 for what, c, tt in (("no head bias", phm, dict(pht, **{"lm_head.bias": np.zeros_like(pht["lm_head.bias"])})),
                     ("partial_rotary_factor 0.25", dict(phm, partial_rotary_factor=0.25), pht)):
     d = f"{tmp}/phi-{len(os.listdir(tmp))}"
@@ -1376,8 +1385,7 @@ def per_head_layer(t, g, p, d, nh, ff, attn):
 
 
 def neox_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
-    rng = np.random.default_rng(seed)
-    g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    g = draws(seed)
     t = {"gpt_neox.embed_in.weight": g(V, d), "gpt_neox.final_layer_norm.weight": 1 + g(d, sc=0.2),
          "gpt_neox.final_layer_norm.bias": g(d, sc=0.2), "embed_out.weight": g(V, d, sc=d ** -0.5)}
     for l in range(nl):
@@ -1391,12 +1399,10 @@ def neox_model(seed, nl=4, d=64, ff=128, nh=4, V=1024):
 
 
 nxpath, nxm, nxt = neox_model(16)
-ref, got = oracle_nll(nxm, nxt, ids), comp_nll(nxpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"gpt_neox: mean NLL {got} vs numpy oracle {ref:.8f} (q, k, "
-      f"v head by head in query_key_value, parallel residual, RoPE on 4 of 16 dims)")
+got = matches_oracle("gpt_neox", nxpath, nxm, nxt, "q, k, v head by head in query_key_value, parallel residual, "
+                     "RoPE on 4 of 16 dims")
 oz = oracle_neox_nll(nxm, nxt, ids, layout="stacked")
-check(got is not None and abs(oz - got) / got > 5e-4, f"gpt_neox: the oracle reading query_key_value as q | k | v "
-      f"gives {oz:.6f}, not comp's {got}")
+disagrees("gpt_neox", got, oz, "the oracle reading query_key_value as q | k | v")
 for what, c in (("use_parallel_residual false", dict(nxm, use_parallel_residual=False)),
                 ("rotary_pct 0.5", dict(nxm, rotary_pct=0.5)),
                 ("rotary_emb_base 100", dict(nxm, rotary_emb_base=100))):
@@ -1422,8 +1428,7 @@ if pe:
 # ---- bloom: ALiBi instead of RoPE, the embedding LayerNorm'd, q, k, v fused head by head, a 4 * hidden
 # MLP, a tied head; saved as BloomModel saves (no "transformer." prefix); 4 layers of 6 heads --------------
 def bloom_model(seed, nl=4, d=96, nh=6, V=1024):
-    rng = np.random.default_rng(seed)
-    g = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    g = draws(seed)
     t = {"word_embeddings.weight": g(V, d, sc=0.3), "word_embeddings_layernorm.weight": 1 + g(d, sc=0.2),
          "word_embeddings_layernorm.bias": g(d, sc=0.2), "ln_f.weight": 1 + g(d, sc=0.2), "ln_f.bias": g(d, sc=0.2)}
     for l in range(nl):
@@ -1435,14 +1440,13 @@ def bloom_model(seed, nl=4, d=96, nh=6, V=1024):
 
 
 blpath, blm, blt = bloom_model(17)
-ref, got = oracle_nll(blm, blt, ids), comp_nll(blpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"bloom: mean NLL {got} vs numpy oracle {ref:.8f} (ALiBi "
-      f"with 6 heads' slopes, the embedding LayerNorm, q, k, v head by head, a tied head; BloomModel's names)")
+got = matches_oracle("bloom", blpath, blm, blt, "ALiBi with 6 heads' slopes, the embedding LayerNorm, q, k, v head "
+                     "by head, a tied head; BloomModel's names")
 blp = {"transformer." + k: v for k, v in blt.items()}
 for what, kw in (("without ALiBi", {"alibi": False}), ("reading q | k | v stacked", {"layout": "stacked"}),
                  ("without the embedding LayerNorm", {"embd_norm": False})):
     oz = oracle_bloom_nll(blm, blp, ids, **kw)
-    check(got is not None and abs(oz - got) / got > 5e-4, f"bloom: the oracle {what} gives {oz:.6f}, not comp's {got}")
+    disagrees("bloom", got, oz, f"the oracle {what}")
 d = f"{tmp}/bloom-prefixed"  # the names BloomForCausalLM saves, and BigScience's n_embed for hidden_size
 shutil.copytree(blpath, d)
 st_save(f"{d}/model.safetensors", blp)
@@ -1508,8 +1512,7 @@ def falcon_model(name, seed, new, nkv, two_ln, bias, tied, ff=None, extra=None, 
     """A FalconForCausalLM: query_key_value kv head by kv head (each group's query heads, then its k and
     v), q and k rows scaled by QK; LayerNorms ln_attn and ln_mlp (two_ln) or input_layernorm; dense
     biases when bias; lm_head when not tied; the config as FalconConfig writes it for these switches."""
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     hd, f, g = d // nh, ff or 4 * d, nh // nkv
     t = {"transformer.word_embeddings.weight": gen(V, d, sc=0.25 if tied else 1.0),
          "transformer.ln_f.weight": 1 + gen(d, sc=0.2),
@@ -1558,12 +1561,10 @@ f11 = falcon_model("falcon2-11b", 23, True, 2, False, False, False, ff=192,
 F_KINDS = (("falcon (7B's kind)", f7, "falcon"), ("falcon (40B's kind)", f40, "falcon_new"),
            ("falcon (11B's kind)", f11, "falcon_new_1ln"))
 for label, (fpath, fcfg, ft), _ in F_KINDS:
-    ref, got = oracle_nll(fcfg, ft, ids), comp_nll(fpath)
-    check(got is not None and abs(got - ref) / ref < 1e-5, f"{label}: mean NLL {got} vs numpy oracle {ref:.8f}")
+    got = matches_oracle(label, fpath, fcfg, ft)
     if fcfg["new_decoder_architecture"]:  # one kv head reads the same either way; two do not
         oz = oracle_falcon_nll(fcfg, ft, ids, layout="stacked")
-        check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: the oracle reading query_key_value as q | k "
-              f"| v gives {oz:.6f}, not comp's {got}")
+        disagrees(label, got, oz, "the oracle reading query_key_value as q | k | v")
 fz = oracle_falcon_nll(f40[1], f40[2], ids, mlp_on_attn_norm=True)
 fg = comp_nll(f40[0])
 check(fg is not None and abs(fz - fg) / fg > 5e-4, f"falcon (40B's kind): an oracle feeding the MLP ln_attn's output "
@@ -1589,8 +1590,7 @@ for label, (fpath, fcfg, ft), kind in F_KINDS[:2]:
 # ---- gptj: attention and MLP in parallel on one LayerNorm, RoPE on rotary_dim dims in pairs (2i, 2i + 1),
 # gelu_new, a head with a bias; 4 layers of 4 heads of 16 --------------------------------------------------
 def gptj_model(seed, nl=4, d=64, nh=4, rot=8, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"transformer.wte.weight": gen(V, d), "transformer.ln_f.weight": 1 + gen(d, sc=0.2),
          "transformer.ln_f.bias": gen(d, sc=0.2), "lm_head.weight": gen(V, d, sc=d ** -0.5), "lm_head.bias": gen(V)}
     for l in range(nl):
@@ -1608,12 +1608,10 @@ def gptj_model(seed, nl=4, d=64, nh=4, rot=8, V=1024):
 
 
 gjpath, gjm, gjt = gptj_model(24)
-ref, got = oracle_nll(gjm, gjt, ids), comp_nll(gjpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"gptj: mean NLL {got} vs numpy oracle {ref:.8f} (parallel "
-      f"block, RoPE on 8 of 16 dims in pairs (2i, 2i + 1), a head bias)")
+got = matches_oracle("gptj", gjpath, gjm, gjt, "parallel block, RoPE on 8 of 16 dims in pairs (2i, 2i + 1), a head "
+                     "bias")
 oz = oracle_gptj_nll(gjm, gjt, ids, pairs="half")
-check(got is not None and abs(oz - got) / got > 5e-4, f"gptj: the oracle rotating halves (rotate_half) gives {oz:.6f}, "
-      f"not comp's {got}")
+disagrees("gptj", got, oz, "the oracle rotating halves (rotate_half)")
 for what, c in (("rotary_dim 16 (the whole head)", dict(gjm, rotary_dim=16)),
                 ("n_inner 256 spelled out", dict(gjm, n_inner=256))):
     nz, oz = comp_nll(with_config(gjpath, c, str(len(os.listdir(tmp))))), oracle_nll(c, gjt, ids)
@@ -1647,8 +1645,7 @@ def llama_denses(t, gen, p, d, nh, nkv, ff, qkv_bias=False):
 
 
 def stablelm_model(name, seed, parallel, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
          "model.norm.bias": gen(d, sc=0.2), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
     for l in range(nl):
@@ -1666,8 +1663,7 @@ def stablelm_model(name, seed, parallel, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024
 
 for label, sm in (("stablelm", stablelm_model("stablelm", 25, False)),
                   ("stablelm with use_parallel_residual", stablelm_model("stablelm-par", 26, True))):
-    ref, got = oracle_nll(sm[1], sm[2], ids), comp_nll(sm[0])
-    check(got is not None and abs(got - ref) / ref < 1e-5, f"{label}: mean NLL {got} vs numpy oracle {ref:.8f}")
+    got = matches_oracle(label, sm[0], sm[1], sm[2])
     if sm[1]["use_parallel_residual"]:  # read as the sequential block, its missing MLP norm is one error line
         r = run(["eval", "--model", with_config(sm[0], dict(sm[1], use_parallel_residual=False), "seq"), "--text",
                  TEXT, "--seq-len", str(L), "--quiet"])
@@ -1676,8 +1672,7 @@ for label, sm in (("stablelm", stablelm_model("stablelm", 25, False)),
               in lines[0], f"{label}: the same weights as a sequential block: {' | '.join(lines)[:200]}")
     else:
         oz = oracle_stablelm_nll(sm[1], sm[2], ids, parallel=True)
-        check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: a parallel-block oracle gives {oz:.6f}, not "
-              f"comp's {got}")
+        disagrees(label, got, oz, "a parallel-block oracle")
         slpath, slm, slt = sm
 pe = prune_export(slpath, "stablelm", 0.3, 1)
 if pe:
@@ -1692,8 +1687,7 @@ if pe:
 # ---- gpt2: learned positions, Conv1D denses (weights stored (in, out)), q | k | v side by side in c_attn, gelu_new,
 # a tied head; saved as GPT2Model saves (no "transformer."); 4 layers of 4 heads ------------------------------------
 def gpt2_model(seed, nl=4, d=64, nh=4, V=1024, P=128):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"wte.weight": gen(V, d, sc=0.3), "wpe.weight": gen(P, d, sc=0.3), "ln_f.weight": 1 + gen(d, sc=0.2),
          "ln_f.bias": gen(d, sc=0.2)}
     for l in range(nl):
@@ -1711,12 +1705,9 @@ def gpt2_model(seed, nl=4, d=64, nh=4, V=1024, P=128):
 
 
 g2path, g2cfg, g2t = gpt2_model(27)
-ref, got = oracle_nll(g2cfg, g2t, ids), comp_nll(g2path)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"gpt2: mean NLL {got} vs numpy oracle {ref:.8f} (Conv1D "
-      f"denses, learned positions, GPT2Model's names)")
+got = matches_oracle("gpt2", g2path, g2cfg, g2t, "Conv1D denses, learned positions, GPT2Model's names")
 oz = oracle_gpt2_nll(g2cfg, g2t, ids, linear=True)
-check(got is not None and abs(oz - got) / got > 5e-4, f"gpt2: an oracle reading c_proj as nn.Linear (out, in) gives "
-      f"{oz:.6f}, not comp's {got}")
+disagrees("gpt2", got, oz, "an oracle reading c_proj as nn.Linear (out, in)")
 pre = f"{tmp}/gpt2-prefixed"
 shutil.copytree(g2path, pre)
 st_save(f"{pre}/model.safetensors", {"transformer." + k: v for k, v in g2t.items()})
@@ -1737,8 +1728,7 @@ if pe:
 # ---- cohere: attention and SiLU-gated MLP in parallel on one bias-free LayerNorm, RoPE on whole heads in pairs
 # (2i, 2i + 1), GQA 4/2, a tied head, the logits times logit_scale; 4 layers -------------------------------------
 def cohere_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2)}
     for l in range(nl):
         p = f"model.layers.{l}."
@@ -1752,12 +1742,11 @@ def cohere_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 
 
 copath, com, cot = cohere_model(28)
-ref, got = oracle_nll(com, cot, ids), comp_nll(copath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"cohere: mean NLL {got} vs numpy oracle {ref:.8f} (parallel "
-      f"block on a bias-free LayerNorm, interleaved RoPE, logit_scale 0.25)")
+got = matches_oracle("cohere", copath, com, cot, "parallel block on a bias-free LayerNorm, interleaved RoPE, "
+                     "logit_scale 0.25")
 for what, kw in (("rotating halves (rotate_half)", {"pairs": "half"}), ("without logit_scale", {"scale": False})):
     oz = oracle_cohere_nll(com, cot, ids, **kw)
-    check(got is not None and abs(oz - got) / got > 5e-4, f"cohere: the oracle {what} gives {oz:.6f}, not comp's {got}")
+    disagrees("cohere", got, oz, f"the oracle {what}")
 c5 = {k: v for k, v in com.items() if k != "logit_scale"}  # CohereConfig's default, 0.0625
 nz, oz = comp_nll(with_config(copath, c5, "default-scale")), oracle_nll(c5, cot, ids)
 check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"cohere without a logit_scale key "
@@ -1773,8 +1762,7 @@ if pe:
 
 # ---- olmo: LLaMA's block with LayerNorms that have neither weight nor bias (no norm tensors), GQA 4/2, untied --
 def olmo_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
     for l in range(nl):
         p = f"model.layers.{l}."
@@ -1787,11 +1775,9 @@ def olmo_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 
 
 olpath, olm, olt = olmo_model(29)
-ref, got = oracle_nll(olm, olt, ids), comp_nll(olpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"olmo: mean NLL {got} vs numpy oracle {ref:.8f} (LayerNorms "
-      f"without weight or bias)")
+got = matches_oracle("olmo", olpath, olm, olt, "LayerNorms without weight or bias")
 oz = oracle_olmo_nll(olm, olt, ids, rms=True)
-check(got is not None and abs(oz - got) / got > 5e-4, f"olmo: an oracle with RMSNorms gives {oz:.6f}, not comp's {got}")
+disagrees("olmo", got, oz, "an oracle with RMSNorms")
 pe = prune_export(olpath, "olmo", 0.3, 1)
 if pe:
     arc, exp, ecfg, et = pe
@@ -1803,8 +1789,7 @@ if pe:
 # ---- granite: LLaMA's block with the embedding, residual and attention multipliers and the logit divisor, GQA 4/2,
 # a tied head; 4 layers -----------------------------------------------------------------------------------------
 def granite_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d, sc=0.3), "model.norm.weight": 1 + gen(d, sc=0.2)}
     for l in range(nl):
         p = f"model.layers.{l}."
@@ -1821,13 +1806,10 @@ def granite_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 
 
 grpath, grm, grt = granite_model(30)
-ref, got = oracle_nll(grm, grt, ids), comp_nll(grpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"granite: mean NLL {got} vs numpy oracle {ref:.8f} (embedding, "
-      f"residual and attention multipliers, logit divisor)")
+got = matches_oracle("granite", grpath, grm, grt, "embedding, residual and attention multipliers, logit divisor")
 for key, what in GRANITE_MULT.items():
     oz = oracle_granite_nll(grm, grt, ids, off=(what,))
-    check(got is not None and abs(oz - got) / got > 5e-4, f"granite: the oracle without {key} gives {oz:.6f}, not "
-          f"comp's {got}")
+    disagrees("granite", got, oz, f"the oracle without {key}")
 g5 = {k: v for k, v in grm.items() if k not in GRANITE_MULT}  # GraniteConfig's defaults: 1 each
 nz, oz = comp_nll(with_config(grpath, g5, "default-mult")), oracle_nll(g5, grt, ids)
 check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"granite without the multiplier "
@@ -1846,8 +1828,7 @@ if pe:
 # ---- olmo2: no norm before the attention or the MLP, RMSNorms of their outputs, q and k RMSNormed over all heads at
 # once, GQA 4/2, untied; 4 layers --------------------------------------------------------------------------------
 def olmo2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
          "lm_head.weight": gen(V, d, sc=d ** -0.5)}
     for l in range(nl):
@@ -1867,13 +1848,11 @@ def olmo2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 
 
 o2path, o2m, o2t = olmo2_model(31)
-ref, got = oracle_nll(o2m, o2t, ids), comp_nll(o2path)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"olmo2: mean NLL {got} vs numpy oracle {ref:.8f} (norms after "
-      f"the blocks only, q and k normed over all heads at once)")
+got = matches_oracle("olmo2", o2path, o2m, o2t, "norms after the blocks only, q and k normed over all heads at once")
 for variant, what in (("per-head", "normalising each head of q and k on its own"),
                       ("pre-norm", "with the layer norms before their blocks")):
     oz = oracle_olmo2_nll(o2m, o2t, ids, variant=variant)
-    check(got is not None and abs(oz - got) / got > 5e-4, f"olmo2: the oracle {what} gives {oz:.6f}, not comp's {got}")
+    disagrees("olmo2", got, oz, f"the oracle {what}")
 pe = prune_export(o2path, "olmo2", 0.3, 1)
 if pe:
     arc, exp, ecfg, et = pe
@@ -1899,8 +1878,7 @@ check(r.returncode == 1 and len(lines) == 1 and "q_norm" in lines[0] and "64" in
 # ---- starcoder2: LLaMA's attention with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, a
 # sliding window of 24 keys; 4 layers -------------------------------------------------------------------------------
 def starcoder2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d, sc=0.3), "model.norm.weight": 1 + gen(d, sc=0.2),
          "model.norm.bias": gen(d, sc=0.2)}
     for l in range(nl):
@@ -1921,9 +1899,7 @@ def starcoder2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 
 
 scpath, scm, sct = starcoder2_model(32)
-ref, got = oracle_nll(scm, sct, ids), comp_nll(scpath)
-check(got is not None and abs(got - ref) / ref < 1e-5, f"starcoder2: mean NLL {got} vs numpy oracle {ref:.8f} "
-      f"(LayerNorms, biases, tanh-GELU MLP, a window of 24 keys)")
+got = matches_oracle("starcoder2", scpath, scm, sct, "LayerNorms, biases, tanh-GELU MLP, a window of 24 keys")
 s0 = dict(scm, sliding_window=None)  # Starcoder2Config's default: every key
 nz, oz = comp_nll(with_config(scpath, s0, "no-window")), oracle_nll(s0, sct, ids)
 check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"starcoder2 with sliding_window "
@@ -1942,8 +1918,7 @@ if pe:
 # ---- gpt_bigcode: GPT-2's block with nn.Linear denses; multi_query (c_attn = q | k | v of one kv head) and not
 # (q, k, v head by head); 4 layers of 4 heads --------------------------------------------------------------------------
 def bigcode_model(name, seed, mq, nl=4, d=64, nh=4, V=1024, P=128):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     hd = d // nh
     t = {"transformer.wte.weight": gen(V, d, sc=0.3), "transformer.wpe.weight": gen(P, d, sc=0.3),
          "transformer.ln_f.weight": 1 + gen(d, sc=0.2), "transformer.ln_f.bias": gen(d, sc=0.2)}
@@ -1965,12 +1940,9 @@ def bigcode_model(name, seed, mq, nl=4, d=64, nh=4, V=1024, P=128):
 
 for name, mq, wrong in (("gpt_bigcode", True, "kv-swapped"), ("gpt_bigcode-mha", False, "stacked")):
     bcpath, bcm, bct = bigcode_model(name, 33 + mq, mq)
-    ref, got = oracle_nll(bcm, bct, ids), comp_nll(bcpath)
-    check(got is not None and abs(got - ref) / ref < 1e-5, f"{name}: mean NLL {got} vs numpy oracle {ref:.8f} "
-          f"(multi_query {mq})")
+    got = matches_oracle(name, bcpath, bcm, bct, f"multi_query {mq}")
     oz = oracle_bigcode_nll(bcm, bct, ids, layout=wrong)
-    check(got is not None and abs(oz - got) / got > 5e-4, f"{name}: the oracle reading c_attn {wrong} gives {oz:.6f}, "
-          f"not comp's {got}")
+    disagrees(name, got, oz, f"the oracle reading c_attn {wrong}")
     pe = prune_export(bcpath, name, 0.3, 1)
     if pe:
         arc, exp, ecfg, et = pe
@@ -1988,8 +1960,7 @@ for name, mq, wrong in (("gpt_bigcode", True, "kv-swapped"), ("gpt_bigcode-mha",
 # ---- glm, glm4: LLaMA's layer with q/k/v biases, gate | up fused, RoPE on half of each head in pairs, GQA 4/2; glm4
 # with norms after each block too; 4 layers -----------------------------------------------------------------------
 def glm_model(name, seed, g4, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
-    rng = np.random.default_rng(seed)
-    gen = lambda *sh, sc=1.0: (sc * rng.standard_normal(sh)).astype(np.float32)
+    gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
          "lm_head.weight": gen(V, d, sc=d ** -0.5)}
     for l in range(nl):
@@ -2011,14 +1982,12 @@ def glm_model(name, seed, g4, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 
 for name, g4 in (("glm", False), ("glm4", True)):
     gpath, gcfg, gt = glm_model(name, 35 + g4, g4)
-    ref, got = oracle_nll(gcfg, gt, ids), comp_nll(gpath)
-    check(got is not None and abs(got - ref) / ref < 1e-5, f"{name}: mean NLL {got} vs numpy oracle {ref:.8f} (fused "
-          f"gate | up, q/k/v biases, RoPE on half of each head in pairs{', norms after each block' if g4 else ''})")
+    got = matches_oracle(name, gpath, gcfg, gt, "fused gate | up, q/k/v biases, RoPE on half of each head in "
+                         f"pairs{', norms after each block' if g4 else ''}")
     for what, kw in (("rotating halves (rotate_half)", {"pairs": "half"}),) + (
             (("without the norms after each block", {"post": False}),) if g4 else ()):
         oz = oracle_glm_nll(gcfg, gt, ids, **kw)
-        check(got is not None and abs(oz - got) / got > 5e-4, f"{name}: the oracle {what} gives {oz:.6f}, not comp's "
-              f"{got}")
+        disagrees(name, got, oz, f"the oracle {what}")
     pe = prune_export(gpath, name, 0.3, 1)
     if pe:
         arc, exp, ecfg, et = pe
