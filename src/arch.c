@@ -856,6 +856,34 @@ static const comp_arch_desc arch_glm4 = {
                [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
 };
 
+static const comp_arch_desc arch_nemotron = {
+    /* transformers' modeling_nemotron.py (Nemotron-4-Minitron 4B and 8B, Nemotron-Mini-4B, Nemotron-3-8B):
+     * LLaMA's attention (rotate_half RoPE on the first partial_rotary_factor (0.5) of each head, base rope_theta,
+     * no rope_scaling: the modeling code always rotates with the default frequencies) with NemotronLayerNorm1P
+     * (a LayerNorm times 1 + w, plus its bias, norm_eps) everywhere, the plain MLP up_proj -> relu2 -> down_proj,
+     * biases when attention_bias (q, k, v, o) and mlp_bias (up, down), an untied head unless tied */
+    .name          = "nemotron",
+    .hf_model_type = {"nemotron", NULL},
+    .norm          = COMP_NORM_LAYER_UNIT_OFFSET,
+    .act           = COMP_ACT_RELU2,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_fraction = 0.5f,
+    .tie_default   = false,
+    .cfg    = {SHAPE_KEYS("norm_eps", "rope_theta"), .act = "hidden_act", .rope_fraction = "partial_rotary_factor"},
+    .opt_on = {{"attention_bias", false, 4, {QKV_B_PARTS, COMP_ROLE_ATTN_OUT_B}},
+               {"mlp_bias", false, 2, {COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
+    .tensor = {LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES,
+               LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp.up_proj.weight",
+               [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",
+               [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",
+               [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"},
+    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
+               [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+};
+
 static const comp_arch_desc arch_granite = {
     /* transformers' modeling_granite.py (Granite 3.0, 3.1, 3.2, 3.3 dense models; PowerLM): LLaMA's block and
      * tensors (attention_bias, mlp_bias) with four multipliers: the embedding rows times embedding_multiplier,
@@ -1064,6 +1092,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_GPT_BIGCODE_MHA] = &arch_gpt_bigcode_mha,
     [COMP_ARCH_GLM]             = &arch_glm,
     [COMP_ARCH_GLM4]            = &arch_glm4,
+    [COMP_ARCH_NEMOTRON]        = &arch_nemotron,
 };
 
 const char *comp_act_name(comp_act_kind a)
@@ -1071,7 +1100,8 @@ const char *comp_act_name(comp_act_kind a)
   static const char *const names[] = {[COMP_ACT_SILU]      = "silu",
                                       [COMP_ACT_RELU]      = "relu",
                                       [COMP_ACT_GELU]      = "gelu",
-                                      [COMP_ACT_GELU_TANH] = "gelu_pytorch_tanh"};
+                                      [COMP_ACT_GELU_TANH] = "gelu_pytorch_tanh",
+                                      [COMP_ACT_RELU2]     = "relu2"};
   return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
 }
 
@@ -1084,7 +1114,7 @@ static const struct {
 
 int comp_act_from_name(const char *name)
 {
-  for (int a = COMP_ACT_SILU; a <= COMP_ACT_GELU_TANH; a++)
+  for (int a = COMP_ACT_SILU; a < COMP_ACT_COUNT; a++)
     if (strcmp(name, comp_act_name((comp_act_kind)a)) == 0) return a;
   for (size_t i = 0; i < sizeof act_aliases / sizeof act_aliases[0]; i++)
     if (strcmp(name, act_aliases[i].name) == 0) return (int)act_aliases[i].kind;

@@ -189,8 +189,11 @@ static void norm_rows(comp_norm_kind kind, float *o, const float *x, const float
       mu /= (double)D;
       for (int64_t i = 0; i < D; i++) var += ((double)xr[i] - mu) * ((double)xr[i] - mu);
       double r = 1.0 / sqrt(var / (double)D + (double)eps);
-      for (int64_t i = 0; i < D; i++) /* no weight (OLMo's): ones */
-        orow[i] = (float)(((double)xr[i] - mu) * r) * (w ? w[i] : 1.0f) + (b ? b[i] : 0.0f);
+      if (kind == COMP_NORM_LAYER_UNIT_OFFSET) /* Nemotron's LayerNorm1P: times 1 + w, in fp32 */
+        for (int64_t i = 0; i < D; i++) orow[i] = (float)(((double)xr[i] - mu) * r) * (1.0f + w[i]) + (b ? b[i] : 0.0f);
+      else
+        for (int64_t i = 0; i < D; i++) /* no weight (OLMo's): ones */
+          orow[i] = (float)(((double)xr[i] - mu) * r) * (w ? w[i] : 1.0f) + (b ? b[i] : 0.0f);
     }
   }
 }
@@ -292,6 +295,10 @@ static inline float act_apply(comp_act_kind a, float x)
     return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
   case COMP_ACT_GELU_TANH: /* torch: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
     return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+  case COMP_ACT_RELU2: /* transformers' ReLUSquaredActivation */
+    return x > 0.0f ? x * x : 0.0f;
+  case COMP_ACT_COUNT:
+    break;
   }
   return x;
 }

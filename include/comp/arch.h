@@ -48,6 +48,7 @@ typedef enum comp_arch {
   COMP_ARCH_GPT_BIGCODE_MHA, /* GPTBigCodeForCausalLM without multi_query: q, k, v head by head in c_attn */
   COMP_ARCH_GLM,             /* GlmForCausalLM (GLM-4-9B): LLaMA's layer, fused gate | up, interleaved RoPE on half */
   COMP_ARCH_GLM4,            /* Glm4ForCausalLM (GLM-4-0414): GLM's block with norms after each block too */
+  COMP_ARCH_NEMOTRON,        /* NemotronForCausalLM (Minitron): LayerNorm1P, a squared-ReLU MLP, RoPE on half a head */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -101,11 +102,24 @@ typedef enum comp_dense_id {
 } comp_dense_id;
 
 /* RMS: x / rms(x) * w; RMS_UNIT_OFFSET: x / rms(x) * (1 + w) (GemmaRMSNorm, weights stored as w);
- * LAYER: LayerNorm with a bias */
-typedef enum comp_norm_kind { COMP_NORM_RMS, COMP_NORM_LAYER, COMP_NORM_RMS_UNIT_OFFSET } comp_norm_kind;
-/* GELU: exact (erf); GELU_TANH: its tanh approximation (torch's gelu(approximate="tanh")) */
-typedef enum comp_act_kind { COMP_ACT_SILU, COMP_ACT_RELU, COMP_ACT_GELU, COMP_ACT_GELU_TANH } comp_act_kind;
-/* The activation's name in config.json (transformers' ACT2FN key): "silu", "relu", "gelu", "gelu_pytorch_tanh". */
+ * LAYER: LayerNorm with a bias; LAYER_UNIT_OFFSET: LayerNorm times 1 + w, plus the bias (Nemotron's LayerNorm1P) */
+typedef enum comp_norm_kind {
+  COMP_NORM_RMS,
+  COMP_NORM_LAYER,
+  COMP_NORM_RMS_UNIT_OFFSET,
+  COMP_NORM_LAYER_UNIT_OFFSET
+} comp_norm_kind;
+/* GELU: exact (erf); GELU_TANH: its tanh approximation (torch's gelu(approximate="tanh")); RELU2: relu(x)^2 */
+typedef enum comp_act_kind {
+  COMP_ACT_SILU,
+  COMP_ACT_RELU,
+  COMP_ACT_GELU,
+  COMP_ACT_GELU_TANH,
+  COMP_ACT_RELU2,
+  COMP_ACT_COUNT
+} comp_act_kind;
+/* The activation's name in config.json (transformers' ACT2FN key): "silu", "relu", "gelu", "gelu_pytorch_tanh",
+ * "relu2". */
 const char *comp_act_name(comp_act_kind a);
 /* The kind of an ACT2FN key: those names, and "gelu_new" and "gelu_fast" (the same tanh approximation, Phi-2's and
  * SantaCoder's); -1: another. */

@@ -76,6 +76,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   glm, glm4  model_type glm (GLM-4-9B) and glm4 (GLM-4-0414; oracle_glm_nll from modeling_glm.py and modeling_glm4.py):
              4 layers, q/k/v biases, gate | up fused, RoPE on half of each head in pairs (2i, 2i + 1), GQA 4/2,
              head_dim 16; glm4 with norms after each block; both pruned with a layer removed and exported
+  nemotron   model_type nemotron (oracle_nemotron_nll from modeling_nemotron.py): 4 layers, LayerNorm1P (times 1 + w,
+             plus the bias), a relu2 MLP, RoPE on half of each head, GQA 4/2, attention and MLP biases; pruned with
+             a layer removed and exported
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -695,6 +698,32 @@ def oracle_glm_nll(cfg, t, ids, pairs="interleaved", post=True):
     return windows_nll(logits)
 
 
+def oracle_nemotron_nll(cfg, t, ids, unit=True, act="relu2"):
+    """Mean NLL over the W windows of L tokens of a NemotronForCausalLM (modeling_nemotron.py), float64: LLaMA's
+    sequential block with NemotronLayerNorm1P (a LayerNorm times 1 + w, plus the bias; unit=False: times w, a wrong
+    oracle) for every norm, rotate_half RoPE on the first partial_rotary_factor of each head, each kv head serving its
+    group, the plain MLP up_proj -> relu(x)^2 -> down_proj (act="relu": without the square, a wrong oracle), biases
+    where the tensors have them; an untied head."""
+    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+    hd = D // nh
+    r = int(hd * cfg.get("partial_rotary_factor", 0.5))
+    T, _, _, rope, mask = ln_tools(cfg, t, r, cfg.get("rope_theta", 1e4))
+    lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
+    ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg["norm_eps"])
+                       * (T[k + ".weight"] + unit) + T[k + ".bias"])
+    relu = lambda g: np.maximum(g, 0) ** (2 if act == "relu2" else 1)
+
+    def logits(seq):
+        x = T["model.embed_tokens.weight"][seq]
+        for l in range(cfg["num_hidden_layers"]):
+            p = f"model.layers.{l}."
+            q, k, v = gqa_heads(lin, ln(x, p + "input_layernorm"), p, hd, nh // nkv)
+            x = x + lin(attend(q, k, v, rope, mask), p + "self_attn.o_proj")
+            x = x + lin(relu(lin(ln(x, p + "post_attention_layernorm"), p + "mlp.up_proj")), p + "mlp.down_proj")
+        return ln(x, "model.norm") @ T["lm_head.weight"].T
+    return windows_nll(logits)
+
+
 GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
                 "attention_multiplier": "attention", "logits_scaling": "logits"}
 
@@ -754,6 +783,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_granite_nll(cfg, t, ids)
     if cfg["model_type"] in ("glm", "glm4"):
         return oracle_glm_nll(cfg, t, ids)
+    if cfg["model_type"] == "nemotron":
+        return oracle_nemotron_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt_bigcode":
         return oracle_bigcode_nll(cfg, t, ids)
     if cfg["model_type"] == "starcoder2":
@@ -1998,6 +2029,43 @@ for name, g4 in (("glm", False), ("glm4", True)):
         archive_is_export(name, arc, exp, ecfg, et)
 
 
+# ---- nemotron: LayerNorm1P (times 1 + w, plus the bias), a relu2 MLP, RoPE on half of each head, GQA 4/2, attention
+# and MLP biases; 4 layers ---------------------------------------------------------------------------------------------
+def nemotron_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+    gen = draws(seed)
+    # LayerNorm1P weights stored as w: the scale is 1 + w
+    t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": gen(d, sc=0.2),
+         "model.norm.bias": gen(d, sc=0.2), "lm_head.weight": gen(V, d, sc=d ** -0.5)}
+    for l in range(nl):
+        p = f"model.layers.{l}."
+        for n in ("input_layernorm", "post_attention_layernorm"):
+            t[p + n + ".weight"], t[p + n + ".bias"] = gen(d, sc=0.3), gen(d, sc=0.3)
+        llama_denses(t, gen, p, d, nh, nkv, ff, qkv_bias=True)
+        t.pop(p + "mlp.gate_proj.weight")
+        for n, o in (("self_attn.o_proj", d), ("mlp.up_proj", ff), ("mlp.down_proj", d)):
+            t[p + n + ".bias"] = gen(o, sc=0.1)
+    cfg = {"architectures": ["NemotronForCausalLM"], "model_type": "nemotron", "hidden_size": d,
+           "intermediate_size": ff, "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv,
+           "vocab_size": V, "max_position_embeddings": 128, "norm_eps": 1e-5, "rope_theta": 10000.0,
+           "partial_rotary_factor": 0.5, "hidden_act": "relu2", "attention_bias": True, "mlp_bias": True,
+           "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
+    return write_model("nemotron", cfg, t)
+
+
+nmpath, nmm, nmt = nemotron_model(37)
+got = matches_oracle("nemotron", nmpath, nmm, nmt, "LayerNorm1P, relu2 MLP, RoPE on 8 of 16 dims, biases")
+for what, kw in (("with LayerNorms times w (not 1 + w)", {"unit": False}),
+                 ("with relu (not squared)", {"act": "relu"})):
+    disagrees("nemotron", got, oracle_nemotron_nll(nmm, nmt, ids, **kw), f"the oracle {what}")
+pe = prune_export(nmpath, "nemotron", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and sum(k.endswith("up_proj.bias") for k in et) == 3 and np.array_equal(
+        et["model.norm.weight"], nmt["model.norm.weight"]), f"nemotron pruned (a layer removed) and exported: "
+          f"{ecfg.get('num_hidden_layers')} layers, the MLP biases carried, LayerNorm1P weights written back as stored")
+    archive_is_export("nemotron", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -2112,6 +2180,8 @@ bad("cohere with use_qk_norm", dict(com, use_qk_norm=True), "use_qk_norm = true 
 bad("cohere with logit_scale 0", dict(com, logit_scale=0), 'field "logit_scale" must be a positive number',
     kind="config")
 bad("olmo with clip_qkv", dict(olm, clip_qkv=8.0), '"clip_qkv" is set; comp does not implement it for olmo',
+    kind="config")
+bad("nemotron with rope_scaling", dict(nmm, rope_scaling={"rope_type": "linear", "factor": 2.0}), "rope_scaling",
     kind="config")
 bad("granite with attention_multiplier 0", dict(grm, attention_multiplier=0),
     'field "attention_multiplier" must be a positive number', kind="config")

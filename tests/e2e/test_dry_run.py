@@ -314,6 +314,12 @@ def main():
              "num_attention_heads": 32, "num_key_value_heads": 2, "head_dim": 128, "partial_rotary_factor": 0.5,
              "vocab_size": 151552, "max_position_embeddings": 131072, "rms_norm_eps": 1.5625e-07,
              "attention_bias": True, "tie_word_embeddings": False, "hidden_act": "silu"}
+    # Minitron-4B (nvidia/Minitron-4B-Base config.json): LayerNorm1P with biases, head_dim 128 (heads x head_dim =
+    # hidden_size), a relu2 MLP, GQA 24/8, an untied head: 4,190,509,056, the card's 4.19B
+    minitron4b = {"model_type": "nemotron", "hidden_size": 3072, "intermediate_size": 9216, "num_hidden_layers": 32,
+                  "num_attention_heads": 24, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 256000,
+                  "max_position_embeddings": 4096, "norm_eps": 1e-5, "partial_rotary_factor": 0.5,
+                  "hidden_act": "relu2", "tie_word_embeddings": False}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -349,7 +355,8 @@ def main():
             ("StarCoder2-7B", sc7b, 7173923840), ("StarCoder", starcoder, 15517456384),
             ("StarCoder without multi_query", dict(starcoder, multi_query=False),
              15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400)), ("GLM-4-9B", glm9b, 9399951360),
-            ("GLM-4-9B as glm4", dict(glm9b, model_type="glm4"), 9399951360 + 40 * 2 * 4096)):
+            ("GLM-4-9B as glm4", dict(glm9b, model_type="glm4"), 9399951360 + 40 * 2 * 4096),
+            ("Minitron-4B", minitron4b, 4190509056)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -102,9 +102,10 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # Conv1D weights stored (in, out), read by column blocks and written back transposed) and Cohere (the parallel
 # block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters) and
 # Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once) and
-# GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn)
+# GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn) and Nemotron (LayerNorm1P,
+# a relu2 MLP)
 mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
-  "$T/gr" "$T/o2" "$T/bc"
+  "$T/gr" "$T/o2" "$T/bc" "$T/nm"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -277,8 +278,14 @@ json.dump({"model_type": "gpt_bigcode", "architectures": ["GPTBigCodeForCausalLM
            "n_layer": cfg["num_hidden_layers"], "n_inner": F, "n_positions": P, "vocab_size": V, "multi_query": True,
            "activation_function": "gelu_pytorch_tanh", "layer_norm_epsilon": 1e-5, "bos_token_id": 0,
            "eos_token_id": 0}, open(f"{t}/bc/config.json", "w"))
+nm = {k: (v - 1 if k.endswith("norm.weight") else v) for k, v in w.items()  # LayerNorm1P: stored as w, times 1 + w
+      if "gate_proj" not in k and "feedforward" not in k}
+nm.update({k.replace(".weight", ".bias"): b(D) for k in nm if k.endswith("norm.weight")})
+st_save(f"{t}/nm/model.safetensors", nm)
+json.dump(dict(cfg, model_type="nemotron", architectures=["NemotronForCausalLM"], hidden_act="relu2", norm_eps=1e-5,
+               partial_rotary_factor=0.5), open(f"{t}/nm/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 bc; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 bc nm; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
