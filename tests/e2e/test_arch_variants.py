@@ -617,12 +617,20 @@ def oracle_starcoder2_nll(cfg, t, ids):
     x + o_proj(attn(h)), h = input_layernorm(x), then x + c_proj(gelu(c_fc(post_attention_layernorm(x)))); LayerNorms
     and denses with biases, rotate_half RoPE on whole heads, each kv head serving its group, the window's keys only
     where sliding_window is set; the final LayerNorm, the tied head."""
-    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
-    hd = D // nh
+    hd = cfg["hidden_size"] // cfg["num_attention_heads"]
     T, lin, ln, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4), eps="norm_epsilon")
     if cfg.get("sliding_window"):  # masking_utils.sliding_window_overlay: key j visible from query i iff j > i - W
         mask = mask + np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"])
     gelu = lambda g: 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+    return plain_mlp_nll(cfg, T, lin, ln, rope, mask, gelu, "mlp.c_fc", "mlp.c_proj")
+
+
+def plain_mlp_nll(cfg, T, lin, ln, rope, mask, act, up, down):
+    """windows_nll of LLaMA's sequential layer with a plain MLP (StarCoder2's, Nemotron's): x + o_proj(attn(h)),
+    h = ln(x, input_layernorm), then x + down(act(up(ln(x, post_attention_layernorm)))); each kv head serving its
+    group; the final norm, the head (the embedding where tied)."""
+    nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg["hidden_size"] // nh
 
     def logits(seq):
         x = T["model.embed_tokens.weight"][seq]
@@ -630,7 +638,7 @@ def oracle_starcoder2_nll(cfg, t, ids):
             p = f"model.layers.{l}."
             q, k, v = gqa_heads(lin, ln(x, p + "input_layernorm"), p, hd, nh // nkv)
             x = x + lin(attend(q, k, v, rope, mask), p + "self_attn.o_proj")
-            x = x + lin(gelu(lin(ln(x, p + "post_attention_layernorm"), p + "mlp.c_fc")), p + "mlp.c_proj")
+            x = x + lin(act(lin(ln(x, p + "post_attention_layernorm"), p + up)), p + down)
         return ln(x, "model.norm") @ T.get("lm_head.weight", T["model.embed_tokens.weight"]).T
     return windows_nll(logits)
 
@@ -704,24 +712,13 @@ def oracle_nemotron_nll(cfg, t, ids, unit=True, act="relu2"):
     oracle) for every norm, rotate_half RoPE on the first partial_rotary_factor of each head, each kv head serving its
     group, the plain MLP up_proj -> relu(x)^2 -> down_proj (act="relu": without the square, a wrong oracle), biases
     where the tensors have them; an untied head."""
-    nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
-    hd = D // nh
-    r = int(hd * cfg.get("partial_rotary_factor", 0.5))
+    r = int(cfg["hidden_size"] // cfg["num_attention_heads"] * cfg.get("partial_rotary_factor", 0.5))
     T, _, _, rope, mask = ln_tools(cfg, t, r, cfg.get("rope_theta", 1e4))
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
     ln = lambda x, k: ((x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + cfg["norm_eps"])
                        * (T[k + ".weight"] + unit) + T[k + ".bias"])
     relu = lambda g: np.maximum(g, 0) ** (2 if act == "relu2" else 1)
-
-    def logits(seq):
-        x = T["model.embed_tokens.weight"][seq]
-        for l in range(cfg["num_hidden_layers"]):
-            p = f"model.layers.{l}."
-            q, k, v = gqa_heads(lin, ln(x, p + "input_layernorm"), p, hd, nh // nkv)
-            x = x + lin(attend(q, k, v, rope, mask), p + "self_attn.o_proj")
-            x = x + lin(relu(lin(ln(x, p + "post_attention_layernorm"), p + "mlp.up_proj")), p + "mlp.down_proj")
-        return ln(x, "model.norm") @ T["lm_head.weight"].T
-    return windows_nll(logits)
+    return plain_mlp_nll(cfg, T, lin, ln, rope, mask, relu, "mlp.up_proj", "mlp.down_proj")
 
 
 GRANITE_MULT = {"embedding_multiplier": "embedding", "residual_multiplier": "residual",
