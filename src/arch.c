@@ -180,6 +180,20 @@ static const comp_arch_desc arch_mistral = {
     .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL)}, /* MistralConfig has no bias switches */
 };
 
+static const comp_arch_desc arch_ministral = {
+    /* transformers' modeling_ministral.py (Ministral-8B-Instruct-2410): Mistral's block (no biases) with each
+     * layer's attention as layer_types says: sliding_attention, the last sliding_window keys (4096 by default),
+     * or full_attention; without layer_types every layer is windowed (none where sliding_window is null) */
+    .name          = "ministral",
+    .hf_model_type = {"ministral", NULL},
+    LLAMA_BLOCK,
+    .norm_eps       = 1e-6f,
+    .sliding_window = 4096,
+    .cfg            = MISTRAL_CFG,
+    .tensor         = {LLAMA_TENSORS},
+    .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
 static const comp_arch_desc arch_phi3 = {
     /* transformers' modeling_phi3.py: LLaMA's block with q | k | v in the rows of qkv_proj and gate | up
      * in those of gate_up_proj (chunk(2): act(first half) * second half); rotate_half RoPE on the first
@@ -1093,6 +1107,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_GLM]             = &arch_glm,
     [COMP_ARCH_GLM4]            = &arch_glm4,
     [COMP_ARCH_NEMOTRON]        = &arch_nemotron,
+    [COMP_ARCH_MINISTRAL]       = &arch_ministral,
 };
 
 const char *comp_act_name(comp_act_kind a)

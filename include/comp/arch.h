@@ -49,6 +49,7 @@ typedef enum comp_arch {
   COMP_ARCH_GLM,             /* GlmForCausalLM (GLM-4-9B): LLaMA's layer, fused gate | up, interleaved RoPE on half */
   COMP_ARCH_GLM4,            /* Glm4ForCausalLM (GLM-4-0414): GLM's block with norms after each block too */
   COMP_ARCH_NEMOTRON,        /* NemotronForCausalLM (Minitron): LayerNorm1P, a squared-ReLU MLP, RoPE on half a head */
+  COMP_ARCH_MINISTRAL,       /* MinistralForCausalLM: Mistral's block, full or windowed layer by layer (layer_types) */
   COMP_ARCH_COUNT
 } comp_arch;
 

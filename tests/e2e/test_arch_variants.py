@@ -79,6 +79,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   nemotron   model_type nemotron (oracle_nemotron_nll from modeling_nemotron.py): 4 layers, LayerNorm1P (times 1 + w,
              plus the bias), a relu2 MLP, RoPE on half of each head, GQA 4/2, attention and MLP biases; pruned with
              a layer removed and exported
+  ministral  model_type ministral (Ministral-8B): Mistral's block, 4 layers, layer_types windowing layers 1 and 3 to 16
+             keys (without the list: every layer); pruned with a layer removed and exported (layer_types of the kept
+             layers)
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -2061,6 +2064,26 @@ if pe:
         et["model.norm.weight"], nmt["model.norm.weight"]), f"nemotron pruned (a layer removed) and exported: "
           f"{ecfg.get('num_hidden_layers')} layers, the MLP biases carried, LayerNorm1P weights written back as stored")
     archive_is_export("nemotron", arc, exp, ecfg, et)
+
+
+# ---- ministral: Mistral's block with layer_types picking each layer's attention (windowed to 16 keys or full) ------
+MLT = ["full_attention", "sliding_attention", "full_attention", "sliding_attention"]
+mnpath, mncfg, mnt = make("ministral", "ministral", 4, 2, False, False, False, 38, qk_scale=QK, nl=4,
+                          extra={"architectures": ["MinistralForCausalLM"], "sliding_window": 16, "layer_types": MLT})
+got = matches_oracle("ministral", mnpath, mncfg, mnt, "layers 1 and 3 windowed to 16 keys, 0 and 2 full")
+for what, lt in (("every layer windowed", ["sliding_attention"] * 4), ("no layer windowed", ["full_attention"] * 4)):
+    disagrees("ministral", got, oracle_nll(dict(mncfg, layer_types=lt), mnt, ids), f"the oracle with {what}")
+m5 = {k: v for k, v in mncfg.items() if k != "layer_types"}  # MinistralConfig's default: every layer windowed
+nz, oz = comp_nll(with_config(mnpath, m5, "no-layer-types")), oracle_nll(m5, mnt, ids)
+check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"ministral without layer_types "
+      f"(every layer windowed): the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+pe = prune_export(mnpath, "ministral", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    check(len(kept) == 3 and ecfg.get("num_hidden_layers") == 3 and ecfg.get("layer_types") == [MLT[i] for i in kept],
+          f"ministral pruned (kept layers {kept}) and exported: layer_types {ecfg.get('layer_types')}")
+    archive_is_export("ministral", arc, exp, ecfg, et)
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------

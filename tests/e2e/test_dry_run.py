@@ -320,6 +320,12 @@ def main():
                   "num_attention_heads": 24, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 256000,
                   "max_position_embeddings": 4096, "norm_eps": 1e-5, "partial_rotary_factor": 0.5,
                   "hidden_act": "relu2", "tie_word_embeddings": False}
+    # Ministral-8B-Instruct-2410 (config.json): Mistral's tensors, head_dim 128, GQA 32/8, 36 layers, an untied head:
+    # 8,019,808,256, the card's 8.02B
+    ministral8b = {"model_type": "ministral", "hidden_size": 4096, "intermediate_size": 12288, "num_hidden_layers": 36,
+                   "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 131072,
+                   "max_position_embeddings": 32768, "rms_norm_eps": 1e-5, "rope_theta": 100000000.0,
+                   "sliding_window": 32768, "tie_word_embeddings": False, "hidden_act": "silu"}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -356,7 +362,7 @@ def main():
             ("StarCoder without multi_query", dict(starcoder, multi_query=False),
              15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400)), ("GLM-4-9B", glm9b, 9399951360),
             ("GLM-4-9B as glm4", dict(glm9b, model_type="glm4"), 9399951360 + 40 * 2 * 4096),
-            ("Minitron-4B", minitron4b, 4190509056)):
+            ("Minitron-4B", minitron4b, 4190509056), ("Ministral-8B", ministral8b, 8019808256)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))
