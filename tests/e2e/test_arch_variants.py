@@ -883,6 +883,14 @@ def matches_oracle(label, path, cfg, t, what=None):
     return got
 
 
+def config_moves_loss(label, path, c, t, got, what):
+    """The model at path read with config c instead (the same weights): comp's loss moves more than 5e-4 relative
+    away from got, to the oracle's on c (within 1e-5); what: how c differs."""
+    nz, oz = comp_nll(with_config(path, c, str(len(os.listdir(tmp))))), oracle_nll(c, t, ids)
+    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,
+          f"{label} {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+
+
 def disagrees(label, got, oz, what):
     """A wrong oracle (what: which one) gives oz, more than 5e-4 relative away from comp's got."""
     check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: {what} gives {oz:.6f}, not comp's {got}")
@@ -1271,9 +1279,7 @@ for what, c in (("no attention soft-cap", dict(g2m, attn_logit_softcapping=None)
                 ("query_pre_attn_scalar 2", dict(g2m, query_pre_attn_scalar=2)),
                 ("layer_types windowing the odd layers",
                  dict(g2m, layer_types=["full_attention", "sliding_attention"] * 2 + ["full_attention"]))):
-    nz, oz = comp_nll(with_config(g2path, c, str(len(os.listdir(tmp))))), oracle_nll(c, g2t, ids)
-    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,  # 50x the tolerance
-          f"gemma2 with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+    config_moves_loss("gemma2", g2path, c, g2t, got, f"with {what}")
 # layer 3 removed: the kept layers' kinds no longer alternate from the first (layer 4, now the fourth, is local)
 pe = prune_export(g2path, "gemma2", 0.3, 1)
 if pe:
@@ -1321,9 +1327,7 @@ for what, c in (("sliding_window_pattern 2", dict(g3m, sliding_window_pattern=2)
                 ("rope_local_base_freq 10000 (the default)", {k: v for k, v in g3m.items()
                                                               if k != "rope_local_base_freq"}),
                 ("sliding_window 32", dict(g3m, sliding_window=32))):
-    nz, oz = comp_nll(with_config(g3path, c, str(len(os.listdir(tmp))))), oracle_nll(c, g3t, ids)
-    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,
-          f"gemma3_text with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+    config_moves_loss("gemma3_text", g3path, c, g3t, got, f"with {what}")
 p2 = dict(g3m, sliding_window_pattern=2)  # three global layers: their scaling moves the loss more than one does
 got2, nz = comp_nll(with_config(g3path, p2, "p2")), comp_nll(with_config(g3path, dict(p2, rope_scaling=None), "p2-1"))
 oz = oracle_nll(dict(p2, rope_scaling=None), g3t, ids)
@@ -1437,9 +1441,7 @@ disagrees("gpt_neox", got, oz, "the oracle reading query_key_value as q | k | v"
 for what, c in (("use_parallel_residual false", dict(nxm, use_parallel_residual=False)),
                 ("rotary_pct 0.5", dict(nxm, rotary_pct=0.5)),
                 ("rotary_emb_base 100", dict(nxm, rotary_emb_base=100))):
-    nz, oz = comp_nll(with_config(nxpath, c, str(len(os.listdir(tmp))))), oracle_nll(c, nxt, ids)
-    check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5,
-          f"gpt_neox with {what}: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+    config_moves_loss("gpt_neox", nxpath, c, nxt, got, f"with {what}")
 nx5 = {k: v for k, v in nxm.items() if k not in ("rotary_emb_base", "rotary_pct")}
 nz = comp_nll(with_config(nxpath, dict(nx5, rope_parameters={"rope_type": "default", "rope_theta": 10000.0,
                                                            "partial_rotary_factor": 0.25}), "v5"))
@@ -1779,9 +1781,7 @@ for what, kw in (("rotating halves (rotate_half)", {"pairs": "half"}), ("without
     oz = oracle_cohere_nll(com, cot, ids, **kw)
     disagrees("cohere", got, oz, f"the oracle {what}")
 c5 = {k: v for k, v in com.items() if k != "logit_scale"}  # CohereConfig's default, 0.0625
-nz, oz = comp_nll(with_config(copath, c5, "default-scale")), oracle_nll(c5, cot, ids)
-check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"cohere without a logit_scale key "
-      f"(0.0625): the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+config_moves_loss("cohere", copath, c5, cot, got, "without a logit_scale key (0.0625)")
 pe = prune_export(copath, "cohere", 0.3, 1)
 if pe:
     arc, exp, ecfg, et = pe
@@ -1842,9 +1842,7 @@ for key, what in GRANITE_MULT.items():
     oz = oracle_granite_nll(grm, grt, ids, off=(what,))
     disagrees("granite", got, oz, f"the oracle without {key}")
 g5 = {k: v for k, v in grm.items() if k not in GRANITE_MULT}  # GraniteConfig's defaults: 1 each
-nz, oz = comp_nll(with_config(grpath, g5, "default-mult")), oracle_nll(g5, grt, ids)
-check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"granite without the multiplier "
-      f"keys (1 each): the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+config_moves_loss("granite", grpath, g5, grt, got, "without the multiplier keys (1 each)")
 pe = prune_export(grpath, "granite", 0.3, 1)
 if pe:
     arc, exp, ecfg, et = pe
@@ -1932,9 +1930,7 @@ def starcoder2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
 scpath, scm, sct = starcoder2_model(32)
 got = matches_oracle("starcoder2", scpath, scm, sct, "LayerNorms, biases, tanh-GELU MLP, a window of 24 keys")
 s0 = dict(scm, sliding_window=None)  # Starcoder2Config's default: every key
-nz, oz = comp_nll(with_config(scpath, s0, "no-window")), oracle_nll(s0, sct, ids)
-check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"starcoder2 with sliding_window "
-      f"null: the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+config_moves_loss("starcoder2", scpath, s0, sct, got, "with sliding_window null")
 pe = prune_export(scpath, "starcoder2", 0.3, 1)
 if pe:
     arc, exp, ecfg, et = pe
@@ -2074,9 +2070,7 @@ got = matches_oracle("ministral", mnpath, mncfg, mnt, "layers 1 and 3 windowed t
 for what, lt in (("every layer windowed", ["sliding_attention"] * 4), ("no layer windowed", ["full_attention"] * 4)):
     disagrees("ministral", got, oracle_nll(dict(mncfg, layer_types=lt), mnt, ids), f"the oracle with {what}")
 m5 = {k: v for k, v in mncfg.items() if k != "layer_types"}  # MinistralConfig's default: every layer windowed
-nz, oz = comp_nll(with_config(mnpath, m5, "no-layer-types")), oracle_nll(m5, mnt, ids)
-check(nz is not None and abs(nz - got) / got > 5e-4 and abs(nz - oz) / oz < 1e-5, f"ministral without layer_types "
-      f"(every layer windowed): the loss changes ({got:.6f} -> {nz}), as in the oracle ({oz:.6f})")
+config_moves_loss("ministral", mnpath, m5, mnt, got, "without layer_types (every layer windowed)")
 pe = prune_export(mnpath, "ministral", 0.3, 1)
 if pe:
     arc, exp, ecfg, et = pe
