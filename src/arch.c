@@ -733,28 +733,39 @@ static const comp_arch_desc arch_gpt_bigcode_mha = {
     .fused = {PER_HEAD_QKV},
 };
 
+/* The Cohere block the cohere and cohere2 rows share: one LayerNorm without a bias (CohereLayerNorm) whose output
+ * both the attention and the SiLU-gated MLP read, added to the residual together; RoPE on whole heads in pairs
+ * (2i, 2i + 1) (repeat_interleave), base rope_theta; no dense biases unless attention_bias; a tied head; the logits
+ * times logit_scale (0.0625); rope_scaling not implemented */
+#define COHERE_BLOCK                                                                                                   \
+  .norm = COMP_NORM_LAYER, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_INTERLEAVED,                 \
+  .norm_eps = 1e-5f, .rope_theta = 10000.0f, .parallel = true, .tie_default = true, .logit_scale = 0.0625f,            \
+  .opt_on = ATTN_BIAS_OPT_ON, .tensor = {LLAMA_TENSORS_FFN_NORM(NULL)},                                                \
+  .need = {LLAMA_NEED_FFN_NORM(COMP_NEED_OPTIONAL, COMP_NEED_ABSENT)} /* the MLP reads the attention's norm */
+#define COHERE_CFG_KEYS SHAPE_KEYS("layer_norm_eps", "rope_theta"), .act = "hidden_act", .logit_scale = "logit_scale"
+
 static const comp_arch_desc arch_cohere = {
-    /* transformers' modeling_cohere.py (CohereForCausalLM: Command-R, Aya 23, Aya Expanse): one LayerNorm
-     * without a bias (CohereLayerNorm) whose output both the attention and the SiLU-gated MLP read, added to
-     * the residual together; RoPE on whole heads in pairs (2i, 2i + 1) (repeat_interleave), base rope_theta;
-     * no dense biases unless attention_bias; a tied head; the logits times logit_scale (0.0625). use_qk_norm
-     * (Command-R+'s per-head LayerNorms) and rope_scaling are not implemented. */
+    /* transformers' modeling_cohere.py (CohereForCausalLM: Command-R, Aya 23, Aya Expanse): the Cohere block.
+     * use_qk_norm (Command-R+'s per-head LayerNorms) is not implemented. */
     .name          = "cohere",
     .hf_model_type = {"cohere", NULL},
-    .norm          = COMP_NORM_LAYER,
-    .act           = COMP_ACT_SILU,
-    .ffn           = COMP_FFN_GATED,
-    .rope          = COMP_ROPE_INTERLEAVED,
-    .norm_eps      = 1e-5f,
-    .rope_theta    = 10000.0f,
-    .parallel      = true,
-    .tie_default   = true,
-    .logit_scale   = 0.0625f,
-    .cfg           = {SHAPE_KEYS("layer_norm_eps", "rope_theta"), .act = "hidden_act", .logit_scale = "logit_scale"},
-    .rules         = {{"use_qk_norm", COMP_CFG_FALSE, false}},
-    .opt_on        = ATTN_BIAS_OPT_ON,
-    .tensor        = {LLAMA_TENSORS_FFN_NORM(NULL)},
-    .need = {LLAMA_NEED_FFN_NORM(COMP_NEED_OPTIONAL, COMP_NEED_ABSENT)}, /* the MLP reads the attention's norm */
+    COHERE_BLOCK,
+    .cfg   = {COHERE_CFG_KEYS},
+    .rules = {{"use_qk_norm", COMP_CFG_FALSE, false}},
+};
+
+static const comp_arch_desc arch_cohere2 = {
+    /* transformers' modeling_cohere2.py (Cohere2ForCausalLM: Command R7B, Command A, Aya Vision's text model): the
+     * Cohere block with local layers (all but each sliding_window_pattern-th, 4, or as layer_types says) attending
+     * to the last sliding_window keys (4096) and rotating q and k, and global layers attending to all keys without
+     * any position encoding (no RoPE) */
+    .name          = "cohere2",
+    .hf_model_type = {"cohere2", NULL},
+    COHERE_BLOCK,
+    .sliding_window     = 4096,
+    .window_period      = 4,
+    .rope_windowed_only = true,
+    .cfg = {COHERE_CFG_KEYS, .sliding_window = "sliding_window", .window_period = "sliding_window_pattern"},
 };
 
 static const comp_arch_desc arch_olmo = {
@@ -1108,6 +1119,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_GLM4]            = &arch_glm4,
     [COMP_ARCH_NEMOTRON]        = &arch_nemotron,
     [COMP_ARCH_MINISTRAL]       = &arch_ministral,
+    [COMP_ARCH_COHERE2]         = &arch_cohere2,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -50,6 +50,7 @@ typedef enum comp_arch {
   COMP_ARCH_GLM4,            /* Glm4ForCausalLM (GLM-4-0414): GLM's block with norms after each block too */
   COMP_ARCH_NEMOTRON,        /* NemotronForCausalLM (Minitron): LayerNorm1P, a squared-ReLU MLP, RoPE on half a head */
   COMP_ARCH_MINISTRAL,       /* MinistralForCausalLM: Mistral's block, full or windowed layer by layer (layer_types) */
+  COMP_ARCH_COHERE2,         /* Cohere2ForCausalLM: Cohere's block, windowed layers with RoPE, global ones without */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -216,9 +217,10 @@ typedef struct comp_arch_desc {
   bool               conv1d;         /* dense weights stored (in, out), fused parts side by side (GPT-2's Conv1D) */
   bool               no_pre_norm;    /* OLMo-2: the attention and the MLP read the residual itself, no norm before */
   bool               qk_norm_full;   /* q_norm / k_norm over all heads of q (H*hd) and k (Hkv*hd) at once (OLMo-2) */
-  bool        alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
-  int         ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
-  int         n_ctx;   /* longest sequence where the config gives none (ALiBi models) */
+  bool rope_windowed_only; /* RoPE in the windowed layers only; the full-attention ones have no positions (Cohere2) */
+  bool alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
+  int  ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
+  int  n_ctx;   /* longest sequence where the config gives none (ALiBi models) */
   const char *base_prefix;  /* checkpoints saved from the base model lack it (BLOOM's "transformer.") */
   float       attn_softcap; /* defaults when config has no key (0: none)       */
   float       final_softcap;

@@ -82,6 +82,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   ministral  model_type ministral (Ministral-8B): Mistral's block, 4 layers, layer_types windowing layers 1 and 3 to 16
              keys (without the list: every layer); pruned with a layer removed and exported (layer_types of the kept
              layers)
+  cohere2    model_type cohere2 (oracle_cohere_nll from modeling_cohere2.py): Cohere's block, 4 layers of which 0 and 2
+             attend to the last 16 keys with RoPE and 1 and 3 (sliding_window_pattern 2) to all keys without;
+             pruned with a layer removed and exported (the kept layers' layer_types)
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -199,7 +202,8 @@ def windowed(cfg):
         return [False] * cfg["num_hidden_layers"]
     if cfg.get("layer_types"):
         return [k == "sliding_attention" for k in cfg["layer_types"]]
-    p = {"gemma2": 2, "gemma3_text": cfg.get("sliding_window_pattern", 6)}.get(cfg["model_type"])  # Gemma3TextConfig
+    p = {"gemma2": 2, "gemma3_text": cfg.get("sliding_window_pattern", 6),  # Gemma3TextConfig's, Cohere2Config's
+         "cohere2": cfg.get("sliding_window_pattern", 4)}.get(cfg["model_type"])
     return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
@@ -520,19 +524,24 @@ def oracle_gpt2_nll(cfg, t, ids, linear=False):
     return windows_nll(logits)
 
 
-def oracle_cohere_nll(cfg, t, ids, pairs="interleaved", scale=True):
+def oracle_cohere_nll(cfg, t, ids, pairs="interleaved", scale=True, nope=True):
     """Mean NLL over the W windows of L tokens of a CohereForCausalLM (modeling_cohere.py), float64: per layer
     h = CohereLayerNorm(x) (no bias), x + o_proj(attn(h)) + down(silu(gate(h)) * up(h)); RoPE on whole heads,
     pairs (2i, 2i + 1) (pairs="half": rotate_half, a wrong oracle), each kv head serving its group; the final
-    norm, the tied head, the logits times logit_scale (scale=False: not, a wrong oracle)."""
+    norm, the tied head, the logits times logit_scale (scale=False: not, a wrong oracle). A Cohere2ForCausalLM
+    (modeling_cohere2.py): the windowed(cfg) layers attend to the last sliding_window keys, and only they rotate q
+    and k (nope=False: every layer does, a wrong oracle)."""
     nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
     hd = D // nh
     T = {k: v.astype(np.float64) for k, v in t.items()}
     eps = cfg.get("layer_norm_eps", 1e-5)
     ln = lambda x, k: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + eps) * T[k + ".weight"]
-    _, _, _, rope_half, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
+    _, _, _, rope_half, causal = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
     rope = rope_pairs(cfg.get("rope_theta", 1e4), hd) if pairs == "interleaved" else rope_half
     mm = lambda x, k: x @ T[k + ".weight"].T
+    local = windowed(cfg) if cfg["model_type"] == "cohere2" else [False] * cfg["num_hidden_layers"]
+    sw = np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"]) if any(local) else 0
+    v2 = cfg["model_type"] == "cohere2" and nope
 
     def logits(seq):
         x = T["model.embed_tokens.weight"][seq]
@@ -541,7 +550,8 @@ def oracle_cohere_nll(cfg, t, ids, pairs="interleaved", scale=True):
             h = ln(x, p + "input_layernorm")
             q, k, v = gqa_heads(mm, h, p, hd, nh // nkv)
             g = mm(h, p + "mlp.gate_proj")
-            x = x + mm(attend(q, k, v, rope, mask), p + "self_attn.o_proj") + mm(
+            r = rope if local[l] or not v2 else (lambda y: y)  # Cohere2's global layers: no positions
+            x = x + mm(attend(q, k, v, r, causal + (sw if local[l] else 0)), p + "self_attn.o_proj") + mm(
                 g / (1 + np.exp(-g)) * mm(h, p + "mlp.up_proj"), p + "mlp.down_proj")
         z = ln(x, "model.norm") @ T["model.embed_tokens.weight"].T
         return z * cfg.get("logit_scale", 0.0625) if scale else z
@@ -775,7 +785,7 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
         return oracle_stablelm_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt2":
         return oracle_gpt2_nll(cfg, t, ids)
-    if cfg["model_type"] == "cohere":
+    if cfg["model_type"] in ("cohere", "cohere2"):
         return oracle_cohere_nll(cfg, t, ids)
     if cfg["model_type"] == "olmo":
         return oracle_olmo_nll(cfg, t, ids)
@@ -2078,6 +2088,28 @@ if pe:
     check(len(kept) == 3 and ecfg.get("num_hidden_layers") == 3 and ecfg.get("layer_types") == [MLT[i] for i in kept],
           f"ministral pruned (kept layers {kept}) and exported: layer_types {ecfg.get('layer_types')}")
     archive_is_export("ministral", arc, exp, ecfg, et)
+
+
+# ---- cohere2: Cohere's block, layers 0 and 2 windowed to 16 keys with RoPE, 1 and 3 global without positions -----
+c2path = f"{tmp}/cohere2"
+shutil.copytree(copath, c2path)
+c2m = dict(com, model_type="cohere2", architectures=["Cohere2ForCausalLM"], sliding_window=16,
+           sliding_window_pattern=2)
+json.dump(c2m, open(f"{c2path}/config.json", "w"), indent=1)
+got = matches_oracle("cohere2", c2path, c2m, cot, "layers 0 and 2 windowed to 16 keys with RoPE, 1 and 3 global "
+                     "without")
+disagrees("cohere2", got, oracle_cohere_nll(c2m, cot, ids, nope=False), "the oracle rotating every layer")
+config_moves_loss("cohere2", c2path, dict(c2m, layer_types=["sliding_attention"] * 4), cot, got,
+                  "with every layer windowed (layer_types)")
+pe = prune_export(c2path, "cohere2", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    want = ["full_attention" if i % 2 else "sliding_attention" for i in kept]
+    check(len(kept) == 3 and ecfg.get("layer_types") == want and layer_attrs(arc, "window") == [
+        0 if i % 2 else 16 for i in kept], f"cohere2 pruned (kept layers {kept}) and exported: layer windows "
+          f"{layer_attrs(arc, 'window')}, layer_types {ecfg.get('layer_types')}")
+    archive_is_export("cohere2", arc, exp, ecfg, et)
 
 
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
