@@ -101,9 +101,10 @@
 /* The LLaMA block the llama, mistral, phi3, qwen2 and qwen3 rows share: pre-RMSNorm, SiLU-gated FFN,
  * rotate_half RoPE with base 10000 unless the config says otherwise, Hugging Face's rope_scaling
  * (modeling_rope_utils), an untied head unless the config ties it */
-#define LLAMA_BLOCK                                                                                                    \
-  .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF, .rope_theta = 10000.0f,  \
-  .tie_default = false, .rope_scaling = true
+#define LLAMA_BLOCK_THETA_TIE(theta, tie)                                                                              \
+  .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_HALF, .rope_theta = theta,     \
+  .tie_default = tie, .rope_scaling = true
+#define LLAMA_BLOCK LLAMA_BLOCK_THETA_TIE(10000.0f, false)
 
 /* The Gemma block the gemma, gemma2 and gemma3 rows share: GemmaRMSNorm (times 1 + w), a tanh-GELU
  * gate, the embedding times sqrt(hidden_size), rotate_half RoPE with base theta, head_dim 256, a tied
@@ -192,6 +193,22 @@ static const comp_arch_desc arch_ministral = {
     .cfg            = MISTRAL_CFG,
     .tensor         = {LLAMA_TENSORS},
     .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_smollm3 = {
+    /* transformers' modeling_smollm3.py (SmolLM3-3B): LLaMA's block and tensors (attention_bias, mlp_bias) where the
+     * layers no_rope_layers marks 0 (without the list: each no_rope_layer_interval-th, 4) rotate neither q nor k
+     * (NoPE); a tied head unless the config unties it. use_sliding_window is not implemented. */
+    .name          = "smollm3",
+    .hf_model_type = {"smollm3", NULL},
+    LLAMA_BLOCK_THETA_TIE(2000000.0f, true), /* SmolLM3Config's base; PretrainedConfig's tie_word_embeddings */
+    .norm_eps    = 1e-6f,
+    .nope_period = 4,
+    .cfg         = {LLAMA_CFG_KEYS, .rope_layers = "no_rope_layers", .nope_period = "no_rope_layer_interval"},
+    .rules       = {{"use_sliding_window", COMP_CFG_FALSE, false}},
+    .tensor      = {LLAMA_TENSORS},
+    .need        = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+    .opt_on      = LLAMA_OPT_ON,
 };
 
 static const comp_arch_desc arch_phi3 = {
@@ -1120,6 +1137,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_NEMOTRON]        = &arch_nemotron,
     [COMP_ARCH_MINISTRAL]       = &arch_ministral,
     [COMP_ARCH_COHERE2]         = &arch_cohere2,
+    [COMP_ARCH_SMOLLM3]         = &arch_smollm3,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -471,6 +471,14 @@ static comp_status read_layer_info(arc_reader *r, hid_t g, const char *where, in
     COMP_CHECK(li->window >= 0, COMP_ERR_FORMAT, "%s: attribute window = %lld must not be negative", where,
                (long long)li->window);
   }
+  li->nope = false; /* SmolLM3: rope 0 for a NoPE layer (absent: RoPE) */
+  if (H5Aexists(g, "rope") > 0) {
+    int64_t rope;
+    COMP_CALL(arc_attr_get_i64(g, where, "rope", &rope));
+    COMP_CHECK(rope == 0 || rope == 1, COMP_ERR_FORMAT, "%s: attribute rope = %lld must be 0 or 1", where,
+               (long long)rope);
+    li->nope = rope == 0;
+  }
   for (int v = 0; v < COMP_VEC_COUNT; v++) {
     comp_role vr = comp_layer_vec_role((comp_layer_vec)v);
     COMP_CALL(check_shape(g, where, arc_vec_names[v],
@@ -774,6 +782,12 @@ comp_status comp_archive_load_model(const char *path, comp_model *m)
   if (!one_window) {
     COMP_CHECK((m->layer_window = malloc((size_t)r->n * sizeof(int64_t))), COMP_ERR_NOMEM, "out of memory");
     for (int l = 0; l < r->n; l++) m->layer_window[l] = r->layers[l].window;
+  }
+  bool any_nope = false; /* SmolLM3's NoPE layers (comp_model_layer_nope) */
+  for (int l = 0; l < r->n; l++) any_nope = any_nope || r->layers[l].nope;
+  if (any_nope) {
+    COMP_CHECK((m->layer_nope = malloc((size_t)r->n)), COMP_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < r->n; l++) m->layer_nope[l] = (int8_t)r->layers[l].nope;
   }
   if (r->source_path[0] && !(m->src_path = strdup(r->source_path)))
     return comp_error_set(COMP_ERR_NOMEM, "out of memory");

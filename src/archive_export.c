@@ -141,6 +141,11 @@ static comp_status export_config(const arc_reader *r, const char *path)
       cJSON_AddItemToArray(kept, cJSON_CreateString(r->layers[l].window > 0 ? "sliding_attention" : "full_attention"));
     set_item(cfg, "layer_types", kept);
   }
+  if (ad->cfg.rope_layers) { /* SmolLM3: which kept layers rotate (the period no longer describes them) */
+    cJSON *rope = cJSON_CreateArray();
+    for (int l = 0; l < r->n; l++) cJSON_AddItemToArray(rope, cJSON_CreateNumber(!r->layers[l].nope));
+    set_item(cfg, ad->cfg.rope_layers, rope);
+  }
   set_item(cfg, "torch_dtype", cJSON_CreateString("float32"));
   /* a transformers 5 source keeps its rope_parameters, which hold the same scaling and base */
   const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters");

@@ -65,6 +65,7 @@ typedef struct arc_dense_info {
 typedef struct arc_layer_info {
   int            orig;                    /* index in the source model          */
   int64_t        window;                  /* attention window (0: all keys)     */
+  bool           nope;                    /* no RoPE (SmolLM3's NoPE layers)    */
   bool           has_vec[COMP_VEC_COUNT]; /* which of the layer's vectors it has */
   arc_dense_info dense[COMP_DENSE_COUNT];
 } arc_layer_info;

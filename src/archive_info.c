@@ -184,7 +184,8 @@ comp_status comp_archive_describe(const char *path, struct cJSON **out)
     cJSON                *e  = cJSON_CreateObject();
     cJSON_AddNumberToObject(e, "index", l);
     cJSON_AddNumberToObject(e, "orig_index", li->orig);
-    if (r->hp.sliding_window > 0) cJSON_AddNumberToObject(e, "window", (double)li->window); /* 0: all keys */
+    if (r->hp.sliding_window > 0) cJSON_AddNumberToObject(e, "window", (double)li->window);      /* 0: all keys */
+    if (comp_arch_get(r->hp.arch)->cfg.rope_layers) cJSON_AddBoolToObject(e, "rope", !li->nope); /* SmolLM3 */
     cJSON_AddNumberToObject(e, "params_stored", (double)arc_layer_n_stored(r, l));
     cJSON_AddNumberToObject(e, "params_full", (double)arc_layer_n_full(r, l));
     cJSON *k = cJSON_AddObjectToObject(e, "kept"), *f = cJSON_AddObjectToObject(e, "d_in_full");

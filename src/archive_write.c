@@ -446,7 +446,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
   int     *orig = malloc(sizeof(int) * (size_t)(n + 1));
   int64_t *k    = malloc(sizeof(int64_t) * (size_t)(n * C + 1));
   int     *flag = malloc(sizeof(int) * (size_t)(n * NF + 1));
-  int64_t *win  = malloc(sizeof(int64_t) * (size_t)(n + 1)); /* each kept layer's attention window */
+  int64_t *win  = malloc(sizeof(int64_t) * (size_t)(2 * n + 1)); /* each kept layer's window, then its NoPE flag */
   a->ly         = calloc((size_t)n + 1, sizeof *a->ly);
   a->written    = calloc((size_t)n + 1, 1);
   if (!orig || !k || !flag || !win || !a->ly || !a->written) s = comp_error_set(COMP_ERR_NOMEM, "out of memory");
@@ -462,7 +462,8 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
       memcpy(orig, orig_idx, sizeof(int) * (size_t)n);
       memcpy(k, kept, sizeof(int64_t) * (size_t)n * C);
       for (int i = 0; i < n; i++) {
-        win[i] = orig[i] >= 0 && orig[i] < hp.n_layer ? comp_model_layer_window(src, orig[i]) : 0;
+        win[i]     = orig[i] >= 0 && orig[i] < hp.n_layer ? comp_model_layer_window(src, orig[i]) : 0;
+        win[n + i] = orig[i] >= 0 && orig[i] < hp.n_layer && comp_model_layer_nope(src, orig[i]);
         for (int d = 0; d < C; d++)
           flag[i * NF + d] = src_has_role(src, comp_dense_bias_role((comp_dense_id)d), orig[i]);
         for (int v = 0; v < COMP_VEC_COUNT; v++)
@@ -472,7 +473,7 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
     MPI_Bcast(orig, n, MPI_INT, 0, a->comm);
     MPI_Bcast(k, n * C, MPI_INT64_T, 0, a->comm);
     MPI_Bcast(flag, n * NF, MPI_INT, 0, a->comm);
-    MPI_Bcast(win, n, MPI_INT64_T, 0, a->comm);
+    MPI_Bcast(win, 2 * n, MPI_INT64_T, 0, a->comm);
     /* validate before creating anything (same data everywhere, so the same verdict) */
     const comp_arch_desc *ad = comp_arch_get(hp.arch);
     for (int i = 0; !s && i < n; i++) {
@@ -511,6 +512,8 @@ comp_status comp_archive_define_layers(comp_archive *a, const comp_model *src, i
     }
     s = arc_attr_put_i64(g, lw, "orig_index", orig[i]);
     if (!s && hp.sliding_window > 0) s = arc_attr_put_i64(g, lw, "window", win[i]); /* models with a window */
+    if (!s && comp_arch_get(hp.arch)->cfg.rope_layers)                              /* SmolLM3: 0 for a NoPE layer */
+      s = arc_attr_put_i64(g, lw, "rope", !win[n + i]);
     for (int j = 0; !s && j < COMP_VEC_COUNT; j++) {
       int64_t len = comp_layer_vec_len(&hp, (comp_layer_vec)j);
       if (flag[i * NF + C + j] && (w->vec[j] = dset_create(g, arc_vec_names[j], H5T_IEEE_F32LE, 1, &len)) < 0)

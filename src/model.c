@@ -531,9 +531,44 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
 }
 
 /* hp from config.json at path, and each layer's window when they differ (*win: NULL, or n_layer of them) */
-static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **win)
+/* SmolLM3's NoPE layers: *nope (L) = 1 where layer l does not rotate q and k (the config's rope_layers list holds
+ * 0 there; without the list, each nope_period-th layer), NULL when every layer rotates. */
+static comp_status layer_nope(const cJSON *cfg, const char *path, const comp_arch_desc *d, const comp_hparams *hp,
+                              int8_t **nope)
+{
+  const cJSON  *rl = d->cfg.rope_layers ? cJSON_GetObjectItemCaseSensitive(cfg, d->cfg.rope_layers) : NULL;
+  const int64_t L  = hp->n_layer;
+  int64_t       period;
+  *nope = NULL;
+  if (!d->cfg.rope_layers) return COMP_OK;
+  COMP_CALL(cfg_int(cfg, path, d->cfg.nope_period, false, d->nope_period, &period));
+  const bool listed = rl && !cJSON_IsNull(rl);
+  COMP_CHECK(!listed || (cJSON_IsArray(rl) && cJSON_GetArraySize(rl) >= L), COMP_ERR_FORMAT,
+             "%s: field \"%s\" must be a list of at least %lld entries (one per layer)", path, d->cfg.rope_layers,
+             (long long)L);
+  int8_t *v = calloc((size_t)L, 1);
+  COMP_CHECK(v, COMP_ERR_NOMEM, "out of memory");
+  bool any = false;
+  for (int64_t l = 0; l < L; l++) {
+    const cJSON *e = listed ? cJSON_GetArrayItem(rl, (int)l) : NULL;
+    if (listed && !(cJSON_IsNumber(e) && (e->valuedouble == 0 || e->valuedouble == 1))) {
+      free(v);
+      return comp_error_set(COMP_ERR_FORMAT, "%s: %s[%lld] must be 0 or 1", path, d->cfg.rope_layers, (long long)l);
+    }
+    v[l] = (int8_t)(listed ? e->valuedouble == 0 : (l + 1) % period == 0);
+    any  = any || v[l];
+  }
+  if (any)
+    *nope = v;
+  else
+    free(v);
+  return COMP_OK;
+}
+
+static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **win, int8_t **nope)
 {
   *win             = NULL;
+  *nope            = NULL;
   char       *text = NULL;
   size_t      n    = 0;
   comp_status s    = comp_read_file(path, &text, &n);
@@ -578,7 +613,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
     goto out;
   if ((s = cfg_int_or_off(cfg, path, k->sliding_window, d->sliding_window, &hp->sliding_window)) ||
       (s = cfg_float(cfg, path, k->rope_theta_local, d->rope_theta_local, &hp->rope_theta_local)) ||
-      (s = layer_windows(cfg, path, d, hp, win)) ||
+      (s = layer_windows(cfg, path, d, hp, win)) || (s = layer_nope(cfg, path, d, hp, nope)) ||
       (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||
       (s = cfg_float_or_off(cfg, path, k->final_softcap, d->final_softcap, &hp->final_softcap)) ||
       (s = cfg_float(cfg, path, k->attn_scalar, d->attn_scalar, &hp->attn_scalar)) ||
@@ -660,7 +695,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
   }
 out:
   cJSON_Delete(cfg);
-  if (s) free(*win), *win = NULL;
+  if (s) free(*win), *win = NULL, free(*nope), *nope = NULL;
   return s;
 }
 
@@ -933,9 +968,11 @@ comp_status comp_model_config(const char *path, comp_hparams *hp)
     return comp_error_set(COMP_ERR_UNSUPPORTED, "%s: a pruning archive, not a source model", path);
   if (comp_is_dir(path)) {
     snprintf(p, sizeof p, "%s/config.json", path);
-    int64_t    *win = NULL; /* validated, not needed */
-    comp_status s   = parse_config(p, hp, &win);
+    int64_t    *win  = NULL; /* validated, not needed */
+    int8_t     *nope = NULL;
+    comp_status s    = parse_config(p, hp, &win, &nope);
     free(win);
+    free(nope);
     return s;
   }
   COMP_CHECK(comp_is_file(path), COMP_ERR_IO, "%s: no such model directory or file", path);
@@ -998,7 +1035,7 @@ comp_status comp_model_load_wide(const char *path, comp_wide_mode wide, comp_mod
   }
   if (comp_is_dir(path)) {
     snprintf(p, sizeof p, "%s/config.json", path);
-    if ((s = parse_config(p, &m->hp, &m->layer_window))) goto fail;
+    if ((s = parse_config(p, &m->hp, &m->layer_window, &m->layer_nope))) goto fail;
     snprintf(p, sizeof p, "%s/model.safetensors.index.json", path);
     if (comp_is_file(p)) {
       s = comp_wstore_open_sharded(p, &m->ws);
@@ -1183,6 +1220,7 @@ void comp_model_destroy(comp_model **mp)
   if (m->reader.destroy) m->reader.destroy(m->reader.ctx);
   free(m->src_path);
   free(m->layer_window);
+  free(m->layer_nope);
   free(m->path);
   free(m);
   *mp = NULL;
@@ -1192,6 +1230,8 @@ int64_t comp_model_layer_window(const comp_model *m, int l)
 {
   return m->layer_window ? m->layer_window[l] : m->hp.sliding_window;
 }
+
+bool comp_model_layer_nope(const comp_model *m, int l) { return m->layer_nope && m->layer_nope[l]; }
 
 comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
 {
@@ -1204,6 +1244,7 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   if (m->reader.get) {
     COMP_CALL(m->reader.get(m->reader.ctx, l, out));
     (*out)->window = comp_model_layer_window(m, l);
+    (*out)->nope   = comp_model_layer_nope(m, l);
     if (m->cache) m->cached[l] = *out;
     return COMP_OK;
   }
@@ -1224,6 +1265,7 @@ comp_status comp_model_layer_get(comp_model *m, int l, comp_layer **out)
   }
   ly->index                   = l;
   ly->window                  = comp_model_layer_window(m, l);
+  ly->nope                    = comp_model_layer_nope(m, l);
   ly->mem                     = mem;
   float *ptr[COMP_ROLE_COUNT] = {0};
   for (int r = COMP_ROLE_FIRST_LAYER; r < COMP_ROLE_COUNT; r++) {

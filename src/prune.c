@@ -437,7 +437,7 @@ comp_status comp_prune_n_remove(const comp_prune_opts *o, int L, int64_t n_param
 /* What config.json adds to the weights that the forward pass depends on (model_sha256 hashes the
  * weight files alone): the norm epsilon, RoPE's base, rotated dims and scaling, the attention windows
  * (each layer's, hashed, when they differ), Gemma-2's caps and query scale, Gemma-3's local base, a
- * parallel block, Granite's multipliers. */
+ * parallel block, Granite's multipliers, SmolLM3's NoPE layers. */
 /* buf[*k...] += the formatted text (nothing once buf is full) */
 static void key_add(char *buf, size_t n, int *k, const char *fmt, ...)
 {
@@ -470,6 +470,12 @@ static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
     comp_sha256_update(&c, m->layer_window, sizeof(int64_t) * (size_t)hp->n_layer);
     comp_sha256_final(&c, hex);
     key_add(buf, n, &k, " windows %s", hex);
+  }
+  if (m->layer_nope) { /* SmolLM3: which layers have no RoPE, hashed */
+    comp_sha256_init(&c);
+    comp_sha256_update(&c, m->layer_nope, (size_t)hp->n_layer);
+    comp_sha256_final(&c, hex);
+    key_add(buf, n, &k, " nope %s", hex);
   }
   if (rs->kind == COMP_ROPE_SCALING_LONGROPE) { /* its factor lists, hashed */
     comp_sha256_init(&c);

@@ -51,6 +51,7 @@ typedef enum comp_arch {
   COMP_ARCH_NEMOTRON,        /* NemotronForCausalLM (Minitron): LayerNorm1P, a squared-ReLU MLP, RoPE on half a head */
   COMP_ARCH_MINISTRAL,       /* MinistralForCausalLM: Mistral's block, full or windowed layer by layer (layer_types) */
   COMP_ARCH_COHERE2,         /* Cohere2ForCausalLM: Cohere's block, windowed layers with RoPE, global ones without */
+  COMP_ARCH_SMOLLM3,         /* SmolLM3ForCausalLM: LLaMA's block with every fourth layer without RoPE (NoPE) */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -156,6 +157,9 @@ typedef struct comp_arch_config_keys {
   /* Gemma-3: the windowed layers' pattern (window_period) and their own RoPE base (rope_theta_local) */
   const char *window_period, *rope_theta_local;
   const char *parallel; /* GPT-NeoX's use_parallel_residual: the row's parallel, or a sequential block */
+  /* SmolLM3: which layers rotate q and k (a list, 1: RoPE, 0: none, a NoPE layer), else the period of the NoPE
+   * layers (layer i has none when (i + 1) % period == 0; the row's nope_period when absent) */
+  const char *rope_layers, *nope_period;
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -218,6 +222,7 @@ typedef struct comp_arch_desc {
   bool               no_pre_norm;    /* OLMo-2: the attention and the MLP read the residual itself, no norm before */
   bool               qk_norm_full;   /* q_norm / k_norm over all heads of q (H*hd) and k (Hkv*hd) at once (OLMo-2) */
   bool rope_windowed_only; /* RoPE in the windowed layers only; the full-attention ones have no positions (Cohere2) */
+  int  nope_period;        /* without a rope_layers list: layer i has no RoPE when (i + 1) % period == 0 (SmolLM3) */
   bool alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
   int  ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
   int  n_ctx;   /* longest sequence where the config gives none (ALiBi models) */

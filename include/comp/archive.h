@@ -50,7 +50,9 @@
  *   /layers           attrs: n_layer (int, = number of kept layers)
  *      000, 001, ...  one group per KEPT layer, in model order; attrs: orig_index (int: its index
  *                     in the source model), and with a /model sliding_window: window (int: the keys
- *                     each query of this layer attends to, 0: all; absent: /model's sliding_window)
+ *                     each query of this layer attends to, 0: all; absent: /model's sliding_window),
+ *                     and in SmolLM3's archives: rope (int: 1 when the layer rotates q and k, 0 for a
+ *                     NoPE layer; absent: 1)
  *         attn_norm_w (D) f32, attn_norm_b (D) f32 if any, ffn_norm_w (D) f32, ffn_norm_b (D) f32 if any
  *                     (none in OLMo's and OLMo-2's),
  *         q_norm_w, k_norm_w (head_dim) f32 if any (Qwen3's per-head RMSNorm of q and k; OLMo-2's norm all

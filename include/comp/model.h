@@ -101,6 +101,7 @@ typedef struct comp_dense {
 typedef struct comp_layer {
   int        index;                   /* decoder layer index in the model                           */
   int64_t    window;                  /* query i attends to keys i-window < j <= i (0: all j <= i)   */
+  bool       nope;                    /* no RoPE in this layer (SmolLM3's NoPE layers)               */
   comp_dense dense[COMP_DENSE_COUNT]; /* .w == NULL for denses the architecture lacks   */
   float     *attn_norm_w;             /* (D)                                                         */
   float     *attn_norm_b;             /* (D) or NULL                                                 */
@@ -175,6 +176,7 @@ typedef struct comp_model {
   char                 *src_path;     /* archives: the model they were pruned from, else NULL     */
   int64_t              *layer_window; /* (L) each layer's attention window (0: all keys), when they differ (Gemma-2's
                                          local and global layers, layer_types); NULL: hp.sliding_window in every layer */
+  int8_t *layer_nope;                 /* (L) 1 where a layer has no RoPE (SmolLM3's NoPE layers); NULL: none */
 } comp_model;
 
 comp_status comp_model_load(const char *path, comp_model **out);
@@ -219,6 +221,8 @@ const comp_wtensor *comp_model_find_tensor(const comp_model *m, const char *name
 
 /* The attention window of layer l (comp_layer.window): keys i-W < j <= i for query i, 0 for all. */
 int64_t comp_model_layer_window(const comp_model *m, int l);
+/* Whether layer l has no RoPE (comp_layer.nope). */
+bool comp_model_layer_nope(const comp_model *m, int l);
 
 float      **comp_wide_vec_at(comp_model *m, comp_wide_vec v);
 const float *comp_wide_vec_get(const comp_model *m, comp_wide_vec v); /* NULL: the model has none */

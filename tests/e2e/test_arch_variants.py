@@ -85,6 +85,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   cohere2    model_type cohere2 (oracle_cohere_nll from modeling_cohere2.py): Cohere's block, 4 layers of which 0 and 2
              attend to the last 16 keys with RoPE and 1 and 3 (sliding_window_pattern 2) to all keys without;
              pruned with a layer removed and exported (the kept layers' layer_types)
+  smollm3    model_type smollm3 (SmolLM3): LLaMA's block, 4 layers, no_rope_layers leaving layers 1 and 3 without RoPE
+             (NoPE), the same by no_rope_layer_interval 2, and the default interval 4; pruned with a layer removed and
+             exported (no_rope_layers of the kept layers)
   granite    model_type granite (oracle_granite_nll from modeling_granite.py): 4 layers of LLaMA's block, GQA 4/2, a
              tied head, with the embedding, residual and attention multipliers and the logit divisor; pruned with a
              layer removed and exported
@@ -768,11 +771,19 @@ def oracle_granite_nll(cfg, t, ids, off=()):
     return windows_nll(logits)
 
 
-def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
+def rope_layers(cfg):
+    """SmolLM3Config's no_rope_layers: 1 where a layer rotates q and k, 0 where it has no positions; without the list,
+    every no_rope_layer_interval-th layer (4) has none."""
+    n = cfg.get("no_rope_layer_interval", 4)
+    return cfg.get("no_rope_layers") or [int((i + 1) % n != 0) for i in range(cfg["num_hidden_layers"])]
+
+
+def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
     gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
-    SiLU's). The windowed(cfg) layers mask keys older than the window. Phi models: oracle_phi_nll."""
+    SiLU's). The windowed(cfg) layers mask keys older than the window. SmolLM3's NoPE layers (rope_layers(cfg) 0)
+    rotate nothing (nope=False: they do, a wrong oracle). Phi models: oracle_phi_nll."""
     if cfg["model_type"] == "phi":
         return oracle_phi_nll(cfg, t, ids)
     if cfg["model_type"] == "gpt_neox":
@@ -834,6 +845,8 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu")):
     local = cfg["model_type"] == "gemma3_text"
     ropes = [rope_of(1.0 / (cfg.get("rope_local_base_freq", 1e4) ** (np.arange(0, r, 2) / r))) if local and w
              else rope_of(inv, att) for w in windowed(cfg)]
+    if cfg["model_type"] == "smollm3" and nope:  # SmolLM3Attention: RoPE only where use_rope
+        ropes = [rp if on else (lambda x: x) for rp, on in zip(ropes, rope_layers(cfg))]
     causal = np.triu(np.full((L, L), -np.inf), 1)
     # masking_utils.sliding_window_overlay: key j visible from query i iff j > i - W
     local = causal + np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"]) if cfg.get("sliding_window") else None
@@ -2112,6 +2125,31 @@ if pe:
     archive_is_export("cohere2", arc, exp, ecfg, et)
 
 
+# ---- smollm3: LLaMA's block with layers 1 and 3 rotating neither q nor k (NoPE) ------------------------------------
+smpath, smcfg, smt = make("smollm3", "smollm3", 4, 2, False, False, False, 39, qk_scale=QK, nl=4,
+                          extra={"architectures": ["SmolLM3ForCausalLM"], "no_rope_layers": [1, 0, 1, 0],
+                                 "no_rope_layer_interval": 4, "use_sliding_window": False})
+got = matches_oracle("smollm3", smpath, smcfg, smt, "layers 1 and 3 without RoPE")
+disagrees("smollm3", got, oracle_nll(smcfg, smt, ids, nope=False), "the oracle rotating every layer")
+s2 = dict({k: v for k, v in smcfg.items() if k != "no_rope_layers"}, no_rope_layer_interval=2)
+nz = comp_nll(with_config(smpath, s2, "interval-2"))
+check(nz is not None and nz == got, f"smollm3 with no_rope_layer_interval 2 instead of the list: {nz} == {got}")
+config_moves_loss("smollm3", smpath, {k: v for k, v in smcfg.items() if k not in ("no_rope_layers",
+                                                                                 "no_rope_layer_interval")},
+                  smt, got, "without no_rope_layers and its interval (4: layer 3 without RoPE)")
+pe = prune_export(smpath, "smollm3", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    want = [[1, 0, 1, 0][i] for i in kept]
+    info = last_json(run(["info", arc, "--json"]))
+    shown = [int(ly["rope"]) for ly in info["layers"]] if info else None
+    check(len(kept) == 3 and layer_attrs(arc, "rope") == want == shown and ecfg.get("no_rope_layers") == want
+          and 0 in want, f"smollm3 pruned (kept layers {kept}) and exported: archive rope {layer_attrs(arc, 'rope')} "
+          f"(comp info: {shown}), no_rope_layers {ecfg.get('no_rope_layers')}")
+    archive_is_export("smollm3", arc, exp, ecfg, et)
+
+
 # ---- bad configs: one error line, exit 1 (parsed before any weight is read) ----------------------------
 def bad(what, cfg, expect, dry_run=False, kind="rope_scaling"):
     d = f"{tmp}/bad-{len(os.listdir(tmp))}"
@@ -2229,6 +2267,12 @@ bad("olmo with clip_qkv", dict(olm, clip_qkv=8.0), '"clip_qkv" is set; comp does
     kind="config")
 bad("nemotron with rope_scaling", dict(nmm, rope_scaling={"rope_type": "linear", "factor": 2.0}), "rope_scaling",
     kind="config")
+bad("smollm3 with 2 no_rope_layers for 4 layers", dict(smcfg, no_rope_layers=[1, 0]),
+    'field "no_rope_layers" must be a list of at least 4 entries', kind="config")
+bad("smollm3 with no_rope_layers [1, 2, 1, 0]", dict(smcfg, no_rope_layers=[1, 2, 1, 0]),
+    "no_rope_layers[1] must be 0 or 1", kind="config")
+bad("smollm3 with use_sliding_window", dict(smcfg, use_sliding_window=True, sliding_window=16),
+    "use_sliding_window = true is not supported for smollm3", kind="config")
 bad("granite with attention_multiplier 0", dict(grm, attention_multiplier=0),
     'field "attention_multiplier" must be a positive number', kind="config")
 bad("granite with residual_multiplier 1e300", dict(grm, residual_multiplier=1e300),

@@ -329,6 +329,13 @@ def main():
     # Command R7B (CohereForAI/c4ai-command-r7b-12-2024 config.json): Cohere's block, 3 windowed layers to 1 global
     # (the window and RoPE are not parameters): Aya-23-8B's count
     command_r7b = dict(aya8b, model_type="cohere2", sliding_window=4096, sliding_window_pattern=4, rope_theta=50000.0)
+    # SmolLM3-3B (HuggingFaceTB/SmolLM3-3B config.json): LLaMA's tensors (NoPE layers have the same), GQA 16/4, a tied
+    # head: 3,075,098,624, the card's 3.08B
+    smollm3 = {"model_type": "smollm3", "hidden_size": 2048, "intermediate_size": 11008, "num_hidden_layers": 36,
+               "num_attention_heads": 16, "num_key_value_heads": 4, "vocab_size": 128256,
+               "max_position_embeddings": 65536, "rms_norm_eps": 1e-6, "rope_theta": 5000000.0,
+               "no_rope_layer_interval": 4, "use_sliding_window": False, "tie_word_embeddings": True,
+               "hidden_act": "silu"}
     q06 = 151936 * 1024 + 1024 + 28 * (2 * 2048 * 1024 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024 + 2 * 128)
     for name, cfg, want in (
             ("OPT-66B", opt66, V * D + (P + 2) * D + 2 * D + L * (4 * D * D + 4 * D + 2 * D * F + F + D + 4 * D)),
@@ -366,7 +373,7 @@ def main():
              15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400)), ("GLM-4-9B", glm9b, 9399951360),
             ("GLM-4-9B as glm4", dict(glm9b, model_type="glm4"), 9399951360 + 40 * 2 * 4096),
             ("Minitron-4B", minitron4b, 4190509056), ("Ministral-8B", ministral8b, 8019808256),
-            ("Command R7B", command_r7b, cohere_n(4096, 14336, 32, 32, 8))):
+            ("Command R7B", command_r7b, cohere_n(4096, 14336, 32, 32, 8)), ("SmolLM3-3B", smollm3, 3075098624)):
         d = f"{TMP}/{name.replace(' ', '_')}"
         os.makedirs(d, exist_ok=True)
         json.dump(cfg, open(f"{d}/config.json", "w"))

@@ -103,9 +103,9 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters) and
 # Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once) and
 # GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn) and Nemotron (LayerNorm1P,
-# a relu2 MLP)
+# a relu2 MLP) and SmolLM3 (every second layer without RoPE, carried through the archive per layer)
 mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
-  "$T/gr" "$T/o2" "$T/bc" "$T/nm"
+  "$T/gr" "$T/o2" "$T/bc" "$T/nm" "$T/s3"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -284,8 +284,11 @@ nm.update({k.replace(".weight", ".bias"): b(D) for k in nm if k.endswith("norm.w
 st_save(f"{t}/nm/model.safetensors", nm)
 json.dump(dict(cfg, model_type="nemotron", architectures=["NemotronForCausalLM"], hidden_act="relu2", norm_eps=1e-5,
                partial_rotary_factor=0.5), open(f"{t}/nm/config.json", "w"))
+st_save(f"{t}/s3/model.safetensors", {k: v for k, v in w.items() if "feedforward" not in k})
+json.dump(dict(cfg, model_type="smollm3", architectures=["SmolLM3ForCausalLM"], no_rope_layer_interval=2),
+          open(f"{t}/s3/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 bc nm; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 bc nm s3; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
