@@ -31,6 +31,14 @@
 #define LLAMA_NORM_BIASES                                                                                              \
   [COMP_ROLE_OUT_NORM_B] = "model.norm.bias", [COMP_ROLE_ATTN_NORM_B] = "model.layers.%d.input_layernorm.bias",        \
   [COMP_ROLE_FFN_NORM_B] = "model.layers.%d.post_attention_layernorm.bias"
+/* LLaMA's attention and LayerNorms (with biases) and a plain MLP up -> down, its tensors named mlp.<up> and
+ * mlp.<down> (StarCoder2's c_fc / c_proj, Nemotron's up_proj / down_proj) */
+#define LLAMA_LN_PLAIN_TENSORS(up, down)                                                                               \
+  LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES,                            \
+      LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp." up ".weight",                                    \
+                          [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp." up ".bias",                                  \
+                          [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp." down ".weight",                              \
+                          [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp." down ".bias"
 /* LLaMA's tensor names */
 #define LLAMA_TENSORS_FFN_NORM(ffn_norm) LLAMA_NORM_TENSORS(ffn_norm), LLAMA_DENSE_TENSORS
 #define LLAMA_TENSORS                    LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
@@ -139,6 +147,9 @@
   [COMP_ROLE_ATTN_K_B] = attn_b, [COMP_ROLE_ATTN_V_B] = attn_b, [COMP_ROLE_ATTN_OUT_B] = attn_b,                       \
   [COMP_ROLE_FFN_UP] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_UP_B] = mlp_b, [COMP_ROLE_FFN_DOWN] = COMP_NEED_REQUIRED,    \
   [COMP_ROLE_FFN_DOWN_B] = mlp_b
+/* the same in a sequential block, where the MLP has its own LayerNorm (GPT-2, StarCoder2, Nemotron) */
+#define LN_SEQ_NEED(attn_b, mlp_b)                                                                                     \
+  LN_PLAIN_NEED(attn_b, mlp_b), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED
 
 /* q, k and v in one tensor (and their biases in another), kv head by kv head (GPT-NeoX, BLOOM, InternLM2) */
 #define PER_HEAD_QKV                                                                                                   \
@@ -578,8 +589,7 @@ static const comp_arch_desc arch_falcon_new = {
     .cfg    = FALCON_CFG("num_kv_heads|n_head_kv"),
     .tensor = {FALCON_TENSORS("ln_attn"), [COMP_ROLE_FFN_NORM] = "transformer.h.%d.ln_mlp.weight",
                [COMP_ROLE_FFN_NORM_B] = "transformer.h.%d.ln_mlp.bias"},
-    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
-               [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+    .need   = {LN_SEQ_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL)},
 };
 
 static const comp_arch_desc arch_falcon_new_1ln = {
@@ -593,6 +603,12 @@ static const comp_arch_desc arch_falcon_new_1ln = {
     .tensor = {FALCON_TENSORS("input_layernorm")},
     .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL)},
 };
+
+/* GPT-2's config.json keys (GPTJConfig and GPTBigCodeConfig use them too; hidden_size etc. are their aliases) */
+#define GPT2_CFG_KEYS                                                                                                  \
+  .n_embd = "n_embd|hidden_size", .n_layer = "n_layer|num_hidden_layers", .n_head = "n_head|num_attention_heads",      \
+  .n_ff = "n_inner", .n_vocab = "vocab_size", .n_ctx = "n_positions|max_position_embeddings",                          \
+  .norm_eps = "layer_norm_epsilon", .tie_embd = "tie_word_embeddings", .act = "activation_function"
 
 static const comp_arch_desc arch_gptj = {
     /* transformers' modeling_gptj.py (GPT-J-6B): one LayerNorm (ln_1) whose output both the attention and
@@ -611,16 +627,7 @@ static const comp_arch_desc arch_gptj = {
     .parallel      = true,
     .ff_mult       = 4,
     .tie_default   = false,
-    .cfg           = {.n_embd    = "n_embd|hidden_size",
-                      .n_layer   = "n_layer|num_hidden_layers",
-                      .n_head    = "n_head|num_attention_heads",
-                      .n_ff      = "n_inner",
-                      .n_vocab   = "vocab_size",
-                      .n_ctx     = "n_positions|max_position_embeddings",
-                      .norm_eps  = "layer_norm_epsilon",
-                      .rope_dims = "rotary_dim",
-                      .tie_embd  = "tie_word_embeddings",
-                      .act       = "activation_function"},
+    .cfg           = {GPT2_CFG_KEYS, .rope_dims = "rotary_dim"},
     .tensor        = {[COMP_ROLE_TOK_EMBD]    = "transformer.wte.weight",
                       [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",
                       [COMP_ROLE_OUT_NORM_B]  = "transformer.ln_f.bias",
@@ -670,16 +677,7 @@ static const comp_arch_desc arch_stablelm = {
  * tanh GELU, ln_f and a head tied to the embedding; checkpoints saved from the base model lack "transformer." */
 #define GPT2_BLOCK                                                                                                     \
   .norm = COMP_NORM_LAYER, .act = COMP_ACT_GELU_TANH, .ffn = COMP_FFN_PLAIN, .rope = COMP_ROPE_NONE,                   \
-  .norm_eps = 1e-5f, .ff_mult = 4, .tie_default = true, .base_prefix = "transformer.",                                 \
-  .cfg    = {.n_embd   = "n_embd|hidden_size",                                                                         \
-             .n_layer  = "n_layer|num_hidden_layers",                                                                  \
-             .n_head   = "n_head|num_attention_heads",                                                                 \
-             .n_ff     = "n_inner",                                                                                    \
-             .n_vocab  = "vocab_size",                                                                                 \
-             .n_ctx    = "n_positions|max_position_embeddings",                                                        \
-             .norm_eps = "layer_norm_epsilon",                                                                         \
-             .tie_embd = "tie_word_embeddings",                                                                        \
-             .act      = "activation_function"},                                                                            \
+  .norm_eps = 1e-5f, .ff_mult = 4, .tie_default = true, .base_prefix = "transformer.", .cfg = {GPT2_CFG_KEYS},         \
   .tensor = {[COMP_ROLE_TOK_EMBD]    = "transformer.wte.weight",                                                       \
              [COMP_ROLE_POS_EMBD]    = "transformer.wpe.weight",                                                       \
              [COMP_ROLE_OUT_NORM]    = "transformer.ln_f.weight",                                                      \
@@ -701,8 +699,7 @@ static const comp_arch_desc arch_stablelm = {
              [COMP_ROLE_FFN_UP_B]    = "transformer.h.%d.mlp.c_fc.bias",                                               \
              [COMP_ROLE_FFN_DOWN]    = "transformer.h.%d.mlp.c_proj.weight",                                           \
              [COMP_ROLE_FFN_DOWN_B]  = "transformer.h.%d.mlp.c_proj.bias"},                                             \
-  .need   = {LN_PLAIN_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED,         \
-             [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED}
+  .need   = {LN_SEQ_NEED(COMP_NEED_REQUIRED, COMP_NEED_REQUIRED), [COMP_ROLE_POS_EMBD] = COMP_NEED_REQUIRED}
 
 static const comp_arch_desc arch_gpt2 = {
     /* transformers' modeling_gpt2.py (GPT2LMHeadModel: GPT-2, DistilGPT2, and checkpoints saved from
@@ -855,13 +852,8 @@ static const comp_arch_desc arch_starcoder2 = {
                 6,
                 {COMP_ROLE_ATTN_Q_B, COMP_ROLE_ATTN_K_B, COMP_ROLE_ATTN_V_B, COMP_ROLE_ATTN_OUT_B, COMP_ROLE_FFN_UP_B,
                  COMP_ROLE_FFN_DOWN_B}}},
-    .tensor = {LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES,
-               LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp.c_fc.weight",
-               [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.c_fc.bias",
-               [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.c_proj.weight",
-               [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.c_proj.bias"},
-    .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
-               [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+    .tensor = {LLAMA_LN_PLAIN_TENSORS("c_fc", "c_proj")},
+    .need   = {LN_SEQ_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL)},
 };
 
 /* The GLM-4 block the glm and glm4 rows share (transformers' modeling_glm.py, modeling_glm4.py): LLaMA's
@@ -917,11 +909,7 @@ static const comp_arch_desc arch_nemotron = {
     .cfg    = {SHAPE_KEYS("norm_eps", "rope_theta"), .act = "hidden_act", .rope_fraction = "partial_rotary_factor"},
     .opt_on = {{"attention_bias", false, 4, {QKV_B_PARTS, COMP_ROLE_ATTN_OUT_B}},
                {"mlp_bias", false, 2, {COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
-    .tensor = {LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES,
-               LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp.up_proj.weight",
-               [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp.up_proj.bias",
-               [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp.down_proj.weight",
-               [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp.down_proj.bias"},
+    .tensor = {LLAMA_LN_PLAIN_TENSORS("up_proj", "down_proj")},
     .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
                [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
 };

@@ -783,35 +783,10 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
     gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
     SiLU's). The windowed(cfg) layers mask keys older than the window. SmolLM3's NoPE layers (rope_layers(cfg) 0)
-    rotate nothing (nope=False: they do, a wrong oracle). Phi models: oracle_phi_nll."""
-    if cfg["model_type"] == "phi":
-        return oracle_phi_nll(cfg, t, ids)
-    if cfg["model_type"] == "gpt_neox":
-        return oracle_neox_nll(cfg, t, ids)
-    if cfg["model_type"] == "falcon":
-        return oracle_falcon_nll(cfg, t, ids)
-    if cfg["model_type"] == "gptj":
-        return oracle_gptj_nll(cfg, t, ids)
-    if cfg["model_type"] == "stablelm":
-        return oracle_stablelm_nll(cfg, t, ids)
-    if cfg["model_type"] == "gpt2":
-        return oracle_gpt2_nll(cfg, t, ids)
-    if cfg["model_type"] in ("cohere", "cohere2"):
-        return oracle_cohere_nll(cfg, t, ids)
-    if cfg["model_type"] == "olmo":
-        return oracle_olmo_nll(cfg, t, ids)
-    if cfg["model_type"] == "granite":
-        return oracle_granite_nll(cfg, t, ids)
-    if cfg["model_type"] in ("glm", "glm4"):
-        return oracle_glm_nll(cfg, t, ids)
-    if cfg["model_type"] == "nemotron":
-        return oracle_nemotron_nll(cfg, t, ids)
-    if cfg["model_type"] == "gpt_bigcode":
-        return oracle_bigcode_nll(cfg, t, ids)
-    if cfg["model_type"] == "starcoder2":
-        return oracle_starcoder2_nll(cfg, t, ids)
-    if cfg["model_type"] == "olmo2":
-        return oracle_olmo2_nll(cfg, t, ids)
+    rotate nothing (nope=False: they do, a wrong oracle). Families in FAMILY_ORACLES: their own oracle."""
+    own = FAMILY_ORACLES.get(cfg["model_type"])  # the families with an oracle of their own
+    if own:
+        return own(cfg, t, ids)
     if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
         return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
     if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
@@ -878,6 +853,15 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
         z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
         tot -= lp[np.arange(L - 1), seq[1:]].sum(); cnt += L - 1
     return tot / cnt
+
+
+FAMILY_ORACLES = {  # model_type -> the oracle written from that family's modeling code
+    "phi": oracle_phi_nll, "gpt_neox": oracle_neox_nll, "falcon": oracle_falcon_nll, "gptj": oracle_gptj_nll,
+    "stablelm": oracle_stablelm_nll, "gpt2": oracle_gpt2_nll, "cohere": oracle_cohere_nll,
+    "cohere2": oracle_cohere_nll, "olmo": oracle_olmo_nll, "granite": oracle_granite_nll, "glm": oracle_glm_nll,
+    "glm4": oracle_glm_nll, "nemotron": oracle_nemotron_nll, "gpt_bigcode": oracle_bigcode_nll,
+    "starcoder2": oracle_starcoder2_nll, "olmo2": oracle_olmo2_nll,
+}
 
 
 def comp_nll(model):
