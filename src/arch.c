@@ -227,12 +227,13 @@ static const comp_arch_desc arch_phi3 = {
      * in those of gate_up_proj (chunk(2): act(first half) * second half); rotate_half RoPE on the first
      * partial_rotary_factor of each head; with sliding_window set, Mistral's window (Phi3Config's
      * default: none; Phi-3-mini-4k writes 2047). No biases; the 128k models' longrope is a rope_scaling
-     * kind (src/model.c). */
+     * kind (src/model.c), which the first of them called "su" or "yarn" (Phi3Config renames both). */
     .name          = "phi3",
     .hf_model_type = {"phi3", NULL},
     LLAMA_BLOCK,
-    .norm_eps = 1e-5f,
-    .cfg      = PHI3_CFG,
+    .longrope_aliases = true,
+    .norm_eps         = 1e-5f,
+    .cfg              = PHI3_CFG,
     .tensor =
         {
             [COMP_ROLE_TOK_EMBD]  = "model.embed_tokens.weight",

@@ -347,9 +347,10 @@ static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind 
   COMP_CALL(arc_attr_get_str(g, where, "rope_scaling", &name));
   const int   kind = comp_rope_scaling_from_name(name);
   comp_status s =
-      kind > 0 ? COMP_OK
-               : comp_error_set(COMP_ERR_FORMAT,
-                                "%s: attribute rope_scaling = \"%s\" must be linear, llama3 or longrope", where, name);
+      kind > 0
+          ? COMP_OK
+          : comp_error_set(COMP_ERR_FORMAT,
+                           "%s: attribute rope_scaling = \"%s\" must be linear, llama3, longrope or yarn", where, name);
   free(name);
   if (s) return s;
   COMP_CHECK(rope != COMP_ROPE_NONE, COMP_ERR_FORMAT, "%s: attribute rope_scaling without RoPE (rope = none)", where);
@@ -359,8 +360,18 @@ static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind 
     COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_low_freq_factor", &rs->low_freq_factor));
     COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_high_freq_factor", &rs->high_freq_factor));
   }
-  if (rs->kind == COMP_ROPE_SCALING_LLAMA3 || rs->kind == COMP_ROPE_SCALING_LONGROPE)
+  if (rs->kind != COMP_ROPE_SCALING_LINEAR)
     COMP_CALL(arc_attr_get_i64(g, where, "rope_scaling_original_max_position_embeddings", &rs->original_ctx));
+  if (rs->kind == COMP_ROPE_SCALING_YARN) {
+    int64_t truncate = 0;
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_attention_factor", &rs->attention_factor));
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_beta_fast", &rs->beta_fast));
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_beta_slow", &rs->beta_slow));
+    COMP_CALL(arc_attr_get_i64(g, where, "rope_scaling_truncate", &truncate));
+    COMP_CHECK(truncate == 0 || truncate == 1, COMP_ERR_FORMAT,
+               "%s: attribute rope_scaling_truncate = %lld must be 0 or 1", where, (long long)truncate);
+    rs->truncate = truncate;
+  }
   if (rs->kind == COMP_ROPE_SCALING_LONGROPE) { /* a factor per rotated pair */
     rs->n_pairs = rope_dim / 2;
     COMP_CHECK(rs->n_pairs >= 1 && rs->n_pairs <= COMP_ROPE_MAX_PAIRS, COMP_ERR_FORMAT,

@@ -106,12 +106,31 @@ static cJSON *longrope_json(cJSON *j, const comp_rope_scaling *rs, int64_t n_ctx
   return j;
 }
 
+/* YaRN's object in j: factor, the ramp's ends and the original context only where it is not
+ * max_position_embeddings (n_ctx: transformers before the fix of its issue 38224 would otherwise take
+ * n_ctx / original as the factor), the attention factor where it is not get_mscale(factor) (so that
+ * a source's mscale pair is read alike without it), truncate only when false. */
+static cJSON *yarn_json(cJSON *j, const comp_rope_scaling *rs, int64_t n_ctx)
+{
+  cJSON_AddStringToObject(j, "rope_type", "yarn");
+  cJSON_AddItemToObject(j, "factor", json_float(rs->factor));
+  if (rs->original_ctx != n_ctx)
+    cJSON_AddNumberToObject(j, "original_max_position_embeddings", (double)rs->original_ctx);
+  cJSON_AddItemToObject(j, "beta_fast", json_float(rs->beta_fast));
+  cJSON_AddItemToObject(j, "beta_slow", json_float(rs->beta_slow));
+  if (rs->attention_factor != comp_yarn_default_attention(rs->factor))
+    cJSON_AddItemToObject(j, "attention_factor", json_float(rs->attention_factor));
+  if (!rs->truncate) cJSON_AddFalseToObject(j, "truncate");
+  return j;
+}
+
 /* Hugging Face's rope_scaling object of rs: rope_type and the fields its kind reads; NULL for none. */
 static cJSON *rope_scaling_json(const comp_rope_scaling *rs, int64_t n_ctx)
 {
   if (rs->kind == COMP_ROPE_SCALING_NONE) return NULL;
   cJSON *j = cJSON_CreateObject();
   if (rs->kind == COMP_ROPE_SCALING_LONGROPE) return longrope_json(j, rs, n_ctx);
+  if (rs->kind == COMP_ROPE_SCALING_YARN) return yarn_json(j, rs, n_ctx);
   cJSON_AddStringToObject(j, "rope_type", comp_rope_scaling_name(rs->kind));
   cJSON_AddItemToObject(j, "factor", json_float(rs->factor));
   if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {

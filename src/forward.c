@@ -34,11 +34,31 @@ static bool rope_long(const comp_hparams *hp, int64_t T)
   return hp->rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE && T > hp->rope_scaling.original_ctx;
 }
 
-/* longrope's attention_factor in float32 (the scalar torch multiplies the fp32 cos and sin by); 1
- * for the other kinds. */
+/* longrope's and YaRN's attention_factor in float32 (the scalar torch multiplies the fp32 cos and sin
+ * by); 1 for the other kinds. */
 static float rope_attention_factor(const comp_hparams *hp)
 {
-  return hp->rope_scaling.kind == COMP_ROPE_SCALING_LONGROPE ? (float)hp->rope_scaling.attention_factor : 1.0f;
+  const comp_rope_scaling_kind k = hp->rope_scaling.kind;
+  return k == COMP_ROPE_SCALING_LONGROPE || k == COMP_ROPE_SCALING_YARN ? (float)hp->rope_scaling.attention_factor
+                                                                        : 1.0f;
+}
+
+/* YaRN's share of extrapolation (the unscaled frequency) in pair i of r/2 (_compute_yarn_parameters:
+ * 1 - linear_ramp_factor(low, high, r/2)[i]). The ramp runs between the pairs that turn beta_fast and
+ * beta_slow times in original_ctx positions (find_correction_range, in double: each end rounded out
+ * to a whole pair when truncate, then kept within [0, r - 1]); the ramp itself in float32. */
+static float yarn_extrapolation(const comp_rope_scaling *sc, float theta, int64_t r, int64_t i)
+{
+  const double ctx = (double)sc->original_ctx, two_pi = 2 * M_PI;
+  double       lo = (double)r * log(ctx / (sc->beta_fast * two_pi)) / (2 * log((double)theta));
+  double       hi = (double)r * log(ctx / (sc->beta_slow * two_pi)) / (2 * log((double)theta));
+  if (sc->truncate) lo = floor(lo), hi = ceil(hi);
+  lo = lo > 0 ? lo : 0;
+  hi = hi < (double)(r - 1) ? hi : (double)(r - 1);
+  if (lo == hi) hi += 0.001; /* the singularity transformers steps around */
+  float ramp = ((float)i - (float)lo) / (float)(hi - lo);
+  ramp       = ramp < 0.0f ? 0.0f : ramp > 1.0f ? 1.0f : ramp;
+  return 1.0f - ramp;
 }
 
 float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T)
@@ -49,6 +69,11 @@ float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T)
   if (sc->kind == COMP_ROPE_SCALING_LONGROPE) { /* 1 / (ext * base^(2i/r)), ext the fp32 factor tensor */
     const float ext = (float)(rope_long(hp, T) ? sc->long_factor[i] : sc->short_factor[i]);
     return 1.0f / (ext * powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim));
+  }
+  if (sc->kind == COMP_ROPE_SCALING_YARN) { /* interpolation * (1 - e) + extrapolation * e */
+    const float pos = powf(hp->rope_theta, (float)(2 * i) / (float)hp->rope_dim);
+    const float e   = yarn_extrapolation(sc, hp->rope_theta, hp->rope_dim, i);
+    return (1.0f / ((float)sc->factor * pos)) * (1.0f - e) + (1.0f / pos) * e;
   }
   if (sc->kind != COMP_ROPE_SCALING_LLAMA3) return v;
   /* torch's order of float32 operations; Python-float scalars meet the float32 tensors as float32

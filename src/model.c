@@ -271,7 +271,8 @@ static comp_status cfg_int_or_off(const cJSON *cfg, const char *path, const char
 
 static const char *const rope_scaling_names[] = {[COMP_ROPE_SCALING_LINEAR]   = "linear",
                                                  [COMP_ROPE_SCALING_LLAMA3]   = "llama3",
-                                                 [COMP_ROPE_SCALING_LONGROPE] = "longrope"};
+                                                 [COMP_ROPE_SCALING_LONGROPE] = "longrope",
+                                                 [COMP_ROPE_SCALING_YARN]     = "yarn"};
 enum { ROPE_SCALING_KINDS = sizeof rope_scaling_names / sizeof rope_scaling_names[0] };
 
 const char *comp_rope_scaling_name(comp_rope_scaling_kind k)
@@ -305,9 +306,15 @@ comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *whe
                    "%s: rope_scaling (rope_type %s) %s[%lld] = %g must be a positive number", where, t,
                    k ? "long_factor" : "short_factor", (long long)i, f[i]);
     }
-    COMP_CHECK(isfinite(rs->attention_factor) && rs->attention_factor > 0, COMP_ERR_FORMAT,
-               "%s: rope_scaling (rope_type %s) attention_factor = %g must be a positive number", where, t,
-               rs->attention_factor);
+  } else if (rs->kind == COMP_ROPE_SCALING_YARN) { /* _validate_yarn_parameters' bounds */
+    COMP_CHECK(rs->factor >= 1, COMP_ERR_FORMAT, "%s: rope_scaling (rope_type %s) factor = %g must be at least 1",
+               where, t, rs->factor);
+    COMP_CHECK(isfinite(rs->beta_slow) && rs->beta_slow > 0 && isfinite(rs->beta_fast) &&
+                   rs->beta_fast >= rs->beta_slow,
+               COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) beta_fast = %g and beta_slow = %g must be positive numbers, "
+               "beta_fast the larger",
+               where, t, rs->beta_fast, rs->beta_slow);
   } else { /* LLAMA3 */
     COMP_CHECK(isfinite(rs->low_freq_factor) && rs->low_freq_factor > 0, COMP_ERR_FORMAT,
                "%s: rope_scaling (rope_type %s) low_freq_factor = %g must be a positive number", where, t,
@@ -316,6 +323,10 @@ comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *whe
                "%s: rope_scaling (rope_type %s) high_freq_factor = %g must be greater than low_freq_factor = %g", where,
                t, rs->high_freq_factor, rs->low_freq_factor);
   }
+  if (rs->kind == COMP_ROPE_SCALING_LONGROPE || rs->kind == COMP_ROPE_SCALING_YARN)
+    COMP_CHECK(isfinite(rs->attention_factor) && rs->attention_factor > 0, COMP_ERR_FORMAT,
+               "%s: rope_scaling (rope_type %s) attention_factor = %g must be a positive number", where, t,
+               rs->attention_factor);
   COMP_CHECK(rs->original_ctx > 0, COMP_ERR_FORMAT,
              "%s: rope_scaling (rope_type %s) original_max_position_embeddings = %lld must be positive", where, t,
              (long long)rs->original_ctx);
@@ -406,6 +417,59 @@ static comp_status parse_longrope(const cJSON *cfg, const cJSON *rs, const char 
 double comp_longrope_default_attention(double factor, int64_t original_ctx)
 {
   return factor <= 1.0 ? 1.0 : sqrt(1.0 + log(factor) / log((double)original_ctx));
+}
+
+double comp_yarn_default_attention(double factor) { return factor <= 1.0 ? 1.0 : 0.1 * log(factor) + 1.0; }
+
+/* *out = rs[key] when it is a number other than 0 (absent, null or 0: dflt), as YaRN's
+ * `rope_scaling.get(key) or dflt` reads beta_fast and beta_slow. */
+static comp_status yarn_number_or(const cJSON *rs, const char *path, const char *nm, const char *key, double dflt,
+                                  double *out)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(rs, key);
+  *out           = dflt;
+  if (!v || cJSON_IsNull(v)) return COMP_OK;
+  COMP_CHECK(cJSON_IsNumber(v), COMP_ERR_FORMAT, "%s: %s (rope_type yarn) \"%s\" must be a number", path, nm, key);
+  if (v->valuedouble != 0) *out = v->valuedouble;
+  return COMP_OK;
+}
+
+/* YaRN as transformers reads it since the fix of its issue 38224 (_compute_yarn_parameters; Qwen2.5 and
+ * Qwen3 long-context configs, OLMo 3, SmolLM3): factor required; original_max_position_embeddings from
+ * the scaling object, else max_position_embeddings (the ramp's context; the factor stays as given:
+ * transformers before that fix replaced it by max_position_embeddings / original); attention_factor
+ * when given, else mscale and mscale_all_dim's ratio get_mscale(factor, mscale) / get_mscale(factor,
+ * mscale_all_dim) when both are set (DeepSeek's convention), else get_mscale(factor); beta_fast 32 and
+ * beta_slow 1 unless set; truncate (rounding the ramp's ends out to whole pairs) true unless false. */
+static comp_status parse_yarn(const cJSON *rs, const char *path, const char *nm, const comp_hparams *hp,
+                              comp_rope_scaling *sc)
+{
+  COMP_CALL(rope_scaling_number(rs, path, nm, "yarn", "factor", &sc->factor));
+  const cJSON *o   = cJSON_GetObjectItemCaseSensitive(rs, "original_max_position_embeddings");
+  sc->original_ctx = hp->n_ctx;
+  if (o && !cJSON_IsNull(o)) {
+    COMP_CHECK(cJSON_IsNumber(o) && o->valuedouble >= 1 && o->valuedouble < 1e12 &&
+                   o->valuedouble == floor(o->valuedouble),
+               COMP_ERR_FORMAT, "%s: %s (rope_type yarn) original_max_position_embeddings must be a positive integer",
+               path, nm);
+    sc->original_ctx = (int64_t)o->valuedouble;
+  }
+  COMP_CALL(yarn_number_or(rs, path, nm, "beta_fast", 32, &sc->beta_fast));
+  COMP_CALL(yarn_number_or(rs, path, nm, "beta_slow", 1, &sc->beta_slow));
+  const cJSON *tr = cJSON_GetObjectItemCaseSensitive(rs, "truncate");
+  COMP_CHECK(!tr || cJSON_IsBool(tr), COMP_ERR_FORMAT, "%s: %s (rope_type yarn) \"truncate\" must be true or false",
+             path, nm);
+  sc->truncate    = !tr || cJSON_IsTrue(tr);
+  const cJSON *af = cJSON_GetObjectItemCaseSensitive(rs, "attention_factor");
+  if (af && !cJSON_IsNull(af))
+    return rope_scaling_number(rs, path, nm, "yarn", "attention_factor", &sc->attention_factor);
+  double ms = 0, ma = 0;
+  COMP_CALL(yarn_number_or(rs, path, nm, "mscale", 0, &ms));
+  COMP_CALL(yarn_number_or(rs, path, nm, "mscale_all_dim", 0, &ma));
+  const double f       = sc->factor;
+  sc->attention_factor = ms != 0 && ma != 0 && f > 1 ? (0.1 * ms * log(f) + 1.0) / (0.1 * ma * log(f) + 1.0)
+                                                     : comp_yarn_default_attention(f);
+  return COMP_OK;
 }
 
 /* transformers 5's Gemma-3 configs hold one rope_parameters per layer kind: {"full_attention": {...},
@@ -501,6 +565,7 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
     t = v->valuestring;
   }
   COMP_CHECK(t, COMP_ERR_FORMAT, "%s: %s has no \"rope_type\" (or \"type\")", path, nm);
+  if (d->longrope_aliases && (strcmp(t, "su") == 0 || strcmp(t, "yarn") == 0)) t = "longrope"; /* Phi3Config */
   if (strcmp(t, "default") == 0) return COMP_OK;
   if (strcmp(t, "dynamic") == 0 && d->rope_scaling) return dynamic_within_context(rs, path, nm, hp);
   COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: %s scales RoPE (%s), but %s %s", path, nm, t, d->name,
@@ -509,10 +574,13 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
                                        : "has no RoPE (learned positions)");
   const int kind = comp_rope_scaling_from_name(t);
   COMP_CHECK(kind > 0, COMP_ERR_UNSUPPORTED,
-             "%s: %s rope_type \"%s\" is not supported (comp implements linear, llama3 and longrope)", path, nm, t);
+             "%s: %s rope_type \"%s\" is not supported (comp implements linear, llama3, longrope and yarn)", path, nm,
+             t);
   comp_rope_scaling sc = {.kind = (comp_rope_scaling_kind)kind};
   if (sc.kind == COMP_ROPE_SCALING_LONGROPE)
     COMP_CALL(parse_longrope(cfg, rs, path, nm, hp, &sc));
+  else if (sc.kind == COMP_ROPE_SCALING_YARN)
+    COMP_CALL(parse_yarn(rs, path, nm, hp, &sc));
   else
     COMP_CALL(rope_scaling_number(rs, path, nm, t, "factor", &sc.factor));
   if (sc.kind == COMP_ROPE_SCALING_LLAMA3) {

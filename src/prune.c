@@ -484,6 +484,9 @@ static void forward_hparams_key(const comp_model *m, char *buf, size_t n)
     comp_sha256_final(&c, hex);
     key_add(buf, n, &k, " attention %.17g lists %s", rs->attention_factor, hex);
   }
+  if (rs->kind == COMP_ROPE_SCALING_YARN)
+    key_add(buf, n, &k, " attention %.17g beta %.17g %.17g truncate %d", rs->attention_factor, rs->beta_fast,
+            rs->beta_slow, (int)rs->truncate);
 }
 
 comp_status comp_prune_run(comp_model *m, const char *model_sha256, const int32_t *tok, const comp_prune_opts *o,

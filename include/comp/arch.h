@@ -233,8 +233,9 @@ typedef struct comp_arch_desc {
   float       logit_scale;      /* the logits' multiplier when the config has no key (0: none; Cohere's 0.0625) */
   float       rope_theta_local; /* the windowed layers' RoPE base, unscaled (Gemma-3); 0: rope_theta and its scaling */
   /* Granite's multipliers and logit divisor when the config has no key (0: none) */
-  float                 embd_mult, residual_mult, attn_mult, logit_div;
-  bool                  rope_scaling; /* reads HF rope_scaling (linear, llama3, longrope): else refused */
+  float embd_mult, residual_mult, attn_mult, logit_div;
+  bool  rope_scaling;     /* reads HF rope_scaling (linear, llama3, longrope, yarn): else refused */
+  bool  longrope_aliases; /* Phi3Config: rope_scaling "su" and "yarn" are longrope (older Phi-3 configs' names) */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
   comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */

@@ -22,12 +22,14 @@
  *                            rope_theta (float64), rope ("none", "half", "interleaved");
  *                            only when the source config has a Hugging Face rope_scaling (absent:
  *                            plain RoPE, as in archives before them): rope_scaling ("linear",
- *                            "llama3", "longrope"), rope_scaling_factor (float64), and for llama3
- *                            rope_scaling_low_freq_factor, rope_scaling_high_freq_factor (float64),
- *                            for llama3 and longrope
- *                            rope_scaling_original_max_position_embeddings (int), for longrope
- *                            rope_scaling_attention_factor (float64) and rope_scaling_short_factor,
- *                            rope_scaling_long_factor (float64 lists of rope_dim / 2)
+ *                            "llama3", "longrope", "yarn"), rope_scaling_factor (float64), and for
+ *                            llama3 rope_scaling_low_freq_factor, rope_scaling_high_freq_factor
+ *                            (float64), for all but linear
+ *                            rope_scaling_original_max_position_embeddings (int), for longrope and
+ *                            yarn rope_scaling_attention_factor (float64, resolved), for longrope
+ *                            rope_scaling_short_factor, rope_scaling_long_factor (float64 lists of
+ *                            rope_dim / 2), for yarn rope_scaling_beta_fast, rope_scaling_beta_slow
+ *                            (float64) and rope_scaling_truncate (int 0/1)
  *                            only with an attention window (Mistral's and Gemma-2's sliding_window;
  *                            absent: full attention, as in archives before it): sliding_window (int);
  *                            Gemma-2 archives written before per-layer windows have local_window

@@ -36,8 +36,9 @@ typedef struct comp_taps {
 /* The inverse frequency of RoPE's pair i (0 <= i < r/2) in float32 as Hugging Face computes it, for
  * sequences of T tokens: 1/theta^(2i/r) (_compute_default_rope_parameters), divided by the factor of
  * a linear scaling, or Llama 3.1's blend by wavelength (_compute_llama3_parameters), or divided by
- * longrope's short or long factor of the pair, chosen by T (_compute_longrope_parameters). The RoPE
- * tables' only source; their cos and sin are then multiplied by longrope's attention factor. */
+ * longrope's short or long factor of the pair, chosen by T (_compute_longrope_parameters), or YaRN's
+ * blend of the two by a linear ramp over the pairs (_compute_yarn_parameters). The RoPE tables' only
+ * source; their cos and sin are then multiplied by longrope's or YaRN's attention factor. */
 float comp_rope_inv_freq(const comp_hparams *hp, int64_t i, int64_t T);
 
 /* Scratch for one chunk of up to B*T tokens with sequences of at most T tokens. */

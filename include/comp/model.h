@@ -35,23 +35,30 @@
  * original_ctx / high_freq_factor kept, above original_ctx / low_freq_factor divided by factor,
  * smoothly blended between; or Phi-3's LONGROPE: pair i's inv_freq divided by short_factor[i] for a
  * sequence of at most original_ctx tokens and by long_factor[i] for a longer one (transformers'
- * longrope_frequency_update: the window scored decides), cos and sin times attention_factor.
+ * longrope_frequency_update: the window scored decides), cos and sin times attention_factor; or
+ * YaRN (YARN, _compute_yarn_parameters): pair i's inv_freq blended from the default (extrapolation)
+ * and the default divided by factor (interpolation) by a linear ramp between the pairs that turn
+ * beta_fast and beta_slow times in original_ctx positions, cos and sin times attention_factor.
  * "dynamic" (NTK) is read as NONE: it changes nothing up to max_position_embeddings, and longer
- * sequences are refused. Other kinds (yarn, ...) are refused at load. */
+ * sequences are refused. Other kinds are refused at load. */
 #define COMP_ROPE_MAX_PAIRS 256 /* LONGROPE: the factors of up to 512 rotated dims per head */
 typedef enum comp_rope_scaling_kind {
   COMP_ROPE_SCALING_NONE,
   COMP_ROPE_SCALING_LINEAR,
   COMP_ROPE_SCALING_LLAMA3,
-  COMP_ROPE_SCALING_LONGROPE
+  COMP_ROPE_SCALING_LONGROPE,
+  COMP_ROPE_SCALING_YARN
 } comp_rope_scaling_kind;
 typedef struct comp_rope_scaling {
   comp_rope_scaling_kind kind;
-  double                 factor;           /* LINEAR, LLAMA3: > 0; LONGROPE: the context's growth (recorded) */
+  double                 factor;           /* LINEAR, LLAMA3: > 0; YARN: >= 1; LONGROPE: the context's growth */
   double                 low_freq_factor;  /* LLAMA3: > 0                                          */
   double                 high_freq_factor; /* LLAMA3: > low_freq_factor                            */
-  int64_t                original_ctx;     /* LLAMA3, LONGROPE: original_max_position_embeddings, > 0 */
-  double                 attention_factor; /* LONGROPE: cos and sin are multiplied by it, > 0       */
+  int64_t                original_ctx;     /* LLAMA3, LONGROPE, YARN: original_max_position_embeddings, > 0 */
+  double                 attention_factor; /* LONGROPE, YARN: cos and sin are multiplied by it, > 0 */
+  double                 beta_fast;        /* YARN: rotations where the ramp starts (32 by default) */
+  double                 beta_slow;        /* YARN: rotations where it ends (1), <= beta_fast       */
+  bool                   truncate;         /* YARN: the ramp's ends rounded out to whole pairs      */
   int64_t                n_pairs;          /* LONGROPE: rope_dim / 2 factors in each list          */
   double                 short_factor[COMP_ROPE_MAX_PAIRS]; /* (n_pairs) LONGROPE: divisors for T <= original_ctx */
   double                 long_factor[COMP_ROPE_MAX_PAIRS];  /* (n_pairs) LONGROPE: divisors for T > original_ctx  */
@@ -192,13 +199,16 @@ comp_status comp_model_wide_rows(const comp_model *m, comp_role r, int64_t row0,
 /* The hyper-parameters alone (config.json of a Hugging Face directory, the header of a llama2.c
  * checkpoint): no weights are needed (`comp prune --dry-run`). */
 comp_status comp_model_config(const char *path, comp_hparams *hp);
-/* The rope_type name of a scaling kind ("linear", "llama3", "longrope"; NULL for NONE) and back (-1:
+/* The rope_type name of a scaling kind ("linear", "llama3", "longrope", "yarn"; NULL for NONE) and back (-1:
  * unknown). */
 const char *comp_rope_scaling_name(comp_rope_scaling_kind k);
 int         comp_rope_scaling_from_name(const char *name);
 /* longrope's attention factor when the config gives none (_compute_longrope_parameters):
  * sqrt(1 + ln(factor) / ln(original_ctx)), 1 for factor <= 1. */
 double comp_longrope_default_attention(double factor, int64_t original_ctx);
+/* YaRN's attention factor when the config gives neither it nor mscale and mscale_all_dim
+ * (_compute_yarn_parameters' get_mscale): 0.1 ln(factor) + 1, 1 for factor <= 1. */
+double comp_yarn_default_attention(double factor);
 /* COMP_ERR_FORMAT naming the field and value when rs's fields do not fit its kind; where prefixes
  * the message (the config or archive it was read from). */
 comp_status comp_rope_scaling_check(const comp_rope_scaling *rs, const char *where);

@@ -198,6 +198,33 @@ def longrope(cfg, r):
     return 1.0 / (ext * base ** (np.arange(0, r, 2) / r)), att
 
 
+def yarn(cfg, r):
+    """YaRN (transformers' _compute_yarn_parameters since the fix of its issue 38224, float64) over r rotated
+    dims: each pair's inverse frequency, blended from the default one (extrapolation) and the default divided by
+    factor (interpolation) by a linear ramp between the pairs that turn beta_fast and beta_slow times in the
+    original context (rounded out to whole pairs unless truncate is false), and the attention factor cos and sin
+    are multiplied by (given, or mscale / mscale_all_dim's ratio, or 0.1 ln(factor) + 1); None when cfg's
+    scaling is not YaRN (Phi3Config reads "yarn" as longrope)."""
+    rs = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
+    if rs.get("rope_type", rs.get("type")) != "yarn" or cfg["model_type"] == "phi3":
+        return None
+    base, factor = cfg.get("rope_theta") or rs["rope_theta"], rs["factor"]
+    orig = rs.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
+    mscale = lambda m: 1.0 if factor <= 1 else 0.1 * m * np.log(factor) + 1
+    att = rs.get("attention_factor")
+    if att is None:
+        att = mscale(rs["mscale"]) / mscale(rs["mscale_all_dim"]) if rs.get("mscale") and rs.get("mscale_all_dim") \
+            else mscale(1)
+    pair_of = lambda turns: r * np.log(orig / (turns * 2 * np.pi)) / (2 * np.log(base))
+    lo, hi = pair_of(rs.get("beta_fast") or 32), pair_of(rs.get("beta_slow") or 1)
+    if rs.get("truncate", True):
+        lo, hi = np.floor(lo), np.ceil(hi)
+    lo, hi = max(lo, 0), min(hi, r - 1)
+    extra = 1 - np.clip((np.arange(r // 2) - lo) / ((hi + 0.001 if lo == hi else hi) - lo), 0, 1)
+    pos = base ** (np.arange(0, r, 2) / r)
+    return (1 / (factor * pos)) * (1 - extra) + (1 / pos) * extra, att
+
+
 def windowed(cfg):
     """Which layers attend to the last sliding_window keys only: layer_types' sliding_attention ones;
     without the list, Gemma2Config's default (the even layers), else every layer (Mistral, Phi-3)."""
@@ -808,7 +835,7 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
     # the factor in rope_parameters), the inverse frequencies of an r-dim rotation
     prf = cfg.get("partial_rotary_factor") or (cfg.get("rope_parameters") or {}).get("partial_rotary_factor", 1.0)
     r = int(hd * prf)
-    lr, att = longrope(cfg, r) or (None, 1.0)
+    lr, att = longrope(cfg, r) or yarn(cfg, r) or (None, 1.0)
     inv = (inv_freq(cfg, r)[0] if lr is None else lr) if inv is None else inv
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
 
@@ -1125,11 +1152,68 @@ if res and ecfg:
     check(eo is not None and ea is not None and abs(eo - ea) / ea > 1e-4 and abs(eo - op) / op < 1e-5,
           f"the archive without rope_scaling attributes reads as plain RoPE: {eo} (oracle {op:.8f}; scaled {ea})")
     with h5py.File(noattr, "r+") as h:
-        h["model"].attrs["rope_scaling"] = "yarn"
+        h["model"].attrs["rope_scaling"] = "su"
     r = run(["eval", "--model", noattr, "--text", TEXT, "--seq-len", str(L), "--quiet"])
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    check(r.returncode == 1 and len(lines) == 1 and 'rope_scaling = "yarn"' in lines[0],
-          f"archive with rope_scaling = yarn: {' | '.join(lines)[:240]}")
+    check(r.returncode == 1 and len(lines) == 1 and 'rope_scaling = "su" must be linear, llama3, longrope or yarn'
+          in lines[0], f"archive with rope_scaling = su: {' | '.join(lines)[:240]}")
+
+# ---- rope_scaling yarn (Qwen2.5 / Qwen3 long context, OLMo 3, SmolLM3; DeepSeek's mscale pair) ---------------
+# factor 8 over an original context of 32 (max_position_embeddings 128: transformers before the fix of its issue
+# 38224 took 128 / 32 = 4 as the factor); the ramp runs over pairs 0..2 of 8, so that pair 0 keeps its frequency,
+# pair 1 is blended half and half and pairs 2..7 are divided by 8; cos and sin times 0.1 ln 8 + 1 = 1.208
+YARN = {"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 32}
+path, cfg, t = make("rope-yarn", "llama", 4, 2, False, False, False, 14, rope_scaling=YARN, qk_scale=QK)
+ycfg = cfg
+inv, att = yarn(cfg, cfg["head_dim"])
+inv0 = inv_freq({k: v for k, v in cfg.items() if k != "rope_scaling"}, cfg["head_dim"])[0]
+share = (inv - inv0 / 8) / (inv0 - inv0 / 8)  # each pair's share of extrapolation
+check(np.allclose(share, [1, 0.5, 0, 0, 0, 0, 0, 0]) and abs(att - 1.2079442) < 1e-6,
+      f"rope-yarn: the oracle's ramp {np.round(share, 3).tolist()}, attention factor {att:.7f}")
+got = matches_oracle("rope-yarn", path, cfg, t, "factor 8, original context 32, attention factor 1.208")
+disagrees("rope-yarn", got, oracle_nll(cfg, t, ids, inv=inv0 / 8), "an oracle dividing every pair by the factor")
+disagrees("rope-yarn", got, oracle_nll(dict(cfg, rope_scaling=dict(YARN, factor=4.0)), t, ids),
+          "an oracle taking max_position_embeddings / original = 4 as the factor (transformers before the fix)")
+for what, rs in (("attention_factor 1", dict(YARN, attention_factor=1.0)),
+                 ("DeepSeek's mscale 1 / mscale_all_dim 0.5 (attention factor 1.13)",
+                  dict(YARN, mscale=1.0, mscale_all_dim=0.5)),
+                 ("beta_fast 2, beta_slow 0.1 (the ramp over pairs 0..4)", dict(YARN, beta_fast=2.0, beta_slow=0.1)),
+                 ("truncate false (the ramp's end 1.41, not 2)", dict(YARN, truncate=False)),
+                 ("no original context (max_position_embeddings 128: the ramp over pairs 0..3)",
+                  {k: v for k, v in YARN.items() if k != "original_max_position_embeddings"})):
+    config_moves_loss("rope-yarn", path, dict(cfg, rope_scaling=rs), t, got, f"with {what}")
+for what, c in (("the older type key", dict(cfg, rope_scaling=dict({k: v for k, v in YARN.items() if k != "rope_type"},
+                                                                   type="yarn"))),
+                ("transformers 5's rope_parameters", dict({k: v for k, v in cfg.items() if k != "rope_scaling"},
+                                                          rope_parameters=dict(YARN, rope_theta=cfg["rope_theta"]))),
+                ("beta_fast and beta_slow null, as their defaults", dict(cfg, rope_scaling=dict(
+                    YARN, beta_fast=None, beta_slow=None)))):
+    nz = comp_nll(with_config(path, c, str(len(os.listdir(tmp)))))
+    check(nz is not None and nz == got, f"rope-yarn with {what}: {nz} == {got}")
+pe = prune_export(path, "rope-yarn")
+if pe:
+    arc, exp, ecfg, et = pe
+    with h5py.File(arc, "r") as h:
+        a = {k[len("rope_scaling_"):]: v for k, v in h["model"].attrs.items() if k.startswith("rope_scaling_")}
+        kind = h["model"].attrs.get("rope_scaling")
+    want = {"factor": 8.0, "original_max_position_embeddings": 32, "attention_factor": 0.1 * np.log(8) + 1,
+            "beta_fast": 32.0, "beta_slow": 1.0, "truncate": 1}
+    check(kind == "yarn" and a.keys() == want.keys() and all(abs(a[k] - v) < 1e-15 for k, v in want.items()),
+          f"rope-yarn archive /model: rope_scaling {kind!r} with {a}")
+    check(ecfg.get("rope_scaling") == dict(YARN, beta_fast=32.0, beta_slow=1.0),
+          f"rope-yarn export: config.json rope_scaling {ecfg.get('rope_scaling')} (the source's, the ramp's ends "
+          f"written out, the attention factor the default one left out)")
+    archive_is_export("rope-yarn", arc, exp, ecfg, et)
+ms = dict(cfg, rope_scaling=dict(YARN, mscale=1.0, mscale_all_dim=0.5, truncate=False,
+                                 original_max_position_embeddings=128))
+pe = prune_export(with_config(path, ms, "mscale"), "rope-yarn-mscale")
+if pe:
+    ers = pe[2].get("rope_scaling") or {}
+    check(ers.keys() == {"rope_type", "factor", "beta_fast", "beta_slow", "attention_factor", "truncate"} and
+          abs(ers["attention_factor"] - yarn(ms, 16)[1]) < 1e-15 and ers["truncate"] is False,
+          f"rope-yarn with mscale, untruncated, original = max_position_embeddings, exported: {ers} (the attention "
+          f"factor written out, the original context left out)")
+    archive_is_export("rope-yarn (mscale)", pe[0], pe[1], pe[2], pe[3])
 
 
 # ---- phi3: fused qkv_proj / gate_up_proj, RoPE on half of each head, a sliding window -------------------
@@ -1208,6 +1292,9 @@ nz = comp_nll(with_config(path, dict({k: v for k, v in lcfg.items() if k not in 
     "partial_rotary_factor", "rope_theta", "rope_scaling", "original_max_position_embeddings")}, rope_parameters=v5),
     "longrope-v5"))
 check(nz is not None and nz == got, f"phi3 longrope in transformers 5's rope_parameters: {nz} == {got}")
+for alias in ("su", "yarn"):  # the first 128k configs' names, which Phi3Config reads as longrope
+    nz = comp_nll(with_config(lpath, dict(lcfg, rope_scaling=dict(LR, type=alias)), alias))
+    check(nz is not None and nz == got, f"phi3 with rope_scaling type {alias!r} (longrope to Phi3Config): {nz} == {got}")
 pe = prune_export(lpath, "phi3-longrope")
 if pe:
     arc, exp, ecfg, et = pe
@@ -2155,7 +2242,17 @@ bad("dynamic with another original context", scaled(rope_type="dynamic", factor=
                                                     original_max_position_embeddings=64),
     "original_max_position_embeddings 64 differs from max_position_embeddings 128")
 bad("dynamic with factor 0.5", scaled(rope_type="dynamic", factor=0.5), "factor = 0.5 must be at least 1")
-bad("yarn, older type key", scaled(type="yarn", factor=4.0), 'rope_type "yarn" is not supported', dry_run=True)
+bad("an unknown kind, older type key", scaled(type="ntk-by-parts", factor=4.0),
+    'rope_type "ntk-by-parts" is not supported (comp implements linear, llama3, longrope and yarn)', dry_run=True)
+bad("yarn with factor 0.5", dict(ycfg, rope_scaling=dict(YARN, factor=0.5)), "factor = 0.5 must be at least 1")
+bad("yarn with beta_fast below beta_slow", dict(ycfg, rope_scaling=dict(YARN, beta_fast=1.0, beta_slow=32.0)),
+    "beta_fast = 1 and beta_slow = 32 must be positive numbers, beta_fast the larger")
+bad("yarn with truncate \"no\"", dict(ycfg, rope_scaling=dict(YARN, truncate="no")),
+    '"truncate" must be true or false')
+bad("yarn with original context 0", dict(ycfg, rope_scaling=dict(YARN, original_max_position_embeddings=0)),
+    "original_max_position_embeddings must be a positive integer", dry_run=True)
+bad("yarn with attention_factor 0", dict(ycfg, rope_scaling=dict(YARN, attention_factor=0)),
+    "attention_factor = 0 must be a positive number")
 bad("no rope_type", scaled(factor=2.0), 'has no "rope_type"')
 bad("llama3 without factor", scaled(**dict(LLAMA3, factor=None)), 'has no "factor"')
 bad("factor 0", scaled(rope_type="linear", factor=0), "factor = 0 must be a positive number")
@@ -2167,8 +2264,9 @@ unscaled = {k: v for k, v in cfg.items() if k != "rope_scaling"}
 bad("rope_parameters' base against rope_theta", dict(unscaled, rope_parameters={"rope_type": "default",
                                                                                "rope_theta": 5e5}),
     "rope_parameters' rope_theta 500000 differ")
-bad("rope_parameters yarn", dict(unscaled, rope_parameters={"rope_type": "yarn", "factor": 4.0}),
-    'rope_parameters rope_type "yarn" is not supported')
+bad("rope_parameters su (longrope only to Phi3Config)",
+    dict(ycfg, rope_scaling=None, rope_parameters={"rope_type": "su", "factor": 4.0}),
+    'rope_parameters rope_type "su" is not supported')
 bad("OPT (learned positions)",
     {"model_type": "opt", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "ffn_dim": 96,
      "vocab_size": 1024, "max_position_embeddings": 128, "rope_scaling": LINEAR}, "opt has no RoPE")

@@ -89,7 +89,7 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 "$COMP" prune --model "$T/l3" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 --out "$T/l3.h5"
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null
 "$COMP" eval --model "$T/l3exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
-# Qwen3 (per-head q/k norms, in the archive's layer vectors) and Phi-3 (fused qkv_proj / gate_up_proj,
+# Qwen3 (per-head q/k norms, in the archive's layer vectors; YaRN's ramp and attention factor) and Phi-3 (fused qkv_proj / gate_up_proj,
 # RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
 # from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
 # original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
@@ -118,7 +118,8 @@ hd, rng = cfg["head_dim"], np.random.default_rng(0)
 q3 = dict(w, **{f"model.layers.{l}.self_attn.{n}_norm.weight": (1 + 0.1 * rng.standard_normal(hd)).astype(np.float32)
                 for l in range(cfg["num_hidden_layers"]) for n in "qk"})
 st_save(f"{t}/q3/model.safetensors", q3)
-json.dump(dict(cfg, model_type="qwen3", architectures=["Qwen3ForCausalLM"]), open(f"{t}/q3/config.json", "w"))
+json.dump(dict(cfg, model_type="qwen3", architectures=["Qwen3ForCausalLM"], rope_scaling={
+    "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}), open(f"{t}/q3/config.json", "w"))
 p3 = {k: v for k, v in w.items() if not k.endswith(("q_proj.weight", "k_proj.weight", "v_proj.weight",
                                                      "gate_proj.weight", "up_proj.weight"))}
 for l in range(cfg["num_hidden_layers"]):
