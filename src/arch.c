@@ -806,6 +806,16 @@ static const comp_arch_desc arch_olmo = {
     .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
 };
 
+/* OLMo 2's tensors: LLaMA's denses, q/k norms over all heads, the norms after the attention and the MLP only */
+#define OLMO2_TENSORS                                                                                                  \
+  [COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight", [COMP_ROLE_OUT_NORM] = "model.norm.weight",                      \
+  [COMP_ROLE_LM_HEAD] = "lm_head.weight", LLAMA_DENSE_TENSORS,                                                         \
+  QK_NORM_TENSORS, [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",                     \
+  [COMP_ROLE_FFN_POST_NORM] = "model.layers.%d.post_feedforward_layernorm.weight"
+#define OLMO2_NEED                                                                                                     \
+  LLAMA_NEED(COMP_NEED_OPTIONAL),                                                                                      \
+      QK_NORM_NEED, [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED
+
 static const comp_arch_desc arch_olmo2 = {
     /* transformers' modeling_olmo2.py (OLMo-2 1B, 7B, 13B, 32B; the -hf checkpoints): LLaMA's dense tensors and
      * SiLU gate, no norm before the attention or the MLP: each reads the residual itself and its output is
@@ -820,16 +830,29 @@ static const comp_arch_desc arch_olmo2 = {
     .qk_norm_full = true,
     .cfg          = LLAMA_CFG,
     .opt_on       = ATTN_BIAS_OPT_ON,
-    .tensor       = {[COMP_ROLE_TOK_EMBD] = "model.embed_tokens.weight",
-                     [COMP_ROLE_OUT_NORM] = "model.norm.weight",
-                     [COMP_ROLE_LM_HEAD]  = "lm_head.weight",
-                     LLAMA_DENSE_TENSORS,
-                     QK_NORM_TENSORS,
-                     [COMP_ROLE_ATTN_POST_NORM] = "model.layers.%d.post_attention_layernorm.weight",
-                     [COMP_ROLE_FFN_POST_NORM]  = "model.layers.%d.post_feedforward_layernorm.weight"},
-    .need =
-        {LLAMA_NEED(COMP_NEED_OPTIONAL),
-         QK_NORM_NEED, [COMP_ROLE_ATTN_POST_NORM] = COMP_NEED_REQUIRED, [COMP_ROLE_FFN_POST_NORM] = COMP_NEED_REQUIRED},
+    .tensor       = {OLMO2_TENSORS},
+    .need         = {OLMO2_NEED},
+};
+
+static const comp_arch_desc arch_olmo3 = {
+    /* transformers' modeling_olmo3.py (Olmo-3-1025-7B, Olmo-3-1125-32B and their Think / Instruct models): OLMo 2's
+     * block and tensors with local layers (all but each fourth, or as layer_types says) attending to the last
+     * sliding_window keys (4096) and rotating with plain RoPE of rope_theta, and global layers rotating with
+     * rope_scaling too (the YaRN of the long-context checkpoints), as OLMo-core trains them and transformers 4.57
+     * runs them (transformers 5.0 to 5.9 scaled every layer; its pull request 45945 restores this) */
+    .name          = "olmo3",
+    .hf_model_type = {"olmo3", NULL},
+    LLAMA_BLOCK,
+    .norm_eps         = 1e-5f,
+    .no_pre_norm      = true,
+    .qk_norm_full     = true,
+    .sliding_window   = 4096,
+    .window_period    = 4,
+    .local_rope_plain = true,
+    .cfg              = MISTRAL_CFG,
+    .opt_on           = ATTN_BIAS_OPT_ON,
+    .tensor           = {OLMO2_TENSORS},
+    .need             = {OLMO2_NEED},
 };
 
 static const comp_arch_desc arch_starcoder2 = {
@@ -1127,6 +1150,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_MINISTRAL]       = &arch_ministral,
     [COMP_ARCH_COHERE2]         = &arch_cohere2,
     [COMP_ARCH_SMOLLM3]         = &arch_smollm3,
+    [COMP_ARCH_OLMO3]           = &arch_olmo3,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -202,9 +202,9 @@ static comp_status layer_windows(const cJSON *cfg, const char *path, const comp_
   COMP_CHECK(!listed || cJSON_GetArraySize(lt) == L, COMP_ERR_FORMAT, "%s: layer_types has %d entries for %lld layers",
              path, cJSON_GetArraySize(lt), (long long)L);
   /* Gemma-3: a layer's kind picks both its window and its RoPE base, so the window cannot be off */
-  COMP_CHECK(W > 0 || hp->rope_theta_local <= 0, COMP_ERR_UNSUPPORTED,
+  COMP_CHECK(W > 0 || (hp->rope_theta_local <= 0 && !d->local_rope_plain), COMP_ERR_UNSUPPORTED,
              "%s: %s with sliding_window null is not supported (its local layers are windowed and rotated with "
-             "their own base)",
+             "their own RoPE)",
              path, d->name);
   if (!listed && !(W > 0 && period > 0)) return COMP_OK; /* one window (or none) for every layer */
   int64_t *w = malloc((size_t)L * sizeof *w);
@@ -481,7 +481,7 @@ static comp_status rope_parameters_by_kind(const cJSON *cfg, const char *path, c
   const cJSON *full = cJSON_GetObjectItemCaseSensitive(*rp, "full_attention");
   const cJSON *loc  = cJSON_GetObjectItemCaseSensitive(*rp, "sliding_attention");
   if (!full && !loc) return COMP_OK; /* one object for every layer */
-  COMP_CHECK(d->rope_theta_local > 0, COMP_ERR_UNSUPPORTED,
+  COMP_CHECK(d->rope_theta_local > 0 || d->local_rope_plain, COMP_ERR_UNSUPPORTED,
              "%s: rope_parameters per layer kind are not supported for %s (its layers share one RoPE)", path, d->name);
   COMP_CHECK((!full || cJSON_IsObject(full)) && (!loc || cJSON_IsObject(loc)), COMP_ERR_FORMAT,
              "%s: rope_parameters' full_attention and sliding_attention must be objects", path);
@@ -733,6 +733,8 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
     goto out;
   }
   if ((s = parse_rope_scaling(cfg, path, d, hp))) goto out;
+  if (d->local_rope_plain && hp->rope_theta_local <= 0 && hp->rope_scaling.kind != COMP_ROPE_SCALING_NONE)
+    hp->rope_theta_local = hp->rope_theta; /* OLMo 3: the windowed layers' RoPE unscaled */
   const char *act = k->act ? cfg_str(cfg, k->act) : NULL;
   if (act && comp_act_from_name(act) != (int)d->act) {
     char want[128];

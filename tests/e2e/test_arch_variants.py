@@ -67,6 +67,9 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   olmo2      model_type olmo2 (oracle_olmo2_nll from modeling_olmo2.py): 4 layers, no norm before the attention or
              the MLP, RMSNorms of their outputs, q and k RMSNormed over all heads at once, GQA 4/2, untied; pruned
              with a layer removed and exported
+  olmo3      model_type olmo3 (oracle_olmo2_nll extended from modeling_olmo3.py of transformers 4.57): OLMo 2's
+             block, layers 0-2 attending to the last 16 keys with plain RoPE, layer 3 to all with YaRN; layer 1
+             nearly the identity, so that pruning removes it and keeps the global layer; pruned and exported
   starcoder2 model_type starcoder2 (oracle_starcoder2_nll from modeling_starcoder2.py): 4 layers of LLaMA's attention
              with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, sliding_window 24 (null: all
              keys); pruned with a layer removed and exported
@@ -233,7 +236,7 @@ def windowed(cfg):
     if cfg.get("layer_types"):
         return [k == "sliding_attention" for k in cfg["layer_types"]]
     p = {"gemma2": 2, "gemma3_text": cfg.get("sliding_window_pattern", 6),  # Gemma3TextConfig's, Cohere2Config's
-         "cohere2": cfg.get("sliding_window_pattern", 4)}.get(cfg["model_type"])
+         "cohere2": cfg.get("sliding_window_pattern", 4), "olmo3": 4}.get(cfg["model_type"])
     return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
@@ -618,11 +621,22 @@ def oracle_olmo2_nll(cfg, t, ids, variant=None):
     the SiLU-gated MLP and post_feedforward_layernorm: no norm before either block; q_norm / k_norm RMSNorms over
     all heads of q and k at once, before RoPE; each kv head serving its group; the final RMSNorm, an untied head.
     Wrong oracles: variant "per-head" normalises each head of q and k on its own (Qwen3's way, times the weight's
-    slice), "pre-norm" puts the two layer norms before their blocks (LLaMA's place)."""
+    slice), "pre-norm" puts the two layer norms before their blocks (LLaMA's place).
+    Olmo3ForCausalLM (modeling_olmo3.py of transformers 4.57, OLMo-core's model): the windowed(cfg) layers attend to
+    the last sliding_window keys and rotate with plain RoPE, the others with the config's YaRN; wrong oracles:
+    variant "all-scaled" rotates every layer with the YaRN (transformers 5.0 to 5.9), "no-window" masks no layer."""
     nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
     hd = D // nh
     T = {k: v.astype(np.float64) for k, v in t.items()}
     _, _, _, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
+    win = windowed(cfg) if variant != "no-window" else [False] * cfg["num_hidden_layers"]
+    masks = [mask + np.tril(np.full((L, L), -np.inf), -cfg["sliding_window"]) if w else mask for w in win]
+    inv, att = yarn(cfg, hd) or (None, 1.0)
+    if inv is not None:  # rotate_half RoPE with YaRN's frequencies, cos and sin times its attention factor
+        f = np.outer(np.arange(L), inv)
+        cos, sin = np.cos(np.concatenate([f, f], -1)) * att, np.sin(np.concatenate([f, f], -1)) * att
+        scaled = lambda x: x * cos + np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1) * sin
+    ropes = [rope if w and variant != "all-scaled" or inv is None else scaled for w in windowed(cfg)]
     unit = lambda x: x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"])
     rms = lambda x, k: unit(x) * T[k + ".weight"]
     mm = lambda x, k: x @ T[k + ".weight"].T
@@ -644,7 +658,7 @@ def oracle_olmo2_nll(cfg, t, ids, variant=None):
             q = heads(qk_norm(mm(h, p + "self_attn.q_proj"), p + "self_attn.q_norm", nh), nh)
             k = heads(qk_norm(mm(h, p + "self_attn.k_proj"), p + "self_attn.k_norm", nkv), nkv)
             v = heads(mm(h, p + "self_attn.v_proj"), nkv)
-            o = mm(attend(q, np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0), rope, mask),
+            o = mm(attend(q, np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0), ropes[l], masks[l]),
                    p + "self_attn.o_proj")
             x = x + (o if pre else rms(o, p + "post_attention_layernorm"))
             h = rms(x, p + "post_feedforward_layernorm") if pre else x
@@ -887,7 +901,7 @@ FAMILY_ORACLES = {  # model_type -> the oracle written from that family's modeli
     "stablelm": oracle_stablelm_nll, "gpt2": oracle_gpt2_nll, "cohere": oracle_cohere_nll,
     "cohere2": oracle_cohere_nll, "olmo": oracle_olmo_nll, "granite": oracle_granite_nll, "glm": oracle_glm_nll,
     "glm4": oracle_glm_nll, "nemotron": oracle_nemotron_nll, "gpt_bigcode": oracle_bigcode_nll,
-    "starcoder2": oracle_starcoder2_nll, "olmo2": oracle_olmo2_nll,
+    "starcoder2": oracle_starcoder2_nll, "olmo2": oracle_olmo2_nll, "olmo3": oracle_olmo2_nll,
 }
 
 
@@ -1950,7 +1964,9 @@ if pe:
 
 # ---- olmo2: no norm before the attention or the MLP, RMSNorms of their outputs, q and k RMSNormed over all heads at
 # once, GQA 4/2, untied; 4 layers --------------------------------------------------------------------------------
-def olmo2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
+def olmo2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024, name="olmo2", extra=None, damp=None):
+    """An OLMo 2 model (name: its directory; extra: config fields over OLMo 2's); layer damp's block outputs times
+    0.01 (its post-norm weights), so that it is nearly the identity."""
     gen = draws(seed)
     t = {"model.embed_tokens.weight": gen(V, d), "model.norm.weight": 1 + gen(d, sc=0.2),
          "lm_head.weight": gen(V, d, sc=d ** -0.5)}
@@ -1963,11 +1979,14 @@ def olmo2_model(seed, nl=4, d=64, nh=4, nkv=2, ff=128, V=1024):
             t[p + n + ".weight"] = 1 + gen(d, sc=0.3)
         t[p + "self_attn.q_norm.weight"] = 2 + gen(d, sc=0.5)  # (H*hd): the whole of q
         t[p + "self_attn.k_norm.weight"] = 2 + gen(d // nh * nkv, sc=0.5)  # (Hkv*hd)
+        if l == damp:
+            for n in ("post_attention_layernorm", "post_feedforward_layernorm"):
+                t[p + n + ".weight"] *= 0.01
     cfg = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "hidden_size": d, "intermediate_size": ff,
            "num_hidden_layers": nl, "num_attention_heads": nh, "num_key_value_heads": nkv, "vocab_size": V,
            "max_position_embeddings": 128, "rms_norm_eps": 1e-6, "rope_theta": 500000.0, "hidden_act": "silu",
            "attention_bias": False, "tie_word_embeddings": False, "bos_token_id": 0, "eos_token_id": 0}
-    return write_model("olmo2", cfg, t)
+    return write_model(name, dict(cfg, **(extra or {})), t)
 
 
 o2path, o2m, o2t = olmo2_model(31)
@@ -1996,6 +2015,49 @@ r = run(["eval", "--model", q, "--text", TEXT, "--seq-len", str(L), "--quiet"])
 lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "q_norm" in lines[0] and "64" in lines[0], f"olmo2 with a per-head "
       f"q_norm (16 values, not 64): {' | '.join(lines)[:240]}")
+
+
+# ---- olmo3: OLMo 2's block, layers 0-2 attending to the last 16 keys with plain RoPE, layer 3 to all with the YaRN
+# of the long-context checkpoints (Olmo-3-1025-7B's rope_scaling with an original context of 32) -----------------
+O3YARN = {"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 32, "beta_fast": 32, "beta_slow": 1,
+          "attention_factor": 1.2079441541679836}
+o3path, o3m, o3t = olmo2_model(32, name="olmo3", damp=1, extra=dict(  # layer 1 nearly the identity: removed first
+    architectures=["Olmo3ForCausalLM"], model_type="olmo3", sliding_window=16, rope_scaling=O3YARN, rope_theta=1e4))
+got = matches_oracle("olmo3", o3path, o3m, o3t, "3 layers windowed to 16 keys with plain RoPE, the fourth with YaRN")
+for variant, what in (("all-scaled", "rotating every layer with the YaRN (transformers 5.0 to 5.9)"),
+                      ("no-window", "masking no layer")):
+    disagrees("olmo3", got, oracle_olmo2_nll(o3m, o3t, ids, variant=variant), f"the oracle {what}")
+disagrees("olmo3", got, oracle_olmo2_nll(dict(o3m, model_type="olmo2", sliding_window=None), o3t, ids),
+          "OLMo 2's reading (no window, every layer scaled)")
+config_moves_loss("olmo3", o3path, dict(o3m, layer_types=["full_attention", "sliding_attention", "full_attention",
+                                                           "sliding_attention"]), o3t, got,
+                  "with layer_types windowing layers 1 and 3 instead")
+config_moves_loss("olmo3", o3path, {k: v for k, v in o3m.items() if k != "rope_scaling"}, o3t, got,
+                  "without rope_scaling")
+o3v5 = {"full_attention": dict(O3YARN, rope_theta=o3m["rope_theta"]),  # transformers 5's per-kind rope_parameters
+        "sliding_attention": {"rope_type": "default", "rope_theta": o3m["rope_theta"]}}
+nz = comp_nll(with_config(o3path, dict({k: v for k, v in o3m.items() if k not in ("rope_scaling", "rope_theta")},
+                                       rope_parameters=o3v5), "v5"))
+check(nz is not None and nz == got, f"olmo3 with transformers 5's rope_parameters per layer kind: {nz} == {got}")
+pe = prune_export(o3path, "olmo3", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept, wins = layer_attrs(arc, "orig_index"), layer_attrs(arc, "window")
+    want = ["full_attention" if i == 3 else "sliding_attention" for i in kept]
+    check(len(kept) == 3 and 3 in kept and wins == [0 if i == 3 else 16 for i in kept] and ecfg.get("layer_types")
+          == want and ecfg.get("rope_scaling") == {k: v for k, v in O3YARN.items() if k != "attention_factor"}
+          and model_attr(arc, "rope_theta_local") == o3m["rope_theta"],
+          f"olmo3 pruned (kept layers {kept}, the global one among them) and exported: archive windows {wins}, the "
+          f"local layers' base {model_attr(arc, 'rope_theta_local')}, layer_types {ecfg.get('layer_types')}, "
+          f"rope_scaling {ecfg.get('rope_scaling')} (the attention factor, 0.1 ln 8 + 1, left as the default)")
+    archive_is_export("olmo3", arc, exp, ecfg, et)
+bad_w = f"{tmp}/olmo3-null-window"
+shutil.copytree(o3path, bad_w)
+json.dump(dict(o3m, sliding_window=None), open(f"{bad_w}/config.json", "w"))
+r = run(["eval", "--model", bad_w, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "olmo3 with sliding_window null is not supported" in lines[0],
+      f"olmo3 with sliding_window null: {' | '.join(lines)[:240]}")
 
 
 # ---- starcoder2: LLaMA's attention with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, a

@@ -293,6 +293,12 @@ def main():
                 "tie_word_embeddings": False, "hidden_act": "silu"}
     olmo2_13b = dict(olmo2_7b, hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
                      num_attention_heads=40, num_key_value_heads=40)
+    # Olmo-3-1025-7B (allenai/Olmo-3-1025-7B config.json): OLMo 2's tensors with the dolma2 vocabulary of 100278,
+    # three windowed layers to one global, YaRN on the global ones: 7,298,011,136, the card's 7B
+    olmo3_7b = dict(olmo2_7b, model_type="olmo3", vocab_size=100278, max_position_embeddings=65536,
+                    sliding_window=4096, rope_scaling={"rope_type": "yarn", "factor": 8.0, "beta_fast": 32,
+                                                       "beta_slow": 1, "original_max_position_embeddings": 8192,
+                                                       "attention_factor": 1.2079441541679836})
     # StarCoder2-3B and -7B (bigcode/starcoder2-3b, -7b config.json): LayerNorms and every dense with biases, GQA,
     # a tied head (Starcoder2Config leaves tie_word_embeddings at its default, true): 3,030,371,328 and
     # 7,173,923,840, the cards' 3.03B and 7.17B
@@ -367,7 +373,8 @@ def main():
             ("Aya-23-8B", aya8b, cohere_n(4096, 14336, 32, 32, 8)), ("OLMo-7B", olmo7b, 6888095744),
             ("OLMo-1B", olmo1b, 1176764416), ("Granite-3.0-8B", gr8b, 8170848256),
             ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
-            ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("StarCoder2-3B", sc3b, 3030371328),
+            ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("Olmo-3-1025-7B", olmo3_7b, 7298011136),
+            ("StarCoder2-3B", sc3b, 3030371328),
             ("StarCoder2-7B", sc7b, 7173923840), ("StarCoder", starcoder, 15517456384),
             ("StarCoder without multi_query", dict(starcoder, multi_query=False),
              15517456384 + 40 * (6144 + 1) * (3 * 6144 - 6400)), ("GLM-4-9B", glm9b, 9399951360),

@@ -89,23 +89,23 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 "$COMP" prune --model "$T/l3" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 --out "$T/l3.h5"
 "$COMP" export "$T/l3.h5" --out "$T/l3exp" --force >/dev/null
 "$COMP" eval --model "$T/l3exp" --text "$M/sample.txt" --seq-len 128 --max-windows 4 --quiet >/dev/null
-# Qwen3 (per-head q/k norms, in the archive's layer vectors; YaRN's ramp and attention factor) and Phi-3 (fused qkv_proj / gate_up_proj,
-# RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
-# from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its
-# original context: the short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled
-# embedding), Gemma-2 (four norms a layer, soft-capped scores and logits, local layers) and Gemma-3 (q/k
-# norms, local layers rotating with their own base), Phi-2 (attention and MLP in parallel on one LayerNorm, a
-# head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel block with two LayerNorms), BLOOM
-# (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names), Falcon-40B's decoder (q, k, v fused kv head
-# by kv head, ln_attn and ln_mlp), GPT-J (interleaved RoPE on a quarter of each head, a head bias) and StableLM
-# (LayerNorms with biases, RoPE on a quarter of each head, the sequential block) and GPT-2 (learned positions,
-# Conv1D weights stored (in, out), read by column blocks and written back transposed) and Cohere (the parallel
-# block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters) and
-# Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once) and
-# GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn) and Nemotron (LayerNorm1P,
-# a relu2 MLP) and SmolLM3 (every second layer without RoPE, carried through the archive per layer)
+# Qwen3 (per-head q/k norms, in the archive's layer vectors; YaRN's ramp and attention factor) and Phi-3 (fused qkv_proj
+# / gate_up_proj, RoPE on half of each head, a sliding window, longrope's factor lists in the archive's attributes) made
+# from the default model, pruned, exported, evaluated (Phi-3's archive also on windows within its original context: the
+# short factors), Gemma (RMSNorm times 1 + w, a tanh-GELU gate, a scaled embedding), Gemma-2 (four norms a layer,
+# soft-capped scores and logits, local layers) and Gemma-3 (q/k norms, local layers rotating with their own base), Phi-2
+# (attention and MLP in parallel on one LayerNorm, a head with a bias), GPT-NeoX (q, k, v fused head by head, a parallel
+# block with two LayerNorms), BLOOM (ALiBi, the embedding LayerNorm'd; BloomModel's tensor names), Falcon-40B's decoder
+# (q, k, v fused kv head by kv head, ln_attn and ln_mlp), GPT-J (interleaved RoPE on a quarter of each head, a head
+# bias) and StableLM (LayerNorms with biases, RoPE on a quarter of each head, the sequential block) and GPT-2 (learned
+# positions, Conv1D weights stored (in, out), read by column blocks and written back transposed) and Cohere (the
+# parallel block on a bias-free LayerNorm, interleaved RoPE, the logits scaled) and OLMo (LayerNorms without parameters)
+# and Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once) and
+# GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn) and Nemotron (LayerNorm1P, a relu2
+# MLP) and SmolLM3 (every second layer without RoPE, carried through the archive per layer) and OLMo-3 (OLMo-2's block,
+# windowed layers with plain RoPE, the global ones with YaRN)
 mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
-  "$T/gr" "$T/o2" "$T/bc" "$T/nm" "$T/s3"
+  "$T/gr" "$T/o2" "$T/o3" "$T/bc" "$T/nm" "$T/s3"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -267,6 +267,9 @@ for l in range(cfg["num_hidden_layers"]):
         o2[f"model.layers.{l}.self_attn.{n}_norm.weight"] = (1 + 0.1 * rng.standard_normal(h * hd)).astype(np.float32)
 st_save(f"{t}/o2/model.safetensors", o2)
 json.dump(dict(cfg, model_type="olmo2", architectures=["Olmo2ForCausalLM"]), open(f"{t}/o2/config.json", "w"))
+st_save(f"{t}/o3/model.safetensors", o2)  # OLMo 3: OLMo 2's tensors, windowed layers unscaled, the global ones YaRN
+json.dump(dict(cfg, model_type="olmo3", architectures=["Olmo3ForCausalLM"], sliding_window=48, rope_scaling={
+    "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}), open(f"{t}/o3/config.json", "w"))
 bc = {"transformer." + k: v for k, v in gp.items()}  # GPT-2's weights as nn.Linear, one key/value head kept
 for k in [k for k in bc if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight"))]:
     bc[k] = bc[k].T.copy()
@@ -289,7 +292,7 @@ st_save(f"{t}/s3/model.safetensors", {k: v for k, v in w.items() if "feedforward
 json.dump(dict(cfg, model_type="smollm3", architectures=["SmolLM3ForCausalLM"], no_rope_layer_interval=2),
           open(f"{t}/s3/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 bc nm s3; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 o3 bc nm s3; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
