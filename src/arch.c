@@ -33,12 +33,13 @@
   [COMP_ROLE_FFN_NORM_B] = "model.layers.%d.post_attention_layernorm.bias"
 /* LLaMA's attention and LayerNorms (with biases) and a plain MLP up -> down, its tensors named mlp.<up> and
  * mlp.<down> (StarCoder2's c_fc / c_proj, Nemotron's up_proj / down_proj) */
+#define PLAIN_MLP_TENSORS(up, down)                                                                                    \
+  [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp." up ".weight", [COMP_ROLE_FFN_UP_B] = "model.layers.%d.mlp." up ".bias",  \
+  [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp." down ".weight",                                                      \
+  [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp." down ".bias"
 #define LLAMA_LN_PLAIN_TENSORS(up, down)                                                                               \
-  LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES,                            \
-      LLAMA_ATTN_TENSORS, [COMP_ROLE_FFN_UP] = "model.layers.%d.mlp." up ".weight",                                    \
-                          [COMP_ROLE_FFN_UP_B]   = "model.layers.%d.mlp." up ".bias",                                  \
-                          [COMP_ROLE_FFN_DOWN]   = "model.layers.%d.mlp." down ".weight",                              \
-                          [COMP_ROLE_FFN_DOWN_B] = "model.layers.%d.mlp." down ".bias"
+  LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_NORM_BIASES, LLAMA_ATTN_TENSORS,        \
+      PLAIN_MLP_TENSORS(up, down)
 /* LLaMA's tensor names */
 #define LLAMA_TENSORS_FFN_NORM(ffn_norm) LLAMA_NORM_TENSORS(ffn_norm), LLAMA_DENSE_TENSORS
 #define LLAMA_TENSORS                    LLAMA_TENSORS_FFN_NORM("model.layers.%d.post_attention_layernorm.weight")
@@ -834,6 +835,27 @@ static const comp_arch_desc arch_olmo2 = {
     .need         = {OLMO2_NEED},
 };
 
+static const comp_arch_desc arch_exaone4 = {
+    /* transformers' modeling_exaone4.py (EXAONE-4.0-32B, -1.2B): OLMo 2's layer (no norm before the attention or the
+     * MLP, their outputs RMSNormed before the residual add) and tensors with Qwen3's q_norm / k_norm (RMSNorm of each
+     * q and k head, before RoPE); local layers (all but each sliding_window_pattern-th, 4, or as layer_types says)
+     * attend to the last sliding_window keys (4096) and rotate q and k, global ones attend to all keys with no
+     * position encoding; without a sliding_window, every layer attends to all keys and rotates. No biases; an
+     * untied head unless tied. */
+    .name          = "exaone4",
+    .hf_model_type = {"exaone4", NULL},
+    LLAMA_BLOCK,
+    .norm_eps            = 1e-5f,
+    .no_pre_norm         = true,
+    .sliding_window      = 4096,
+    .window_period       = 4,
+    .rope_windowed_only  = true,
+    .rope_unwindowed_all = true,
+    .cfg    = {LLAMA_CFG_KEYS, .sliding_window = "sliding_window", .window_period = "sliding_window_pattern"},
+    .tensor = {OLMO2_TENSORS},
+    .need   = {OLMO2_NEED},
+};
+
 static const comp_arch_desc arch_olmo3 = {
     /* transformers' modeling_olmo3.py (Olmo-3-1025-7B, Olmo-3-1125-32B and their Think / Instruct models): OLMo 2's
      * block and tensors with local layers (all but each fourth, or as layer_types says) attending to the last
@@ -936,6 +958,26 @@ static const comp_arch_desc arch_nemotron = {
     .tensor = {LLAMA_LN_PLAIN_TENSORS("up_proj", "down_proj")},
     .need   = {LN_PLAIN_NEED(COMP_NEED_OPTIONAL, COMP_NEED_OPTIONAL), [COMP_ROLE_FFN_NORM] = COMP_NEED_REQUIRED,
                [COMP_ROLE_FFN_NORM_B] = COMP_NEED_REQUIRED},
+};
+
+static const comp_arch_desc arch_arcee = {
+    /* transformers' modeling_arcee.py (AFM-4.5B): LLaMA's attention, RMSNorms and tensors (attention_bias: q, k, v,
+     * o) with Nemotron's plain MLP up_proj -> relu2 -> down_proj (mlp_bias: both), an untied head unless tied */
+    .name          = "arcee",
+    .hf_model_type = {"arcee", NULL},
+    .norm          = COMP_NORM_RMS,
+    .act           = COMP_ACT_RELU2,
+    .ffn           = COMP_FFN_PLAIN,
+    .rope          = COMP_ROPE_HALF,
+    .norm_eps      = 1e-5f,
+    .rope_theta    = 10000.0f,
+    .rope_scaling  = true,
+    .cfg           = LLAMA_CFG,
+    .opt_on        = {{"attention_bias", false, 4, {QKV_B_PARTS, COMP_ROLE_ATTN_OUT_B}},
+                      {"mlp_bias", false, 2, {COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
+    .tensor        = {LLAMA_NORM_TENSORS("model.layers.%d.post_attention_layernorm.weight"), LLAMA_ATTN_TENSORS,
+                      PLAIN_MLP_TENSORS("up_proj", "down_proj")},
+    .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)}, /* the gate's need is moot: no template */
 };
 
 static const comp_arch_desc arch_granite = {
@@ -1151,6 +1193,8 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_COHERE2]         = &arch_cohere2,
     [COMP_ARCH_SMOLLM3]         = &arch_smollm3,
     [COMP_ARCH_OLMO3]           = &arch_olmo3,
+    [COMP_ARCH_EXAONE4]         = &arch_exaone4,
+    [COMP_ARCH_ARCEE]           = &arch_arcee,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -409,8 +409,9 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   const int64_t        qh = a->qk_norm_full ? 1 : hp->n_head, kh = a->qk_norm_full ? 1 : hp->n_head_kv;
   if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
   if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
-  /* no RoPE in SmolLM3's NoPE layers and Cohere2's global ones */
-  if (hp->rope != COMP_ROPE_NONE && !ly->nope && (ly->window > 0 || !a->rope_windowed_only)) {
+  /* no RoPE in SmolLM3's NoPE layers and Cohere2's and EXAONE 4's global ones */
+  const bool rotates = ly->window > 0 || !a->rope_windowed_only || (a->rope_unwindowed_all && hp->sliding_window <= 0);
+  if (hp->rope != COMP_ROPE_NONE && !ly->nope && rotates) {
     const bool local = w->lcos && ly->window > 0; /* Gemma-3's local layers: their own base, no scaling */
     if (!local && rope_long(hp, T) != w->rope_long) rope_tables(hp, w, T); /* longrope: the factors of T tokens */
     const float *rc = local ? w->lcos : w->rcos, *rs = local ? w->lsin : w->rsin;

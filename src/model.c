@@ -194,10 +194,11 @@ static comp_status layer_windows(const cJSON *cfg, const char *path, const comp_
 {
   const cJSON  *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
   const int64_t L = hp->n_layer, W = hp->sliding_window;
-  int64_t       period; /* the row's, or the config's (Gemma-3's sliding_window_pattern) */
+  int64_t       period = d->window_period; /* the row's, or the config's (Gemma-3's sliding_window_pattern) */
   const bool    listed = lt && !cJSON_IsNull(lt);
   *win                 = NULL;
-  COMP_CALL(cfg_int(cfg, path, d->cfg.window_period, false, d->window_period, &period));
+  if (!listed) /* as transformers, which reads the pattern only to make layer_types */
+    COMP_CALL(cfg_int(cfg, path, d->cfg.window_period, false, d->window_period, &period));
   COMP_CHECK(!listed || cJSON_IsArray(lt), COMP_ERR_FORMAT, "%s: field \"layer_types\" must be a list", path);
   COMP_CHECK(!listed || cJSON_GetArraySize(lt) == L, COMP_ERR_FORMAT, "%s: layer_types has %d entries for %lld layers",
              path, cJSON_GetArraySize(lt), (long long)L);

@@ -53,6 +53,8 @@ typedef enum comp_arch {
   COMP_ARCH_COHERE2,         /* Cohere2ForCausalLM: Cohere's block, windowed layers with RoPE, global ones without */
   COMP_ARCH_SMOLLM3,         /* SmolLM3ForCausalLM: LLaMA's block with every fourth layer without RoPE (NoPE) */
   COMP_ARCH_OLMO3,           /* Olmo3ForCausalLM: OLMo 2's block, 3 windowed layers to 1 global, scaled RoPE on those */
+  COMP_ARCH_EXAONE4, /* Exaone4ForCausalLM: OLMo 2's layer, per-head q/k norms, windowed layers with RoPE only */
+  COMP_ARCH_ARCEE,   /* ArceeForCausalLM (AFM-4.5B): LLaMA's attention with a plain relu2 MLP */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -222,10 +224,11 @@ typedef struct comp_arch_desc {
   bool               conv1d;         /* dense weights stored (in, out), fused parts side by side (GPT-2's Conv1D) */
   bool               no_pre_norm;    /* OLMo-2: the attention and the MLP read the residual itself, no norm before */
   bool               qk_norm_full;   /* q_norm / k_norm over all heads of q (H*hd) and k (Hkv*hd) at once (OLMo-2) */
-  bool rope_windowed_only; /* RoPE in the windowed layers only; the full-attention ones have no positions (Cohere2) */
-  bool local_rope_plain;   /* the windowed layers rotate with rope_theta unscaled, rope_scaling is the global ones'
-                            * (OLMo 3): rope_theta_local = rope_theta when the config scales */
-  int         nope_period; /* without a rope_layers list: layer i has no RoPE when (i + 1) % period == 0 (SmolLM3) */
+  bool rope_windowed_only;  /* RoPE in the windowed layers only; the full-attention ones have no positions (Cohere2) */
+  bool rope_unwindowed_all; /* ... unless the config has no sliding_window: then every layer rotates (EXAONE 4) */
+  bool local_rope_plain;    /* the windowed layers rotate with rope_theta unscaled, rope_scaling is the global ones'
+                             * (OLMo 3): rope_theta_local = rope_theta when the config scales */
+  int         nope_period;  /* without a rope_layers list: layer i has no RoPE when (i + 1) % period == 0 (SmolLM3) */
   bool        alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
   int         ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
   int         n_ctx;   /* longest sequence where the config gives none (ALiBi models) */

@@ -70,6 +70,12 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   olmo3      model_type olmo3 (oracle_olmo2_nll extended from modeling_olmo3.py of transformers 4.57): OLMo 2's
              block, layers 0-2 attending to the last 16 keys with plain RoPE, layer 3 to all with YaRN; layer 1
              nearly the identity, so that pruning removes it and keeps the global layer; pruned and exported
+  arcee      model_type arcee (the LLaMA oracle with ArceeMLP from modeling_arcee.py): 4 layers of LLaMA's attention
+             with the plain MLP up_proj -> relu2 -> down_proj, biases everywhere, GQA 4/2; pruned with a layer
+             removed and exported
+  exaone4    model_type exaone4 (oracle_olmo2_nll extended from modeling_exaone4.py): OLMo 2's layer with per-head
+             q/k norms, layers 0-2 windowed to 16 keys with RoPE, layer 3 global without positions; layer 1 nearly
+             the identity, so that pruning removes it; pruned and exported
   starcoder2 model_type starcoder2 (oracle_starcoder2_nll from modeling_starcoder2.py): 4 layers of LLaMA's attention
              with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, sliding_window 24 (null: all
              keys); pruned with a layer removed and exported
@@ -236,7 +242,8 @@ def windowed(cfg):
     if cfg.get("layer_types"):
         return [k == "sliding_attention" for k in cfg["layer_types"]]
     p = {"gemma2": 2, "gemma3_text": cfg.get("sliding_window_pattern", 6),  # Gemma3TextConfig's, Cohere2Config's
-         "cohere2": cfg.get("sliding_window_pattern", 4), "olmo3": 4}.get(cfg["model_type"])
+         "cohere2": cfg.get("sliding_window_pattern", 4), "olmo3": 4,
+         "exaone4": cfg.get("sliding_window_pattern", 4)}.get(cfg["model_type"])
     return [p is None or (i + 1) % p != 0 for i in range(cfg["num_hidden_layers"])]
 
 
@@ -624,9 +631,13 @@ def oracle_olmo2_nll(cfg, t, ids, variant=None):
     slice), "pre-norm" puts the two layer norms before their blocks (LLaMA's place).
     Olmo3ForCausalLM (modeling_olmo3.py of transformers 4.57, OLMo-core's model): the windowed(cfg) layers attend to
     the last sliding_window keys and rotate with plain RoPE, the others with the config's YaRN; wrong oracles:
-    variant "all-scaled" rotates every layer with the YaRN (transformers 5.0 to 5.9), "no-window" masks no layer."""
+    variant "all-scaled" rotates every layer with the YaRN (transformers 5.0 to 5.9), "no-window" masks no layer.
+    Exaone4ForCausalLM (modeling_exaone4.py): OLMo 3's masks with Qwen3's q/k norms (each head on its own, times one
+    head_dim weight), the windowed layers rotating q and k, the others not at all (every layer rotating when
+    sliding_window is null); wrong oracle: variant "rope-everywhere" rotates the global layers too."""
     nh, nkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
-    hd = D // nh
+    exaone = cfg["model_type"] == "exaone4"
+    hd = cfg.get("head_dim") or D // nh
     T = {k: v.astype(np.float64) for k, v in t.items()}
     _, _, _, rope, mask = ln_tools(cfg, t, hd, cfg.get("rope_theta", 1e4))
     win = windowed(cfg) if variant != "no-window" else [False] * cfg["num_hidden_layers"]
@@ -637,11 +648,15 @@ def oracle_olmo2_nll(cfg, t, ids, variant=None):
         cos, sin = np.cos(np.concatenate([f, f], -1)) * att, np.sin(np.concatenate([f, f], -1)) * att
         scaled = lambda x: x * cos + np.concatenate([-x[..., hd // 2:], x[..., :hd // 2]], -1) * sin
     ropes = [rope if w and variant != "all-scaled" or inv is None else scaled for w in windowed(cfg)]
+    if exaone and cfg.get("sliding_window") and variant != "rope-everywhere":  # global NoPE in hybrid models
+        ropes = [rp if w else (lambda x: x) for rp, w in zip(ropes, windowed(cfg))]
     unit = lambda x: x / np.sqrt((x * x).mean(-1, keepdims=True) + cfg["rms_norm_eps"])
     rms = lambda x, k: unit(x) * T[k + ".weight"]
     mm = lambda x, k: x @ T[k + ".weight"].T
 
     def qk_norm(y, k, heads):  # (L, heads * hd)
+        if exaone:  # Qwen3's: each head normalised on its own, one (hd) weight for all
+            return (unit(y.reshape(L, heads, hd)) * T[k + ".weight"]).reshape(L, heads * hd)
         if variant != "per-head":
             return rms(y, k)
         return unit(y.reshape(L, heads, hd)).reshape(L, heads * hd) * T[k + ".weight"]
@@ -819,12 +834,13 @@ def rope_layers(cfg):
     return cfg.get("no_rope_layers") or [int((i + 1) % n != 0) for i in range(cfg["num_hidden_layers"])]
 
 
-def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True):
+def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True, square=True):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
     gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
     SiLU's). The windowed(cfg) layers mask keys older than the window. SmolLM3's NoPE layers (rope_layers(cfg) 0)
-    rotate nothing (nope=False: they do, a wrong oracle). Families in FAMILY_ORACLES: their own oracle."""
+    rotate nothing (nope=False: they do, a wrong oracle). Arcee's MLP: up -> relu2 -> down (square=False: an
+    unsquared ReLU, a wrong oracle). Families in FAMILY_ORACLES: their own oracle."""
     own = FAMILY_ORACLES.get(cfg["model_type"])  # the families with an oracle of their own
     if own:
         return own(cfg, t, ids)
@@ -887,8 +903,11 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
             o = lin((pr @ v).transpose(1, 0, 2).reshape(L, nh * hd), p + "self_attn.o_proj")
             x = x + (rms(o, T[p + "post_attention_layernorm.weight"]) if g2 else o)
             h = rms(x, T[p + ("pre_feedforward_layernorm" if g2 else "post_attention_layernorm") + ".weight"])
-            g = lin(h, p + "mlp.gate_proj")
-            o = lin(act(g) * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+            if cfg["model_type"] == "arcee":  # ArceeMLP (Nemotron's): down(relu(up(h))^2), no gate
+                o = lin(np.maximum(lin(h, p + "mlp.up_proj"), 0) ** (2 if square else 1), p + "mlp.down_proj")
+            else:
+                g = lin(h, p + "mlp.gate_proj")
+                o = lin(act(g) * lin(h, p + "mlp.up_proj"), p + "mlp.down_proj")
             x = x + (rms(o, T[p + "post_feedforward_layernorm.weight"]) if g2 else o)
         z = cap(rms(x, T["model.norm.weight"]) @ head.T, cfg.get("final_logit_softcapping") if g2 else None)
         z = z - z.max(-1, keepdims=True); lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
@@ -902,6 +921,7 @@ FAMILY_ORACLES = {  # model_type -> the oracle written from that family's modeli
     "cohere2": oracle_cohere_nll, "olmo": oracle_olmo_nll, "granite": oracle_granite_nll, "glm": oracle_glm_nll,
     "glm4": oracle_glm_nll, "nemotron": oracle_nemotron_nll, "gpt_bigcode": oracle_bigcode_nll,
     "starcoder2": oracle_starcoder2_nll, "olmo2": oracle_olmo2_nll, "olmo3": oracle_olmo2_nll,
+    "exaone4": oracle_olmo2_nll,
 }
 
 
@@ -1308,7 +1328,8 @@ nz = comp_nll(with_config(path, dict({k: v for k, v in lcfg.items() if k not in 
 check(nz is not None and nz == got, f"phi3 longrope in transformers 5's rope_parameters: {nz} == {got}")
 for alias in ("su", "yarn"):  # the first 128k configs' names, which Phi3Config reads as longrope
     nz = comp_nll(with_config(lpath, dict(lcfg, rope_scaling=dict(LR, type=alias)), alias))
-    check(nz is not None and nz == got, f"phi3 with rope_scaling type {alias!r} (longrope to Phi3Config): {nz} == {got}")
+    check(nz is not None and nz == got,
+          f"phi3 with rope_scaling type {alias!r} (longrope to Phi3Config): {nz} == {got}")
 pe = prune_export(lpath, "phi3-longrope")
 if pe:
     arc, exp, ecfg, et = pe
@@ -2058,6 +2079,65 @@ r = run(["eval", "--model", bad_w, "--text", TEXT, "--seq-len", str(L), "--quiet
 lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "olmo3 with sliding_window null is not supported" in lines[0],
       f"olmo3 with sliding_window null: {' | '.join(lines)[:240]}")
+
+
+# ---- arcee: LLaMA's attention with the plain MLP up_proj -> relu2 -> down_proj, all biases (attention_bias, mlp_bias),
+# GQA 4/2, 4 layers ----------------------------------------------------------------------------------------------------
+arpath, arm, art = make("arcee", "arcee", 4, 2, False, True, False, 35, qk_scale=QK, nl=4, extra=dict(
+    architectures=["ArceeForCausalLM"], hidden_act="relu2", attention_bias=True, mlp_bias=True))
+art = {k: v for k, v in art.items() if "gate_proj" not in k}
+st_save(f"{arpath}/model.safetensors", art)
+got = matches_oracle("arcee", arpath, arm, art, "a plain relu2 MLP, biases everywhere")
+disagrees("arcee", got, oracle_nll(arm, art, ids, square=False), "an oracle with an unsquared ReLU")
+pe = prune_export(arpath, "arcee", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    check(ecfg.get("num_hidden_layers") == 3 and not any("gate_proj" in k for k in et) and
+          sum(k.endswith("mlp.up_proj.bias") for k in et) == 3, f"arcee pruned (a layer removed) and exported: "
+          f"{ecfg.get('num_hidden_layers')} layers, no gate, the MLP biases carried")
+    archive_is_export("arcee", arc, exp, ecfg, et)
+bad_a = f"{tmp}/arcee-silu"
+shutil.copytree(arpath, bad_a)
+json.dump(dict(arm, hidden_act="silu"), open(f"{bad_a}/config.json", "w"))
+r = run(["eval", "--model", bad_a, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and 'hidden_act "silu" is not supported for arcee' in lines[0],
+      f"arcee with a SiLU MLP: {' | '.join(lines)[:240]}")
+
+# ---- exaone4: OLMo 2's layer with per-head q/k norms; layers 0-2 attending to the last 16 keys and rotating q and k,
+# layer 3 to all keys without positions; layer 1 nearly the identity, so that pruning removes it ---------------------
+exm = dict(architectures=["Exaone4ForCausalLM"], model_type="exaone4", sliding_window=16, rope_theta=1e4, head_dim=16)
+expath, exm, ext = olmo2_model(33, name="exaone4", damp=1, extra=exm)
+rng = np.random.default_rng(34)
+for k in [k for k in ext if k.endswith(("q_norm.weight", "k_norm.weight"))]:  # one weight of head_dim for every head
+    ext[k] = (2 + 0.5 * rng.standard_normal(16)).astype(np.float32)
+st_save(f"{expath}/model.safetensors", ext)
+got = matches_oracle("exaone4", expath, exm, ext, "3 layers windowed to 16 keys with RoPE, the fourth global without")
+for variant, what in (("rope-everywhere", "rotating the global layer too"), ("no-window", "masking no layer")):
+    disagrees("exaone4", got, oracle_olmo2_nll(exm, ext, ids, variant=variant), f"the oracle {what}")
+for what, c in (("sliding_window null (every layer global and rotating)", dict(exm, sliding_window=None)),
+                ("sliding_window_pattern 3 (layer 2 global, 3 windowed)", dict(exm, sliding_window_pattern=3))):
+    config_moves_loss("exaone4", expath, c, ext, got, f"with {what}")
+lt = ["sliding_attention"] * 3 + ["full_attention"]
+nz = comp_nll(with_config(expath, dict(exm, sliding_window_pattern="LLLG", layer_types=lt), "lllg"))
+check(nz is not None and nz == got, f"exaone4 with layer_types and the pattern as a string (\"LLLG\", not read, as in "
+      f"transformers): {nz} == {got}")
+pe = prune_export(expath, "exaone4", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept = layer_attrs(arc, "orig_index")
+    check(kept == [0, 2, 3] and ecfg.get("layer_types") == ["sliding_attention"] * 2 + ["full_attention"] and
+          {et[k].shape for k in et if k.endswith("_norm.weight") and "self_attn" in k} == {(16,)},
+          f"exaone4 pruned (kept layers {kept}) and exported: layer_types {ecfg.get('layer_types')}, per-head q/k "
+          f"norms")
+    archive_is_export("exaone4", arc, exp, ecfg, et)
+bad_x = f"{tmp}/exaone4-string-pattern"
+shutil.copytree(expath, bad_x)
+json.dump(dict(exm, sliding_window_pattern="LLLG"), open(f"{bad_x}/config.json", "w"))
+r = run(["eval", "--model", bad_x, "--text", TEXT, "--seq-len", str(L), "--quiet"])
+lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "sliding_window_pattern" in lines[0], f"exaone4 with the pattern as a "
+      f"string and no layer_types (transformers cannot read it either): {' | '.join(lines)[:240]}")
 
 
 # ---- starcoder2: LLaMA's attention with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, a

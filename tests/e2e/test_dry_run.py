@@ -299,6 +299,20 @@ def main():
                     sliding_window=4096, rope_scaling={"rope_type": "yarn", "factor": 8.0, "beta_fast": 32,
                                                        "beta_slow": 1, "original_max_position_embeddings": 8192,
                                                        "attention_factor": 1.2079441541679836})
+    # EXAONE-4.0-32B (LGAI-EXAONE/EXAONE-4.0-32B config.json): OLMo 2's layer with per-head q/k norms (head_dim 128),
+    # GQA 40/8, an untied head: 32,003,216,384, the card's 32.0B
+    exaone32b = {"model_type": "exaone4", "hidden_size": 5120, "intermediate_size": 27392, "num_hidden_layers": 64,
+                 "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 102400,
+                 "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "rope_theta": 1000000,
+                 "rope_scaling": {"factor": 16.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                                  "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+                 "sliding_window": 4096, "sliding_window_pattern": 4, "tie_word_embeddings": False,
+                 "hidden_act": "silu"}
+    # ArceeConfig's defaults (AFM-4.5B-Base style shapes; no released config at hand): LLaMA's attention with a plain
+    # relu2 MLP (up, down: no gate), an untied head: 4,022,766,080
+    arcee = {"model_type": "arcee", "hidden_size": 2560, "intermediate_size": 18432, "num_hidden_layers": 32,
+             "num_attention_heads": 32, "vocab_size": 32000, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+             "hidden_act": "relu2", "tie_word_embeddings": False}
     # StarCoder2-3B and -7B (bigcode/starcoder2-3b, -7b config.json): LayerNorms and every dense with biases, GQA,
     # a tied head (Starcoder2Config leaves tie_word_embeddings at its default, true): 3,030,371,328 and
     # 7,173,923,840, the cards' 3.03B and 7.17B
@@ -374,6 +388,7 @@ def main():
             ("OLMo-1B", olmo1b, 1176764416), ("Granite-3.0-8B", gr8b, 8170848256),
             ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
             ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("Olmo-3-1025-7B", olmo3_7b, 7298011136),
+            ("EXAONE-4.0-32B", exaone32b, 32003216384), ("ArceeConfig defaults", arcee, 4022766080),
             ("StarCoder2-3B", sc3b, 3030371328),
             ("StarCoder2-7B", sc7b, 7173923840), ("StarCoder", starcoder, 15517456384),
             ("StarCoder without multi_query", dict(starcoder, multi_query=False),

@@ -103,9 +103,10 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # and Granite (the four multipliers) and OLMo-2 (norms after the blocks only, q and k normed over all heads at once) and
 # GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn) and Nemotron (LayerNorm1P, a relu2
 # MLP) and SmolLM3 (every second layer without RoPE, carried through the archive per layer) and OLMo-3 (OLMo-2's block,
-# windowed layers with plain RoPE, the global ones with YaRN)
+# windowed layers with plain RoPE, the global ones with YaRN) and EXAONE-4 (OLMo-2's layer with per-head q/k norms,
+# global layers without RoPE) and Arcee (LLaMA's attention with a plain relu2 MLP)
 mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
-  "$T/gr" "$T/o2" "$T/o3" "$T/bc" "$T/nm" "$T/s3"
+  "$T/gr" "$T/o2" "$T/o3" "$T/ex" "$T/ar" "$T/bc" "$T/nm" "$T/s3"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -267,6 +268,13 @@ for l in range(cfg["num_hidden_layers"]):
         o2[f"model.layers.{l}.self_attn.{n}_norm.weight"] = (1 + 0.1 * rng.standard_normal(h * hd)).astype(np.float32)
 st_save(f"{t}/o2/model.safetensors", o2)
 json.dump(dict(cfg, model_type="olmo2", architectures=["Olmo2ForCausalLM"]), open(f"{t}/o2/config.json", "w"))
+st_save(f"{t}/ex/model.safetensors", dict(o2, **{k: v for k, v in q3.items() if k.endswith(("q_norm.weight",
+                                                                                          "k_norm.weight"))}))
+json.dump(dict(cfg, model_type="exaone4", architectures=["Exaone4ForCausalLM"], sliding_window=48,
+               sliding_window_pattern=2), open(f"{t}/ex/config.json", "w"))  # EXAONE 4: per-head q/k norms, NoPE
+st_save(f"{t}/ar/model.safetensors", {k: v for k, v in w.items() if "gate_proj" not in k and "feedforward" not in k})
+json.dump(dict(cfg, model_type="arcee", architectures=["ArceeForCausalLM"], hidden_act="relu2"),
+          open(f"{t}/ar/config.json", "w"))  # Arcee: LLaMA's attention, a plain relu2 MLP
 st_save(f"{t}/o3/model.safetensors", o2)  # OLMo 3: OLMo 2's tensors, windowed layers unscaled, the global ones YaRN
 json.dump(dict(cfg, model_type="olmo3", architectures=["Olmo3ForCausalLM"], sliding_window=48, rope_scaling={
     "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}), open(f"{t}/o3/config.json", "w"))
@@ -292,7 +300,7 @@ st_save(f"{t}/s3/model.safetensors", {k: v for k, v in w.items() if "feedforward
 json.dump(dict(cfg, model_type="smollm3", architectures=["SmolLM3ForCausalLM"], no_rope_layer_interval=2),
           open(f"{t}/s3/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 o3 bc nm s3; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 o3 ex ar bc nm s3; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
