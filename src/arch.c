@@ -980,6 +980,23 @@ static const comp_arch_desc arch_arcee = {
     .need          = {LLAMA_NEED(COMP_NEED_OPTIONAL)}, /* the gate's need is moot: no template */
 };
 
+static const comp_arch_desc arch_seed_oss = {
+    /* transformers' modeling_seed_oss.py (Seed-OSS-36B Base and Instruct): LLaMA's block and tensors with q, k and v
+     * biases unless attention_bias is false (SeedOssConfig's default: true), an o_proj bias only with
+     * attention_out_bias, MLP biases with mlp_bias, head_dim 128 unless the config says, an untied head */
+    .name          = "seed_oss",
+    .hf_model_type = {"seed_oss", NULL},
+    LLAMA_BLOCK,
+    .norm_eps = 1e-6f,
+    .head_dim = 128,
+    .cfg      = LLAMA_CFG,
+    .opt_on   = {{"attention_bias", true, 3, {QKV_B_PARTS}},
+                 {"attention_out_bias", false, 1, {COMP_ROLE_ATTN_OUT_B}},
+                 {"mlp_bias", false, 3, {COMP_ROLE_FFN_GATE_B, COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
+    .tensor   = {LLAMA_TENSORS},
+    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
 static const comp_arch_desc arch_granite = {
     /* transformers' modeling_granite.py (Granite 3.0, 3.1, 3.2, 3.3 dense models; PowerLM): LLaMA's block and
      * tensors (attention_bias, mlp_bias) with four multipliers: the embedding rows times embedding_multiplier,
@@ -1195,6 +1212,7 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_OLMO3]           = &arch_olmo3,
     [COMP_ARCH_EXAONE4]         = &arch_exaone4,
     [COMP_ARCH_ARCEE]           = &arch_arcee,
+    [COMP_ARCH_SEED_OSS]        = &arch_seed_oss,
 };
 
 const char *comp_act_name(comp_act_kind a)

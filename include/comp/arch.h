@@ -53,8 +53,9 @@ typedef enum comp_arch {
   COMP_ARCH_COHERE2,         /* Cohere2ForCausalLM: Cohere's block, windowed layers with RoPE, global ones without */
   COMP_ARCH_SMOLLM3,         /* SmolLM3ForCausalLM: LLaMA's block with every fourth layer without RoPE (NoPE) */
   COMP_ARCH_OLMO3,           /* Olmo3ForCausalLM: OLMo 2's block, 3 windowed layers to 1 global, scaled RoPE on those */
-  COMP_ARCH_EXAONE4, /* Exaone4ForCausalLM: OLMo 2's layer, per-head q/k norms, windowed layers with RoPE only */
-  COMP_ARCH_ARCEE,   /* ArceeForCausalLM (AFM-4.5B): LLaMA's attention with a plain relu2 MLP */
+  COMP_ARCH_EXAONE4,  /* Exaone4ForCausalLM: OLMo 2's layer, per-head q/k norms, windowed layers with RoPE only */
+  COMP_ARCH_ARCEE,    /* ArceeForCausalLM (AFM-4.5B): LLaMA's attention with a plain relu2 MLP */
+  COMP_ARCH_SEED_OSS, /* SeedOssForCausalLM (Seed-OSS-36B): LLaMA's block, q/k/v biases on by default */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -244,7 +245,7 @@ typedef struct comp_arch_desc {
   bool  longrope_aliases; /* Phi3Config: rope_scaling "su" and "yarn" are longrope (older Phi-3 configs' names) */
   comp_arch_config_keys cfg;
   comp_arch_cfg_rule    rules[8];                /* structural switches this row assumes        */
-  comp_arch_opt_switch  opt_on[2];               /* config switches of optional tensors         */
+  comp_arch_opt_switch  opt_on[3];               /* config switches of optional tensors         */
   const char           *tensor[COMP_ROLE_COUNT]; /* name template ("%d" = layer); NULL = absent */
   comp_need             need[COMP_ROLE_COUNT];   /* REQUIRED/OPTIONAL for present templates   */
   comp_arch_fused       fused[COMP_ROLE_COUNT];  /* roles that are row blocks of a shared tensor */

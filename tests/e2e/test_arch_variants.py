@@ -73,6 +73,8 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
   arcee      model_type arcee (the LLaMA oracle with ArceeMLP from modeling_arcee.py): 4 layers of LLaMA's attention
              with the plain MLP up_proj -> relu2 -> down_proj, biases everywhere, GQA 4/2; pruned with a layer
              removed and exported
+  seed_oss   model_type seed_oss (the LLaMA oracle; modeling_seed_oss.py): 2 layers, q/k/v biases, GQA 4/2; pruned
+             and exported; a config without head_dim (128 by default) refused
   exaone4    model_type exaone4 (oracle_olmo2_nll extended from modeling_exaone4.py): OLMo 2's layer with per-head
              q/k norms, layers 0-2 windowed to 16 keys with RoPE, layer 3 global without positions; layer 1 nearly
              the identity, so that pruning removes it; pruned and exported
@@ -962,6 +964,14 @@ def config_moves_loss(label, path, c, t, got, what):
 def disagrees(label, got, oz, what):
     """A wrong oracle (what: which one) gives oz, more than 5e-4 relative away from comp's got."""
     check(got is not None and abs(oz - got) / got > 5e-4, f"{label}: {what} gives {oz:.6f}, not comp's {got}")
+
+
+def refused(label, path, cfg, expect):
+    """comp eval of the model at path read with config cfg: exit 1 and one error line holding expect."""
+    r = run(["eval", "--model", with_config(path, cfg, str(len(os.listdir(tmp)))), "--text", TEXT, "--seq-len", str(L),
+             "--quiet"])
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    check(r.returncode == 1 and len(lines) == 1 and expect in lines[0], f"{label}: {' | '.join(lines)[:240]}")
 
 
 def prune(model, arc, ratio, remove):
@@ -2072,13 +2082,8 @@ if pe:
           f"local layers' base {model_attr(arc, 'rope_theta_local')}, layer_types {ecfg.get('layer_types')}, "
           f"rope_scaling {ecfg.get('rope_scaling')} (the attention factor, 0.1 ln 8 + 1, left as the default)")
     archive_is_export("olmo3", arc, exp, ecfg, et)
-bad_w = f"{tmp}/olmo3-null-window"
-shutil.copytree(o3path, bad_w)
-json.dump(dict(o3m, sliding_window=None), open(f"{bad_w}/config.json", "w"))
-r = run(["eval", "--model", bad_w, "--text", TEXT, "--seq-len", str(L), "--quiet"])
-lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-check(r.returncode == 1 and len(lines) == 1 and "olmo3 with sliding_window null is not supported" in lines[0],
-      f"olmo3 with sliding_window null: {' | '.join(lines)[:240]}")
+refused("olmo3 with sliding_window null", o3path, dict(o3m, sliding_window=None),
+        "olmo3 with sliding_window null is not supported")
 
 
 # ---- arcee: LLaMA's attention with the plain MLP up_proj -> relu2 -> down_proj, all biases (attention_bias, mlp_bias),
@@ -2096,13 +2101,22 @@ if pe:
           sum(k.endswith("mlp.up_proj.bias") for k in et) == 3, f"arcee pruned (a layer removed) and exported: "
           f"{ecfg.get('num_hidden_layers')} layers, no gate, the MLP biases carried")
     archive_is_export("arcee", arc, exp, ecfg, et)
-bad_a = f"{tmp}/arcee-silu"
-shutil.copytree(arpath, bad_a)
-json.dump(dict(arm, hidden_act="silu"), open(f"{bad_a}/config.json", "w"))
-r = run(["eval", "--model", bad_a, "--text", TEXT, "--seq-len", str(L), "--quiet"])
-lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-check(r.returncode == 1 and len(lines) == 1 and 'hidden_act "silu" is not supported for arcee' in lines[0],
-      f"arcee with a SiLU MLP: {' | '.join(lines)[:240]}")
+refused("arcee with a SiLU MLP", arpath, dict(arm, hidden_act="silu"), 'hidden_act "silu" is not supported for arcee')
+
+# ---- seed_oss: LLaMA's block with q/k/v biases (SeedOssConfig's attention_bias: true by default), GQA 4/2 ----------
+sopath, som, sot = make("seed-oss", "seed_oss", 4, 2, True, False, False, 36, qk_scale=QK, extra=dict(
+    architectures=["SeedOssForCausalLM"], rms_norm_eps=1e-6))
+got = matches_oracle("seed_oss", sopath, som, sot, "q/k/v biases, GQA 4/2")
+disagrees("seed_oss", got, oracle_nll(som, {k: v for k, v in sot.items() if not k.endswith("bias")}, ids),
+          "an oracle without the q/k/v biases")
+pe = prune_export(sopath, "seed-oss")
+if pe:
+    check(pe[2].get("model_type") == "seed_oss" and sum(k.endswith("k_proj.bias") for k in pe[3]) == 2,
+          f"seed_oss pruned and exported: model_type {pe[2].get('model_type')}, the k biases carried")
+    archive_is_export("seed_oss", *pe)
+refused("seed_oss without head_dim (SeedOssConfig's default 128, not the 16 stored)", sopath,
+        {k: v for k, v in som.items() if k != "head_dim"}, "q_proj.weight has shape [64,64] but the config implies "
+        "[512,64]")
 
 # ---- exaone4: OLMo 2's layer with per-head q/k norms; layers 0-2 attending to the last 16 keys and rotating q and k,
 # layer 3 to all keys without positions; layer 1 nearly the identity, so that pruning removes it ---------------------
@@ -2131,13 +2145,8 @@ if pe:
           f"exaone4 pruned (kept layers {kept}) and exported: layer_types {ecfg.get('layer_types')}, per-head q/k "
           f"norms")
     archive_is_export("exaone4", arc, exp, ecfg, et)
-bad_x = f"{tmp}/exaone4-string-pattern"
-shutil.copytree(expath, bad_x)
-json.dump(dict(exm, sliding_window_pattern="LLLG"), open(f"{bad_x}/config.json", "w"))
-r = run(["eval", "--model", bad_x, "--text", TEXT, "--seq-len", str(L), "--quiet"])
-lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-check(r.returncode == 1 and len(lines) == 1 and "sliding_window_pattern" in lines[0], f"exaone4 with the pattern as a "
-      f"string and no layer_types (transformers cannot read it either): {' | '.join(lines)[:240]}")
+refused("exaone4 with the pattern as a string and no layer_types (transformers cannot read it either)", expath,
+        dict(exm, sliding_window_pattern="LLLG"), 'field "sliding_window_pattern" must be a positive integer')
 
 
 # ---- starcoder2: LLaMA's attention with LayerNorms, biases everywhere, a tanh-GELU MLP, GQA 4/2, a tied head, a

@@ -313,6 +313,12 @@ def main():
     arcee = {"model_type": "arcee", "hidden_size": 2560, "intermediate_size": 18432, "num_hidden_layers": 32,
              "num_attention_heads": 32, "vocab_size": 32000, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
              "hidden_act": "relu2", "tie_word_embeddings": False}
+    # Seed-OSS-36B (ByteDance-Seed/Seed-OSS-36B-Base config.json): 80 query heads of 128 over a hidden size of 5120,
+    # GQA 80/8, q/k/v biases (attention_bias, true by default), an untied head: 36,151,104,512, the card's 36B
+    seed36b = {"model_type": "seed_oss", "hidden_size": 5120, "intermediate_size": 27648, "num_hidden_layers": 64,
+               "num_attention_heads": 80, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 155136,
+               "max_position_embeddings": 524288, "rms_norm_eps": 1e-6, "rope_theta": 10000000.0,
+               "tie_word_embeddings": False, "hidden_act": "silu"}
     # StarCoder2-3B and -7B (bigcode/starcoder2-3b, -7b config.json): LayerNorms and every dense with biases, GQA,
     # a tied head (Starcoder2Config leaves tie_word_embeddings at its default, true): 3,030,371,328 and
     # 7,173,923,840, the cards' 3.03B and 7.17B
@@ -389,6 +395,9 @@ def main():
             ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
             ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("Olmo-3-1025-7B", olmo3_7b, 7298011136),
             ("EXAONE-4.0-32B", exaone32b, 32003216384), ("ArceeConfig defaults", arcee, 4022766080),
+            ("Seed-OSS-36B", seed36b, 36151104512),
+            ("Seed-OSS-36B with attention_out_bias and mlp_bias", dict(seed36b, attention_out_bias=True, mlp_bias=True),
+             36151104512 + 64 * (5120 + 2 * 27648 + 5120)),
             ("StarCoder2-3B", sc3b, 3030371328),
             ("StarCoder2-7B", sc7b, 7173923840), ("StarCoder", starcoder, 15517456384),
             ("StarCoder without multi_query", dict(starcoder, multi_query=False),
