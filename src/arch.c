@@ -997,6 +997,63 @@ static const comp_arch_desc arch_seed_oss = {
     .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
 };
 
+/* LLaMA's block with RoPE in pairs (2i, 2i + 1) over the whole head (GLM's rotate_half and cos / sin
+ * repeat_interleaved: ERNIE 4.5, Helium), base theta, the head tied or not */
+#define LLAMA_PAIRS_BLOCK(theta, tie)                                                                                  \
+  .norm = COMP_NORM_RMS, .act = COMP_ACT_SILU, .ffn = COMP_FFN_GATED, .rope = COMP_ROPE_INTERLEAVED,                   \
+  .rope_theta = theta, .tie_default = tie, .rope_scaling = true, .head_dim = 128
+
+static const comp_arch_desc arch_ernie4_5 = {
+    /* transformers' modeling_ernie4_5.py (ERNIE-4.5-0.3B Base and PT; the dense model): LLaMA's block and tensors
+     * with RoPE in pairs (2i, 2i + 1) over the whole head, base 500000, biases on all seven denses when use_bias,
+     * head_dim 128 and a tied head unless the config says otherwise */
+    .name          = "ernie4_5",
+    .hf_model_type = {"ernie4_5", NULL},
+    LLAMA_PAIRS_BLOCK(500000.0f, true),
+    .norm_eps = 1e-5f,
+    .cfg      = LLAMA_CFG,
+    .opt_on   = {{"use_bias",
+                  false,
+                  7,
+                  {QKV_B_PARTS, COMP_ROLE_ATTN_OUT_B, COMP_ROLE_FFN_GATE_B, COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
+    .tensor   = {LLAMA_TENSORS},
+    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_helium = {
+    /* transformers' modeling_helium.py (Helium-1 2B, helium-1-preview-2b): LLaMA's block and tensors with RoPE in
+     * pairs (2i, 2i + 1) over the whole head, base 100000, q/k/v biases with attention_bias (o_proj never has one),
+     * MLP biases with mlp_bias, head_dim 128 unless the config says, an untied head unless tied */
+    .name          = "helium",
+    .hf_model_type = {"helium", NULL},
+    LLAMA_PAIRS_BLOCK(100000.0f, false),
+    .norm_eps = 1e-8f,
+    .cfg      = LLAMA_CFG,
+    .opt_on   = {{"attention_bias", false, 3, {QKV_B_PARTS}},
+                 {"mlp_bias", false, 3, {COMP_ROLE_FFN_GATE_B, COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}}},
+    .tensor   = {LLAMA_TENSORS},
+    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL)},
+};
+
+static const comp_arch_desc arch_hunyuan_dense = {
+    /* transformers' modeling_hunyuan_v1_dense.py (Hunyuan-0.5B, -1.8B, -4B, -7B, Hunyuan-MT, Hy-MT2): LLaMA's block
+     * and tensors with q and k RMSNormed head by head after RoPE (query_layernorm, key_layernorm), a tied head
+     * unless untied; rope_scaling "dynamic" with an "alpha" (DynamicNTKAlphaRotary) raises the base to rope_theta
+     * * alpha^(head_dim / (head_dim - 2)) at every length. Cross-layer attention (use_cla) is not implemented. */
+    .name          = "hunyuan_v1_dense",
+    .hf_model_type = {"hunyuan_v1_dense", NULL},
+    LLAMA_BLOCK_THETA_TIE(10000.0f, true),
+    .norm_eps           = 1e-5f,
+    .qk_norm_after_rope = true,
+    .rope_ntk_alpha     = true,
+    .cfg                = LLAMA_CFG,
+    .rules              = {{"use_cla", COMP_CFG_UNSET, false}, {"use_qk_norm", COMP_CFG_TRUE, true}},
+    .opt_on             = ATTN_BIAS_OPT_ON,
+    .tensor             = {LLAMA_TENSORS, [COMP_ROLE_ATTN_Q_NORM] = "model.layers.%d.self_attn.query_layernorm.weight",
+                           [COMP_ROLE_ATTN_K_NORM] = "model.layers.%d.self_attn.key_layernorm.weight"},
+    .need               = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
+};
+
 static const comp_arch_desc arch_granite = {
     /* transformers' modeling_granite.py (Granite 3.0, 3.1, 3.2, 3.3 dense models; PowerLM): LLaMA's block and
      * tensors (attention_bias, mlp_bias) with four multipliers: the embedding rows times embedding_multiplier,
@@ -1213,6 +1270,9 @@ static const comp_arch_desc *const arch_table[COMP_ARCH_COUNT] = {
     [COMP_ARCH_EXAONE4]         = &arch_exaone4,
     [COMP_ARCH_ARCEE]           = &arch_arcee,
     [COMP_ARCH_SEED_OSS]        = &arch_seed_oss,
+    [COMP_ARCH_ERNIE4_5]        = &arch_ernie4_5,
+    [COMP_ARCH_HELIUM]          = &arch_helium,
+    [COMP_ARCH_HUNYUAN_DENSE]   = &arch_hunyuan_dense,
 };
 
 const char *comp_act_name(comp_act_kind a)

@@ -407,8 +407,10 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
    * the model's RMSNorm (Gemma's: times 1 + w); OLMo-2: all heads at once (n rows of H·hd, of Hkv·hd) */
   const comp_norm_kind qk = a->norm == COMP_NORM_RMS_UNIT_OFFSET ? COMP_NORM_RMS_UNIT_OFFSET : COMP_NORM_RMS;
   const int64_t        qh = a->qk_norm_full ? 1 : hp->n_head, kh = a->qk_norm_full ? 1 : hp->n_head_kv;
-  if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
-  if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
+  if (ly->q_norm_w && !a->qk_norm_after_rope)
+    norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
+  if (ly->k_norm_w && !a->qk_norm_after_rope)
+    norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
   /* no RoPE in SmolLM3's NoPE layers and Cohere2's and EXAONE 4's global ones */
   const bool rotates = ly->window > 0 || !a->rope_windowed_only || (a->rope_unwindowed_all && hp->sliding_window <= 0);
   if (hp->rope != COMP_ROPE_NONE && !ly->nope && rotates) {
@@ -417,6 +419,10 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
     const float *rc = local ? w->lcos : w->rcos, *rs = local ? w->lsin : w->rsin;
     rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, rc, rs);
     rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, rc, rs);
+  }
+  if (a->qk_norm_after_rope) { /* HunYuan: each head of the rotated q and k normalised */
+    if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
+    if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
   }
   attention(hp, w, B, T, ly->window);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, Hd);

@@ -529,6 +529,24 @@ static comp_status dynamic_within_context(const cJSON *rs, const char *path, con
   return COMP_OK;
 }
 
+/* HunYuan's DynamicNTKAlphaRotary (modeling_hunyuan_v1_dense.py): rope_scaling "dynamic" with an "alpha" raises
+ * the base to rope_theta * alpha^(head_dim / (head_dim - 2)) at every length (the scaling kind stays NONE: the
+ * raised base is the model's; exports keep the source's rope_scaling and rope_theta). Its factor, which that code
+ * reads only beyond max_position_embeddings (refused here), is checked when given. */
+static comp_status ntk_alpha(const cJSON *rs, const char *path, const char *nm, comp_hparams *hp)
+{
+  double       alpha = 0;
+  const cJSON *f     = cJSON_GetObjectItemCaseSensitive(rs, "factor");
+  COMP_CALL(rope_scaling_number(rs, path, nm, "dynamic", "alpha", &alpha));
+  COMP_CHECK(isfinite(alpha) && alpha > 0 && alpha < 1e12, COMP_ERR_FORMAT,
+             "%s: %s (rope_type dynamic) alpha = %g must be a positive number", path, nm, alpha);
+  COMP_CHECK(hp->head_dim > 2, COMP_ERR_FORMAT, "%s: %s (rope_type dynamic) alpha needs head_dim > 2", path, nm);
+  COMP_CHECK(!f || cJSON_IsNull(f) || (cJSON_IsNumber(f) && f->valuedouble >= 1), COMP_ERR_FORMAT,
+             "%s: %s (rope_type dynamic) factor must be a number of at least 1", path, nm);
+  hp->rope_theta = (float)((double)hp->rope_theta * pow(alpha, (double)hp->head_dim / (double)(hp->head_dim - 2)));
+  return COMP_OK;
+}
+
 /* hp->rope_scaling from the config's "rope_scaling" (absent or null: none), read as Hugging Face
  * does: the kind from "rope_type" (older configs: "type"; "default" is plain RoPE), then the fields
  * the kind's _compute_*_parameters reads; other keys are ignored, as there. transformers 5 writes
@@ -568,7 +586,11 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
   COMP_CHECK(t, COMP_ERR_FORMAT, "%s: %s has no \"rope_type\" (or \"type\")", path, nm);
   if (d->longrope_aliases && (strcmp(t, "su") == 0 || strcmp(t, "yarn") == 0)) t = "longrope"; /* Phi3Config */
   if (strcmp(t, "default") == 0) return COMP_OK;
-  if (strcmp(t, "dynamic") == 0 && d->rope_scaling) return dynamic_within_context(rs, path, nm, hp);
+  if (strcmp(t, "dynamic") == 0 && d->rope_scaling) {
+    const cJSON *al = d->rope_ntk_alpha ? cJSON_GetObjectItemCaseSensitive(rs, "alpha") : NULL;
+    if (al && !cJSON_IsNull(al) && !(cJSON_IsNumber(al) && al->valuedouble == 0)) return ntk_alpha(rs, path, nm, hp);
+    return dynamic_within_context(rs, path, nm, hp);
+  }
   COMP_CHECK(d->rope_scaling, COMP_ERR_UNSUPPORTED, "%s: %s scales RoPE (%s), but %s %s", path, nm, t, d->name,
              d->rope != COMP_ROPE_NONE ? "does not scale its RoPE"
              : d->alibi                ? "has no RoPE (ALiBi)"

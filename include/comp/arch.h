@@ -53,9 +53,12 @@ typedef enum comp_arch {
   COMP_ARCH_COHERE2,         /* Cohere2ForCausalLM: Cohere's block, windowed layers with RoPE, global ones without */
   COMP_ARCH_SMOLLM3,         /* SmolLM3ForCausalLM: LLaMA's block with every fourth layer without RoPE (NoPE) */
   COMP_ARCH_OLMO3,           /* Olmo3ForCausalLM: OLMo 2's block, 3 windowed layers to 1 global, scaled RoPE on those */
-  COMP_ARCH_EXAONE4,  /* Exaone4ForCausalLM: OLMo 2's layer, per-head q/k norms, windowed layers with RoPE only */
-  COMP_ARCH_ARCEE,    /* ArceeForCausalLM (AFM-4.5B): LLaMA's attention with a plain relu2 MLP */
-  COMP_ARCH_SEED_OSS, /* SeedOssForCausalLM (Seed-OSS-36B): LLaMA's block, q/k/v biases on by default */
+  COMP_ARCH_EXAONE4,       /* Exaone4ForCausalLM: OLMo 2's layer, per-head q/k norms, windowed layers with RoPE only */
+  COMP_ARCH_ARCEE,         /* ArceeForCausalLM (AFM-4.5B): LLaMA's attention with a plain relu2 MLP */
+  COMP_ARCH_SEED_OSS,      /* SeedOssForCausalLM (Seed-OSS-36B): LLaMA's block, q/k/v biases on by default */
+  COMP_ARCH_ERNIE4_5,      /* Ernie4_5ForCausalLM (ERNIE-4.5-0.3B): LLaMA's block, RoPE in pairs, use_bias, tied */
+  COMP_ARCH_HELIUM,        /* HeliumForCausalLM (Helium-1 2B): LLaMA's block with RoPE in pairs */
+  COMP_ARCH_HUNYUAN_DENSE, /* HunYuanDenseV1ForCausalLM (Hunyuan 0.5B-7B): LLaMA's block, q/k norms after RoPE */
   COMP_ARCH_COUNT
 } comp_arch;
 
@@ -185,7 +188,7 @@ typedef struct comp_arch_opt_switch {
   const char *key;  /* NULL ends the list                   */
   bool        dflt; /* the modeling code's default          */
   int         n;
-  comp_role   role[6];
+  comp_role   role[7];
 } comp_arch_opt_switch;
 
 /* A role stored as a block of rows of a tensor it shares with other roles: the tensor its template
@@ -227,6 +230,8 @@ typedef struct comp_arch_desc {
   bool               qk_norm_full;   /* q_norm / k_norm over all heads of q (H*hd) and k (Hkv*hd) at once (OLMo-2) */
   bool rope_windowed_only;  /* RoPE in the windowed layers only; the full-attention ones have no positions (Cohere2) */
   bool rope_unwindowed_all; /* ... unless the config has no sliding_window: then every layer rotates (EXAONE 4) */
+  bool qk_norm_after_rope;  /* q_norm / k_norm applied to the rotated q and k (HunYuan), not before RoPE */
+  bool rope_ntk_alpha;      /* rope_scaling dynamic's "alpha": base times alpha^(hd / (hd - 2)) (HunYuan) */
   bool local_rope_plain;    /* the windowed layers rotate with rope_theta unscaled, rope_scaling is the global ones'
                              * (OLMo 3): rope_theta_local = rope_theta when the config scales */
   int         nope_period;  /* without a rope_layers list: layer i has no RoPE when (i + 1) % period == 0 (SmolLM3) */

@@ -75,6 +75,11 @@ numpy forward written here from Hugging Face's modeling code (LlamaForCausalLM /
              removed and exported
   seed_oss   model_type seed_oss (the LLaMA oracle; modeling_seed_oss.py): 2 layers, q/k/v biases, GQA 4/2; pruned
              and exported; a config without head_dim (128 by default) refused
+  ernie4_5, helium  model_types ernie4_5 and helium (the LLaMA oracle with GLM's rotate_half: RoPE in pairs
+             (2i, 2i + 1)): 2 layers, GQA 4/2; ERNIE with all seven biases and a tied head, Helium with q/k/v and MLP
+             biases; both pruned and exported
+  hunyuan_v1_dense  model_type hunyuan_v1_dense (the LLaMA oracle with modeling_hunyuan_v1_dense.py's q/k norms
+             after RoPE and DynamicNTKAlphaRotary's raised base): 2 layers, GQA 4/2, tied; pruned and exported
   exaone4    model_type exaone4 (oracle_olmo2_nll extended from modeling_exaone4.py): OLMo 2's layer with per-head
              q/k norms, layers 0-2 windowed to 16 keys with RoPE, layer 3 global without positions; layer 1 nearly
              the identity, so that pruning removes it; pruned and exported
@@ -284,11 +289,12 @@ def attend(q, k, v, rope, mask, bias=0):
     return (pr @ v).transpose(1, 0, 2).reshape(L, -1)
 
 
-def rope_pairs(theta, r):
+def rope_pairs(theta, r, inv=None, att=1.0):
     """RoPE on the first r dims of each head in pairs (2i, 2i + 1) (GPT-J's rotate_every_two, Cohere's
-    repeat_interleave), base theta: (heads, L, hd) -> the same."""
-    f = np.outer(np.arange(L), 1.0 / (theta ** (np.arange(0, r, 2) / r)))  # (L, r/2)
-    cos, sin = np.cos(f), np.sin(f)
+    repeat_interleave), base theta (or the inverse frequencies inv), cos and sin times att: (heads, L, hd) -> the
+    same."""
+    f = np.outer(np.arange(L), 1.0 / (theta ** (np.arange(0, r, 2) / r)) if inv is None else inv)  # (L, r/2)
+    cos, sin = np.cos(f) * att, np.sin(f) * att
 
     def rope(x):
         a, b = x[..., 0:r:2], x[..., 1:r:2]
@@ -836,13 +842,17 @@ def rope_layers(cfg):
     return cfg.get("no_rope_layers") or [int((i + 1) % n != 0) for i in range(cfg["num_hidden_layers"])]
 
 
-def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True, square=True):
+def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True, square=True, pairs=None,
+               qk_after=True):
     """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
     inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
     gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
     SiLU's). The windowed(cfg) layers mask keys older than the window. SmolLM3's NoPE layers (rope_layers(cfg) 0)
     rotate nothing (nope=False: they do, a wrong oracle). Arcee's MLP: up -> relu2 -> down (square=False: an
-    unsquared ReLU, a wrong oracle). Families in FAMILY_ORACLES: their own oracle."""
+    unsquared ReLU, a wrong oracle). ERNIE 4.5 and Helium rotate pairs (2i, 2i + 1) (GLM's rotate_half, cos and sin
+    repeat_interleaved; pairs=False: halves, a wrong oracle). HunYuan: q and k RMSNormed head by head after RoPE
+    (qk_after=False: before, a wrong oracle), the base times alpha^(hd / (hd - 2)) when rope_scaling dynamic has an
+    alpha (DynamicNTKAlphaRotary). Families in FAMILY_ORACLES: their own oracle."""
     own = FAMILY_ORACLES.get(cfg["model_type"])  # the families with an oracle of their own
     if own:
         return own(cfg, t, ids)
@@ -868,10 +878,17 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
     prf = cfg.get("partial_rotary_factor") or (cfg.get("rope_parameters") or {}).get("partial_rotary_factor", 1.0)
     r = int(hd * prf)
     lr, att = longrope(cfg, r) or yarn(cfg, r) or (None, 1.0)
+    alpha = (cfg.get("rope_scaling") or {}).get("alpha") if cfg["model_type"] == "hunyuan_v1_dense" else None
+    if alpha and inv is None:  # HunYuan's DynamicNTKAlphaRotary: a raised base at every length
+        inv = 1.0 / ((cfg["rope_theta"] * alpha ** (hd / (hd - 2))) ** (np.arange(0, r, 2) / r))
     inv = (inv_freq(cfg, r)[0] if lr is None else lr) if inv is None else inv
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
 
+    pairs = cfg["model_type"] in ("ernie4_5", "helium") if pairs is None else pairs
+
     def rope_of(inv, att=1.0):
+        if pairs:
+            return rope_pairs(None, r, inv, att)
         f = np.outer(np.arange(L), inv); emb = np.concatenate([f, f], -1)
         cos, sin = np.cos(emb) * att, np.sin(emb) * att
         return lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
@@ -898,7 +915,12 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
             if p + "self_attn.q_norm.weight" in T:  # Qwen3Attention: q_norm / k_norm over each head, then RoPE
                 q, k = rms(q, T[p + "self_attn.q_norm.weight"]), rms(k, T[p + "self_attn.k_norm.weight"])
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
+            hq, hk = T.get(p + "self_attn.query_layernorm.weight"), T.get(p + "self_attn.key_layernorm.weight")
+            if hq is not None and not qk_after:  # HunYuan's norms before RoPE: a wrong oracle
+                q, k = rms(q, hq), rms(k, hk)
             q, k = ropes[l](q), ropes[l](k)
+            if hq is not None and qk_after:  # HunYuanDenseV1Attention: each head of the rotated q and k
+                q, k = rms(q, hq), rms(k, hk)
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
             s = cap(q @ k.transpose(0, 2, 1) * qscale, cfg.get("attn_logit_softcapping") if g2 else None) + masks[l]
             pr = np.exp(s - s.max(-1, keepdims=True)); pr /= pr.sum(-1, keepdims=True)
@@ -2117,6 +2139,51 @@ if pe:
 refused("seed_oss without head_dim (SeedOssConfig's default 128, not the 16 stored)", sopath,
         {k: v for k, v in som.items() if k != "head_dim"}, "q_proj.weight has shape [64,64] but the config implies "
         "[512,64]")
+
+# ---- ernie4_5 and helium: LLaMA's block with RoPE in pairs (2i, 2i + 1); ERNIE with all seven biases (use_bias) and a
+# tied head, Helium with q/k/v and MLP biases (attention_bias, mlp_bias; no o_proj bias) ---------------------------
+for mt, arch, seed, extra in (("ernie4_5", "Ernie4_5ForCausalLM", 37, dict(use_bias=True, rope_theta=10000.0)),
+                              ("helium", "HeliumForCausalLM", 39, dict(attention_bias=True, mlp_bias=True))):
+    ppath, pm, pt = make(mt, mt, 4, 2, True, mt == "ernie4_5", mt == "ernie4_5", seed, qk_scale=QK, extra=dict(
+        architectures=[arch], **extra))
+    if mt == "helium":  # biases on q, k, v and the MLP, none on o_proj
+        rng = np.random.default_rng(seed)
+        for k in [k for k in pt if k.endswith("mlp.gate_proj.weight") or k.endswith("mlp.up_proj.weight")
+                  or k.endswith("mlp.down_proj.weight")]:
+            pt[k[:-len("weight")] + "bias"] = (0.5 * rng.standard_normal(pt[k].shape[0])).astype(np.float32)
+        st_save(f"{ppath}/model.safetensors", pt)
+    got = matches_oracle(mt, ppath, pm, pt, "RoPE in pairs (2i, 2i + 1), biases")
+    disagrees(mt, got, oracle_nll(pm, pt, ids, pairs=False), "an oracle rotating halves (LLaMA's rotate_half)")
+    pe = prune_export(ppath, mt)
+    if pe:
+        check(pe[2].get("model_type") == mt and sum(k.endswith("bias") for k in pe[3]) == sum(
+            k.endswith("bias") for k in pt), f"{mt} pruned and exported: every bias carried")
+        archive_is_export(mt, *pe)
+
+# ---- hunyuan_v1_dense: LLaMA's block with q and k RMSNormed head by head after RoPE (query_layernorm,
+# key_layernorm), a tied head, DynamicNTKAlphaRotary's base raised by alpha 1000 --------------------------------------
+HYROPE = {"type": "dynamic", "alpha": 1000.0, "factor": 1.0}
+hypath, hym, hyt = make("hunyuan", "hunyuan_v1_dense", 4, 2, False, False, True, 41, qk_scale=QK, extra=dict(
+    architectures=["HunYuanDenseV1ForCausalLM"], rope_scaling=HYROPE, use_qk_norm=True, use_cla=False))
+rng = np.random.default_rng(41)
+for l in range(hym["num_hidden_layers"]):
+    for n in ("query_layernorm", "key_layernorm"):
+        hyt[f"model.layers.{l}.self_attn.{n}.weight"] = (1 + 0.5 * rng.standard_normal(16)).astype(np.float32)
+st_save(f"{hypath}/model.safetensors", hyt)
+got = matches_oracle("hunyuan", hypath, hym, hyt, "q/k norms after RoPE, base 10000 * 1000^(16/14)")
+disagrees("hunyuan", got, oracle_nll(hym, hyt, ids, qk_after=False), "an oracle norming q and k before RoPE")
+disagrees("hunyuan", got, oracle_nll(dict(hym, rope_scaling={"type": "dynamic", "factor": 1.0}), hyt, ids),
+          "an oracle without alpha (plain dynamic: the base unraised)")
+config_moves_loss("hunyuan", hypath, dict(hym, rope_scaling=dict(HYROPE, alpha=10.0)), hyt, got, "with alpha 10")
+pe = prune_export(hypath, "hunyuan", 0.3, 1)
+if pe:
+    check(pe[2].get("rope_scaling") == HYROPE and pe[2].get("rope_theta") == hym["rope_theta"] and
+          abs(model_attr(pe[0], "rope_theta") / (1e4 * 1000 ** (16 / 14)) - 1) < 1e-6,
+          f"hunyuan pruned and exported: archive base {model_attr(pe[0], 'rope_theta'):.6g} (raised), the export's "
+          f"rope_theta {pe[2].get('rope_theta')} and rope_scaling {pe[2].get('rope_scaling')} as the source's")
+    archive_is_export("hunyuan", *pe)
+refused("hunyuan with use_cla", hypath, dict(hym, use_cla=True), '"use_cla" is set')
+refused("hunyuan with use_qk_norm false", hypath, dict(hym, use_qk_norm=False), "use_qk_norm")
 
 # ---- exaone4: OLMo 2's layer with per-head q/k norms; layers 0-2 attending to the last 16 keys and rotating q and k,
 # layer 3 to all keys without positions; layer 1 nearly the identity, so that pruning removes it ---------------------

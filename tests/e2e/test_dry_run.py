@@ -319,6 +319,24 @@ def main():
                "num_attention_heads": 80, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 155136,
                "max_position_embeddings": 524288, "rms_norm_eps": 1e-6, "rope_theta": 10000000.0,
                "tie_word_embeddings": False, "hidden_act": "silu"}
+    # ERNIE-4.5-0.3B (baidu/ERNIE-4.5-0.3B-PT config.json, Ernie4_5Config's defaults): GQA 16/2 of head_dim 128
+    # over a hidden size of 1024, a tied head: 360,748,032, the card's 0.36B; and Helium-1 2B (kyutai/helium-1-2b,
+    # HeliumConfig's defaults): 20 heads of 128, an untied head: 2,172,643,840
+    ernie03b = {"model_type": "ernie4_5", "hidden_size": 1024, "intermediate_size": 3072, "num_hidden_layers": 18,
+                "num_attention_heads": 16, "num_key_value_heads": 2, "head_dim": 128, "vocab_size": 103424,
+                "max_position_embeddings": 131072, "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "use_bias": False,
+                "tie_word_embeddings": True, "hidden_act": "silu"}
+    helium2b = {"model_type": "helium", "hidden_size": 2560, "intermediate_size": 7040, "num_hidden_layers": 24,
+                "num_attention_heads": 20, "num_key_value_heads": 20, "head_dim": 128, "vocab_size": 48000,
+                "max_position_embeddings": 4096, "rms_norm_eps": 1e-8, "rope_theta": 100000.0,
+                "tie_word_embeddings": False, "hidden_act": "silu"}
+    # Hunyuan-7B (tencent/Hunyuan-7B-Instruct config.json): GQA 32/8 of head_dim 128, per-head q/k norms, a tied
+    # head, DynamicNTKAlphaRotary (alpha 1000): 7,504,568,320, the card's 7.5B
+    hunyuan7b = {"model_type": "hunyuan_v1_dense", "hidden_size": 4096, "intermediate_size": 14336,
+                 "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "head_dim": 128,
+                 "vocab_size": 128167, "max_position_embeddings": 262144, "rms_norm_eps": 1e-5,
+                 "rope_theta": 10000.0, "rope_scaling": {"type": "dynamic", "alpha": 1000.0, "factor": 1.0},
+                 "use_qk_norm": True, "use_cla": False, "tie_word_embeddings": True, "hidden_act": "silu"}
     # StarCoder2-3B and -7B (bigcode/starcoder2-3b, -7b config.json): LayerNorms and every dense with biases, GQA,
     # a tied head (Starcoder2Config leaves tie_word_embeddings at its default, true): 3,030,371,328 and
     # 7,173,923,840, the cards' 3.03B and 7.17B
@@ -395,7 +413,10 @@ def main():
             ("Granite-3.0-2B", gr2b, 2533531648), ("OLMo-2-1124-7B", olmo2_7b, 7298617344),
             ("OLMo-2-1124-13B", olmo2_13b, 13716198400), ("Olmo-3-1025-7B", olmo3_7b, 7298011136),
             ("EXAONE-4.0-32B", exaone32b, 32003216384), ("ArceeConfig defaults", arcee, 4022766080),
-            ("Seed-OSS-36B", seed36b, 36151104512),
+            ("Seed-OSS-36B", seed36b, 36151104512), ("ERNIE-4.5-0.3B", ernie03b, 360748032),
+            ("ERNIE-4.5-0.3B with use_bias", dict(ernie03b, use_bias=True),
+             360748032 + 18 * (2048 + 2 * 256 + 1024 + 2 * 3072 + 1024)), ("Helium-1 2B", helium2b, 2172643840),
+            ("Hunyuan-7B", hunyuan7b, 7504568320),
             ("Seed-OSS-36B with attention_out_bias and mlp_bias", dict(seed36b, attention_out_bias=True, mlp_bias=True),
              36151104512 + 64 * (5120 + 2 * 27648 + 5120)),
             ("StarCoder2-3B", sc3b, 3030371328),

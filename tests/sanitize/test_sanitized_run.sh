@@ -104,9 +104,10 @@ printf '\320\262\320\262 \303\2622 \302\262\302\2631 2024 \302\2757 a...b!!?\n' 
 # GPT-BigCode (GPT-2's block with nn.Linear denses and one key/value head in c_attn) and Nemotron (LayerNorm1P, a relu2
 # MLP) and SmolLM3 (every second layer without RoPE, carried through the archive per layer) and OLMo-3 (OLMo-2's block,
 # windowed layers with plain RoPE, the global ones with YaRN) and EXAONE-4 (OLMo-2's layer with per-head q/k norms,
-# global layers without RoPE) and Arcee (LLaMA's attention with a plain relu2 MLP)
+# global layers without RoPE) and Arcee (LLaMA's attention with a plain relu2 MLP) and ERNIE 4.5 (RoPE in pairs) and
+# HunYuan (q/k norms after RoPE, a base raised by alpha)
 mkdir "$T/q3" "$T/p3" "$T/g1" "$T/g2" "$T/g3" "$T/ph" "$T/nx" "$T/bl" "$T/fa" "$T/gj" "$T/sl" "$T/gp" "$T/co" "$T/ol" \
-  "$T/gr" "$T/o2" "$T/o3" "$T/ex" "$T/ar" "$T/bc" "$T/nm" "$T/s3"
+  "$T/gr" "$T/o2" "$T/o3" "$T/ex" "$T/ar" "$T/er" "$T/hy" "$T/bc" "$T/nm" "$T/s3"
 /usr/bin/python3 - "$M" "$T" <<'PY'
 import json, os, sys
 import numpy as np
@@ -275,6 +276,15 @@ json.dump(dict(cfg, model_type="exaone4", architectures=["Exaone4ForCausalLM"], 
 st_save(f"{t}/ar/model.safetensors", {k: v for k, v in w.items() if "gate_proj" not in k and "feedforward" not in k})
 json.dump(dict(cfg, model_type="arcee", architectures=["ArceeForCausalLM"], hidden_act="relu2"),
           open(f"{t}/ar/config.json", "w"))  # Arcee: LLaMA's attention, a plain relu2 MLP
+st_save(f"{t}/er/model.safetensors", {k: v for k, v in w.items() if "feedforward" not in k})
+json.dump(dict(cfg, model_type="ernie4_5", architectures=["Ernie4_5ForCausalLM"]),
+          open(f"{t}/er/config.json", "w"))  # ERNIE 4.5: RoPE in pairs over the whole head
+st_save(f"{t}/hy/model.safetensors", dict({k: v for k, v in w.items() if "feedforward" not in k}, **{
+    k.replace("q_norm", "query_layernorm").replace("k_norm", "key_layernorm"): v for k, v in q3.items()
+    if k.endswith(("q_norm.weight", "k_norm.weight"))}))
+json.dump(dict(cfg, model_type="hunyuan_v1_dense", architectures=["HunYuanDenseV1ForCausalLM"],
+               rope_scaling={"type": "dynamic", "alpha": 100.0, "factor": 1.0}),
+          open(f"{t}/hy/config.json", "w"))  # HunYuan: q/k norms after RoPE, the base raised by alpha
 st_save(f"{t}/o3/model.safetensors", o2)  # OLMo 3: OLMo 2's tensors, windowed layers unscaled, the global ones YaRN
 json.dump(dict(cfg, model_type="olmo3", architectures=["Olmo3ForCausalLM"], sliding_window=48, rope_scaling={
     "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}), open(f"{t}/o3/config.json", "w"))
@@ -300,7 +310,7 @@ st_save(f"{t}/s3/model.safetensors", {k: v for k, v in w.items() if "feedforward
 json.dump(dict(cfg, model_type="smollm3", architectures=["SmolLM3ForCausalLM"], no_rope_layer_interval=2),
           open(f"{t}/s3/config.json", "w"))
 PY
-for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 o3 ex ar bc nm s3; do
+for k in q3 p3 g1 g2 g3 ph nx bl fa gj sl gp co ol gr o2 o3 ex ar er hy bc nm s3; do
   cp "$M/tokenizer.json" "$M/tokenizer_config.json" "$T/$k/"
   mpiexec -n 2 "$COMP" prune --model "$T/$k" --calib "$M/sample.txt" --protect 0,-1 --quiet --force --ratio 0.3 \
     --out "$T/$k.h5"
