@@ -420,7 +420,10 @@ double comp_longrope_default_attention(double factor, int64_t original_ctx)
   return factor <= 1.0 ? 1.0 : sqrt(1.0 + log(factor) / log((double)original_ctx));
 }
 
-double comp_yarn_default_attention(double factor) { return factor <= 1.0 ? 1.0 : 0.1 * log(factor) + 1.0; }
+/* YaRN's get_mscale(scale, m): 0.1 m ln(scale) + 1, and 1 for scale <= 1 */
+static double yarn_mscale(double scale, double m) { return scale <= 1.0 ? 1.0 : 0.1 * m * log(scale) + 1.0; }
+
+double comp_yarn_default_attention(double factor) { return yarn_mscale(factor, 1.0); }
 
 /* *out = rs[key] when it is a number other than 0 (absent, null or 0: dflt), as YaRN's
  * `rope_scaling.get(key) or dflt` reads beta_fast and beta_slow. */
@@ -467,9 +470,8 @@ static comp_status parse_yarn(const cJSON *rs, const char *path, const char *nm,
   double ms = 0, ma = 0;
   COMP_CALL(yarn_number_or(rs, path, nm, "mscale", 0, &ms));
   COMP_CALL(yarn_number_or(rs, path, nm, "mscale_all_dim", 0, &ma));
-  const double f       = sc->factor;
-  sc->attention_factor = ms != 0 && ma != 0 && f > 1 ? (0.1 * ms * log(f) + 1.0) / (0.1 * ma * log(f) + 1.0)
-                                                     : comp_yarn_default_attention(f);
+  sc->attention_factor =
+      ms != 0 && ma != 0 ? yarn_mscale(sc->factor, ms) / yarn_mscale(sc->factor, ma) : yarn_mscale(sc->factor, 1.0);
   return COMP_OK;
 }
 

@@ -842,29 +842,38 @@ def rope_layers(cfg):
     return cfg.get("no_rope_layers") or [int((i + 1) % n != 0) for i in range(cfg["num_hidden_layers"])]
 
 
+# What each family's modeling code changes in LlamaForCausalLM's forward (model_type -> features), for oracle_nll:
+#   gemma         GemmaRMSNorm (times 1 + w), the embedding times sqrt(hidden_size), the tanh GELU gate
+#   gemma2        Gemma2DecoderLayer: norms after the attention and the MLP, query_pre_attn_scalar, soft-caps
+#   local_rope    Gemma3TextModel: the windowed layers rotate with rope_local_base_freq, unscaled
+#   nope          SmolLM3: the layers no_rope_layers marks 0 rotate nothing
+#   relu2_mlp     ArceeMLP (Nemotron's): down(relu(up(h))^2), no gate
+#   pairs         ERNIE 4.5, Helium: RoPE in pairs (2i, 2i + 1) (GLM's rotate_half, cos and sin repeat_interleaved)
+#   qk_after_rope HunYuan: query_layernorm / key_layernorm on each head of the rotated q and k
+#   ntk_alpha     HunYuan's DynamicNTKAlphaRotary: the base times alpha^(hd / (hd - 2)) at every length
+LLAMA_VARIANTS = {
+    "gemma": {"gemma"}, "gemma2": {"gemma", "gemma2"}, "gemma3_text": {"gemma", "gemma2", "local_rope"},
+    "smollm3": {"nope"}, "arcee": {"relu2_mlp"}, "ernie4_5": {"pairs"}, "helium": {"pairs"},
+    "hunyuan_v1_dense": {"qk_after_rope", "ntk_alpha"},
+}
+
+
 def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True, square=True, pairs=None,
                qk_after=True):
-    """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions); inv: RoPE's
-    inverse frequencies instead of inv_freq(cfg)'s. A gemma model (GemmaForCausalLM) with the features
-    gemma names: RMSNorm times 1 + w, the embedding times sqrt(hidden_size), the tanh GELU gate (else
-    SiLU's). The windowed(cfg) layers mask keys older than the window. SmolLM3's NoPE layers (rope_layers(cfg) 0)
-    rotate nothing (nope=False: they do, a wrong oracle). Arcee's MLP: up -> relu2 -> down (square=False: an
-    unsquared ReLU, a wrong oracle). ERNIE 4.5 and Helium rotate pairs (2i, 2i + 1) (GLM's rotate_half, cos and sin
-    repeat_interleaved; pairs=False: halves, a wrong oracle). HunYuan: q and k RMSNormed head by head after RoPE
-    (qk_after=False: before, a wrong oracle), the base times alpha^(hd / (hd - 2)) when rope_scaling dynamic has an
-    alpha (DynamicNTKAlphaRotary). Families in FAMILY_ORACLES: their own oracle."""
+    """Mean NLL over the W windows of L tokens (float64, HF LlamaForCausalLM conventions) with the features
+    LLAMA_VARIANTS gives cfg's model_type; inv: RoPE's inverse frequencies instead of inv_freq(cfg)'s. The
+    windowed(cfg) layers mask keys older than the window. Wrong oracles: gemma names the Gemma features kept
+    ("norm", "scale", "gelu"); nope=False rotates SmolLM3's NoPE layers; square=False leaves Arcee's ReLU unsquared;
+    pairs=False rotates halves; qk_after=False norms HunYuan's q and k before RoPE. Families in FAMILY_ORACLES:
+    their own oracle."""
     own = FAMILY_ORACLES.get(cfg["model_type"])  # the families with an oracle of their own
     if own:
         return own(cfg, t, ids)
-    if cfg["model_type"] == "internlm2":  # LLaMA's block: the LLaMA oracle on the unfused tensors
-        return oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids)
-    if cfg["model_type"] == "bloom":  # the names BloomForCausalLM saves; BloomModel's lack "transformer."
-        return oracle_bloom_nll(cfg, {k if k.startswith(("transformer.", "lm_head")) else "transformer." + k: v
-                                      for k, v in t.items()}, ids)
     nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     T = {k: v.astype(np.float64) for k, v in t.items()}
-    g_on = set(gemma) if cfg["model_type"] in ("gemma", "gemma2", "gemma3_text") else set()
-    g2 = cfg["model_type"] in ("gemma2", "gemma3_text")  # Gemma2DecoderLayer: four norms, query scalar, soft-caps
+    feat = LLAMA_VARIANTS.get(cfg["model_type"], set())
+    g_on = set(gemma) if "gemma" in feat else set()
+    g2 = "gemma2" in feat  # Gemma2DecoderLayer: four norms, query scalar, soft-caps
     cap = lambda x, c: c * np.tanh(x / c) if c else x
     qscale = cfg.get("query_pre_attn_scalar", 256) ** -0.5 if g2 else 1 / np.sqrt(hd)
     lin = lambda x, k: x @ T[k + ".weight"].T + (T[k + ".bias"] if k + ".bias" in T else 0)
@@ -878,13 +887,13 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
     prf = cfg.get("partial_rotary_factor") or (cfg.get("rope_parameters") or {}).get("partial_rotary_factor", 1.0)
     r = int(hd * prf)
     lr, att = longrope(cfg, r) or yarn(cfg, r) or (None, 1.0)
-    alpha = (cfg.get("rope_scaling") or {}).get("alpha") if cfg["model_type"] == "hunyuan_v1_dense" else None
+    alpha = (cfg.get("rope_scaling") or {}).get("alpha") if "ntk_alpha" in feat else None
     if alpha and inv is None:  # HunYuan's DynamicNTKAlphaRotary: a raised base at every length
         inv = 1.0 / ((cfg["rope_theta"] * alpha ** (hd / (hd - 2))) ** (np.arange(0, r, 2) / r))
     inv = (inv_freq(cfg, r)[0] if lr is None else lr) if inv is None else inv
     rot = lambda x: np.concatenate([-x[..., r // 2:], x[..., :r // 2]], -1)
 
-    pairs = cfg["model_type"] in ("ernie4_5", "helium") if pairs is None else pairs
+    pairs = "pairs" in feat if pairs is None else pairs
 
     def rope_of(inv, att=1.0):
         if pairs:
@@ -893,10 +902,10 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
         cos, sin = np.cos(emb) * att, np.sin(emb) * att
         return lambda x: np.concatenate([x[..., :r] * cos + rot(x[..., :r]) * sin, x[..., r:]], -1)
     # Gemma3TextModel: the sliding layers' rotary_emb_local, base rope_local_base_freq without scaling
-    local = cfg["model_type"] == "gemma3_text"
+    local = "local_rope" in feat
     ropes = [rope_of(1.0 / (cfg.get("rope_local_base_freq", 1e4) ** (np.arange(0, r, 2) / r))) if local and w
              else rope_of(inv, att) for w in windowed(cfg)]
-    if cfg["model_type"] == "smollm3" and nope:  # SmolLM3Attention: RoPE only where use_rope
+    if "nope" in feat and nope:  # SmolLM3Attention: RoPE only where use_rope
         ropes = [rp if on else (lambda x: x) for rp, on in zip(ropes, rope_layers(cfg))]
     causal = np.triu(np.full((L, L), -np.inf), 1)
     # masking_utils.sliding_window_overlay: key j visible from query i iff j > i - W
@@ -916,10 +925,11 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
                 q, k = rms(q, T[p + "self_attn.q_norm.weight"]), rms(k, T[p + "self_attn.k_norm.weight"])
             v = lin(h, p + "self_attn.v_proj").reshape(L, nkv, hd).transpose(1, 0, 2)
             hq, hk = T.get(p + "self_attn.query_layernorm.weight"), T.get(p + "self_attn.key_layernorm.weight")
-            if hq is not None and not qk_after:  # HunYuan's norms before RoPE: a wrong oracle
+            after = "qk_after_rope" in feat and hq is not None
+            if after and not qk_after:  # HunYuan's norms before RoPE: a wrong oracle
                 q, k = rms(q, hq), rms(k, hk)
             q, k = ropes[l](q), ropes[l](k)
-            if hq is not None and qk_after:  # HunYuanDenseV1Attention: each head of the rotated q and k
+            if after and qk_after:  # HunYuanDenseV1Attention: each head of the rotated q and k
                 q, k = rms(q, hq), rms(k, hk)
             k, v = np.repeat(k, nh // nkv, 0), np.repeat(v, nh // nkv, 0)
             s = cap(q @ k.transpose(0, 2, 1) * qscale, cfg.get("attn_logit_softcapping") if g2 else None) + masks[l]
@@ -927,7 +937,7 @@ def oracle_nll(cfg, t, ids, inv=None, gemma=("norm", "scale", "gelu"), nope=True
             o = lin((pr @ v).transpose(1, 0, 2).reshape(L, nh * hd), p + "self_attn.o_proj")
             x = x + (rms(o, T[p + "post_attention_layernorm.weight"]) if g2 else o)
             h = rms(x, T[p + ("pre_feedforward_layernorm" if g2 else "post_attention_layernorm") + ".weight"])
-            if cfg["model_type"] == "arcee":  # ArceeMLP (Nemotron's): down(relu(up(h))^2), no gate
+            if "relu2_mlp" in feat:  # ArceeMLP (Nemotron's): down(relu(up(h))^2), no gate
                 o = lin(np.maximum(lin(h, p + "mlp.up_proj"), 0) ** (2 if square else 1), p + "mlp.down_proj")
             else:
                 g = lin(h, p + "mlp.gate_proj")
@@ -946,6 +956,11 @@ FAMILY_ORACLES = {  # model_type -> the oracle written from that family's modeli
     "glm4": oracle_glm_nll, "nemotron": oracle_nemotron_nll, "gpt_bigcode": oracle_bigcode_nll,
     "starcoder2": oracle_starcoder2_nll, "olmo2": oracle_olmo2_nll, "olmo3": oracle_olmo2_nll,
     "exaone4": oracle_olmo2_nll,
+    # InternLM2: LLaMA's block, the LLaMA oracle on the unfused tensors
+    "internlm2": lambda cfg, t, ids: oracle_nll(dict(cfg, model_type="llama"), internlm2_to_llama(cfg, t), ids),
+    # BLOOM: the names BloomForCausalLM saves; BloomModel's lack "transformer."
+    "bloom": lambda cfg, t, ids: oracle_bloom_nll(cfg, {k if k.startswith(("transformer.", "lm_head")) else
+                                                        "transformer." + k: v for k, v in t.items()}, ids),
 }
 
 
