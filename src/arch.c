@@ -65,11 +65,12 @@
         {"mlp_bias", false, 3, {COMP_ROLE_FFN_GATE_B, COMP_ROLE_FFN_UP_B, COMP_ROLE_FFN_DOWN_B}},                      \
   }
 
-/* Qwen2Config / Qwen3Config: use_sliding_window (false) makes the layers from max_window_layers on
- * attend to the last sliding_window tokens only; comp implements full attention */
-#define QWEN_RULES                                                                                                     \
+/* Qwen2Config / Qwen3Config: with use_sliding_window (false by default) the layers from max_window_layers (28) on
+ * attend to the last sliding_window (4096) keys only; without it, every layer to all keys */
+#define QWEN_CFG                                                                                                       \
   {                                                                                                                    \
-    {"use_sliding_window", COMP_CFG_FALSE, false},                                                                     \
+    LLAMA_CFG_KEYS, .sliding_window = "sliding_window", .window_switch = "use_sliding_window",                         \
+                    .window_first = "max_window_layers"                                                                \
   }
 
 /* Qwen3: LLaMA's tensors and the per-head q/k RMSNorm weights. Qwen3Config and GemmaConfig have
@@ -272,11 +273,12 @@ static const comp_arch_desc arch_qwen2 = {
     .name          = "qwen2",
     .hf_model_type = {"qwen2", NULL},
     LLAMA_BLOCK,
-    .norm_eps = 1e-6f,
-    .cfg      = LLAMA_CFG,
-    .tensor   = {LLAMA_TENSORS},
-    .need     = {LLAMA_NEED(COMP_NEED_REQUIRED)},
-    .rules    = QWEN_RULES,
+    .norm_eps       = 1e-6f,
+    .sliding_window = 4096,
+    .window_first   = 28,
+    .cfg            = QWEN_CFG,
+    .tensor         = {LLAMA_TENSORS},
+    .need           = {LLAMA_NEED(COMP_NEED_REQUIRED)},
 };
 
 static const comp_arch_desc arch_qwen3 = {
@@ -287,13 +289,14 @@ static const comp_arch_desc arch_qwen3 = {
     .name          = "qwen3",
     .hf_model_type = {"qwen3", NULL},
     LLAMA_BLOCK,
-    .norm_eps = 1e-6f,
-    .head_dim = 128,
-    .cfg      = LLAMA_CFG,
-    .rules    = QWEN_RULES,
-    .opt_on   = ATTN_BIAS_OPT_ON,
-    .tensor   = {LLAMA_TENSORS, QK_NORM_TENSORS},
-    .need     = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
+    .norm_eps       = 1e-6f,
+    .head_dim       = 128,
+    .sliding_window = 4096,
+    .window_first   = 28,
+    .cfg            = QWEN_CFG,
+    .opt_on         = ATTN_BIAS_OPT_ON,
+    .tensor         = {LLAMA_TENSORS, QK_NORM_TENSORS},
+    .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
 };
 
 static const comp_arch_desc arch_gemma = {

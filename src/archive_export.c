@@ -154,11 +154,19 @@ static comp_status export_config(const arc_reader *r, const char *path)
   /* each kept layer's attention kind, when the source lists them (newer configs) or alternates them
    * (Gemma-2, Gemma-3: once a layer is removed the kinds need not follow the pattern any more) */
   const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
-  if (cJSON_IsArray(lt) || (ad->window_period > 0 && r->hp.sliding_window > 0)) {
+  if (cJSON_IsArray(lt) || ((ad->window_period > 0 || ad->cfg.window_first) && r->hp.sliding_window > 0)) {
     cJSON *kept = cJSON_CreateArray();
     for (int l = 0; l < r->n; l++)
       cJSON_AddItemToArray(kept, cJSON_CreateString(r->layers[l].window > 0 ? "sliding_attention" : "full_attention"));
     set_item(cfg, "layer_types", kept);
+  }
+  /* Qwen2/3: transformers before layer_types reads the windowed layers as those from max_window_layers on: the
+   * kept layers' first windowed one, where the windowed ones are all those after it (else layer_types alone) */
+  if (ad->cfg.window_first && r->hp.sliding_window > 0) {
+    int first = 0, monotone = 1;
+    while (first < r->n && r->layers[first].window <= 0) first++;
+    for (int l = first; l < r->n; l++) monotone &= r->layers[l].window > 0;
+    if (monotone) set_item(cfg, ad->cfg.window_first, cJSON_CreateNumber(first));
   }
   if (ad->cfg.rope_layers) { /* SmolLM3: which kept layers rotate (the period no longer describes them) */
     cJSON *rope = cJSON_CreateArray();

@@ -207,13 +207,24 @@ static comp_status layer_windows(const cJSON *cfg, const char *path, const comp_
              "%s: %s with sliding_window null is not supported (its local layers are windowed and rotated with "
              "their own RoPE)",
              path, d->name);
-  if (!listed && !(W > 0 && period > 0)) return COMP_OK; /* one window (or none) for every layer */
+  int64_t first = -1; /* Qwen2/3: the first windowed layer (max_window_layers), from which every layer is */
+  if (!listed && d->cfg.window_first && W > 0) {
+    const cJSON *f = cfg_item(cfg, d->cfg.window_first);
+    first          = d->window_first;
+    if (f && !cJSON_IsNull(f)) {
+      COMP_CHECK(cJSON_IsNumber(f) && f->valuedouble >= 0 && f->valuedouble < 1e12 &&
+                     f->valuedouble == floor(f->valuedouble),
+                 COMP_ERR_FORMAT, "%s: field \"%s\" must be a non-negative integer", path, d->cfg.window_first);
+      first = (int64_t)f->valuedouble;
+    }
+  }
+  if (!listed && first < 0 && !(W > 0 && period > 0)) return COMP_OK; /* one window (or none) for every layer */
   int64_t *w = malloc((size_t)L * sizeof *w);
   COMP_CHECK(w, COMP_ERR_NOMEM, "out of memory");
   for (int64_t l = 0; l < L; l++) {
     const cJSON *e = listed ? cJSON_GetArrayItem(lt, (int)l) : NULL;
     if (!e) { /* the row's pattern */
-      w[l] = (l + 1) % period == 0 ? 0 : W;
+      w[l] = first >= 0 ? (l >= first ? W : 0) : (l + 1) % period == 0 ? 0 : W;
       continue;
     }
     const char *k    = cJSON_IsString(e) ? e->valuestring : NULL;
@@ -623,6 +634,18 @@ static comp_status parse_rope_scaling(const cJSON *cfg, const char *path, const 
   return COMP_OK;
 }
 
+/* Qwen2/3's use_sliding_window (key; NULL: no switch): absent, null or false turns the window off (*window = 0), as
+ * Qwen2Config sets sliding_window to None; true keeps it. */
+static comp_status window_switch(const cJSON *cfg, const char *path, const char *key, int64_t *window)
+{
+  const cJSON *v = key ? cfg_item(cfg, key) : NULL;
+  if (!key) return COMP_OK;
+  COMP_CHECK(!v || cJSON_IsNull(v) || cJSON_IsBool(v), COMP_ERR_FORMAT, "%s: field \"%s\" must be true or false", path,
+             key);
+  if (!cJSON_IsTrue(v)) *window = 0;
+  return COMP_OK;
+}
+
 /* hp from config.json at path, and each layer's window when they differ (*win: NULL, or n_layer of them) */
 /* SmolLM3's NoPE layers: *nope (L) = 1 where layer l does not rotate q and k (the config's rope_layers list holds
  * 0 there; without the list, each nope_period-th layer), NULL when every layer rotates. */
@@ -705,6 +728,7 @@ static comp_status parse_config(const char *path, comp_hparams *hp, int64_t **wi
       (s = read_opt_switches(cfg, path, d, &hp->opt_on)))
     goto out;
   if ((s = cfg_int_or_off(cfg, path, k->sliding_window, d->sliding_window, &hp->sliding_window)) ||
+      (s = window_switch(cfg, path, k->window_switch, &hp->sliding_window)) ||
       (s = cfg_float(cfg, path, k->rope_theta_local, d->rope_theta_local, &hp->rope_theta_local)) ||
       (s = layer_windows(cfg, path, d, hp, win)) || (s = layer_nope(cfg, path, d, hp, nope)) ||
       (s = cfg_float_or_off(cfg, path, k->attn_softcap, d->attn_softcap, &hp->attn_softcap)) ||

@@ -167,6 +167,9 @@ typedef struct comp_arch_config_keys {
   /* SmolLM3: which layers rotate q and k (a list, 1: RoPE, 0: none, a NoPE layer), else the period of the NoPE
    * layers (layer i has none when (i + 1) % period == 0; the row's nope_period when absent) */
   const char *rope_layers, *nope_period;
+  /* Qwen2 / Qwen3: the window applies only when window_switch (use_sliding_window) is true, and then to the layers
+   * from window_first (max_window_layers) on */
+  const char *window_switch, *window_first;
 } comp_arch_config_keys;
 
 /* A config.json switch that selects a block structure: the row describes one setting of it, and a
@@ -235,6 +238,7 @@ typedef struct comp_arch_desc {
   bool local_rope_plain;    /* the windowed layers rotate with rope_theta unscaled, rope_scaling is the global ones'
                              * (OLMo 3): rope_theta_local = rope_theta when the config scales */
   int         nope_period;  /* without a rope_layers list: layer i has no RoPE when (i + 1) % period == 0 (SmolLM3) */
+  int         window_first; /* cfg.window_first when the config has none (Qwen2Config's max_window_layers: 28) */
   bool        alibi;   /* BLOOM: no RoPE; scores of head h plus slope_h * (j - i) (transformers' build_alibi_tensor) */
   int         ff_mult; /* n_ff = ff_mult * n_embd where the config has no FFN width (BLOOM: 4) */
   int         n_ctx;   /* longest sequence where the config gives none (ALiBi models) */

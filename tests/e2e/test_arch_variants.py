@@ -243,11 +243,15 @@ def yarn(cfg, r):
 
 def windowed(cfg):
     """Which layers attend to the last sliding_window keys only: layer_types' sliding_attention ones;
-    without the list, Gemma2Config's default (the even layers), else every layer (Mistral, Phi-3)."""
-    if not cfg.get("sliding_window"):
+    without the list, Gemma2Config's default (the even layers), Qwen2Config's (with use_sliding_window, the layers from
+    max_window_layers on; without, none), else every layer (Mistral, Phi-3)."""
+    qwen = cfg["model_type"] in ("qwen2", "qwen3")
+    if not cfg.get("sliding_window") or (qwen and not cfg.get("use_sliding_window")):
         return [False] * cfg["num_hidden_layers"]
     if cfg.get("layer_types"):
         return [k == "sliding_attention" for k in cfg["layer_types"]]
+    if qwen:
+        return [i >= cfg.get("max_window_layers", 28) for i in range(cfg["num_hidden_layers"])]
     p = {"gemma2": 2, "gemma3_text": cfg.get("sliding_window_pattern", 6),  # Gemma3TextConfig's, Cohere2Config's
          "cohere2": cfg.get("sliding_window_pattern", 4), "olmo3": 4,
          "exaone4": cfg.get("sliding_window_pattern", 4)}.get(cfg["model_type"])
@@ -1133,6 +1137,34 @@ if res and r.returncode == 0:
           norms == ["model.layers.0.self_attn.k_norm.weight", "model.layers.0.self_attn.q_norm.weight"],
           f"export: model_type {ecfg.get('model_type')}, head_dim {ecfg.get('head_dim')}, per-head norms {norms}")
     archive_is_export("qwen3", arc, exp, ecfg, et)
+
+# ---- qwen2 with use_sliding_window: the layers from max_window_layers on attend to the last sliding_window keys ------
+qspath, qsm, qst = make("qwen2-swa", "qwen2", 4, 2, True, False, False, 42, qk_scale=QK, nl=4, extra=dict(
+    use_sliding_window=True, sliding_window=16, max_window_layers=2))
+for k in ("self_attn.o_proj", "mlp.down_proj"):  # layer 1 nearly the identity: pruning removes it, so that the kept
+    qst[f"model.layers.1.{k}.weight"] *= 0.01  # layers' first windowed one moves from 2 to 1
+st_save(f"{qspath}/model.safetensors", qst)
+got = matches_oracle("qwen2 use_sliding_window", qspath, qsm, qst, "layers 2 and 3 attend to the last 16 keys")
+for what, c in (("max_window_layers 0 (every layer windowed)", dict(qsm, max_window_layers=0)),
+                ("use_sliding_window false (no window, as Qwen2Config drops it)", dict(qsm, use_sliding_window=False))):
+    config_moves_loss("qwen2", qspath, c, qst, got, f"with {what}")
+nz = comp_nll(with_config(qspath, dict(qsm, layer_types=["full_attention"] * 2 + ["sliding_attention"] * 2), "lt"))
+check(nz is not None and nz == got, f"qwen2 with the same windows as layer_types: {nz} == {got}")
+pe = prune_export(qspath, "qwen2-swa", 0.3, 1)
+if pe:
+    arc, exp, ecfg, et = pe
+    kept, wins = layer_attrs(arc, "orig_index"), layer_attrs(arc, "window")
+    want = [16 if i >= 2 else 0 for i in kept]
+    check(kept == [0, 2, 3] and wins == want and ecfg.get("layer_types") == ["sliding_attention" if w else "full_attention" for w in want]
+          and ecfg.get("max_window_layers") == want.count(0), f"qwen2 use_sliding_window pruned (kept layers {kept}) "
+          f"and exported: archive windows {wins}, layer_types {ecfg.get('layer_types')}, max_window_layers "
+          f"{ecfg.get('max_window_layers')}")
+    archive_is_export("qwen2 use_sliding_window", arc, exp, ecfg, et)
+    nz = comp_nll(with_config(exp, {k: v for k, v in ecfg.items() if k != "layer_types"}, "no-lt"))
+    check(nz is not None and abs(nz - comp_nll(exp)) < 1e-12, f"the export read by max_window_layers alone (as "
+          f"transformers before layer_types): {nz}")
+refused("qwen2 with max_window_layers -1", qspath, dict(qsm, max_window_layers=-1),
+        'field "max_window_layers" must be a non-negative integer')
 
 # ---- rope_scaling: Llama 3.1's llama3 and linear ----------------------------------------------------
 LLAMA3 = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
@@ -2508,8 +2540,6 @@ bad("ChatGLM (its modeling code has no scaling)",
      "padded_vocab_size": 1024, "seq_length": 128, "multi_query_attention": True, "multi_query_group_num": 2,
      "kv_channels": 16, "add_qkv_bias": True, "rope_scaling": LINEAR}, "chatglm does not scale its RoPE")
 qcfg = models["qwen3"][1]
-bad("qwen2 with use_sliding_window", dict(models["qwen2"][1], use_sliding_window=True, sliding_window=32),
-    "use_sliding_window = true is not supported for qwen2", kind="config")
 bad("mistral with sliding_window 0", dict(models["mistral"][1], sliding_window=0),
     'field "sliding_window" must be a positive integer', kind="config")
 bad("phi3 longrope with 3 short factors for 4 pairs", dict(lcfg, rope_scaling=dict(LR, short_factor=[1.0] * 3)),
