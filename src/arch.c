@@ -67,6 +67,7 @@
 
 /* Qwen2Config / Qwen3Config: with use_sliding_window (false by default) the layers from max_window_layers (28) on
  * attend to the last sliding_window (4096) keys only; without it, every layer to all keys */
+#define QWEN_WINDOW .sliding_window = 4096, .window_first = 28
 #define QWEN_CFG                                                                                                       \
   {                                                                                                                    \
     LLAMA_CFG_KEYS, .sliding_window = "sliding_window", .window_switch = "use_sliding_window",                         \
@@ -273,12 +274,11 @@ static const comp_arch_desc arch_qwen2 = {
     .name          = "qwen2",
     .hf_model_type = {"qwen2", NULL},
     LLAMA_BLOCK,
-    .norm_eps       = 1e-6f,
-    .sliding_window = 4096,
-    .window_first   = 28,
-    .cfg            = QWEN_CFG,
-    .tensor         = {LLAMA_TENSORS},
-    .need           = {LLAMA_NEED(COMP_NEED_REQUIRED)},
+    .norm_eps = 1e-6f,
+    QWEN_WINDOW,
+    .cfg    = QWEN_CFG,
+    .tensor = {LLAMA_TENSORS},
+    .need   = {LLAMA_NEED(COMP_NEED_REQUIRED)},
 };
 
 static const comp_arch_desc arch_qwen3 = {
@@ -289,14 +289,13 @@ static const comp_arch_desc arch_qwen3 = {
     .name          = "qwen3",
     .hf_model_type = {"qwen3", NULL},
     LLAMA_BLOCK,
-    .norm_eps       = 1e-6f,
-    .head_dim       = 128,
-    .sliding_window = 4096,
-    .window_first   = 28,
-    .cfg            = QWEN_CFG,
-    .opt_on         = ATTN_BIAS_OPT_ON,
-    .tensor         = {LLAMA_TENSORS, QK_NORM_TENSORS},
-    .need           = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
+    .norm_eps = 1e-6f,
+    .head_dim = 128,
+    QWEN_WINDOW,
+    .cfg    = QWEN_CFG,
+    .opt_on = ATTN_BIAS_OPT_ON,
+    .tensor = {LLAMA_TENSORS, QK_NORM_TENSORS},
+    .need   = {LLAMA_NEED(COMP_NEED_OPTIONAL), QK_NORM_NEED},
 };
 
 static const comp_arch_desc arch_gemma = {

@@ -362,9 +362,10 @@ static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind 
   }
   if (rs->kind != COMP_ROPE_SCALING_LINEAR)
     COMP_CALL(arc_attr_get_i64(g, where, "rope_scaling_original_max_position_embeddings", &rs->original_ctx));
+  if (rs->kind == COMP_ROPE_SCALING_YARN || rs->kind == COMP_ROPE_SCALING_LONGROPE) /* resolved */
+    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_attention_factor", &rs->attention_factor));
   if (rs->kind == COMP_ROPE_SCALING_YARN) {
     int64_t truncate = 0;
-    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_attention_factor", &rs->attention_factor));
     COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_beta_fast", &rs->beta_fast));
     COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_beta_slow", &rs->beta_slow));
     COMP_CALL(arc_attr_get_i64(g, where, "rope_scaling_truncate", &truncate));
@@ -377,7 +378,6 @@ static comp_status read_rope_scaling(hid_t g, const char *where, comp_rope_kind 
     COMP_CHECK(rs->n_pairs >= 1 && rs->n_pairs <= COMP_ROPE_MAX_PAIRS, COMP_ERR_FORMAT,
                "%s: rope_scaling longrope on %lld rotated dims (at most %d)", where, (long long)rope_dim,
                2 * COMP_ROPE_MAX_PAIRS);
-    COMP_CALL(arc_attr_get_f64(g, where, "rope_scaling_attention_factor", &rs->attention_factor));
     COMP_CALL(arc_attr_get_f64s(g, where, "rope_scaling_short_factor", rs->n_pairs, rs->short_factor));
     COMP_CALL(arc_attr_get_f64s(g, where, "rope_scaling_long_factor", rs->n_pairs, rs->long_factor));
   }

@@ -305,13 +305,14 @@ static comp_status put_rope_scaling(hid_t g, const char *where, const comp_rope_
   if (rs->kind == COMP_ROPE_SCALING_LLAMA3) {
     COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_low_freq_factor", rs->low_freq_factor));
     COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_high_freq_factor", rs->high_freq_factor));
-  } else if (rs->kind == COMP_ROPE_SCALING_YARN) { /* the ramp's ends and the resolved attention factor */
+  } else { /* LONGROPE, YARN: the resolved attention factor, and the ramp's ends or the factor lists */
     COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_attention_factor", rs->attention_factor));
+  }
+  if (rs->kind == COMP_ROPE_SCALING_YARN) {
     COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_beta_fast", rs->beta_fast));
     COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_beta_slow", rs->beta_slow));
     COMP_CALL(arc_attr_put_i64(g, where, "rope_scaling_truncate", rs->truncate));
-  } else { /* LONGROPE: the two factor lists (one per rotated pair) and the resolved attention factor */
-    COMP_CALL(arc_attr_put_f64(g, where, "rope_scaling_attention_factor", rs->attention_factor));
+  } else if (rs->kind == COMP_ROPE_SCALING_LONGROPE) { /* one factor per rotated pair in each list */
     COMP_CALL(arc_attr_put_f64s(g, where, "rope_scaling_short_factor", rs->n_pairs, rs->short_factor));
     COMP_CALL(arc_attr_put_f64s(g, where, "rope_scaling_long_factor", rs->n_pairs, rs->long_factor));
   }

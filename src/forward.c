@@ -382,14 +382,28 @@ comp_status comp_forward_embed(const comp_model *m, const int32_t *tok, int64_t 
   return COMP_OK;
 }
 
+/* The layer's q_norm / k_norm (where it has them) on w->q (n, H·hd) and w->k (n, Hkv·hd): each head normalised
+ * by the model's RMSNorm (Gemma's: times 1 + w; Qwen3, Gemma-3, HunYuan), or all heads at once (OLMo-2's
+ * qk_norm_full: n rows of H·hd, of Hkv·hd) */
+static void qk_norms(const comp_model *m, const comp_layer *ly, comp_fwd_ws *w, int64_t n)
+{
+  const comp_hparams   *hp = &m->hp;
+  const comp_arch_desc *a  = m->arch;
+  const comp_norm_kind  qk = a->norm == COMP_NORM_RMS_UNIT_OFFSET ? COMP_NORM_RMS_UNIT_OFFSET : COMP_NORM_RMS;
+  const int64_t         qh = a->qk_norm_full ? 1 : hp->n_head, kh = a->qk_norm_full ? 1 : hp->n_head_kv;
+  const int64_t         Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
+  if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
+  if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
+}
+
 comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float *x, int64_t B, int64_t T,
                                comp_fwd_ws *w, const comp_taps *taps)
 {
   const comp_hparams   *hp = &m->hp;
   const comp_arch_desc *a  = m->arch;
   const int64_t         n = B * T, D = hp->n_embd, F = hp->n_ff;
-  const int64_t         Hd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
-  const int             l = ly->index;
+  const int64_t         Hd = hp->n_head * hp->head_dim;
+  const int             l  = ly->index;
   COMP_CHECK(n <= w->max_tok && T <= w->max_seq, COMP_ERR_INTERNAL, "forward scratch too small (%lld tokens)",
              (long long)n);
   tap(taps, COMP_TAP_LAYER_IN, l, -1, x, n, D);
@@ -403,14 +417,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
   comp_dense_apply(&ly->dense[COMP_DENSE_Q], w->h, n, w->q, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_K], w->h, n, w->k, w->gather);
   comp_dense_apply(&ly->dense[COMP_DENSE_V], w->h, n, w->v, w->gather);
-  /* Qwen3, Gemma-3: each head of q (n·H rows of hd) and of k (n·Hkv rows) normalised before RoPE, by
-   * the model's RMSNorm (Gemma's: times 1 + w); OLMo-2: all heads at once (n rows of H·hd, of Hkv·hd) */
-  const comp_norm_kind qk = a->norm == COMP_NORM_RMS_UNIT_OFFSET ? COMP_NORM_RMS_UNIT_OFFSET : COMP_NORM_RMS;
-  const int64_t        qh = a->qk_norm_full ? 1 : hp->n_head, kh = a->qk_norm_full ? 1 : hp->n_head_kv;
-  if (ly->q_norm_w && !a->qk_norm_after_rope)
-    norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
-  if (ly->k_norm_w && !a->qk_norm_after_rope)
-    norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
+  if (!a->qk_norm_after_rope) qk_norms(m, ly, w, n); /* Qwen3, Gemma-3, OLMo-2: before RoPE */
   /* no RoPE in SmolLM3's NoPE layers and Cohere2's and EXAONE 4's global ones */
   const bool rotates = ly->window > 0 || !a->rope_windowed_only || (a->rope_unwindowed_all && hp->sliding_window <= 0);
   if (hp->rope != COMP_ROPE_NONE && !ly->nope && rotates) {
@@ -420,10 +427,7 @@ comp_status comp_forward_layer(const comp_model *m, const comp_layer *ly, float 
     rope_apply(hp->rope, w->q, B, T, hp->n_head, hp->head_dim, hp->rope_dim, rc, rs);
     rope_apply(hp->rope, w->k, B, T, hp->n_head_kv, hp->head_dim, hp->rope_dim, rc, rs);
   }
-  if (a->qk_norm_after_rope) { /* HunYuan: each head of the rotated q and k normalised */
-    if (ly->q_norm_w) norm_rows(qk, w->q, w->q, ly->q_norm_w, NULL, n * qh, Hd / qh, hp->norm_eps);
-    if (ly->k_norm_w) norm_rows(qk, w->k, w->k, ly->k_norm_w, NULL, n * kh, KVd / kh, hp->norm_eps);
-  }
+  if (a->qk_norm_after_rope) qk_norms(m, ly, w, n); /* HunYuan: the rotated q and k */
   attention(hp, w, B, T, ly->window);
   tap(taps, COMP_TAP_DENSE_IN, l, COMP_DENSE_O, w->att, n, Hd);
   comp_dense_apply(&ly->dense[COMP_DENSE_O], w->att, n, w->o, w->gather);

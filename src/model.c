@@ -378,6 +378,18 @@ static comp_status longrope_list(const cJSON *rs, const char *path, const char *
   return COMP_OK;
 }
 
+/* *v = obj's original_max_position_embeddings (NULL when absent or null), which must be a positive integer; who
+ * names obj in the error line. */
+static comp_status original_ctx_item(const cJSON *obj, const char *path, const char *who, const cJSON **v)
+{
+  *v = cJSON_GetObjectItemCaseSensitive(obj, "original_max_position_embeddings");
+  if (*v && cJSON_IsNull(*v)) *v = NULL;
+  COMP_CHECK(!*v || (cJSON_IsNumber(*v) && (*v)->valuedouble >= 1 && (*v)->valuedouble < 1e12 &&
+                     (*v)->valuedouble == floor((*v)->valuedouble)),
+             COMP_ERR_FORMAT, "%s: %s original_max_position_embeddings must be a positive integer", path, who);
+  return COMP_OK;
+}
+
 /* Phi-3's longrope as transformers reads it (_compute_longrope_parameters and, for the factor set a
  * sequence uses, longrope_frequency_update): original_max_position_embeddings from the scaling
  * object (transformers 5), else the config's top level (Phi3Config), else max_position_embeddings;
@@ -393,17 +405,9 @@ static comp_status parse_longrope(const cJSON *cfg, const cJSON *rs, const char 
              (long long)hp->rope_dim, 2 * COMP_ROPE_MAX_PAIRS);
   COMP_CALL(longrope_list(rs, path, nm, "short_factor", sc->n_pairs, sc->short_factor));
   COMP_CALL(longrope_list(rs, path, nm, "long_factor", sc->n_pairs, sc->long_factor));
-  const cJSON *in  = cJSON_GetObjectItemCaseSensitive(rs, "original_max_position_embeddings");
-  const cJSON *top = cJSON_GetObjectItemCaseSensitive(cfg, "original_max_position_embeddings");
-  in               = in && !cJSON_IsNull(in) ? in : NULL;
-  top              = top && !cJSON_IsNull(top) ? top : NULL;
-  for (int i = 0; i < 2; i++) {
-    const cJSON *v = i ? top : in;
-    COMP_CHECK(!v || (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e12 &&
-                      v->valuedouble == floor(v->valuedouble)),
-               COMP_ERR_FORMAT, "%s: %s original_max_position_embeddings must be a positive integer", path,
-               i ? "the config's" : nm);
-  }
+  const cJSON *in, *top;
+  COMP_CALL(original_ctx_item(rs, path, nm, &in));
+  COMP_CALL(original_ctx_item(cfg, path, "the config's", &top));
   COMP_CHECK(!in || !top || in->valuedouble == top->valuedouble, COMP_ERR_FORMAT,
              "%s: %s original_max_position_embeddings %g and the config's %g differ", path, nm, in->valuedouble,
              top->valuedouble);
@@ -460,15 +464,11 @@ static comp_status parse_yarn(const cJSON *rs, const char *path, const char *nm,
                               comp_rope_scaling *sc)
 {
   COMP_CALL(rope_scaling_number(rs, path, nm, "yarn", "factor", &sc->factor));
-  const cJSON *o   = cJSON_GetObjectItemCaseSensitive(rs, "original_max_position_embeddings");
-  sc->original_ctx = hp->n_ctx;
-  if (o && !cJSON_IsNull(o)) {
-    COMP_CHECK(cJSON_IsNumber(o) && o->valuedouble >= 1 && o->valuedouble < 1e12 &&
-                   o->valuedouble == floor(o->valuedouble),
-               COMP_ERR_FORMAT, "%s: %s (rope_type yarn) original_max_position_embeddings must be a positive integer",
-               path, nm);
-    sc->original_ctx = (int64_t)o->valuedouble;
-  }
+  const cJSON *o;
+  char         who[64];
+  snprintf(who, sizeof who, "%s (rope_type yarn)", nm);
+  COMP_CALL(original_ctx_item(rs, path, who, &o));
+  sc->original_ctx = o ? (int64_t)o->valuedouble : hp->n_ctx;
   COMP_CALL(yarn_number_or(rs, path, nm, "beta_fast", 32, &sc->beta_fast));
   COMP_CALL(yarn_number_or(rs, path, nm, "beta_slow", 1, &sc->beta_slow));
   const cJSON *tr = cJSON_GetObjectItemCaseSensitive(rs, "truncate");

@@ -1054,6 +1054,13 @@ def model_attr(arc, name):
         return h["model"].attrs.get(name)
 
 
+def archive_arch(arc):
+    """The comp row an archive was written with (/source attribute arch)."""
+    with h5py.File(arc, "r") as h:
+        a = h["source"].attrs.get("arch")
+    return a.decode() if isinstance(a, bytes) else a
+
+
 def archive_is_export(name, arc, exp, ecfg, et):
     """comp eval of archive arc == of its export exp (rel < 1e-6) == the numpy oracle on the exported
     tensors et with the exported config ecfg (rel < 1e-5); the archive's NLL."""
@@ -1155,7 +1162,8 @@ if pe:
     arc, exp, ecfg, et = pe
     kept, wins = layer_attrs(arc, "orig_index"), layer_attrs(arc, "window")
     want = [16 if i >= 2 else 0 for i in kept]
-    check(kept == [0, 2, 3] and wins == want and ecfg.get("layer_types") == ["sliding_attention" if w else "full_attention" for w in want]
+    kinds = ["sliding_attention" if w else "full_attention" for w in want]
+    check(kept == [0, 2, 3] and wins == want and ecfg.get("layer_types") == kinds
           and ecfg.get("max_window_layers") == want.count(0), f"qwen2 use_sliding_window pruned (kept layers {kept}) "
           f"and exported: archive windows {wins}, layer_types {ecfg.get('layer_types')}, max_window_layers "
           f"{ecfg.get('max_window_layers')}")
@@ -1819,9 +1827,7 @@ for label, (fpath, fcfg, ft), kind in F_KINDS[:2]:
     pe = prune_export(fpath, kind, 0.3, 1)
     if pe:
         arc, exp, ecfg, et = pe
-        with h5py.File(arc, "r") as h:
-            arch = h["source"].attrs.get("arch")
-        arch = arch.decode() if isinstance(arch, bytes) else arch
+        arch = archive_arch(arc)
         check(ecfg.get("num_hidden_layers") == 3 and arch == kind and ("lm_head.weight" in et) != fcfg.get(
             "tie_word_embeddings", True), f"{label} pruned (a layer removed) and exported: archive arch {arch}, "
               f"{ecfg.get('num_hidden_layers')} layers, lm_head {'written' if 'lm_head.weight' in et else 'tied'}")
@@ -2332,9 +2338,7 @@ for name, mq, wrong in (("gpt_bigcode", True, "kv-swapped"), ("gpt_bigcode-mha",
     pe = prune_export(bcpath, name, 0.3, 1)
     if pe:
         arc, exp, ecfg, et = pe
-        with h5py.File(arc, "r") as h:
-            kind = h["source"].attrs.get("arch")
-            kind = kind.decode() if isinstance(kind, bytes) else kind
+        kind = archive_arch(arc)
         shapes = {et[k].shape for k in et if k.endswith("c_attn.weight")}
         want = ("gpt_bigcode", (96, 64)) if mq else ("gpt_bigcode_mha", (192, 64))
         check(ecfg.get("n_layer") == 3 and (kind, *shapes) == want and ecfg.get("multi_query") == mq,
